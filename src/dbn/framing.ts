@@ -1,0 +1,83 @@
+import { MBO_RECORD_LENGTH, RECORD_HEADER_LENGTH, RType } from './constants.js';
+import { DbnError } from './errors.js';
+
+/**
+ * A run of whole, validated records: bytes[start, end) holds nothing but
+ * complete records. Consumers walk it with
+ * `for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4)`.
+ */
+export interface RecordBatch {
+  bytes: Uint8Array;
+  view: DataView;
+  start: number;
+  end: number;
+  /** Offset of bytes[start] in the decoded DBN stream, for error messages. */
+  streamOffset: number;
+}
+
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Walks record headers from `start` and returns the offset of the first record
+ * that is not complete before `end` (or `end`). Rejects a record whose length
+ * is shorter than its header (the stream would loop or desynchronise) and an
+ * MBO record too short for its fields.
+ */
+export function frameRecords(view: DataView, start: number, end: number, streamOffset: number): number {
+  let o = start;
+  while (o < end) {
+    const len = view.getUint8(o) * 4;
+    if (len < RECORD_HEADER_LENGTH) {
+      throw new DbnError(
+        'RECORD_TOO_SHORT',
+        `Record length ${len} bytes is shorter than the 16-byte record header: the file is corrupt from here on`,
+        streamOffset + (o - start),
+      );
+    }
+    if (o + len > end) break;
+    if (len < MBO_RECORD_LENGTH && view.getUint8(o + 1) === RType.MBO) {
+      throw new DbnError(
+        'BAD_RECORD_LENGTH',
+        `MBO record is ${len} bytes, but an MBO record needs ${MBO_RECORD_LENGTH}: the file is corrupt`,
+        streamOffset + (o - start),
+      );
+    }
+    o += len;
+  }
+  return o;
+}
+
+export function truncatedRecordError(tail: Uint8Array, streamOffset: number): DbnError {
+  const declared = tail[0] * 4;
+  return new DbnError(
+    'TRUNCATED_RECORD',
+    `The last record is cut off: ${tail.length} of its ${declared} bytes are present. The file is truncated; download it again (records before this point were decoded)`,
+    streamOffset,
+  );
+}
+
+/** Per-rtype record counts, kept off the hot path for the common MBO case. */
+export class RecordCounts {
+  mbo = 0;
+  readonly other = new Map<number, number>();
+
+  addOther(rtype: number): void {
+    this.other.set(rtype, (this.other.get(rtype) ?? 0) + 1);
+  }
+
+  get total(): number {
+    let n = this.mbo;
+    for (const v of this.other.values()) n += v;
+    return n;
+  }
+
+  /** e.g. { "0xa0": 38212, "0x13": 4 } for summaries. */
+  toJSON(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (this.mbo > 0) out['0xa0'] = this.mbo;
+    for (const [k, v] of [...this.other].sort((a, b) => a[0] - b[0])) out[`0x${k.toString(16).padStart(2, '0')}`] = v;
+    return out;
+  }
+}

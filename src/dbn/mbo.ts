@@ -1,0 +1,116 @@
+import { UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
+
+const TWO_32 = 4294967296;
+/** Largest high word for which hi * 2^32 + lo is still an exact double. */
+const MAX_SAFE_HI = 0x1fffff;
+
+/**
+ * A flyweight over one MBO record in a buffer: no allocation per record. The
+ * hot path moves it with `at()` and reads only the fields it needs; u64 fields
+ * are exposed both exactly (bigint) and as 32-bit halves for allocation-free keys.
+ *
+ * Layout (DBN MboMsg, 56 bytes): header(16) order_id u64@16 price i64@24
+ * size u32@32 flags u8@36 channel_id u8@37 action u8@38 side u8@39
+ * ts_recv u64@40 ts_in_delta i32@48 sequence u32@52.
+ */
+export class MboView {
+  view!: DataView;
+  offset = 0;
+
+  at(view: DataView, offset: number): this {
+    this.view = view;
+    this.offset = offset;
+    return this;
+  }
+
+  get rtype(): number { return this.view.getUint8(this.offset + 1); }
+  get publisherId(): number { return this.view.getUint16(this.offset + 2, true); }
+  get instrumentId(): number { return this.view.getUint32(this.offset + 4, true); }
+  get tsEvent(): bigint { return this.view.getBigUint64(this.offset + 8, true); }
+  get orderIdLo(): number { return this.view.getUint32(this.offset + 16, true); }
+  get orderIdHi(): number { return this.view.getUint32(this.offset + 20, true); }
+  get orderId(): bigint { return this.view.getBigUint64(this.offset + 16, true); }
+  get priceLo(): number { return this.view.getUint32(this.offset + 24, true); }
+  get priceHi(): number { return this.view.getInt32(this.offset + 28, true); }
+  get priceRaw(): bigint { return this.view.getBigInt64(this.offset + 24, true); }
+  get size(): number { return this.view.getUint32(this.offset + 32, true); }
+  get flags(): number { return this.view.getUint8(this.offset + 36); }
+  get channelId(): number { return this.view.getUint8(this.offset + 37); }
+  /** ASCII code of the action: A C M R T F N. */
+  get action(): number { return this.view.getUint8(this.offset + 38); }
+  /** ASCII code of the side: B A N. */
+  get side(): number { return this.view.getUint8(this.offset + 39); }
+  get tsRecv(): bigint { return this.view.getBigUint64(this.offset + 40, true); }
+  /** ts_recv as a double: exact to ~256 ns, for interval arithmetic only. */
+  get tsRecvApprox(): number {
+    return this.view.getUint32(this.offset + 44, true) * TWO_32 + this.view.getUint32(this.offset + 40, true);
+  }
+  get tsInDelta(): number { return this.view.getInt32(this.offset + 48, true); }
+  get sequence(): number { return this.view.getUint32(this.offset + 52, true); }
+
+  get isUndefPrice(): boolean {
+    return this.priceHi === UNDEF_PRICE_HI && this.priceLo === UNDEF_PRICE_LO;
+  }
+
+  /**
+   * The price in 1e-9 units as an exact double, or NaN when it cannot be one
+   * (|price| >= 2^53, i.e. above ~9 million in price units, or UNDEF_PRICE).
+   */
+  get priceNanos(): number {
+    const hi = this.priceHi;
+    if (hi > MAX_SAFE_HI || hi < -MAX_SAFE_HI - 1) return NaN;
+    return hi * TWO_32 + this.priceLo;
+  }
+}
+
+/** An MBO record as a plain object, in Databento's JSON field order and names. */
+export interface MboJson {
+  ts_recv: string;
+  ts_event: string;
+  rtype: number;
+  publisher_id: number;
+  instrument_id: number;
+  action: string;
+  side: string;
+  price: string;
+  size: number;
+  channel_id: number;
+  order_id: string;
+  flags: number;
+  ts_in_delta: number;
+  sequence: number;
+}
+
+/**
+ * Databento's JSON shape with the header flattened (no `hd` object) and u64/i64
+ * as decimal strings, as `dbn --json` writes them with pretty_px off.
+ */
+export function mboToJson(r: MboView): MboJson {
+  return {
+    ts_recv: r.tsRecv.toString(),
+    ts_event: r.tsEvent.toString(),
+    rtype: r.rtype,
+    publisher_id: r.publisherId,
+    instrument_id: r.instrumentId,
+    action: String.fromCharCode(r.action),
+    side: String.fromCharCode(r.side),
+    price: r.priceRaw.toString(),
+    size: r.size,
+    channel_id: r.channelId,
+    order_id: r.orderId.toString(),
+    flags: r.flags,
+    ts_in_delta: r.tsInDelta,
+    sequence: r.sequence,
+  };
+}
+
+export const MBO_CSV_COLUMNS = [
+  'ts_recv', 'ts_event', 'rtype', 'publisher_id', 'instrument_id', 'action', 'side', 'price',
+  'size', 'channel_id', 'order_id', 'flags', 'ts_in_delta', 'sequence',
+] as const;
+
+export function mboToCsvRow(r: MboView): string {
+  const j = mboToJson(r);
+  return MBO_CSV_COLUMNS.map((k) => String(j[k])).join(',');
+}
+

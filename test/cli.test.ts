@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { decodeBuffer, RecordCounts, type MboJson } from '../src/dbn/index.js';
+import { CLI, CLX5, FIXTURES, batchRecords } from './helpers.js';
+
+const run = promisify(execFile);
+async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 64 << 20 });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('booktape CLI', () => {
+  it('--help lists every command', async () => {
+    const { stdout } = await cli('--help');
+    for (const cmd of ['meta', 'decode', 'synth']) expect(stdout).toContain(cmd);
+  });
+
+  it('meta prints the metadata as JSON', async () => {
+    const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(readFileSync(`${FIXTURES}expected/test_data.mbo.v1.dbn.zst.meta.json`, 'utf8')));
+  });
+
+  it('decode prints Databento JSON lines exactly', async () => {
+    const { stdout } = await cli('decode', `${FIXTURES}test_data.mbo.v3.dbn.zst`);
+    expect(stdout).toBe(readFileSync(`${FIXTURES}expected/test_data.mbo.v3.dbn.zst.ndjson`, 'utf8'));
+  });
+
+  it('decode --format csv --limit N prints a header and N rows', async () => {
+    const { stdout } = await cli('decode', CLX5, '--format', 'csv', '--limit', '3');
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe('ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,price,size,channel_id,order_id,flags,ts_in_delta,sequence');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toBe('1758742200001385399,1758742200000860311,160,1,432669,A,A,64830000000,1,26,8058566314544,128,17528,94225061');
+  });
+
+  it('decode of a non-MBO file skips and counts on stderr', async () => {
+    const { stdout, stderr, code } = await cli('decode', `${FIXTURES}test_data.trades.dbn`);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('{"0x00":2}');
+  });
+
+  it('errors are one line with a code and exit 2, no stack trace', async () => {
+    const bad = await cli('decode', join(FIXTURES, 'expected', 'test_data.mbo.dbn.ndjson'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^booktape: error \[BAD_MAGIC\]: Not a DBN file.*at byte 0\)\n$/);
+    const missing = await cli('meta', '/nonexistent/x.dbn');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('[NOT_FOUND]');
+    const badOpt = await cli('decode', CLX5, '--limit', 'ten');
+    expect(badOpt.code).not.toBe(0);
+    expect(badOpt.stderr).toContain('--limit must be a positive integer');
+  });
+
+  it('synth is deterministic per seed, and its zstd output decodes to the same records', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-synth-'));
+    const [a, b, z, other] = ['a.dbn', 'b.dbn', 'a.dbn.zst', 'c.dbn'].map((f) => join(dir, f));
+    await cli('synth', a, '--records', '20000', '--seed', '42', '--instruments', '3');
+    await cli('synth', b, '--records', '20000', '--seed', '42', '--instruments', '3');
+    await cli('synth', z, '--records', '20000', '--seed', '42', '--instruments', '3', '--zstd');
+    await cli('synth', other, '--records', '20000', '--seed', '43', '--instruments', '3');
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(readFileSync(a).equals(readFileSync(other))).toBe(false);
+    const plain = decodeBuffer(readFileSync(a));
+    const packed = decodeBuffer(readFileSync(z));
+    expect(packed.metadata).toEqual(plain.metadata);
+    expect(packed.batch.bytes.subarray(packed.batch.start).equals(plain.batch.bytes.subarray(plain.batch.start))).toBe(true);
+
+    const recs: MboJson[] = [];
+    const counts = new RecordCounts();
+    batchRecords(plain.batch, recs, counts);
+    expect(counts.mbo).toBe(20_000);
+    const actions = new Set(recs.map((r) => r.action));
+    for (const act of ['A', 'C', 'M', 'T', 'F']) expect(actions.has(act)).toBe(true);
+    expect(new Set(recs.map((r) => `${r.instrument_id}/${r.publisher_id}`)).size).toBe(4); // 3 instruments, 1 on two publishers
+    expect(recs.some((r) => BigInt(r.order_id) > 2n ** 53n)).toBe(true);
+    expect(recs[recs.length - 1].flags & 128).toBe(128);
+    expect(plain.metadata.mappings.map((m) => m.raw_symbol)).toEqual(['SYN0', 'SYN1', 'SYN2']);
+  });
+});

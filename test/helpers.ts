@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { MboView, RType, RecordCounts, mboToJson, openDbnStream, type MboJson, type RecordBatch } from '../src/dbn/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const FIXTURES = `${ROOT}test/fixtures/`;
+export const CLX5 = `${ROOT}data/CLX5_mbo.dbn`;
+export const CLI = `${ROOT}dist/src/cli.js`;
+
+export function fixture(name: string): Buffer {
+  return readFileSync(FIXTURES + name);
+}
+
+/** Splits bytes into chunks of the given sizes (cycled), as a network would. */
+export function chunked(bytes: Uint8Array, sizes: number[]): AsyncIterable<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for (let o = 0, i = 0; o < bytes.length; i++) {
+    const n = Math.max(1, sizes[i % sizes.length]);
+    parts.push(bytes.subarray(o, o + n));
+    o += n;
+  }
+  return Readable.from(parts);
+}
+
+export function batchRecords(b: RecordBatch, into: MboJson[], counts: RecordCounts): void {
+  const v = new MboView();
+  for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
+    const rtype = b.view.getUint8(o + 1);
+    if (rtype === RType.MBO) {
+      counts.mbo++;
+      into.push(mboToJson(v.at(b.view, o)));
+    } else counts.addOther(rtype);
+  }
+}
+
+export async function decodeAll(source: AsyncIterable<Uint8Array>) {
+  const stream = await openDbnStream(source);
+  const records: MboJson[] = [];
+  const counts = new RecordCounts();
+  for await (const b of stream.batches) batchRecords(b, records, counts);
+  return { metadata: stream.metadata, records, counts };
+}
