@@ -6,6 +6,9 @@ import { CompressStream } from 'zstd-napi';
 import { openDbnFile } from './dbn/reader.js';
 import { writeSynthetic } from './dbn/synth.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
+import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
+import { UsageError } from './cli/errors.js';
+import { parseDuration, parseInstant } from './time.js';
 import { reportCliError } from './cli/errors.js';
 import { LineWriter } from './cli/line-writer.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
@@ -40,6 +43,50 @@ program
     const counts = await writeDecoded(stream, out, { format: opts.format, limit: opts.limit ?? Infinity });
     await out.flush();
     if (counts.other.size > 0) process.stderr.write(`booktape: skipped non-MBO records by rtype: ${JSON.stringify(counts.toJSON())}\n`);
+  });
+
+function depthOption(value: string): number {
+  if (value === 'all') return Infinity;
+  return positiveInt('--depth')(value);
+}
+
+program
+  .command('book')
+  .description('rebuild the L3 book and print it as JSON: per instrument and publisher, bids and asks best-first with price (decimal string, 9 places), size and order count, plus anomaly counts')
+  .argument('<file>', 'an MBO .dbn or .dbn.zst file')
+  .option('--depth <n>', 'levels per side, or "all"', depthOption, 10)
+  .option('--at <time>', 'stop after the last record with ts_recv at or before TIME (ISO-8601 with a zone, or ns since the epoch)')
+  .option('--verify', 'check every book invariant after every record (slow); stops at the first violation')
+  .action(async (file: string, opts: { depth: number; at?: string; verify?: boolean }) => {
+    let at: bigint | undefined;
+    if (opts.at !== undefined) {
+      const parsed = parseInstant(opts.at);
+      if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
+      at = parsed;
+    }
+    const out = await reconstructedBooks(await openDbnFile(file), { depth: opts.depth, at, verify: opts.verify });
+    process.stdout.write(JSON.stringify(out, null, 1) + '\n');
+  });
+
+program
+  .command('mbp')
+  .description('write MBP-N depth snapshots: after every F_LAST event, or sampled with --every. JSON lines and CSV in Databento\'s MBP shape and names; --format dbn writes DBN MBP-10 records')
+  .argument('<file>', 'an MBO .dbn or .dbn.zst file')
+  .option('--depth <n>', 'levels per side', positiveInt('--depth'), 10)
+  .option('--every <interval>', 'sample: at most one snapshot per book per interval (e.g. 100ms, 1s), only when the top levels changed')
+  .option('--format <format>', 'json, csv or dbn', oneOf('--format', ['json', 'csv', 'dbn'] as const), 'json')
+  .option('--verify', 'check every book invariant after every record (slow)')
+  .action(async (file: string, opts: { depth: number; every?: string; format: MbpFormat; verify?: boolean }) => {
+    let intervalNs = 0;
+    if (opts.every !== undefined) {
+      const parsed = parseDuration(opts.every);
+      if (parsed === null) throw new UsageError('BAD_INTERVAL', `--every "${opts.every}" is not an interval: use a number with ns, us, ms, s or m (e.g. 100ms)`);
+      intervalNs = parsed;
+    }
+    if (opts.format === 'dbn' && opts.depth !== 10) throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-10 records: use --depth 10');
+    if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp10.dbn)');
+    const n = await writeMbp(await openDbnFile(file), process.stdout, { depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify });
+    process.stderr.write(`booktape: wrote ${n} snapshots\n`);
   });
 
 program

@@ -1,0 +1,199 @@
+import { Flag } from '../dbn/constants.js';
+import type { MboView } from '../dbn/mbo.js';
+import { Anomalies } from './anomalies.js';
+import { ASK, BID, Order, type PriceLevel, type SideIndex } from './level.js';
+import { OrderIndex } from './order-index.js';
+import { BookSide } from './side.js';
+
+const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
+
+function sideOf(code: number): SideIndex | -1 {
+  return code === B ? BID : code === A ? ASK : -1;
+}
+
+/**
+ * The L3 book of one instrument on one publisher, per booktape's book
+ * semantics (DESIGN.md): price-time priority, FIFO levels, anomalies counted,
+ * crossed books reported and kept.
+ */
+export class Book {
+  readonly sides: [BookSide, BookSide] = [new BookSide(BID), new BookSide(ASK)];
+  readonly orders = new OrderIndex();
+  readonly anomalies = new Anomalies();
+  /** ts_recv of the last record applied, as 32-bit halves (no allocation). */
+  lastTsRecvHi = 0;
+  lastTsRecvLo = 0;
+  lastSequence = 0;
+  records = 0;
+  private nextPriority = 1;
+
+  constructor(readonly instrumentId: number, readonly publisherId: number) {}
+
+  get bids(): BookSide { return this.sides[BID]; }
+  get asks(): BookSide { return this.sides[ASK]; }
+
+  get lastTsRecv(): bigint {
+    return (BigInt(this.lastTsRecvHi) << 32n) | BigInt(this.lastTsRecvLo);
+  }
+
+  /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */
+  apply(r: MboView): boolean {
+    const o = r.offset;
+    this.lastTsRecvLo = r.view.getUint32(o + 40, true);
+    this.lastTsRecvHi = r.view.getUint32(o + 44, true);
+    this.lastSequence = r.sequence;
+    this.records++;
+    const flags = r.flags;
+    switch (r.action) {
+      case A: this.add(r, flags); break;
+      case C: this.cancel(r); break;
+      case M: this.modify(r); break;
+      case R: this.clear(); break;
+      case T: case F: case N: break; // trades and fills change nothing; the C/M that follows does
+      default: this.anomalies.unknown_action++;
+    }
+    if ((flags & Flag.LAST) === 0) return false;
+    this.checkCross();
+    return true;
+  }
+
+  private add(r: MboView, flags: number): void {
+    const side = sideOf(r.side);
+    if (side === -1) { this.anomalies.bad_side++; return; }
+    if ((flags & Flag.TOB) !== 0) {
+      // Top-of-book venues: the add replaces the whole side; UNDEF_PRICE empties it.
+      for (const level of this.sides[side].levels) this.forgetOrders(level);
+      if (r.isUndefPrice) this.sides[side].replaceWithTob(null, 0);
+      else {
+        const price = r.priceNanos;
+        if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
+        this.sides[side].replaceWithTob(price, r.size);
+      }
+      return;
+    }
+    const price = r.priceNanos;
+    if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
+    const size = r.size;
+    if (size === 0) { this.anomalies.zero_size_add++; return; }
+    const hi = r.orderIdHi;
+    const lo = r.orderIdLo;
+    const old = this.orders.get(hi, lo);
+    if (old !== undefined) {
+      this.anomalies.duplicate_add++;
+      this.removeOrder(old);
+    }
+    this.insert(hi, lo, side, price, size);
+  }
+
+  private cancel(r: MboView): void {
+    const order = this.orders.get(r.orderIdHi, r.orderIdLo);
+    if (order === undefined) { this.anomalies.cancel_unknown++; return; }
+    if (sideOf(r.side) !== order.side) this.anomalies.side_mismatch++;
+    if (r.priceNanos !== order.price) this.anomalies.price_mismatch++;
+    const size = r.size;
+    if (size >= order.size) {
+      if (size > order.size) this.anomalies.over_cancel++;
+      this.removeOrder(order);
+    } else {
+      order.size -= size;
+      order.level!.size -= size;
+    }
+  }
+
+  private modify(r: MboView): void {
+    const order = this.orders.get(r.orderIdHi, r.orderIdLo);
+    const side = sideOf(r.side);
+    const price = r.priceNanos;
+    const size = r.size;
+    if (order === undefined) {
+      this.anomalies.modify_unknown++;
+      if (side === -1) { this.anomalies.bad_side++; return; }
+      if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
+      if (size === 0) { this.anomalies.zero_size_add++; return; }
+      this.insert(r.orderIdHi, r.orderIdLo, side, price, size);
+      return;
+    }
+    if (size === 0) {
+      this.anomalies.modify_to_zero++;
+      this.removeOrder(order);
+      return;
+    }
+    if (side === -1) { this.anomalies.bad_side++; return; }
+    if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
+    const level = order.level!;
+    if (side !== order.side || price !== order.price || size > order.size) {
+      // Loses priority: to the back of its (new) level.
+      if (side !== order.side) this.anomalies.side_mismatch++;
+      this.detach(order, level);
+      order.side = side;
+      order.price = price;
+      order.size = size;
+      order.priority = this.nextPriority++;
+      this.sides[side].getOrCreate(price).append(order);
+    } else {
+      // Same price, size down (or unchanged): keeps its place.
+      level.size += size - order.size;
+      order.size = size;
+    }
+  }
+
+  /** R: the book is emptied. */
+  clear(): void {
+    this.sides[BID].clear();
+    this.sides[ASK].clear();
+    this.orders.clear();
+  }
+
+  private insert(hi: number, lo: number, side: SideIndex, price: number, size: number): void {
+    const order = new Order(hi, lo, side, price, size, this.nextPriority++);
+    const bookSide = this.sides[side];
+    let level = bookSide.getOrCreate(price);
+    if (level.tob) {
+      // A real order at a price held by a TOB level: the TOB level is stale.
+      bookSide.removeLevel(level);
+      level = bookSide.getOrCreate(price);
+    }
+    level.append(order);
+    this.orders.set(order);
+  }
+
+  private detach(order: Order, level: PriceLevel): void {
+    level.remove(order);
+    if (level.count === 0) this.sides[order.side].removeLevel(level);
+  }
+
+  private removeOrder(order: Order): void {
+    this.detach(order, order.level!);
+    this.orders.delete(order.idHi, order.idLo);
+  }
+
+  private forgetOrders(level: PriceLevel): void {
+    for (let o = level.head; o !== null; o = o.next) this.orders.delete(o.idHi, o.idLo);
+  }
+
+  private checkCross(): void {
+    const bid = this.sides[BID].best();
+    const ask = this.sides[ASK].best();
+    if (bid === undefined || ask === undefined) return;
+    if (bid.price > ask.price) this.anomalies.crossed++;
+    else if (bid.price === ask.price) this.anomalies.locked++;
+  }
+
+  /** Size ahead of an order in its level's queue, or undefined if it is not live. */
+  queuePosition(id: bigint): { level: PriceLevel; sizeAhead: number; ordersAhead: number } | undefined {
+    const order = this.order(id);
+    if (order === undefined) return undefined;
+    let sizeAhead = 0;
+    let ordersAhead = 0;
+    for (let o = order.level!.head; o !== order && o !== null; o = o.next) {
+      sizeAhead += o.size;
+      ordersAhead++;
+    }
+    return { level: order.level!, sizeAhead, ordersAhead };
+  }
+
+  /** A live order by its exact u64 id. */
+  order(id: bigint): Order | undefined {
+    return this.orders.get(Number(id >> 32n), Number(id & 0xffffffffn));
+  }
+}

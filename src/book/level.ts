@@ -1,0 +1,67 @@
+/** Bid or ask, as array indexes. */
+export const BID = 0;
+export const ASK = 1;
+export type SideIndex = typeof BID | typeof ASK;
+
+export class Order {
+  prev: Order | null = null;
+  next: Order | null = null;
+  level: PriceLevel | null = null;
+  constructor(
+    /** The u64 order id as its 32-bit halves: exact, and cheap to hash. */
+    readonly idHi: number,
+    readonly idLo: number,
+    public side: SideIndex,
+    /** 1e-9 units, exact. */
+    public price: number,
+    public size: number,
+    /** Arrival stamp in the book; a later stamp is behind in the queue. */
+    public priority: number,
+  ) {}
+
+  get id(): bigint {
+    return (BigInt(this.idHi) << 32n) | BigInt(this.idLo);
+  }
+}
+
+/**
+ * One price on one side: a FIFO queue of orders (an intrusive doubly-linked
+ * list, O(1) append and remove) with its total size and order count kept up
+ * to date, so reading a level never walks its orders.
+ *
+ * A top-of-book level (from an F_TOB add) has a size but no orders, and
+ * reports an order count of 0, as the spec requires.
+ */
+export class PriceLevel {
+  size = 0;
+  count = 0;
+  head: Order | null = null;
+  tail: Order | null = null;
+  constructor(readonly price: number, readonly tob = false) {}
+
+  append(o: Order): void {
+    o.level = this;
+    o.prev = this.tail;
+    o.next = null;
+    if (this.tail === null) this.head = o;
+    else this.tail.next = o;
+    this.tail = o;
+    this.size += o.size;
+    this.count++;
+  }
+
+  remove(o: Order): void {
+    if (o.prev === null) this.head = o.next;
+    else o.prev.next = o.next;
+    if (o.next === null) this.tail = o.prev;
+    else o.next.prev = o.prev;
+    o.prev = o.next = null;
+    o.level = null;
+    this.size -= o.size;
+    this.count--;
+  }
+
+  get isEmpty(): boolean {
+    return this.tob ? false : this.count === 0;
+  }
+}

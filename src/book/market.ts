@@ -1,0 +1,139 @@
+import { RType } from '../dbn/constants.js';
+import { RecordCounts, type RecordBatch } from '../dbn/framing.js';
+import { MboView } from '../dbn/mbo.js';
+import { Anomalies } from './anomalies.js';
+import { Book } from './book.js';
+import { SnapshotBuffer } from './snapshot-buffer.js';
+import type { DepthSnapshot } from './snapshot.js';
+
+export interface SnapshotPolicy {
+  /** Levels per side; 0 takes no snapshots. */
+  depth: number;
+  /**
+   * 0: a snapshot after every F_LAST. Otherwise an interval in ns: at most one
+   * snapshot per book per interval, taken at the first F_LAST at or after each
+   * interval boundary (by ts_recv), and only when the top `depth` levels
+   * differ from the last snapshot emitted for that book.
+   */
+  intervalNs: number;
+}
+
+/** Where one book's interval sampling stands: its bucket and last emitted row. */
+interface SamplerState {
+  bucket: number;
+  last: SnapshotBuffer;
+}
+
+/**
+ * Routes MBO records to one Book per (instrument_id, publisher_id) and
+ * captures depth snapshots per the policy into `snapshots`. Other rtypes are
+ * skipped and counted.
+ */
+export class Market {
+  readonly books = new Map<number, Book>();
+  readonly counts = new RecordCounts();
+  /** Snapshots captured since the caller last cleared it. */
+  readonly snapshots: SnapshotBuffer;
+  /** Set when `apply` met a record later than its `until`. */
+  reachedUntil = false;
+  /** Called after each record when verifying; throws to stop at the first bad state. */
+  afterRecord: ((book: Book, r: MboView) => void) | null = null;
+  private readonly sampling = new Map<Book, SamplerState>();
+  private readonly cursor = new MboView();
+  private lastKey = -1;
+  private lastBook: Book | null = null;
+
+  constructor(readonly policy: SnapshotPolicy = { depth: 10, intervalNs: 0 }, snapshotCapacity = 4096) {
+    this.snapshots = new SnapshotBuffer(Math.max(1, policy.depth), snapshotCapacity);
+  }
+
+  book(instrumentId: number, publisherId: number): Book {
+    const key = instrumentId * 65536 + publisherId;
+    if (key === this.lastKey) return this.lastBook!;
+    let book = this.books.get(key);
+    if (book === undefined) {
+      book = new Book(instrumentId, publisherId);
+      this.books.set(key, book);
+    }
+    this.lastKey = key;
+    this.lastBook = book;
+    return book;
+  }
+
+  /**
+   * The hot loop. Applies records of `b` from offset `from` and returns the
+   * offset where it stopped: the batch end, the record after the one that
+   * filled the snapshot buffer (drain it, then call again from there), or a
+   * record with ts_recv later than `until` (then `reachedUntil` is set).
+   */
+  apply(b: RecordBatch, from: number, until?: bigint): number {
+    const r = this.cursor;
+    const view = b.view;
+    const snapshots = this.snapshots;
+    const takeSnapshots = this.policy.depth > 0;
+    const sampled = this.policy.intervalNs > 0;
+    let o = from;
+    while (o < b.end) {
+      const next = o + view.getUint8(o) * 4;
+      const rtype = view.getUint8(o + 1);
+      if (rtype !== RType.MBO) {
+        this.counts.addOther(rtype);
+        o = next;
+        continue;
+      }
+      r.at(view, o);
+      if (until !== undefined && r.tsRecv > until) {
+        this.reachedUntil = true;
+        return o;
+      }
+      this.counts.mbo++;
+      const book = this.book(r.instrumentId, r.publisherId);
+      const last = book.apply(r);
+      if (this.afterRecord !== null) this.afterRecord(book, r);
+      o = next;
+      if (!last || !takeSnapshots) continue;
+      if (sampled) this.sample(book, r);
+      else snapshots.capture(book, r);
+      if (snapshots.full) return o;
+    }
+    return o;
+  }
+
+  private sample(book: Book, r: MboView): void {
+    const bucket = Math.floor(r.tsRecvApprox / this.policy.intervalNs);
+    let state = this.sampling.get(book);
+    if (state === undefined) {
+      state = { bucket: -1, last: new SnapshotBuffer(this.snapshots.depth, 1) };
+      this.sampling.set(book, state);
+    }
+    if (bucket === state.bucket) return;
+    state.bucket = bucket;
+    const row = this.snapshots.capture(book, r);
+    if (state.last.length === 1 && this.snapshots.sameLevels(row, state.last, 0)) {
+      this.snapshots.dropLast();
+      return;
+    }
+    state.last.copyRow(this.snapshots, row);
+  }
+
+  /**
+   * Convenience for small inputs and tests: applies a whole batch and returns
+   * every snapshot as an object.
+   */
+  applyBatch(b: RecordBatch): DepthSnapshot[] {
+    const out: DepthSnapshot[] = [];
+    for (let o = b.start; o < b.end; ) {
+      o = this.apply(b, o);
+      for (let i = 0; i < this.snapshots.length; i++) out.push(this.snapshots.row(i));
+      this.snapshots.clear();
+    }
+    return out;
+  }
+
+  /** Anomalies summed over all books. */
+  anomalies(): Anomalies {
+    const total = new Anomalies();
+    for (const b of this.books.values()) total.add(b.anomalies);
+    return total;
+  }
+}

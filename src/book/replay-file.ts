@@ -1,0 +1,66 @@
+import { DbnError } from '../dbn/errors.js';
+import { symbolsByInstrument, type Metadata } from '../dbn/metadata.js';
+import type { DbnStream } from '../dbn/reader.js';
+import { SCHEMA_MBO, schemaName } from '../dbn/constants.js';
+import { BookInvariantError, checkBook } from './invariants.js';
+import { Market, type SnapshotPolicy } from './market.js';
+import type { SnapshotBuffer } from './snapshot-buffer.js';
+
+/** Book commands need MBO: say so clearly for any other schema. */
+export function requireMbo(meta: Metadata): void {
+  if (meta.schema !== SCHEMA_MBO && meta.schema !== null) {
+    throw new DbnError(
+      'NOT_MBO',
+      `This is a ${schemaName(meta.schema)} file; rebuilding a book needs MBO (market-by-order) data. Use \`booktape decode\` or \`meta\` for other schemas`,
+      24,
+    );
+  }
+}
+
+export interface RebuildOptions {
+  policy: SnapshotPolicy;
+  /** Stop after the last record with ts_recv <= at (ns). */
+  at?: bigint;
+  /** Check every book invariant after every record (slow). */
+  verify?: boolean;
+  /**
+   * Receives captured snapshots whenever the buffer fills and at the end of
+   * each batch; decoding waits for it, so a slow writer bounds memory. The
+   * buffer is reused after it returns.
+   */
+  onSnapshots?: (snapshots: SnapshotBuffer) => void | Promise<void>;
+  /** Called after each batch with the decoded-stream offset reached (for progress). */
+  onProgress?: (market: Market) => void | Promise<void>;
+}
+
+/**
+ * Drives a DBN stream through a Market: the one loop behind `book`, `mbp`,
+ * ingestion and the benchmarks.
+ */
+export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<{ market: Market; symbols: Map<number, string> }> {
+  requireMbo(stream.metadata);
+  const policy = opts.onSnapshots ? opts.policy : { depth: 0, intervalNs: 0 };
+  const market = new Market(policy);
+  if (opts.verify) {
+    market.afterRecord = (book, r) => {
+      const problems = checkBook(book);
+      if (problems.length > 0) throw new BookInvariantError(problems, `after the record at sequence ${r.sequence}`);
+    };
+  }
+  const snapshots = market.snapshots;
+  for await (const batch of stream.batches) {
+    for (let o = batch.start; o < batch.end && !market.reachedUntil; ) {
+      o = market.apply(batch, o, opts.at);
+      if (snapshots.length > 0 && opts.onSnapshots) {
+        await opts.onSnapshots(snapshots);
+        snapshots.clear();
+      }
+    }
+    if (opts.onProgress) await opts.onProgress(market);
+    if (market.reachedUntil) {
+      await stream.batches.return(undefined);
+      break;
+    }
+  }
+  return { market, symbols: symbolsByInstrument(stream.metadata) };
+}

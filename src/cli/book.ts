@@ -1,0 +1,79 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { MBP10_RECORD_LENGTH } from '../dbn/constants.js';
+import { encodeMetadata } from '../dbn/encode.js';
+import type { DbnStream } from '../dbn/reader.js';
+import { bookToJson, type BookJson } from '../book/export.js';
+import { mbpCsvHeader, mbpToCsvRow, mbpToJson, writeMbp10 } from '../book/mbp.js';
+import { rebuild } from '../book/replay-file.js';
+import type { DepthSnapshot } from '../book/snapshot.js';
+import { formatInstant } from '../time.js';
+import { LineWriter } from './line-writer.js';
+
+export interface BookCommandOutput {
+  dataset: string;
+  at: string | null;
+  books: BookJson[];
+}
+
+export async function reconstructedBooks(
+  stream: DbnStream,
+  opts: { depth: number; at?: bigint; verify?: boolean },
+): Promise<BookCommandOutput> {
+  const { market, symbols } = await rebuild(stream, { policy: { depth: 0, intervalNs: 0 }, at: opts.at, verify: opts.verify });
+  const books = [...market.books.values()]
+    .sort((a, b) => a.instrumentId - b.instrumentId || a.publisherId - b.publisherId)
+    .map((b) => bookToJson(b, symbols.get(b.instrumentId) ?? null, opts.depth));
+  return { dataset: stream.metadata.dataset, at: opts.at === undefined ? null : formatInstant(opts.at), books };
+}
+
+export type MbpFormat = 'json' | 'csv' | 'dbn';
+
+/** Writes snapshots as they are produced, with backpressure from `out`. */
+export async function writeMbp(
+  stream: DbnStream,
+  out: Writable,
+  opts: { depth: number; intervalNs: number; format: MbpFormat; verify?: boolean },
+): Promise<number> {
+  let written = 0;
+  let onSnapshot: (s: DepthSnapshot) => Promise<void>;
+  let finish: () => Promise<void>;
+  if (opts.format === 'dbn') {
+    if (opts.depth !== 10) throw new Error('--format dbn writes MBP-10 records: use --depth 10');
+    const head = encodeMetadata({ ...stream.metadata, version: 3, schema: 2, symbol_cstr_len: 71 });
+    if (!out.write(head)) await once(out, 'drain');
+    const PER_CHUNK = 2048;
+    let buf = Buffer.alloc(PER_CHUNK * MBP10_RECORD_LENGTH);
+    let n = 0;
+    const flush = async () => {
+      if (n === 0) return;
+      const chunk = buf.subarray(0, n * MBP10_RECORD_LENGTH);
+      buf = Buffer.alloc(PER_CHUNK * MBP10_RECORD_LENGTH);
+      n = 0;
+      if (!out.write(chunk)) await once(out, 'drain');
+    };
+    onSnapshot = async (s) => {
+      writeMbp10(buf, n * MBP10_RECORD_LENGTH, s);
+      written++;
+      if (++n === PER_CHUNK) await flush();
+    };
+    finish = flush;
+  } else {
+    const lines = new LineWriter(out);
+    if (opts.format === 'csv') await lines.line(mbpCsvHeader(opts.depth));
+    onSnapshot = async (s) => {
+      written++;
+      await lines.line(opts.format === 'csv' ? mbpToCsvRow(s) : JSON.stringify(mbpToJson(s)));
+    };
+    finish = () => lines.flush();
+  }
+  await rebuild(stream, {
+    policy: { depth: opts.depth, intervalNs: opts.intervalNs },
+    verify: opts.verify,
+    onSnapshots: async (buf) => {
+      for (let i = 0; i < buf.length; i++) await onSnapshot(buf.row(i));
+    },
+  });
+  await finish();
+  return written;
+}

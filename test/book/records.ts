@@ -1,0 +1,46 @@
+import { Flag, UNDEF_PRICE, decodeBuffer, encodeMboFile, mboMetadata, type MboFields } from '../../src/dbn/index.js';
+import { Market, type SnapshotPolicy } from '../../src/book/market.js';
+import type { DepthSnapshot } from '../../src/book/snapshot.js';
+
+export const INSTRUMENT = 42;
+export const PX = (dollars: number): bigint => BigInt(Math.round(dollars * 100)) * 10_000_000n;
+
+let ts = 1_700_000_000_000_000_000n;
+let seq = 0;
+
+/** An MBO record with sensible defaults: F_LAST set unless flags says otherwise. */
+export function rec(f: Partial<MboFields> & { action: string }): MboFields {
+  ts += 1000n;
+  return {
+    publisherId: 1, instrumentId: INSTRUMENT, tsEvent: ts, orderId: 0n, price: UNDEF_PRICE, size: 0,
+    flags: Flag.LAST, channelId: 0, side: 'N', tsRecv: ts, tsInDelta: 0, sequence: ++seq, ...f,
+  };
+}
+
+export const add = (id: bigint | number, side: 'B' | 'A', px: number, size: number, flags: number = Flag.LAST) =>
+  rec({ action: 'A', orderId: BigInt(id), side, price: PX(px), size, flags });
+export const cancel = (id: bigint | number, side: 'B' | 'A', px: number, size: number, flags: number = Flag.LAST) =>
+  rec({ action: 'C', orderId: BigInt(id), side, price: PX(px), size, flags });
+export const modify = (id: bigint | number, side: 'B' | 'A', px: number, size: number, flags: number = Flag.LAST) =>
+  rec({ action: 'M', orderId: BigInt(id), side, price: PX(px), size, flags });
+
+export function encode(records: MboFields[]): Buffer {
+  return encodeMboFile(
+    mboMetadata({ dataset: 'TEST', start: 0n, end: 1n, symbols: [{ symbol: 'TST', instrumentId: INSTRUMENT }] }),
+    records,
+  );
+}
+
+/** Runs records through a fresh Market; returns it and every snapshot. */
+export function run(records: MboFields[], policy: SnapshotPolicy = { depth: 10, intervalNs: 0 }) {
+  const market = new Market(policy);
+  const snapshots: DepthSnapshot[] = market.applyBatch(decodeBuffer(encode(records)).batch);
+  return { market, snapshots, book: market.book(INSTRUMENT, 1) };
+}
+
+/** [price in dollars, size, count] per level, best first. */
+export function levels(packed: number[]): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  for (let i = 0; i < packed.length; i += 3) out.push([packed[i] / 1e9, packed[i + 1], packed[i + 2]]);
+  return out;
+}
