@@ -78,7 +78,7 @@ async function engine(file: string, objects: boolean): Promise<CaseResult> {
   let checksum = 0;
   const { market } = await rebuild(await openDbnFile(file), {
     policy: { depth: 10, intervalNs: 0 },
-    onSnapshots: (buf) => {
+    onCaptured: (buf) => {
       snapshots += buf.length;
       if (objects) for (let i = 0; i < buf.length; i++) checksum += buf.row(i).bids.length;
       else checksum += buf.bidLevels[buf.length - 1];

@@ -7,6 +7,26 @@ import { BookSide } from './side.js';
 
 const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
 
+/**
+ * Rows taken from one book that share (ts_recv, sequence) (several events or
+ * trades in one exchange packet) are numbered 0, 1, ... so the store key stays
+ * unique, and deterministic for any file containing those records.
+ */
+export class KeyOrdinal {
+  private hi = -1;
+  private lo = -1;
+  private sequence = -1;
+  private n = 0;
+
+  next(hi: number, lo: number, sequence: number): number {
+    if (hi === this.hi && lo === this.lo && sequence === this.sequence) return ++this.n;
+    this.hi = hi;
+    this.lo = lo;
+    this.sequence = sequence;
+    return (this.n = 0);
+  }
+}
+
 function sideOf(code: number): SideIndex | -1 {
   return code === B ? BID : code === A ? ASK : -1;
 }
@@ -25,6 +45,9 @@ export class Book {
   lastTsRecvLo = 0;
   lastSequence = 0;
   records = 0;
+  /** Sub-sequences for this book's snapshots and trades (see KeyOrdinal). */
+  readonly snapshotOrdinal = new KeyOrdinal();
+  readonly tradeOrdinal = new KeyOrdinal();
   private nextPriority = 1;
 
   constructor(readonly instrumentId: number, readonly publisherId: number) {}

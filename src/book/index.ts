@@ -11,3 +11,4 @@ export * from './snapshot.js';
 export * from "./mbp.js";
 export * from "./replay-file.js";
 export * from "./snapshot-buffer.js";
+export * from "./trade-buffer.js";

@@ -4,6 +4,7 @@ import { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
 import { Book } from './book.js';
 import { SnapshotBuffer } from './snapshot-buffer.js';
+import { TradeBuffer } from './trade-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 
 export interface SnapshotPolicy {
@@ -16,7 +17,11 @@ export interface SnapshotPolicy {
    * differ from the last snapshot emitted for that book.
    */
   intervalNs: number;
+  /** Also capture trades (T records) into `trades`. */
+  trades?: boolean;
 }
+
+const T = 84;
 
 /** Where one book's interval sampling stands: its bucket and last emitted row. */
 interface SamplerState {
@@ -34,6 +39,8 @@ export class Market {
   readonly counts = new RecordCounts();
   /** Snapshots captured since the caller last cleared it. */
   readonly snapshots: SnapshotBuffer;
+  /** Trades captured since the caller last cleared it (when the policy asks). */
+  readonly trades: TradeBuffer;
   /** Set when `apply` met a record later than its `until`. */
   reachedUntil = false;
   /** Called after each record when verifying; throws to stop at the first bad state. */
@@ -45,6 +52,7 @@ export class Market {
 
   constructor(readonly policy: SnapshotPolicy = { depth: 10, intervalNs: 0 }, snapshotCapacity = 4096) {
     this.snapshots = new SnapshotBuffer(Math.max(1, policy.depth), snapshotCapacity);
+    this.trades = new TradeBuffer(policy.trades ? snapshotCapacity : 1);
   }
 
   book(instrumentId: number, publisherId: number): Book {
@@ -63,7 +71,7 @@ export class Market {
   /**
    * The hot loop. Applies records of `b` from offset `from` and returns the
    * offset where it stopped: the batch end, the record after the one that
-   * filled the snapshot buffer (drain it, then call again from there), or a
+   * filled the snapshot or trade buffer (drain them, then call again from there), or a
    * record with ts_recv later than `until` (then `reachedUntil` is set).
    */
   apply(b: RecordBatch, from: number, until?: bigint): number {
@@ -72,6 +80,7 @@ export class Market {
     const snapshots = this.snapshots;
     const takeSnapshots = this.policy.depth > 0;
     const sampled = this.policy.intervalNs > 0;
+    const trades = this.policy.trades === true ? this.trades : null;
     let o = from;
     while (o < b.end) {
       const next = o + view.getUint8(o) * 4;
@@ -91,10 +100,12 @@ export class Market {
       const last = book.apply(r);
       if (this.afterRecord !== null) this.afterRecord(book, r);
       o = next;
-      if (!last || !takeSnapshots) continue;
-      if (sampled) this.sample(book, r);
-      else snapshots.capture(book, r);
-      if (snapshots.full) return o;
+      if (trades !== null && r.action === T) trades.capture(r, book);
+      if (last && takeSnapshots) {
+        if (sampled) this.sample(book, r);
+        else snapshots.capture(book, r);
+      }
+      if (snapshots.full || (trades !== null && trades.full)) return o;
     }
     return o;
   }

@@ -5,6 +5,7 @@ import { SCHEMA_MBO, schemaName } from '../dbn/constants.js';
 import { BookInvariantError, checkBook } from './invariants.js';
 import { Market, type SnapshotPolicy } from './market.js';
 import type { SnapshotBuffer } from './snapshot-buffer.js';
+import type { TradeBuffer } from './trade-buffer.js';
 
 /** Book commands need MBO: say so clearly for any other schema. */
 export function requireMbo(meta: Metadata): void {
@@ -24,11 +25,11 @@ export interface RebuildOptions {
   /** Check every book invariant after every record (slow). */
   verify?: boolean;
   /**
-   * Receives captured snapshots whenever the buffer fills and at the end of
-   * each batch; decoding waits for it, so a slow writer bounds memory. The
-   * buffer is reused after it returns.
+   * Receives captured snapshots (and trades, when the policy asks) whenever a
+   * buffer fills and at the end of each batch; decoding waits for it, so a
+   * slow writer bounds memory. The buffers are cleared after it returns.
    */
-  onSnapshots?: (snapshots: SnapshotBuffer) => void | Promise<void>;
+  onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer) => void | Promise<void>;
   /** Called after each batch with the decoded-stream offset reached (for progress). */
   onProgress?: (market: Market) => void | Promise<void>;
 }
@@ -39,7 +40,7 @@ export interface RebuildOptions {
  */
 export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<{ market: Market; symbols: Map<number, string> }> {
   requireMbo(stream.metadata);
-  const policy = opts.onSnapshots ? opts.policy : { depth: 0, intervalNs: 0 };
+  const policy = opts.onCaptured ? opts.policy : { depth: 0, intervalNs: 0 };
   const market = new Market(policy);
   if (opts.verify) {
     market.afterRecord = (book, r) => {
@@ -47,13 +48,14 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
       if (problems.length > 0) throw new BookInvariantError(problems, `after the record at sequence ${r.sequence}`);
     };
   }
-  const snapshots = market.snapshots;
+  const { snapshots, trades } = market;
   for await (const batch of stream.batches) {
     for (let o = batch.start; o < batch.end && !market.reachedUntil; ) {
       o = market.apply(batch, o, opts.at);
-      if (snapshots.length > 0 && opts.onSnapshots) {
-        await opts.onSnapshots(snapshots);
+      if ((snapshots.length > 0 || trades.length > 0) && opts.onCaptured) {
+        await opts.onCaptured(snapshots, trades);
         snapshots.clear();
+        trades.clear();
       }
     }
     if (opts.onProgress) await opts.onProgress(market);

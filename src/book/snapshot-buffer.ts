@@ -4,6 +4,40 @@ import type { DepthSnapshot } from './snapshot.js';
 
 const TWO_32 = 4294967296;
 
+type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/** Columns in a form that crosses threads: typed arrays trimmed to `length` rows. */
+export interface ExportedColumns {
+  depth: number;
+  length: number;
+  columns: Record<string, Column>;
+}
+
+const SNAPSHOT_ROW_COLUMNS = [
+  'instrumentId', 'publisherId', 'tsRecvHi', 'tsRecvLo', 'tsEventHi', 'tsEventLo', 'sequence', 'subSequence', 'action', 'side', 'flags',
+  'price', 'size', 'tsInDelta', 'bidLevels', 'askLevels',
+] as const;
+const SNAPSHOT_LEVEL_COLUMNS = ['bidPx', 'bidSz', 'bidCt', 'askPx', 'askSz', 'askCt'] as const;
+
+export function exportColumns(
+  source: object,
+  length: number,
+  depth: number,
+  rowColumns: readonly string[],
+  levelColumns: readonly string[],
+): ExportedColumns {
+  const columns: Record<string, Column> = {};
+  const src = source as Record<string, Column>;
+  for (const k of rowColumns) columns[k] = src[k].slice(0, length);
+  for (const k of levelColumns) columns[k] = src[k].slice(0, length * depth);
+  return { depth, length, columns };
+}
+
+/** The buffers to pass as postMessage's transfer list. */
+export function transferList(e: ExportedColumns): ArrayBuffer[] {
+  return Object.values(e.columns).map((c) => c.buffer as ArrayBuffer);
+}
+
 /**
  * Depth snapshots in columns, reused batch after batch: the engine writes
  * rows with no allocation, and writers (stores, MBP output) read columns or
@@ -20,6 +54,8 @@ export class SnapshotBuffer {
   readonly tsEventHi: Uint32Array;
   readonly tsEventLo: Uint32Array;
   readonly sequence: Uint32Array;
+  /** 0 unless an earlier snapshot of the same book has the same ts_recv and sequence. */
+  readonly subSequence: Uint16Array;
   readonly action: Uint8Array;
   readonly side: Uint8Array;
   readonly flags: Uint8Array;
@@ -36,29 +72,42 @@ export class SnapshotBuffer {
   readonly askSz: Float64Array;
   readonly askCt: Float64Array;
 
-  constructor(readonly depth: number, readonly capacity = 4096) {
+  /** Allocates empty columns, or adopts `columns` (from `exportColumns`, e.g. sent by the engine thread). */
+  constructor(readonly depth: number, readonly capacity = 4096, columns?: ExportedColumns) {
     const n = capacity;
-    this.instrumentId = new Uint32Array(n);
-    this.publisherId = new Uint16Array(n);
-    this.tsRecvHi = new Uint32Array(n);
-    this.tsRecvLo = new Uint32Array(n);
-    this.tsEventHi = new Uint32Array(n);
-    this.tsEventLo = new Uint32Array(n);
-    this.sequence = new Uint32Array(n);
-    this.action = new Uint8Array(n);
-    this.side = new Uint8Array(n);
-    this.flags = new Uint8Array(n);
-    this.price = new Float64Array(n);
-    this.size = new Uint32Array(n);
-    this.tsInDelta = new Int32Array(n);
-    this.bidLevels = new Uint16Array(n);
-    this.askLevels = new Uint16Array(n);
-    this.bidPx = new Float64Array(n * depth);
-    this.bidSz = new Float64Array(n * depth);
-    this.bidCt = new Float64Array(n * depth);
-    this.askPx = new Float64Array(n * depth);
-    this.askSz = new Float64Array(n * depth);
-    this.askCt = new Float64Array(n * depth);
+    const c = columns?.columns;
+    this.instrumentId = (c?.instrumentId as Uint32Array) ?? new Uint32Array(n);
+    this.publisherId = (c?.publisherId as Uint16Array) ?? new Uint16Array(n);
+    this.tsRecvHi = (c?.tsRecvHi as Uint32Array) ?? new Uint32Array(n);
+    this.tsRecvLo = (c?.tsRecvLo as Uint32Array) ?? new Uint32Array(n);
+    this.tsEventHi = (c?.tsEventHi as Uint32Array) ?? new Uint32Array(n);
+    this.tsEventLo = (c?.tsEventLo as Uint32Array) ?? new Uint32Array(n);
+    this.sequence = (c?.sequence as Uint32Array) ?? new Uint32Array(n);
+    this.subSequence = (c?.subSequence as Uint16Array) ?? new Uint16Array(n);
+    this.action = (c?.action as Uint8Array) ?? new Uint8Array(n);
+    this.side = (c?.side as Uint8Array) ?? new Uint8Array(n);
+    this.flags = (c?.flags as Uint8Array) ?? new Uint8Array(n);
+    this.price = (c?.price as Float64Array) ?? new Float64Array(n);
+    this.size = (c?.size as Uint32Array) ?? new Uint32Array(n);
+    this.tsInDelta = (c?.tsInDelta as Int32Array) ?? new Int32Array(n);
+    this.bidLevels = (c?.bidLevels as Uint16Array) ?? new Uint16Array(n);
+    this.askLevels = (c?.askLevels as Uint16Array) ?? new Uint16Array(n);
+    this.bidPx = (c?.bidPx as Float64Array) ?? new Float64Array(n * depth);
+    this.bidSz = (c?.bidSz as Float64Array) ?? new Float64Array(n * depth);
+    this.bidCt = (c?.bidCt as Float64Array) ?? new Float64Array(n * depth);
+    this.askPx = (c?.askPx as Float64Array) ?? new Float64Array(n * depth);
+    this.askSz = (c?.askSz as Float64Array) ?? new Float64Array(n * depth);
+    this.askCt = (c?.askCt as Float64Array) ?? new Float64Array(n * depth);
+    if (columns) this.length = columns.length;
+  }
+
+  static adopt(e: ExportedColumns): SnapshotBuffer {
+    return new SnapshotBuffer(e.depth, e.length, e);
+  }
+
+  /** A compact copy of the filled rows, whose buffers can be transferred to another thread. */
+  exportColumns(): ExportedColumns {
+    return exportColumns(this, this.length, this.depth, SNAPSHOT_ROW_COLUMNS, SNAPSHOT_LEVEL_COLUMNS);
   }
 
   get full(): boolean {
@@ -78,9 +127,13 @@ export class SnapshotBuffer {
     this.publisherId[i] = book.publisherId;
     this.tsEventLo[i] = v.getUint32(o + 8, true);
     this.tsEventHi[i] = v.getUint32(o + 12, true);
-    this.tsRecvLo[i] = v.getUint32(o + 40, true);
-    this.tsRecvHi[i] = v.getUint32(o + 44, true);
-    this.sequence[i] = r.sequence;
+    const recvLo = v.getUint32(o + 40, true);
+    const recvHi = v.getUint32(o + 44, true);
+    const sequence = r.sequence;
+    this.tsRecvLo[i] = recvLo;
+    this.tsRecvHi[i] = recvHi;
+    this.sequence[i] = sequence;
+    this.subSequence[i] = book.snapshotOrdinal.next(recvHi, recvLo, sequence);
     this.action[i] = r.action;
     this.side[i] = r.side;
     this.flags[i] = r.flags;
@@ -177,6 +230,7 @@ export class SnapshotBuffer {
       tsRecv: this.tsRecv(i),
       tsEvent: this.tsEvent(i),
       sequence: this.sequence[i],
+      subSequence: this.subSequence[i],
       action: String.fromCharCode(this.action[i]),
       side: String.fromCharCode(this.side[i]),
       price: Number.isNaN(this.price[i]) ? null : this.price[i],

@@ -13,6 +13,8 @@ export interface DepthSnapshot {
   tsRecv: bigint;
   tsEvent: bigint;
   sequence: number;
+  /** Numbers snapshots of one book that share ts_recv and sequence: 0, 1, ... */
+  subSequence: number;
   /** The triggering record: action and side as letters. */
   action: string;
   side: string;

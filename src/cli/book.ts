@@ -70,7 +70,7 @@ export async function writeMbp(
   await rebuild(stream, {
     policy: { depth: opts.depth, intervalNs: opts.intervalNs },
     verify: opts.verify,
-    onSnapshots: async (buf) => {
+    onCaptured: async (buf) => {
       for (let i = 0; i < buf.length; i++) await onSnapshot(buf.row(i));
     },
   });

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { parseDuration } from './time.js';
+
+/** A comma-separated list. */
+const list = (fallback = '') =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+const duration = (name: string) =>
+  z.string().transform((s, ctx) => {
+    const ns = parseDuration(s);
+    if (ns === null) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a duration such as 100ms, 30s or 5m` });
+      return z.NEVER;
+    }
+    return ns;
+  });
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/**
+ * Every setting, from the environment only. README's configuration table
+ * lists the same names; `.env.example` shows each with its default.
+ */
+const Env = z.object({
+  BOOKTAPE_STORE: z.enum(['duckdb', 'questdb']).optional(),
+  BOOKTAPE_DUCKDB_PATH: z.string().default('./var/booktape.duckdb'),
+  QDB_CLIENT_CONF: z.string().optional(),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
+  BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
+  BOOKTAPE_URL_ALLOW_HOSTS: list(),
+  BOOKTAPE_URL_MAX_BYTES: int(1).default(10 * 1024 ** 3),
+  BOOKTAPE_URL_TIMEOUT_MS: int(1).default(30_000),
+  BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
+  BOOKTAPE_DEPTH: int(1).max(50).default(10),
+  BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
+  BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
+  BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
+  BOOKTAPE_INBOX: z.string().default('./var/inbox'),
+  BOOKTAPE_SCAN_EVERY: z.string().optional(),
+  BOOKTAPE_SCAN_CRON: z.string().optional(),
+  BOOKTAPE_SCAN_URLS: list(),
+  PORT: int(0).default(8080),
+  BOOKTAPE_TCP_PORT: int(0).default(7070),
+  BOOKTAPE_WRITE_TOKEN: z.string().min(16, 'BOOKTAPE_WRITE_TOKEN must be at least 16 characters').optional(),
+  BOOKTAPE_READ_TOKEN: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  store: 'duckdb' | 'questdb';
+  duckdbPath: string;
+  /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
+  questdbConf: string | undefined;
+  redisUrl: string;
+  queuePrefix: string;
+  dataRoots: string[];
+  url: { allowHosts: string[]; maxBytes: number; timeoutMs: number; maxRedirects: number };
+  depth: number;
+  /** 0: a snapshot after every F_LAST. */
+  snapshotEveryNs: number;
+  workerConcurrency: number;
+  jobAttempts: number;
+  inbox: string;
+  scanEveryMs: number | undefined;
+  scanCron: string | undefined;
+  scanUrls: string[];
+  port: number;
+  tcpPort: number;
+  writeToken: string | undefined;
+  readToken: string | undefined;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'BAD_CONFIG';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const every = e.BOOKTAPE_SNAPSHOT_EVERY ? duration('BOOKTAPE_SNAPSHOT_EVERY').safeParse(e.BOOKTAPE_SNAPSHOT_EVERY) : null;
+  if (every && !every.success) throw new ConfigError(`invalid configuration: ${every.error.issues[0].message}`);
+  const scan = e.BOOKTAPE_SCAN_EVERY ? duration('BOOKTAPE_SCAN_EVERY').safeParse(e.BOOKTAPE_SCAN_EVERY) : null;
+  if (scan && !scan.success) throw new ConfigError(`invalid configuration: ${scan.error.issues[0].message}`);
+  const store = e.BOOKTAPE_STORE ?? (e.QDB_CLIENT_CONF ? 'questdb' : 'duckdb');
+  if (store === 'questdb' && !e.QDB_CLIENT_CONF) {
+    throw new ConfigError('invalid configuration: BOOKTAPE_STORE=questdb needs QDB_CLIENT_CONF (for example "http::addr=localhost:9000;")');
+  }
+  return {
+    store,
+    duckdbPath: e.BOOKTAPE_DUCKDB_PATH,
+    questdbConf: e.QDB_CLIENT_CONF,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
+    dataRoots: e.BOOKTAPE_DATA_ROOTS,
+    url: {
+      allowHosts: e.BOOKTAPE_URL_ALLOW_HOSTS,
+      maxBytes: e.BOOKTAPE_URL_MAX_BYTES,
+      timeoutMs: e.BOOKTAPE_URL_TIMEOUT_MS,
+      maxRedirects: e.BOOKTAPE_URL_MAX_REDIRECTS,
+    },
+    depth: e.BOOKTAPE_DEPTH,
+    snapshotEveryNs: every?.success ? every.data : 0,
+    workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
+    jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
+    inbox: e.BOOKTAPE_INBOX,
+    scanEveryMs: scan?.success ? scan.data / 1e6 : undefined,
+    scanCron: e.BOOKTAPE_SCAN_CRON,
+    scanUrls: e.BOOKTAPE_SCAN_URLS,
+    port: e.PORT,
+    tcpPort: e.BOOKTAPE_TCP_PORT,
+    writeToken: e.BOOKTAPE_WRITE_TOKEN,
+    readToken: e.BOOKTAPE_READ_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,35 @@
+import type { ExportedColumns } from '../book/snapshot-buffer.js';
+import type { SnapshotPolicy } from '../book/market.js';
+import type { SymbolMapping } from '../dbn/metadata.js';
+import type { SourcePolicy } from './source.js';
+
+/** What the main thread asks of the engine thread (its workerData). */
+export interface EngineRequest {
+  spec: string;
+  sourcePolicy: SourcePolicy;
+  snapshotPolicy: SnapshotPolicy;
+}
+
+export interface BookSummary {
+  instrumentId: number;
+  publisherId: number;
+  symbol: string | null;
+  orders: number;
+  anomalies: Record<string, number>;
+}
+
+/** Messages from the engine thread, in order: metadata, (batch|progress)*, done or error. */
+export type EngineMessage =
+  | { type: 'metadata'; name: string; dataset: string; schema: string; mappings: SymbolMapping[] }
+  | { type: 'batch'; snapshots: ExportedColumns; trades: ExportedColumns }
+  | { type: 'progress'; bytes: number; totalBytes: number | null; records: number }
+  | {
+      type: 'done';
+      sha256: string;
+      bytes: number;
+      records: number;
+      otherRecords: Record<string, number>;
+      anomalies: Record<string, number>;
+      books: BookSummary[];
+    }
+  | { type: 'error'; error: { code: string; message: string; offset?: number } };

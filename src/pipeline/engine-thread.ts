@@ -1,0 +1,80 @@
+/**
+ * The CPU-heavy half of ingestion, in a worker thread: source -> hash ->
+ * decode -> books -> snapshot and trade columns, posted to the main thread
+ * (which alone talks to the store and to Redis). At most MAX_IN_FLIGHT
+ * batches wait for an ack, so a slow store slows decoding instead of
+ * growing memory.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDbnStream } from '../dbn/reader.js';
+import { schemaName } from '../dbn/constants.js';
+import { rebuild } from '../book/replay-file.js';
+import { transferList } from '../book/snapshot-buffer.js';
+import { openSource } from './source.js';
+import { toIngestError } from './errors.js';
+import type { EngineRequest, EngineMessage } from './engine-protocol.js';
+
+const MAX_IN_FLIGHT = 2;
+const PROGRESS_EVERY_MS = 250;
+
+const port = parentPort!;
+const request = workerData as EngineRequest;
+let inFlight = 0;
+let wake: (() => void) | null = null;
+port.on('message', (m: { type: 'ack' }) => {
+  if (m.type === 'ack') {
+    inFlight--;
+    wake?.();
+  }
+});
+const post = (m: EngineMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+async function run(): Promise<void> {
+  const source = await openSource(request.spec, request.sourcePolicy);
+  const stream = await openDbnStream(source.chunks);
+  post({
+    type: 'metadata',
+    name: source.name,
+    dataset: stream.metadata.dataset,
+    schema: schemaName(stream.metadata.schema),
+    mappings: stream.metadata.mappings,
+  });
+  let lastProgress = 0;
+  const { market, symbols } = await rebuild(stream, {
+    policy: { ...request.snapshotPolicy, trades: true },
+    onCaptured: async (snapshots, trades) => {
+      const s = snapshots.exportColumns();
+      const t = trades.exportColumns();
+      inFlight++;
+      post({ type: 'batch', snapshots: s, trades: t }, [...transferList(s), ...transferList(t)]);
+      while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((res) => (wake = res));
+    },
+    onProgress: (m) => {
+      const now = Date.now();
+      if (now - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = now;
+      post({ type: 'progress', bytes: source.meter.bytes, totalBytes: source.meter.totalBytes, records: m.counts.mbo });
+    },
+  });
+  while (inFlight > 0) await new Promise<void>((res) => (wake = res));
+  const books = [...market.books.values()].map((b) => ({
+    instrumentId: b.instrumentId,
+    publisherId: b.publisherId,
+    symbol: symbols.get(b.instrumentId) ?? null,
+    orders: b.orders.size,
+    anomalies: b.anomalies.toJSON(),
+  }));
+  post({
+    type: 'done',
+    sha256: source.meter.digest(),
+    bytes: source.meter.bytes,
+    records: market.counts.mbo,
+    otherRecords: Object.fromEntries(Object.entries(market.counts.toJSON()).filter(([k]) => k !== '0xa0')),
+    anomalies: market.anomalies().toJSON(),
+    books,
+  });
+}
+
+run().catch((err: unknown) => {
+  post({ type: 'error', error: toIngestError(err).toJSON() });
+});

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { SnapshotBuffer } from '../book/snapshot-buffer.js';
+import { TradeBuffer } from '../book/trade-buffer.js';
+import type { SnapshotPolicy } from '../book/market.js';
+import { symbolsByInstrument } from '../dbn/metadata.js';
+import type { SnapshotStore } from '../store/port.js';
+import type { BookSummary, EngineMessage, EngineRequest } from './engine-protocol.js';
+import { IngestError, toIngestError } from './errors.js';
+import type { SourcePolicy } from './source.js';
+
+export interface IngestProgress {
+  bytes: number;
+  totalBytes: number | null;
+  records: number;
+  /** 0-100 when the size is known. */
+  percent: number | null;
+}
+
+export interface IngestOptions {
+  store: SnapshotStore;
+  sourcePolicy: SourcePolicy;
+  snapshotPolicy: SnapshotPolicy;
+  onProgress?: (p: IngestProgress) => void | Promise<void>;
+}
+
+export interface IngestSummary {
+  runId: string;
+  source: string;
+  sha256: string;
+  bytes: number;
+  dataset: string;
+  schema: string;
+  symbols: string[];
+  records: number;
+  otherRecords: Record<string, number>;
+  snapshots: number;
+  trades: number;
+  books: BookSummary[];
+  anomalies: Record<string, number>;
+  durationMs: number;
+  recordsPerSec: number;
+  snapshotsPerSec: number;
+}
+
+/** The engine thread's compiled file (vitest runs sources; the thread needs the build). */
+function engineThreadUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/src/pipeline/engine-thread.js', here) : new URL('./engine-thread.js', here);
+}
+
+/**
+ * Source -> decode -> books -> snapshots -> store, as one run. Decoding and
+ * the books run in a worker thread; this thread writes to the store (DuckDB
+ * must be used from one thread) and stays free for the job queue. A run that
+ * fails part-way can simply be run again: rows are keyed, so the retry ends
+ * with the same rows as a clean run.
+ */
+export async function ingest(spec: string, opts: IngestOptions): Promise<IngestSummary> {
+  const started = new Date();
+  const runId = randomUUID();
+  let metadata: Extract<EngineMessage, { type: 'metadata' }> | null = null;
+  let symbolOf: (id: number) => string | null = () => null;
+  let snapshots = 0;
+  let trades = 0;
+  const request: EngineRequest = { spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy };
+  const worker = new Worker(engineThreadUrl(), { workerData: request });
+  try {
+    const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
+      // Messages are handled one at a time, in order: a batch is written before the next is looked at.
+      let chain = Promise.resolve();
+      let finished = false;
+      const fail = (err: unknown) => {
+        finished = true;
+        reject(toIngestError(err));
+      };
+      worker.on('message', (m: EngineMessage) => {
+        chain = chain.then(async () => {
+          if (finished) return;
+          switch (m.type) {
+            case 'metadata': {
+              metadata = m;
+              const map = symbolsByInstrument({ mappings: m.mappings } as Parameters<typeof symbolsByInstrument>[0]);
+              symbolOf = (id) => map.get(id) ?? null;
+              return;
+            }
+            case 'batch': {
+              const s = SnapshotBuffer.adopt(m.snapshots);
+              const t = TradeBuffer.adopt(m.trades);
+              await opts.store.writeSnapshots(s, symbolOf);
+              await opts.store.writeTrades(t, symbolOf);
+              snapshots += s.length;
+              trades += t.length;
+              worker.postMessage({ type: 'ack' });
+              return;
+            }
+            case 'progress':
+              await opts.onProgress?.({
+                bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
+                percent: m.totalBytes ? Math.min(100, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
+              });
+              return;
+            case 'done':
+              finished = true;
+              resolve(m);
+              return;
+            case 'error':
+              fail(new IngestError(m.error.code, m.error.message, m.error.offset));
+          }
+        }).catch(fail);
+      });
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        // Let queued messages drain first: 'done' may still be in the chain.
+        chain.then(() => {
+          if (!finished) fail(new IngestError('ENGINE_CRASHED', `the engine thread exited (code ${code}) before finishing`));
+        });
+      });
+    });
+    await opts.store.flush();
+    const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - started.getTime();
+    const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
+    const summary: IngestSummary = {
+      runId,
+      source: meta?.name ?? spec,
+      sha256: done.sha256,
+      bytes: done.bytes,
+      dataset: meta?.dataset ?? '',
+      schema: meta?.schema ?? '',
+      symbols: meta?.mappings.map((x) => x.raw_symbol) ?? [],
+      records: done.records,
+      otherRecords: done.otherRecords,
+      snapshots,
+      trades,
+      books: done.books,
+      anomalies: done.anomalies,
+      durationMs,
+      recordsPerSec: Math.round(done.records / (durationMs / 1000)),
+      snapshotsPerSec: Math.round(snapshots / (durationMs / 1000)),
+    };
+    await opts.store.recordRun({
+      runId, source: summary.source, sha256: summary.sha256, dataset: summary.dataset, schema: summary.schema,
+      symbols: summary.symbols, records: summary.records, snapshots, trades, anomalies: summary.anomalies,
+      startedAt: started, finishedAt, status: 'succeeded', error: null,
+    });
+    return summary;
+  } catch (err) {
+    const e = toIngestError(err);
+    const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
+    await opts.store
+      .recordRun({
+        runId, source: meta?.name ?? spec, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
+        symbols: [], records: 0, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
+        status: 'failed', error: `[${e.code}] ${e.message}`,
+      })
+      .catch(() => undefined); // the store itself may be what failed
+    throw e;
+  } finally {
+    await worker.terminate();
+  }
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { READ_CHUNK_BYTES } from '../dbn/reader.js';
+
+export type SourceErrorCode =
+  | 'SOURCE_NOT_ALLOWED'
+  | 'SOURCE_NOT_FOUND'
+  | 'SOURCE_TOO_LARGE'
+  | 'SOURCE_HTTP_ERROR'
+  | 'SOURCE_TIMEOUT'
+  | 'TOO_MANY_REDIRECTS';
+
+export class SourceError extends Error {
+  constructor(readonly code: SourceErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface SourcePolicy {
+  /** Local files must resolve (after symlinks) under one of these directories. */
+  dataRoots: string[];
+  /** Hosts (host or host:port) URLs may name; none = URLs refused. */
+  allowHosts: string[];
+  maxBytes: number;
+  /** For URLs: the wait for headers, and the longest pause between body chunks. */
+  timeoutMs: number;
+  maxRedirects: number;
+}
+
+/** Where bytes stand as they stream: for progress, and the content hash. */
+export class Meter {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  constructor(readonly totalBytes: number | null) {}
+  update(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+  }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export interface OpenedSource {
+  /** Canonical name: the real path, or the final URL after redirects. */
+  name: string;
+  meter: Meter;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+export const isUrl = (spec: string): boolean => /^https?:\/\//i.test(spec);
+
+/** A local path, only under the configured data roots (no traversal, no symlink escape). */
+export async function resolveLocalPath(spec: string, roots: string[]): Promise<string> {
+  const wanted = resolve(spec);
+  let real: string;
+  try {
+    real = await realpath(wanted);
+  } catch {
+    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${spec}`);
+  }
+  for (const root of roots) {
+    let realRoot: string;
+    try {
+      realRoot = await realpath(resolve(root));
+    } catch {
+      continue;
+    }
+    const rel = relative(realRoot, real);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) {
+      const s = await stat(real);
+      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${spec}`);
+      return real;
+    }
+  }
+  throw new SourceError(
+    'SOURCE_NOT_ALLOWED',
+    `${spec} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
+  );
+}
+
+async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxBytes: number): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    meter.update(chunk);
+    if (meter.bytes > maxBytes) {
+      throw new SourceError('SOURCE_TOO_LARGE', `the source exceeds the ${maxBytes}-byte limit (BOOKTAPE_URL_MAX_BYTES)`);
+    }
+    yield chunk;
+  }
+}
+
+export async function openSource(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
+  if (!isUrl(spec)) {
+    const path = await resolveLocalPath(spec, policy.dataRoots);
+    const meter = new Meter((await stat(path)).size);
+    return { name: path, meter, chunks: metered(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), meter, Infinity) };
+  }
+  return openUrl(spec, policy);
+}
+
+function checkHost(url: URL, policy: SourcePolicy): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SourceError('SOURCE_NOT_ALLOWED', `only http and https URLs are fetched, not ${url.protocol}`);
+  }
+  if (!policy.allowHosts.includes(url.host) && !policy.allowHosts.includes(url.hostname)) {
+    throw new SourceError(
+      'SOURCE_NOT_ALLOWED',
+      `host ${url.host} is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS (now: ${policy.allowHosts.join(', ') || 'empty'})`,
+    );
+  }
+}
+
+async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
+  let url = new URL(spec);
+  const controller = new AbortController();
+  let timer = setTimeout(() => controller.abort(), policy.timeoutMs);
+  const rearm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(), policy.timeoutMs);
+  };
+  let res: Response;
+  try {
+    for (let hop = 0; ; hop++) {
+      checkHost(url, policy);
+      res = await fetch(url, { redirect: 'manual', signal: controller.signal });
+      if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+        await res.body?.cancel();
+        if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${spec}`);
+        url = new URL(res.headers.get('location')!, url);
+        continue;
+      }
+      break;
+    }
+  } catch (err) {
+    clearTimeout(timer);
+    if (err instanceof SourceError) throw err;
+    if (controller.signal.aborted) throw new SourceError('SOURCE_TIMEOUT', `no answer from ${url.host} within ${policy.timeoutMs} ms`);
+    throw new SourceError('SOURCE_HTTP_ERROR', `cannot fetch ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok || res.body === null) {
+    clearTimeout(timer);
+    await res.body?.cancel();
+    throw new SourceError('SOURCE_HTTP_ERROR', `GET ${url} answered ${res.status} ${res.statusText}`);
+  }
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(length) && length > policy.maxBytes) {
+    clearTimeout(timer);
+    await res.body.cancel();
+    throw new SourceError('SOURCE_TOO_LARGE', `${url} is ${length} bytes, over the ${policy.maxBytes}-byte limit (BOOKTAPE_URL_MAX_BYTES)`);
+  }
+  const body = res.body;
+  const meter = new Meter(Number.isFinite(length) ? length : null);
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of body) {
+        rearm();
+        yield chunk;
+      }
+    } catch (err) {
+      if (controller.signal.aborted) throw new SourceError('SOURCE_TIMEOUT', `the download from ${url.host} stalled for ${policy.timeoutMs} ms`);
+      throw new SourceError('SOURCE_HTTP_ERROR', `the download from ${url} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { name: url.toString(), meter, chunks: metered(chunks(), meter, policy.maxBytes) };
+}

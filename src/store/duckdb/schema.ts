@@ -1,0 +1,68 @@
+/** DuckDB tables: the same logical schema as QuestDB's (see README, "Storage"). */
+const SNAPSHOT_COLUMNS = `
+  ts_recv BIGINT NOT NULL,
+  ts_event BIGINT NOT NULL,
+  instrument_id UINTEGER NOT NULL,
+  publisher_id USMALLINT NOT NULL,
+  sequence UINTEGER NOT NULL,
+  sub_sequence USMALLINT NOT NULL,
+  symbol VARCHAR,
+  action VARCHAR NOT NULL,
+  side VARCHAR NOT NULL,
+  price DOUBLE,
+  size UINTEGER NOT NULL,
+  flags UTINYINT NOT NULL,
+  ts_in_delta INTEGER NOT NULL,
+  depth USMALLINT NOT NULL,
+  best_bid_px DOUBLE,
+  best_bid_sz DOUBLE,
+  best_ask_px DOUBLE,
+  best_ask_sz DOUBLE,
+  spread DOUBLE,
+  crossed BOOLEAN NOT NULL,
+  locked BOOLEAN NOT NULL,
+  bid_px DOUBLE[],
+  bid_sz DOUBLE[],
+  bid_ct DOUBLE[],
+  ask_px DOUBLE[],
+  ask_sz DOUBLE[],
+  ask_ct DOUBLE[]`;
+
+const TRADE_COLUMNS = `
+  ts_recv BIGINT NOT NULL,
+  ts_event BIGINT NOT NULL,
+  instrument_id UINTEGER NOT NULL,
+  publisher_id USMALLINT NOT NULL,
+  sequence UINTEGER NOT NULL,
+  sub_sequence USMALLINT NOT NULL,
+  symbol VARCHAR,
+  side VARCHAR NOT NULL,
+  price DOUBLE,
+  size UINTEGER NOT NULL`;
+
+/** One key for both tables: a row per snapshot (or trade), whatever file it came from. */
+export const KEY = ['ts_recv', 'instrument_id', 'publisher_id', 'sequence', 'sub_sequence'] as const;
+
+export const DDL = [
+  `CREATE TABLE IF NOT EXISTS book_snapshots (${SNAPSHOT_COLUMNS})`,
+  `CREATE TABLE IF NOT EXISTS trades (${TRADE_COLUMNS})`,
+  // Staging tables: the appender fills them, an anti-join moves new rows on.
+  `CREATE TABLE IF NOT EXISTS stage_snapshots (${SNAPSHOT_COLUMNS})`,
+  `CREATE TABLE IF NOT EXISTS stage_trades (${TRADE_COLUMNS})`,
+  `CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, dataset VARCHAR,
+    schema VARCHAR, symbols VARCHAR, records BIGINT, snapshots BIGINT, trades BIGINT,
+    anomalies VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR NOT NULL, error VARCHAR)`,
+];
+
+/** Moves staged rows into `table`, skipping keys already there (and duplicates within the stage). */
+export function mergeSql(table: 'book_snapshots' | 'trades'): string {
+  const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
+  const match = KEY.map((k) => `t.${k} = s.${k}`).join(' AND ');
+  return `INSERT INTO ${table}
+    SELECT DISTINCT ON (${KEY.join(', ')}) s.* FROM ${stage} s
+    WHERE NOT EXISTS (
+      SELECT 1 FROM ${table} t
+      WHERE t.ts_recv BETWEEN (SELECT min(ts_recv) FROM ${stage}) AND (SELECT max(ts_recv) FROM ${stage})
+        AND ${match})`;
+}

@@ -1,0 +1,259 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, LIST, UINTEGER, USMALLINT, UTINYINT, VARCHAR, listValue,
+  type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue,
+} from '@duckdb/node-api';
+import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import type { TradeBuffer } from '../../book/trade-buffer.js';
+import { LEVEL_COLUMNS, NANOS, levelColumn, rowToSnapshot, topOfBook, type StoredRow } from '../columns.js';
+import {
+  StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+} from '../port.js';
+import { DDL, mergeSql } from './schema.js';
+
+const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size,
+  flags, ts_in_delta, depth, crossed, locked, ${LEVEL_COLUMNS.join(', ')} FROM book_snapshots`;
+const ORDER = 'ORDER BY ts_recv, instrument_id, publisher_id, sequence, sub_sequence';
+/** book_snapshots' column types, in table order, for data chunks. */
+const SNAPSHOT_TYPES: DuckDBType[] = [
+  BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, VARCHAR, DOUBLE, UINTEGER, UTINYINT, INTEGER,
+  USMALLINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, BOOLEAN, BOOLEAN, ...LEVEL_COLUMNS.map(() => LIST(DOUBLE)),
+];
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * The embedded store: one DuckDB file (default ./var/booktape.duckdb).
+ * DuckDB allows one writer per file and per thread: every access goes through
+ * this object, in the thread that opened it.
+ */
+export class DuckDbStore implements SnapshotStore {
+  readonly kind = 'duckdb' as const;
+  private instance: DuckDBInstance | null = null;
+  private conn: DuckDBConnection | null = null;
+  /** Serialises statements: node-api connections are not re-entrant. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  private async connection(): Promise<DuckDBConnection> {
+    if (this.conn) return this.conn;
+    try {
+      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      this.instance = await DuckDBInstance.create(this.path);
+      this.conn = await this.instance.connect();
+      return this.conn;
+    } catch (err) {
+      throw new StoreError(
+        'STORE_UNAVAILABLE',
+        `cannot open the DuckDB store at ${this.path}: ${(err as Error).message}. Another booktape process may hold it: DuckDB allows one process per file (use QuestDB to run workers and the API separately)`,
+      );
+    }
+  }
+
+  private exclusive<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => fn(await this.connection()));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async init(): Promise<void> {
+    await this.exclusive(async (c) => {
+      for (const sql of DDL) await c.run(sql);
+      // A crash between stage and merge can leave rows behind: they are re-sent on retry.
+      await c.run('DELETE FROM stage_snapshots');
+      await c.run('DELETE FROM stage_trades');
+    });
+  }
+
+  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
+    if (buf.length === 0) return;
+    await this.exclusive(async (c) => {
+      // Columnar data chunks: list values through the row appender measured
+      // ~7k rows/s, through data chunks ~60k.
+      const a = await c.createAppender('stage_snapshots');
+      try {
+        for (let start = 0; start < buf.length; start += CHUNK_ROWS) {
+          a.appendDataChunk(snapshotChunk(buf, start, Math.min(buf.length, start + CHUNK_ROWS), symbolOf));
+        }
+        a.flushSync();
+      } finally {
+        a.closeSync();
+      }
+      await c.run(mergeSql('book_snapshots'));
+      await c.run('DELETE FROM stage_snapshots');
+    });
+  }
+
+  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
+    if (buf.length === 0) return;
+    await this.exclusive(async (c) => {
+      const a = await c.createAppender('stage_trades');
+      try {
+        for (let i = 0; i < buf.length; i++) {
+          a.appendBigInt((BigInt(buf.tsRecvHi[i]) << 32n) | BigInt(buf.tsRecvLo[i]));
+          a.appendBigInt((BigInt(buf.tsEventHi[i]) << 32n) | BigInt(buf.tsEventLo[i]));
+          a.appendUInteger(buf.instrumentId[i]);
+          a.appendUSmallInt(buf.publisherId[i]);
+          a.appendUInteger(buf.sequence[i]);
+          a.appendUSmallInt(buf.subSequence[i]);
+          appendNullable(a, symbolOf(buf.instrumentId[i]));
+          a.appendVarchar(String.fromCharCode(buf.side[i]));
+          appendDouble(a, buf.price[i] / NANOS);
+          a.appendUInteger(buf.size[i]);
+          a.endRow();
+        }
+        a.flushSync();
+      } finally {
+        a.closeSync();
+      }
+      await c.run(mergeSql('trades'));
+      await c.run('DELETE FROM stage_trades');
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.exclusive(async (c) => { await c.run('CHECKPOINT'); });
+  }
+
+  async recordRun(run: IngestRun): Promise<void> {
+    await this.exclusive(async (c) => {
+      await c.run(
+        `INSERT INTO ingest_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::TIMESTAMP, $12::TIMESTAMP, $13, $14)`,
+        [
+          run.runId, run.source, run.sha256, run.dataset, run.schema, JSON.stringify(run.symbols), run.records, run.snapshots,
+          run.trades, JSON.stringify(run.anomalies), run.startedAt.toISOString(), run.finishedAt.toISOString(), run.status, run.error,
+        ] as DuckDBValue[],
+      );
+    });
+  }
+
+  async hasSucceeded(sha256: string): Promise<boolean> {
+    return this.exclusive(async (c) => {
+      const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE sha256 = $1 AND status = 'succeeded'`, [sha256]);
+      return (r.getRowObjectsJS()[0].n as number) > 0;
+    });
+  }
+
+  async listInstruments(): Promise<InstrumentInfo[]> {
+    return this.exclusive(async (c) => {
+      const r = await c.runAndReadAll(`SELECT symbol, instrument_id, publisher_id, min(ts_recv) AS first, max(ts_recv) AS last,
+        count(*)::BIGINT AS n FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
+      return r.getRowObjectsJS().map((x) => ({
+        symbol: x.symbol as string | null,
+        instrumentId: x.instrument_id as number,
+        publisherId: x.publisher_id as number,
+        firstTsRecv: x.first as bigint,
+        lastTsRecv: x.last as bigint,
+        snapshots: Number(x.n),
+      }));
+    });
+  }
+
+  async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
+    return this.exclusive(async (c) => {
+      const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn];
+      let where = 'symbol = $1 AND ts_recv <= $2';
+      if (publisherId !== undefined) { where += ' AND publisher_id = $3'; params.push(publisherId); }
+      const r = await c.runAndReadAll(`${SELECT_SNAPSHOT} WHERE ${where} ORDER BY ts_recv DESC, sequence DESC, sub_sequence DESC LIMIT 1`, params);
+      const rows = r.getRowObjectsJS() as unknown as StoredRow[];
+      return rows.length ? rowToSnapshot(rows[0]) : null;
+    });
+  }
+
+  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
+    const pageSize = q.pageSize ?? 2000;
+    let remaining = q.limit ?? Infinity;
+    let after: StoredRow | null = null;
+    while (remaining > 0 && !signal?.aborted) {
+      const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn];
+      const where = ['ts_recv >= $1', 'ts_recv <= $2'];
+      if (q.symbols.length > 0) {
+        where.push(`symbol IN (${q.symbols.map((_, k) => `$${params.length + k + 1}`).join(', ')})`);
+        params.push(...q.symbols);
+      }
+      if (after !== null) {
+        const p = params.length;
+        // Keyset pagination on the full sort key: no OFFSET, no skipped or repeated rows.
+        where.push(`(ts_recv > $${p + 1} OR (ts_recv = $${p + 1} AND (instrument_id > $${p + 2} OR (instrument_id = $${p + 2} AND
+          (publisher_id > $${p + 3} OR (publisher_id = $${p + 3} AND (sequence > $${p + 4} OR (sequence = $${p + 4} AND sub_sequence > $${p + 5}))))))))`);
+        params.push(after.ts_recv, after.instrument_id, after.publisher_id, after.sequence, after.sub_sequence);
+      }
+      const take = Math.min(pageSize, remaining);
+      const rows = await this.exclusive(async (c) => {
+        const r = await c.runAndReadAll(`${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ${ORDER} LIMIT ${take}`, params);
+        return r.getRowObjectsJS() as unknown as StoredRow[];
+      });
+      for (const row of rows) yield rowToSnapshot(row);
+      remaining -= rows.length;
+      if (rows.length < take) return;
+      after = rows[rows.length - 1];
+    }
+  }
+
+  async countSnapshots(): Promise<number> {
+    return this.exclusive(async (c) => {
+      const r = await c.runAndReadAll('SELECT count(*)::BIGINT AS n FROM book_snapshots');
+      return Number(r.getRowObjectsJS()[0].n);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.exclusive(async (c) => { await c.run('SELECT 1'); });
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.conn?.closeSync();
+    this.instance?.closeSync();
+    this.conn = null;
+    this.instance = null;
+  }
+}
+
+function appendNullable(a: DuckDBAppender, s: string | null): void {
+  if (s === null) a.appendNull();
+  else a.appendVarchar(s);
+}
+
+function appendDouble(a: DuckDBAppender, x: number): void {
+  if (Number.isNaN(x)) a.appendNull();
+  else a.appendDouble(x);
+}
+
+const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+function snapshotChunk(buf: SnapshotBuffer, start: number, end: number, symbolOf: SymbolOf): DuckDBDataChunk {
+  const n = end - start;
+  const cols: DuckDBValue[][] = SNAPSHOT_TYPES.map(() => new Array<DuckDBValue>(n));
+  for (let r = 0, i = start; i < end; r++, i++) {
+    const top = topOfBook(buf, i);
+    let k = 0;
+    cols[k++][r] = buf.tsRecv(i);
+    cols[k++][r] = buf.tsEvent(i);
+    cols[k++][r] = buf.instrumentId[i];
+    cols[k++][r] = buf.publisherId[i];
+    cols[k++][r] = buf.sequence[i];
+    cols[k++][r] = buf.subSequence[i];
+    cols[k++][r] = symbolOf(buf.instrumentId[i]);
+    cols[k++][r] = String.fromCharCode(buf.action[i]);
+    cols[k++][r] = String.fromCharCode(buf.side[i]);
+    cols[k++][r] = orNull(buf.price[i] / NANOS);
+    cols[k++][r] = buf.size[i];
+    cols[k++][r] = buf.flags[i];
+    cols[k++][r] = buf.tsInDelta[i];
+    cols[k++][r] = buf.depth;
+    cols[k++][r] = orNull(top.bidPx);
+    cols[k++][r] = orNull(top.bidSz);
+    cols[k++][r] = orNull(top.askPx);
+    cols[k++][r] = orNull(top.askSz);
+    cols[k++][r] = orNull(top.spread);
+    cols[k++][r] = top.crossed;
+    cols[k++][r] = top.locked;
+    for (const col of LEVEL_COLUMNS) cols[k++][r] = listValue(levelColumn(buf, i, col));
+  }
+  const chunk = DuckDBDataChunk.create(SNAPSHOT_TYPES, n);
+  chunk.setColumns(cols);
+  return chunk;
+}

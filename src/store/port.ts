@@ -1,0 +1,83 @@
+import type { DepthSnapshot } from '../book/snapshot.js';
+import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
+import type { TradeBuffer } from '../book/trade-buffer.js';
+
+/** A snapshot read back from a store: a DepthSnapshot with its symbol. */
+export interface StoredSnapshot extends DepthSnapshot {
+  symbol: string | null;
+}
+
+export interface InstrumentInfo {
+  symbol: string | null;
+  instrumentId: number;
+  publisherId: number;
+  firstTsRecv: bigint;
+  lastTsRecv: bigint;
+  snapshots: number;
+}
+
+export interface IngestRun {
+  runId: string;
+  source: string;
+  sha256: string;
+  dataset: string;
+  schema: string;
+  symbols: string[];
+  records: number;
+  snapshots: number;
+  trades: number;
+  anomalies: Record<string, number>;
+  startedAt: Date;
+  finishedAt: Date;
+  status: 'succeeded' | 'failed';
+  error: string | null;
+}
+
+export interface RangeQuery {
+  /** Raw symbols; empty = all. */
+  symbols: string[];
+  /** ts_recv bounds in ns, inclusive. */
+  from?: bigint;
+  to?: bigint;
+  /** At most this many rows. */
+  limit?: number;
+  /** Rows per page read from the database (keyset pagination). */
+  pageSize?: number;
+}
+
+/** Symbols for instrument ids, from the file's mappings. */
+export type SymbolOf = (instrumentId: number) => string | null;
+
+/**
+ * The one storage port the pipeline and the API use. Snapshot and trade rows
+ * are keyed by (ts_recv, instrument_id, publisher_id, sequence, sub_sequence):
+ * writing the same row
+ * twice leaves one row, so re-ingesting a file, or overlapping files, is a
+ * no-op in effect.
+ */
+export interface SnapshotStore {
+  readonly kind: 'duckdb' | 'questdb';
+  /** Creates tables if missing. Idempotent. */
+  init(): Promise<void>;
+  writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<void>;
+  writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<void>;
+  /** Makes everything written so far durable and visible to reads. */
+  flush(): Promise<void>;
+  recordRun(run: IngestRun): Promise<void>;
+  /** Whether a run with this content hash succeeded (the scheduler skips such files). */
+  hasSucceeded(sha256: string): Promise<boolean>;
+  listInstruments(): Promise<InstrumentInfo[]>;
+  /** The latest snapshot of the symbol at or before `at` (default: the latest). */
+  bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null>;
+  /** Snapshots in key order (ts_recv, instrument_id, publisher_id, sequence, sub_sequence), page by page. */
+  readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot>;
+  countSnapshots(): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(readonly code: 'STORE_UNAVAILABLE' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED', message: string) {
+    super(message);
+  }
+}

@@ -1,0 +1,101 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { reconstructedBooks } from '../../src/cli/book.js';
+import { openDbnFile } from '../../src/dbn/index.js';
+import { formatPrice } from '../../src/book/price.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { IngestError } from '../../src/pipeline/errors.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { CLX5 } from '../helpers.js';
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'booktape-ingest-'));
+  const store = new DuckDbStore(join(dir, 'store.duckdb'));
+  await store.init();
+  const policy = { dataRoots: [dir], allowHosts: [], maxBytes: 1e12, timeoutMs: 5000, maxRedirects: 3 };
+  const file = join(dir, 'clx5.dbn');
+  copyFileSync(CLX5, file);
+  return { dir, store, policy, file };
+}
+
+describe('ingest: file -> books -> snapshots in the store', () => {
+  it('lands every snapshot and trade; the book read back at the last instant equals the engine\'s, level for level', async () => {
+    const { store, policy, file } = await setup();
+    const progress: number[] = [];
+    const s = await ingest(file, {
+      store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 },
+      onProgress: (p) => { progress.push(p.records); },
+    });
+    expect(s.records).toBe(38_212);
+    expect(s.snapshots).toBe(32_053);
+    expect(s.trades).toBe(1_599);
+    expect(s.dataset).toBe('GLBX.MDP3');
+    expect(s.symbols).toEqual(['CLX5']);
+    expect(s.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.anomalies.cancel_unknown).toBeGreaterThan(0);
+    expect(await store.countSnapshots()).toBe(32_053);
+
+    const engine = (await reconstructedBooks(await openDbnFile(CLX5), { depth: 10 })).books[0];
+    const stored = await store.bookAt('CLX5');
+    const levels = (packed: number[]) => {
+      const out = [];
+      for (let k = 0; k < packed.length; k += 3) out.push({ price: formatPrice(packed[k]), size: packed[k + 1], count: packed[k + 2] });
+      return out;
+    };
+    expect(levels(stored!.bids)).toEqual(engine.bids);
+    expect(levels(stored!.asks)).toEqual(engine.asks);
+    expect(stored!.tsRecv.toString()).toBe(engine.ts_recv);
+    await store.close();
+  });
+
+  it('re-ingesting the same file leaves exactly the same rows', async () => {
+    const { store, policy, file } = await setup();
+    const opts = { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } };
+    await ingest(file, opts);
+    const first = [];
+    for await (const r of store.readRange({ symbols: [] })) first.push(r);
+    const again = await ingest(file, opts);
+    expect(again.snapshots).toBe(32_053);
+    const second = [];
+    for await (const r of store.readRange({ symbols: [] })) second.push(r);
+    expect(second.length).toBe(first.length);
+    expect(second).toEqual(first);
+    expect(await store.hasSucceeded(again.sha256)).toBe(true);
+    await store.close();
+  });
+
+  it('a truncated file fails with a typed error, records a failed run, and a retry of the whole file ends with the clean rows', async () => {
+    const { dir, store, policy } = await setup();
+    const whole = readFileSync(CLX5);
+    const cut = join(dir, 'cut.dbn');
+    writeFileSync(cut, whole.subarray(0, whole.length - 30));
+    const err = await ingest(cut, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IngestError);
+    expect((err as IngestError).code).toBe('TRUNCATED_RECORD');
+    expect((err as IngestError).offset).toBe(whole.length - 56);
+    expect((err as IngestError).permanent).toBe(true);
+    // Partial rows may have landed; a clean run over them ends with exactly the clean rows.
+    const full = join(dir, 'full.dbn');
+    copyFileSync(CLX5, full);
+    await ingest(full, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } });
+    expect(await store.countSnapshots()).toBe(32_053);
+    await store.close();
+  });
+
+  it('refuses paths outside the data roots (no traversal), and non-MBO files, with clear codes', async () => {
+    const { dir, store, policy } = await setup();
+    const outside = await ingest(`${dir}/../../etc/passwd`, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } }).catch((e: unknown) => e);
+    expect((outside as IngestError).code).toBe('SOURCE_NOT_ALLOWED');
+    expect((outside as IngestError).message).toContain('BOOKTAPE_DATA_ROOTS');
+    const missing = await ingest(join(dir, 'nope.dbn'), { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } }).catch((e: unknown) => e);
+    expect((missing as IngestError).code).toBe('SOURCE_NOT_FOUND');
+    const trades = join(dir, 'trades.dbn');
+    copyFileSync(new URL('../fixtures/test_data.trades.dbn', import.meta.url), trades);
+    const notMbo = await ingest(trades, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } }).catch((e: unknown) => e);
+    expect((notMbo as IngestError).code).toBe('NOT_MBO');
+    expect(await store.countSnapshots()).toBe(0);
+    await store.close();
+  });
+});

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { Market } from '../../src/book/market.js';
+import { decodeBuffer } from '../../src/dbn/index.js';
+import type { SnapshotStore } from '../../src/store/port.js';
+import type { SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
+import type { TradeBuffer } from '../../src/book/trade-buffer.js';
+import { CLX5 } from '../helpers.js';
+
+/** Every batch of CLX5's snapshots and trades, as the engine captures them. */
+function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
+  const market = new Market({ depth: 10, intervalNs: 0, trades: true }, 4096);
+  const { batch } = decodeBuffer(readFileSync(CLX5));
+  const out: Array<[SnapshotBuffer, TradeBuffer]> = [];
+  for (let o = batch.start; o < batch.end; ) {
+    o = market.apply(batch, o);
+    out.push([
+      (market.snapshots.constructor as typeof SnapshotBuffer).adopt(market.snapshots.exportColumns()),
+      (market.trades.constructor as typeof TradeBuffer).adopt(market.trades.exportColumns()),
+    ]);
+    market.snapshots.clear();
+    market.trades.clear();
+  }
+  return out;
+}
+
+const symbolOf = (id: number) => (id === 432669 ? 'CLX5' : null);
+
+/**
+ * The contract every SnapshotStore passes. `fresh` returns an empty,
+ * initialised store.
+ */
+export function storeContract(fresh: () => Promise<SnapshotStore>): void {
+  const batches = clx5Batches();
+  const total = batches.reduce((n, [s]) => n + s.length, 0);
+
+  it('writes every snapshot once; writing the same batches again adds nothing', async () => {
+    const store = await fresh();
+    for (const [s, t] of batches) { await store.writeSnapshots(s, symbolOf); await store.writeTrades(t, symbolOf); }
+    await store.flush();
+    expect(total).toBe(32_053);
+    expect(await store.countSnapshots()).toBe(total);
+    for (const [s] of batches.slice(0, 3)) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    expect(await store.countSnapshots()).toBe(total);
+    await store.close();
+  });
+
+  it('lists instruments with their time range and count', async () => {
+    const store = await fresh();
+    for (const [s] of batches) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    const [info, ...rest] = await store.listInstruments();
+    expect(rest).toEqual([]);
+    expect(info).toMatchObject({ symbol: 'CLX5', instrumentId: 432669, publisherId: 1, snapshots: total });
+    expect(info.firstTsRecv).toBe(batches[0][0].tsRecv(0));
+    expect(info.lastTsRecv).toBe(1758751199999903747n);
+    await store.close();
+  });
+
+  it('reads the book at an instant: the latest snapshot at or before it, exactly as captured', async () => {
+    const store = await fresh();
+    for (const [s] of batches) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    const last = await store.bookAt('CLX5');
+    expect(last?.bids.slice(0, 3)).toEqual([65_400_000_000, 1, 1]);
+    expect(last?.asks.slice(0, 3)).toEqual([64_780_000_000, 3, 1]);
+    expect(last?.crossed).toBe(true);
+    // A snapshot in the middle comes back field for field: pick one that is
+    // the last at its instant, so it is the one "at or before" returns.
+    const [buf] = batches[2];
+    let i = 100;
+    while (buf.tsRecv(i + 1) === buf.tsRecv(i)) i++;
+    const want = buf.row(i);
+    const got = await store.bookAt('CLX5', want.tsRecv);
+    expect(got).toEqual({ ...want, symbol: 'CLX5' });
+    expect(await store.bookAt('CLX5', 1n)).toBeNull();
+    expect(await store.bookAt('NOPE')).toBeNull();
+    await store.close();
+  });
+
+  it('streams a range in key order, page by page, with limits and symbol filters', async () => {
+    const store = await fresh();
+    for (const [s] of batches) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    const from = batches[1][0].tsRecv(0);
+    const to = batches[1][0].tsRecv(999);
+    const rows = [];
+    for await (const r of store.readRange({ symbols: ['CLX5'], from, to, pageSize: 97 })) rows.push(r);
+    const expected = [];
+    for (const [s] of batches) for (let i = 0; i < s.length; i++) { const r = s.row(i); if (r.tsRecv >= from && r.tsRecv <= to) expected.push(r); }
+    expect(rows.length).toBe(expected.length);
+    expect(rows.map((r) => [r.tsRecv, r.sequence, r.subSequence])).toEqual(expected.map((r) => [r.tsRecv, r.sequence, r.subSequence]));
+    let limited = 0;
+    for await (const _ of store.readRange({ symbols: [], limit: 250, pageSize: 100 })) limited++;
+    expect(limited).toBe(250);
+    let none = 0;
+    for await (const _ of store.readRange({ symbols: ['NOPE'] })) none++;
+    expect(none).toBe(0);
+    await store.close();
+  });
+
+  it('records ingest runs and answers whether a content hash succeeded', async () => {
+    const store = await fresh();
+    const run = {
+      runId: 'r1', source: 'x.dbn', sha256: 'ab'.repeat(32), dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'],
+      records: 1, snapshots: 1, trades: 0, anomalies: {}, startedAt: new Date(), finishedAt: new Date(),
+      status: 'failed' as const, error: '[X] y',
+    };
+    await store.recordRun(run);
+    await store.flush();
+    expect(await store.hasSucceeded(run.sha256)).toBe(false);
+    await store.recordRun({ ...run, runId: 'r2', status: 'succeeded', error: null });
+    await store.flush();
+    expect(await store.hasSucceeded(run.sha256)).toBe(true);
+    await store.ping();
+    await store.close();
+  });
+}
