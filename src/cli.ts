@@ -9,6 +9,12 @@ import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { UsageError } from './cli/errors.js';
 import { parseDuration, parseInstant } from './time.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { openStore } from './store/index.js';
+import { ingest } from './pipeline/ingest.js';
+import { enqueueIngest, ingestQueue } from '../jobs/queue.js';
+import { snapshotPolicy, sourcePolicy, startWorker } from '../jobs/worker.js';
 import { reportCliError } from './cli/errors.js';
 import { LineWriter } from './cli/line-writer.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
@@ -87,6 +93,68 @@ program
     if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp10.dbn)');
     const n = await writeMbp(await openDbnFile(file), process.stdout, { depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify });
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);
+  });
+
+program
+  .command('ingest')
+  .description('run the pipeline in this process (no Redis needed): source -> books -> snapshots and trades in the configured store; prints the run summary as JSON')
+  .argument('<source>', 'a file under BOOKTAPE_DATA_ROOTS, or an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS')
+  .action(async (source: string) => {
+    const config = loadConfig();
+    const store = openStore(config);
+    try {
+      await store.init();
+      const summary = await ingest(source, {
+        store,
+        sourcePolicy: sourcePolicy(config),
+        snapshotPolicy: snapshotPolicy(config),
+        onProgress: (p) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
+        },
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('enqueue')
+  .description('queue an ingest job on Redis (REDIS_URL); a source already queued returns its existing job')
+  .argument('<source>', 'a file path (as the workers see it) or an http(s) URL')
+  .action(async (source: string) => {
+    const config = loadConfig();
+    const queue = ingestQueue(config);
+    try {
+      const { job, existing } = await enqueueIngest(queue, { source });
+      process.stdout.write(JSON.stringify({ jobId: job.id, existing, state: await job.getState() }) + '\n');
+    } finally {
+      await queue.close();
+    }
+  });
+
+program
+  .command('worker')
+  .description('process ingest jobs from Redis until SIGTERM/SIGINT; also scans BOOKTAPE_INBOX when BOOKTAPE_SCAN_EVERY or BOOKTAPE_SCAN_CRON is set')
+  .action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel, 'booktape-worker');
+    const store = openStore(config);
+    await store.init();
+    const running = await startWorker(config, store, log);
+    log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null }, 'worker ready');
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down: finishing active jobs');
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await running.close();
+    await store.close();
+    log.info('worker stopped');
   });
 
 program

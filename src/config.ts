@@ -37,6 +37,8 @@ const Env = z.object({
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
+  BOOKTAPE_JOB_BACKOFF_MS: int(0).default(5_000),
+  BOOKTAPE_JOB_LOCK_MS: int(1_000).default(30_000),
   BOOKTAPE_INBOX: z.string().default('./var/inbox'),
   BOOKTAPE_SCAN_EVERY: z.string().optional(),
   BOOKTAPE_SCAN_CRON: z.string().optional(),
@@ -62,6 +64,10 @@ export interface Config {
   snapshotEveryNs: number;
   workerConcurrency: number;
   jobAttempts: number;
+  /** First retry delay; doubles per attempt. */
+  jobBackoffMs: number;
+  /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+  jobLockMs: number;
   inbox: string;
   scanEveryMs: number | undefined;
   scanCron: string | undefined;
@@ -109,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     snapshotEveryNs: every?.success ? every.data : 0,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
+    jobBackoffMs: e.BOOKTAPE_JOB_BACKOFF_MS,
+    jobLockMs: e.BOOKTAPE_JOB_LOCK_MS,
     inbox: e.BOOKTAPE_INBOX,
     scanEveryMs: scan?.success ? scan.data / 1e6 : undefined,
     scanCron: e.BOOKTAPE_SCAN_CRON,

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../src/config.js';
+import type { IngestSummary } from '../src/pipeline/ingest.js';
+
+export const INGEST_QUEUE = 'ingest';
+export const SCAN_QUEUE = 'scan';
+
+/** What an ingest job carries. The content hash is known when the scheduler read the file. */
+export const IngestJobData = z.object({
+  source: z.string().min(1).max(4096),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
+export type IngestJobData = z.infer<typeof IngestJobData>;
+export type IngestJob = Job<IngestJobData, IngestSummary>;
+
+/**
+ * A job id derived from the source (and its content, when known), so the
+ * same file is never queued twice while a job for it exists.
+ */
+export function ingestJobId(data: IngestJobData): string {
+  const source = createHash('sha256').update(data.source).digest('hex').slice(0, 24);
+  return data.sha256 ? `ingest-${source}-${data.sha256.slice(0, 16)}` : `ingest-${source}`;
+}
+
+export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOptions {
+  const u = new URL(config.redisUrl);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    // BullMQ workers block on Redis; they must not give up on a slow command.
+    maxRetriesPerRequest: null,
+  };
+}
+
+export function ingestQueue(config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>): Queue<IngestJobData, IngestSummary> {
+  return new Queue<IngestJobData, IngestSummary>(INGEST_QUEUE, {
+    connection: redisConnection(config),
+    prefix: config.queuePrefix,
+    defaultJobOptions: {
+      attempts: config.jobAttempts,
+      backoff: { type: 'exponential', delay: config.jobBackoffMs },
+      // Bounded history: Bull Board shows recent jobs; runs are recorded in the store.
+      removeOnComplete: { count: 1000, age: 7 * 24 * 3600 },
+      removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
+    },
+  });
+}
+
+export interface Enqueued {
+  job: IngestJob;
+  /** True when a job for this source already existed and was returned instead. */
+  existing: boolean;
+}
+
+/**
+ * Queues a source once: an existing waiting, active, delayed or completed job
+ * is returned as it is. A failed one is retried when `retryFailed` (a user
+ * asking again), left alone otherwise (the scheduler must not loop on a bad file).
+ */
+export async function enqueueIngest(
+  queue: Queue<IngestJobData, IngestSummary>,
+  input: unknown,
+  opts: { retryFailed: boolean } = { retryFailed: true },
+): Promise<Enqueued> {
+  const data = IngestJobData.parse(input);
+  const jobId = ingestJobId(data);
+  const found = (await queue.getJob(jobId)) as IngestJob | undefined;
+  if (found) {
+    if (opts.retryFailed && (await found.getState()) === 'failed') await found.retry();
+    return { job: found, existing: true };
+  }
+  const job = (await queue.add('ingest', data, { jobId })) as IngestJob;
+  return { job, existing: false };
+}

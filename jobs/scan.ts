@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Queue } from 'bullmq';
+import type { Config } from '../src/config.js';
+import type { IngestSummary } from '../src/pipeline/ingest.js';
+import type { SnapshotStore } from '../src/store/port.js';
+import { enqueueIngest, type IngestJobData } from './queue.js';
+
+const DBN_FILE = /\.dbn(\.zst)?$/i;
+/** path -> [size, mtime, sha256]: a file is hashed again only when it changes. */
+const hashes = new Map<string, [number, number, string]>();
+
+async function sha256Of(path: string): Promise<string> {
+  const s = await stat(path);
+  const known = hashes.get(path);
+  if (known && known[0] === s.size && known[1] === s.mtimeMs) return known[2];
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  hashes.set(path, [s.size, s.mtimeMs, digest]);
+  return digest;
+}
+
+/**
+ * Queues inbox files (and configured URLs) not ingested yet. A file whose
+ * content already succeeded is skipped; job ids carry the content hash, so a
+ * file is queued once however many scans see it.
+ */
+export async function scanInbox(
+  config: Pick<Config, 'inbox' | 'scanUrls'>,
+  store: SnapshotStore,
+  queue: Queue<IngestJobData, IngestSummary>,
+): Promise<{ queued: string[]; skipped: number }> {
+  const inbox = resolve(config.inbox);
+  await mkdir(inbox, { recursive: true });
+  const queued: string[] = [];
+  let skipped = 0;
+  for (const name of (await readdir(inbox)).sort()) {
+    if (!DBN_FILE.test(name)) continue;
+    const path = join(inbox, name);
+    const sha256 = await sha256Of(path);
+    if (await store.hasSucceeded(sha256)) { skipped++; continue; }
+    const { existing } = await enqueueIngest(queue, { source: path, sha256 }, { retryFailed: false });
+    if (existing) skipped++;
+    else queued.push(path);
+  }
+  for (const url of config.scanUrls) {
+    const { existing } = await enqueueIngest(queue, { source: url }, { retryFailed: false });
+    if (existing) skipped++;
+    else queued.push(url);
+  }
+  return { queued, skipped };
+}

@@ -1,0 +1,100 @@
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.js';
+import { ingest, type IngestSummary } from '../src/pipeline/ingest.js';
+import { IngestError } from '../src/pipeline/errors.js';
+import type { SnapshotStore } from '../src/store/port.js';
+import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
+import { scanInbox } from './scan.js';
+
+export function sourcePolicy(config: Config) {
+  return {
+    dataRoots: config.dataRoots,
+    allowHosts: config.url.allowHosts,
+    maxBytes: config.url.maxBytes,
+    timeoutMs: config.url.timeoutMs,
+    maxRedirects: config.url.maxRedirects,
+  };
+}
+
+export function snapshotPolicy(config: Config) {
+  return { depth: config.depth, intervalNs: config.snapshotEveryNs };
+}
+
+export interface RunningWorker {
+  ingest: Worker<IngestJobData, IngestSummary>;
+  scan: Worker | null;
+  /** Finishes active jobs (or hands them back), then closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The ingest worker. The pipeline's CPU work runs in a worker thread per job,
+ * so this event loop keeps renewing job locks; several workers (processes or
+ * machines) on one queue share the work. When the configuration names a scan
+ * interval or cron, the worker also runs the inbox scanner as a BullMQ job
+ * scheduler (upserted, so many workers keep one schedule).
+ */
+export async function startWorker(config: Config, store: SnapshotStore, log: Logger): Promise<RunningWorker> {
+  const connection: ConnectionOptions = redisConnection(config);
+  const worker = new Worker<IngestJobData, IngestSummary>(
+    INGEST_QUEUE,
+    async (job: IngestJob) => {
+      const data = IngestJobData.parse(job.data);
+      log.info({ jobId: job.id, source: data.source, attempt: job.attemptsMade + 1 }, 'ingest started');
+      try {
+        const summary = await ingest(data.source, {
+          store,
+          sourcePolicy: sourcePolicy(config),
+          snapshotPolicy: snapshotPolicy(config),
+          onProgress: (p) => job.updateProgress(p),
+        });
+        log.info({ jobId: job.id, records: summary.records, snapshots: summary.snapshots, recordsPerSec: summary.recordsPerSec }, 'ingest finished');
+        return summary;
+      } catch (err) {
+        const e = err instanceof IngestError ? err : new IngestError('INTERNAL', String((err as Error)?.message ?? err));
+        log.warn({ jobId: job.id, code: e.code, message: e.message }, 'ingest failed');
+        // A corrupt file or a refused source will not get better on retry.
+        if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
+        throw new Error(`[${e.code}] ${e.message}`);
+      }
+    },
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: config.jobLockMs,
+      stalledInterval: Math.max(500, Math.floor(config.jobLockMs / 2)),
+    },
+  );
+  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+
+  let scan: Worker | null = null;
+  let scanQueue: Queue | null = null;
+  const queue = ingestQueue(config);
+  if (config.scanEveryMs !== undefined || config.scanCron !== undefined) {
+    scanQueue = new Queue(SCAN_QUEUE, { connection, prefix: config.queuePrefix });
+    await scanQueue.upsertJobScheduler(
+      'inbox-scan',
+      config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! },
+      { name: 'scan', opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
+    scan = new Worker(
+      SCAN_QUEUE,
+      async () => {
+        const found = await scanInbox(config, store, queue);
+        if (found.queued.length > 0) log.info({ queued: found.queued }, 'inbox scan queued files');
+        return found;
+      },
+      { connection, prefix: config.queuePrefix, concurrency: 1 },
+    );
+  }
+  return {
+    ingest: worker,
+    scan,
+    async close() {
+      await Promise.all([worker.close(), scan?.close()]);
+      await Promise.all([queue.close(), scanQueue?.close()]);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { QueueEvents } from 'bullmq';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import type { SnapshotStore } from '../../src/store/port.js';
+import { StoreError } from '../../src/store/port.js';
+import { rebuild } from '../../src/book/replay-file.js';
+import { openDbnFile } from '../../src/dbn/index.js';
+import { enqueueIngest, ingestQueue, INGEST_QUEUE, redisConnection } from '../../jobs/queue.js';
+import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { CLI, CLX5 } from '../helpers.js';
+
+const silent = pino({ level: 'silent' });
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function setup(extra: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'booktape-jobs-'));
+  const env = {
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    BOOKTAPE_QUEUE_PREFIX: `bt-test-${randomBytes(6).toString('hex')}`,
+    BOOKTAPE_DUCKDB_PATH: join(dir, 'store.duckdb'),
+    BOOKTAPE_DATA_ROOTS: dir,
+    BOOKTAPE_INBOX: join(dir, 'inbox'),
+    BOOKTAPE_JOB_BACKOFF_MS: '50',
+    BOOKTAPE_JOB_LOCK_MS: '2000',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+  const config = loadConfig(env);
+  const file = join(dir, 'clx5.dbn');
+  copyFileSync(CLX5, file);
+  const queue = ingestQueue(config);
+  cleanups.push(async () => { await queue.obliterate({ force: true }).catch(() => undefined); await queue.close(); });
+  return { dir, env, config, file, queue };
+}
+
+async function inProcessWorker(config: Config, store: SnapshotStore): Promise<RunningWorker> {
+  await store.init();
+  const w = await startWorker(config, store, silent);
+  cleanups.push(async () => { await w.close(); await store.close(); });
+  return w;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('ingest jobs on a real Redis (BullMQ)', () => {
+  it('enqueue -> worker -> every snapshot in the store; enqueueing again returns the same job', async () => {
+    const { config, file, queue } = setup();
+    const store = new DuckDbStore(config.duckdbPath);
+    await inProcessWorker(config, store);
+    const events = new QueueEvents(INGEST_QUEUE, { connection: redisConnection(config), prefix: config.queuePrefix });
+    cleanups.push(() => events.close());
+    const { job, existing } = await enqueueIngest(queue, { source: file });
+    expect(existing).toBe(false);
+    const summary = await job.waitUntilFinished(events, 60_000);
+    expect(summary.snapshots).toBe(32_053);
+    expect(await store.countSnapshots()).toBe(32_053);
+    const book = await store.bookAt('CLX5');
+    expect(book?.bids.slice(0, 3)).toEqual([65_400_000_000, 1, 1]);
+    const again = await enqueueIngest(queue, { source: file });
+    expect(again.existing).toBe(true);
+    expect(again.job.id).toBe(job.id);
+    expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
+  it('rejects bad job data', async () => {
+    const { queue } = setup();
+    await expect(enqueueIngest(queue, { source: '' })).rejects.toThrow();
+    await expect(enqueueIngest(queue, { source: 'x', sha256: 'nothex' })).rejects.toThrow();
+  });
+
+  it('a job that fails twice part-way, then succeeds, ends with the same rows as a clean run', async () => {
+    const { config, file, queue } = setup({ BOOKTAPE_JOB_ATTEMPTS: '3' });
+    const real = new DuckDbStore(config.duckdbPath);
+    let attempt = 0;
+    let batchesThisAttempt = 0;
+    // Failure injection around the real store: the third batch of attempts 1 and 2 fails.
+    const flaky: SnapshotStore = Object.assign(Object.create(real) as SnapshotStore, {
+      writeSnapshots: async (...args: Parameters<SnapshotStore['writeSnapshots']>) => {
+        if (++batchesThisAttempt === 3 && attempt <= 2) throw new StoreError('STORE_WRITE_FAILED', 'injected failure');
+        return real.writeSnapshots(...args);
+      },
+      init: () => real.init(),
+    });
+    const w = await inProcessWorker(config, flaky);
+    w.ingest.on('active', () => { attempt++; batchesThisAttempt = 0; });
+    const events = new QueueEvents(INGEST_QUEUE, { connection: redisConnection(config), prefix: config.queuePrefix });
+    cleanups.push(() => events.close());
+    const { job } = await enqueueIngest(queue, { source: file });
+    await job.waitUntilFinished(events, 60_000);
+    const done = await queue.getJob(job.id!);
+    expect(done?.attemptsMade).toBe(3);
+    expect(attempt).toBe(3);
+    expect(await real.countSnapshots()).toBe(32_053);
+  });
+
+  it('a bad file fails at once with its code, without retries', async () => {
+    const { config, dir, queue } = setup({ BOOKTAPE_JOB_ATTEMPTS: '3' });
+    const store = new DuckDbStore(config.duckdbPath);
+    await inProcessWorker(config, store);
+    const trades = join(dir, 'trades.dbn');
+    copyFileSync(new URL('../fixtures/test_data.trades.dbn', import.meta.url), trades);
+    const { job } = await enqueueIngest(queue, { source: trades });
+    const failed = await waitFor('the job to fail', async () => ((await job.getState()) === 'failed' ? queue.getJob(job.id!) : null));
+    expect(failed?.failedReason).toContain('[NOT_MBO]');
+    expect(failed?.attemptsMade).toBe(1);
+  });
+
+  it('a worker killed (SIGKILL) mid-file leaves a job another worker finishes, with no duplicate rows; SIGTERM stops a worker cleanly', async () => {
+    const { config, env, dir, queue } = setup();
+    const big = join(dir, 'big.dbn');
+    const synth = spawn('node', [CLI, 'synth', big, '--records', '600000', '--seed', '9'], { stdio: 'ignore' });
+    await new Promise((r) => synth.on('exit', r));
+    let expected = 0;
+    await rebuild(await openDbnFile(big), { policy: { depth: 10, intervalNs: 0 }, onCaptured: (s) => { expected += s.length; } });
+
+    const startChild = (): ChildProcess => {
+      const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+      return child;
+    };
+    const first = startChild();
+    const { job } = await enqueueIngest(queue, { source: big });
+    await waitFor('progress from the first worker', async () => {
+      const j = await queue.getJob(job.id!);
+      const p = j?.progress as { records?: number } | undefined;
+      return (p?.records ?? 0) > 50_000;
+    });
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('exit', r));
+    expect(await job.getState()).toBe('active'); // its lock will lapse
+
+    const second = startChild();
+    await waitFor('the job to complete on the second worker', async () => (await job.getState()) === 'completed', 120_000);
+    second.kill('SIGTERM');
+    const code = await new Promise((r) => second.on('exit', r));
+    expect(code).toBe(0);
+
+    const store = new DuckDbStore(config.duckdbPath);
+    cleanups.push(() => store.close());
+    expect(await store.countSnapshots()).toBe(expected);
+  }, 180_000);
+
+  it('the scheduler picks up a new inbox file exactly once', async () => {
+    const { config, file, queue } = setup({ BOOKTAPE_SCAN_EVERY: '200ms' });
+    mkdirSync(config.inbox, { recursive: true });
+    const store = new DuckDbStore(config.duckdbPath);
+    await inProcessWorker(config, store);
+    copyFileSync(file, join(config.inbox, 'CLX5_mbo.dbn'));
+    await waitFor('one completed ingest', async () => (await queue.getJobCounts('completed')).completed === 1);
+    await new Promise((r) => setTimeout(r, 1500)); // several more scans
+    const counts = await queue.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed');
+    expect(counts).toEqual({ completed: 1, waiting: 0, active: 0, delayed: 0, failed: 0 });
+    expect(await store.countSnapshots()).toBe(32_053);
+  });
+});
