@@ -5,7 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { MboView, RType, decodeBuffer, openDbnFile } from '../src/dbn/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Market, rebuild } from '../src/book/index.js';
+import { ingest } from '../src/pipeline/ingest.js';
+import { DuckDbStore } from '../src/store/duckdb/store.js';
+import { QuestDbStore } from '../src/store/questdb/store.js';
+import type { SnapshotStore } from '../src/store/port.js';
 
 export interface CaseResult {
   case: string;
@@ -139,7 +146,32 @@ async function engineLatency(file: string): Promise<CaseResult> {
   };
 }
 
+/** The whole pipeline (engine thread + store writes) into a fresh store. */
+async function ingestInto(file: string, kind: 'duckdb' | 'questdb'): Promise<CaseResult> {
+  let store: SnapshotStore;
+  if (kind === 'duckdb') store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-bench-')), 'bench.duckdb'));
+  else {
+    const q = new QuestDbStore(process.env.QDB_CLIENT_CONF!);
+    for (const t of ['book_snapshots', 'trades', 'ingest_runs']) await q.exec(`DROP TABLE IF EXISTS ${t}`);
+    store = q;
+  }
+  await store.init();
+  const s = await ingest(file, {
+    store,
+    sourcePolicy: { dataRoots: [dirname(file)], allowHosts: [], maxBytes: Infinity, timeoutMs: 10_000, maxRedirects: 0 },
+    snapshotPolicy: { depth: 10, intervalNs: 0 },
+  });
+  const rows = await store.countSnapshots();
+  await store.close();
+  return {
+    case: `ingest-${kind}`, records: s.records, seconds: s.durationMs / 1000, recordsPerSec: s.recordsPerSec,
+    snapshotsPerSec: s.snapshotsPerSec, peakRssMb: peakRssMb(), rows,
+  };
+}
+
 const CASES: Record<string, (file: string) => CaseResult | Promise<CaseResult>> = {
+  'ingest-duckdb': (f) => ingestInto(f, 'duckdb'),
+  'ingest-questdb': (f) => ingestInto(f, 'questdb'),
   'decode-buffer': decodeFromBuffer,
   'decode-stream': decodeFromFile,
   engine: (f) => engine(f, false),

@@ -25,6 +25,7 @@ const int = (min: number) => z.coerce.number().int().min(min);
 const Env = z.object({
   BOOKTAPE_STORE: z.enum(['duckdb', 'questdb']).optional(),
   BOOKTAPE_DUCKDB_PATH: z.string().default('./var/booktape.duckdb'),
+  BOOKTAPE_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'BOOKTAPE_DUCKDB_MEMORY must be a size such as 256MB').default('256MB'),
   QDB_CLIENT_CONF: z.string().optional(),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
@@ -53,6 +54,8 @@ const Env = z.object({
 export interface Config {
   store: 'duckdb' | 'questdb';
   duckdbPath: string;
+  /** DuckDB's memory_limit: bounds the embedded store's memory. */
+  duckdbMemory: string;
   /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
   questdbConf: string | undefined;
   redisUrl: string;
@@ -101,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     store,
     duckdbPath: e.BOOKTAPE_DUCKDB_PATH,
+    duckdbMemory: e.BOOKTAPE_DUCKDB_MEMORY,
     questdbConf: e.QDB_CLIENT_CONF,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,

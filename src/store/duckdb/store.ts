@@ -35,13 +35,13 @@ export class DuckDbStore implements SnapshotStore {
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly path: string) {}
+  constructor(readonly path: string, private readonly memoryLimit = '256MB') {}
 
   private async connection(): Promise<DuckDBConnection> {
     if (this.conn) return this.conn;
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-      this.instance = await DuckDBInstance.create(this.path);
+      this.instance = await DuckDBInstance.create(this.path, { memory_limit: this.memoryLimit });
       this.conn = await this.instance.connect();
       return this.conn;
     } catch (err) {
