@@ -15,6 +15,10 @@ import { openStore } from './store/index.js';
 import { ingest } from './pipeline/ingest.js';
 import { enqueueIngest, ingestQueue } from '../jobs/queue.js';
 import { snapshotPolicy, sourcePolicy, startWorker } from '../jobs/worker.js';
+import { startServer } from './api/server.js';
+import type { Config } from './config.js';
+import type { Logger } from 'pino';
+import type { SnapshotStore } from './store/port.js';
 import { reportCliError } from './cli/errors.js';
 import { LineWriter } from './cli/line-writer.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
@@ -155,6 +159,60 @@ program
     await running.close();
     await store.close();
     log.info('worker stopped');
+  });
+
+/** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
+async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
+  const server = await startServer(config, store, log);
+  const base = `http://localhost:${server.httpPort}`;
+  log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
+  process.stderr.write(
+    [
+      `booktape: serving the ${store.kind} store`,
+      `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
+      `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
+      `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,
+      `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+      `  jobs       ${base}/admin/queues${config.writeToken ? '' : '  (set BOOKTAPE_WRITE_TOKEN to enable)'}`,
+      `  metrics    ${base}/metrics`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  log.info('shutting down');
+  await server.close();
+  await store.close();
+}
+
+program
+  .command('serve')
+  .description('serve the HTTP API (PORT) and the TCP replay (BOOKTAPE_TCP_PORT) until SIGTERM/SIGINT; with the DuckDB store, ingest jobs run in this process')
+  .action(async () => {
+    const config = loadConfig();
+    const store = openStore(config);
+    await store.init();
+    await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
+  });
+
+program
+  .command('demo')
+  .description('ingest the bundled CLX5 sample into the embedded store (no Redis or QuestDB needed), then serve it')
+  .action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel, 'booktape-demo');
+    const store = openStore(config);
+    await store.init();
+    const sample = new URL('../../data/CLX5_mbo.dbn', import.meta.url).pathname;
+    const summary = await ingest(sample, {
+      store,
+      sourcePolicy: { ...sourcePolicy(config), dataRoots: [...config.dataRoots, new URL('../../data', import.meta.url).pathname] },
+      snapshotPolicy: snapshotPolicy(config),
+    });
+    process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
+    await serveUntilStopped(config, store, log);
   });
 
 program

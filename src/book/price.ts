@@ -3,6 +3,13 @@
  * strings with nine places, as Databento's `pretty_px` does ("65.400000000").
  */
 export function formatPrice(nanos: number | bigint): string {
+  if (typeof nanos === 'number' && Number.isSafeInteger(nanos)) {
+    // Fast path (replay frames): exact, since |nanos| < 2^53.
+    const abs = Math.abs(nanos);
+    const whole = Math.floor(abs / 1e9);
+    const frac = abs - whole * 1e9;
+    return `${nanos < 0 ? '-' : ''}${whole}.${String(frac).padStart(9, '0')}`;
+  }
   const n = BigInt(nanos);
   const neg = n < 0n;
   const abs = neg ? -n : n;

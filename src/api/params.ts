@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { parseInstant } from '../time.js';
+
+/** ISO-8601 with a zone, or integer ns since the epoch. */
+export const instant = z.string().transform((s, ctx) => {
+  const ns = parseInstant(s);
+  if (ns === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a zone (2025-09-24T20:00:00Z) or integer nanoseconds since the epoch' });
+    return z.NEVER;
+  }
+  return ns;
+});
+
+const depth = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const symbols = z
+  .string()
+  .max(4096)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .refine((xs) => xs.every((x) => /^[A-Za-z0-9._:\- ]{1,64}$/.test(x)), 'symbols are comma-separated raw symbols');
+
+export const BookQuery = z.object({
+  at: instant.optional(),
+  depth: depth(50, 10),
+  publisher_id: z.coerce.number().int().min(0).max(65535).optional(),
+}).strict();
+
+export const SnapshotsQuery = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  depth: depth(50, 10),
+  format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
+}).strict();
+
+export const ReplayQuery = z.object({
+  symbols: symbols.optional().default([]),
+  from: instant.optional(),
+  to: instant.optional(),
+  depth: depth(50, 10),
+  rate: z.coerce.number().min(0).max(10_000_000).default(0),
+  speed: z.coerce.number().min(0).max(1_000_000).default(0),
+}).strict().refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] });
+
+export const IngestBody = z.object({ source: z.string().min(1).max(4096) }).strict();

@@ -1,0 +1,81 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server as TcpServer } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { SnapshotStore } from '../store/port.js';
+import { ingestQueue } from '../../jobs/queue.js';
+import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { createReplayServer } from '../stream/tcp.js';
+import { createApp } from './app.js';
+import { createMetrics } from './metrics.js';
+
+export interface RunningServer {
+  http: HttpServer;
+  tcp: TcpServer;
+  httpPort: number;
+  tcpPort: number;
+  worker: RunningWorker | null;
+  close(): Promise<void>;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/**
+ * Starts the HTTP API and the TCP replay port. Without Redis the read side
+ * still works and job routes answer 503. With the embedded DuckDB store the
+ * ingest worker runs inside this process (DuckDB allows one process per file);
+ * with QuestDB run `booktape worker` processes instead.
+ */
+export async function startServer(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const hasRedis = await redisAnswers(config.redisUrl);
+  if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
+  const queue = hasRedis ? ingestQueue(config) : null;
+  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log) : null;
+  if (worker) {
+    worker.ingest.on('completed', (job) => {
+      metrics.ingestJobs.inc({ outcome: 'completed' });
+      metrics.ingestRecords.inc(job.returnvalue?.records ?? 0);
+    });
+    worker.ingest.on('failed', () => metrics.ingestJobs.inc({ outcome: 'failed' }));
+  }
+  const app = createApp({ config, store, queue, metrics, log });
+  const http = await new Promise<HttpServer>((resolve, reject) => {
+    const s = app.listen(config.port, () => resolve(s));
+    s.on('error', reject);
+  });
+  const tcp = createReplayServer(store, metrics, log);
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(config.tcpPort, () => resolve());
+  });
+  const address = (s: HttpServer | TcpServer) => {
+    const a = s.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  };
+  return {
+    http, tcp, worker,
+    httpPort: address(http),
+    tcpPort: address(tcp),
+    async close() {
+      tcp.close();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+      await worker?.close();
+      await queue?.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { SnapshotStore } from '../store/port.js';
+import { snapshotFrame } from './frames.js';
+
+export interface ReplayRequest {
+  symbols: string[];
+  from?: bigint;
+  to?: bigint;
+  depth: number;
+  /** Frames per second; 0 = unpaced. */
+  rate: number;
+  /** Relative to recorded time (1 = as recorded); 0 = unpaced. Ignored when rate > 0. */
+  speed: number;
+}
+
+export interface ReplayCounts {
+  frames: number;
+  bytes: number;
+}
+
+/** What a replay told its client last: a stream without this line was cut. */
+export interface EndMarker {
+  type: 'end';
+  complete: boolean;
+  frames: number;
+  first_ts_recv: string | null;
+  last_ts_recv: string | null;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Streams a replay as NDJSON into `out` (an HTTP response or a TCP socket):
+ * a header line, one line per snapshot in (ts_recv, key) order read page by
+ * page from the store, then an end marker with the counts. Writes wait for
+ * 'drain', so a slow client holds at most one chunk here; `signal` (aborted
+ * when the client goes away) stops the reads at once.
+ */
+export async function streamReplay(
+  store: SnapshotStore,
+  req: ReplayRequest,
+  out: Writable,
+  signal: AbortSignal,
+  onChunk?: (frames: number, bytes: number) => void,
+): Promise<ReplayCounts> {
+  const counts: ReplayCounts = { frames: 0, bytes: 0 };
+  const paced = req.rate > 0 || req.speed > 0;
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let pendingFrames = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const chunk = pending.join('');
+    pending = [];
+    counts.bytes += pendingBytes;
+    onChunk?.(pendingFrames, pendingBytes);
+    pendingBytes = 0;
+    pendingFrames = 0;
+    if (!out.write(chunk) && !signal.aborted) {
+      await Promise.race([once(out, 'drain'), once(signal, 'abort')]);
+    }
+  };
+  const line = (obj: unknown, frame: boolean) => {
+    const s = JSON.stringify(obj) + '\n';
+    pending.push(s);
+    pendingBytes += Buffer.byteLength(s);
+    if (frame) pendingFrames++;
+  };
+
+  line({
+    type: 'header',
+    symbols: req.symbols,
+    from: req.from?.toString() ?? null,
+    to: req.to?.toString() ?? null,
+    depth: Number.isFinite(req.depth) ? req.depth : null,
+    rate: req.rate || null,
+    speed: req.speed || null,
+    fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
+  }, false);
+  await flush();
+
+  const started = performance.now();
+  let firstTs: bigint | null = null;
+  let lastTs: bigint | null = null;
+  for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to }, signal)) {
+    if (signal.aborted) break;
+    if (firstTs === null) firstTs = s.tsRecv;
+    lastTs = s.tsRecv;
+    if (paced) {
+      // When this frame is due, in ms since the replay began.
+      const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
+      const lead = due - (performance.now() - started);
+      if (lead > 1) {
+        await flush();
+        await sleep(lead);
+      }
+    }
+    line(snapshotFrame(s, req.depth), true);
+    counts.frames++;
+    if (pendingBytes >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+  }
+  const complete = !signal.aborted;
+  const end: EndMarker = {
+    type: 'end', complete, frames: counts.frames,
+    first_ts_recv: firstTs?.toString() ?? null, last_ts_recv: lastTs?.toString() ?? null,
+  };
+  if (complete) {
+    line(end, false);
+    await flush();
+  }
+  return counts;
+}

@@ -1,0 +1,228 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { startServer, type RunningServer } from '../../src/api/server.js';
+import { snapshotFrame } from '../../src/stream/frames.js';
+import type { StoredSnapshot } from '../../src/store/port.js';
+import { CLX5 } from '../helpers.js';
+
+const TOKEN = 'test-write-token-0123456789';
+let server: RunningServer;
+let store: DuckDbStore;
+let base: string;
+let stored: StoredSnapshot[];
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'booktape-api-'));
+  const config = loadConfig({
+    PORT: '0', BOOKTAPE_TCP_PORT: '0', BOOKTAPE_DUCKDB_PATH: join(dir, 'api.duckdb'), BOOKTAPE_DATA_ROOTS: dir,
+    BOOKTAPE_QUEUE_PREFIX: `bt-api-${randomBytes(6).toString('hex')}`, BOOKTAPE_WRITE_TOKEN: TOKEN, LOG_LEVEL: 'silent',
+  });
+  copyFileSync(CLX5, join(dir, 'clx5.dbn'));
+  store = new DuckDbStore(config.duckdbPath);
+  await store.init();
+  await ingest(join(dir, 'clx5.dbn'), {
+    store, snapshotPolicy: { depth: 10, intervalNs: 0 },
+    sourcePolicy: { dataRoots: [dir], allowHosts: [], maxBytes: 1e12, timeoutMs: 5000, maxRedirects: 0 },
+  });
+  stored = [];
+  for await (const s of store.readRange({ symbols: ['CLX5'] })) stored.push(s);
+  server = await startServer(config, store, pino({ level: 'silent' }));
+  base = `http://127.0.0.1:${server.httpPort}`;
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await store?.close();
+});
+
+const ndjson = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l));
+
+async function problem(res: Response) {
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  return res.json() as Promise<{ status: number; code: string; detail: string; field?: string }>;
+}
+
+describe('HTTP API on the DuckDB store', () => {
+  it('GET /v1/instruments', async () => {
+    const list = await (await fetch(`${base}/v1/instruments`)).json();
+    expect(list).toEqual([{ symbol: 'CLX5', instrument_id: 432669, publisher_id: 1, first_ts_recv: '1758742200001385399', last_ts_recv: '1758751199999903747', snapshots: 32_053 }]);
+  });
+
+  it('GET /v1/books/{symbol}: latest by default, at an instant, depth', async () => {
+    const latest = await (await fetch(`${base}/v1/books/CLX5?depth=1`)).json();
+    expect(latest).toMatchObject({ symbol: 'CLX5', ts_recv: '1758751199999903747', crossed: true, bids: [{ price: '65.400000000', size: 1, count: 1 }], asks: [{ price: '64.780000000', size: 3, count: 1 }] });
+    const at = await (await fetch(`${base}/v1/books/CLX5?at=2025-09-24T20:00:00Z&depth=3`)).json();
+    expect(BigInt(at.ts_recv) <= 1758744000000000000n).toBe(true);
+    expect(at.bids).toHaveLength(3);
+    const want = stored.filter((s) => s.tsRecv <= 1758744000000000000n).at(-1)!;
+    expect(at.ts_recv).toBe(want.tsRecv.toString());
+  });
+
+  it('404s say what is wrong: unknown symbol, instant before the data', async () => {
+    const unknown = await fetch(`${base}/v1/books/NOPE`);
+    expect(unknown.status).toBe(404);
+    expect(await problem(unknown)).toMatchObject({ code: 'UNKNOWN_SYMBOL', field: 'symbol' });
+    const early = await fetch(`${base}/v1/books/CLX5?at=2020-01-01T00:00:00Z`);
+    expect(early.status).toBe(404);
+    expect(await problem(early)).toMatchObject({ code: 'NO_DATA_AT_INSTANT', field: 'at' });
+    const route = await fetch(`${base}/v2/nothing`);
+    expect(route.status).toBe(404);
+  });
+
+  it.each([
+    ['/v1/books/CLX5?depth=0', 'depth'],
+    ['/v1/books/CLX5?at=yesterday', 'at'],
+    ['/v1/books/CLX5?bogus=1', ''],
+    ['/v1/books/CLX5/snapshots?format=xml', 'format'],
+    ['/v1/replay?rate=-5', 'rate'],
+    ['/v1/replay?rate=10&speed=2', 'rate'],
+    ['/v1/replay?symbols=a;drop', 'symbols'],
+  ])('validation: %s -> 400 naming the field', async (path, field) => {
+    const res = await fetch(base + path);
+    expect(res.status).toBe(400);
+    const p = await problem(res);
+    expect(p.code).toBe('INVALID_PARAMETER');
+    if (field) expect(p.field).toBe(field);
+    expect(p.detail.length).toBeGreaterThan(5);
+  });
+
+  it('GET /v1/books/{symbol}/snapshots exports ndjson, json and csv with limits', async () => {
+    const nd = ndjson(await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=5&depth=2`)).text());
+    expect(nd).toEqual(stored.slice(0, 5).map((s) => snapshotFrame(s, 2)));
+    const json = await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=3&format=json`)).json();
+    expect(json).toHaveLength(3);
+    const csv = (await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=2&format=csv&depth=1`)).text()).trim().split('\n');
+    expect(csv[0]).toBe('symbol,instrument_id,publisher_id,ts_recv,ts_event,sequence,sub_sequence,action,side,price,size,flags,crossed,locked,bid_px_00,bid_sz_00,bid_ct_00,ask_px_00,ask_sz_00,ask_ct_00');
+    expect(csv).toHaveLength(3);
+  });
+
+  it('replay over HTTP: chunked NDJSON, every frame equals the stored snapshot in order, end marker with counts', async () => {
+    const res = await fetch(`${base}/v1/replay?symbols=CLX5`);
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const lines = ndjson(await res.text());
+    expect(lines[0]).toMatchObject({ type: 'header', symbols: ['CLX5'], depth: 10 });
+    const end = lines.at(-1);
+    expect(end).toEqual({ type: 'end', complete: true, frames: 32_053, first_ts_recv: '1758742200001385399', last_ts_recv: '1758751199999903747' });
+    const frames = lines.slice(1, -1);
+    expect(frames).toHaveLength(stored.length);
+    expect(frames).toEqual(stored.map((s) => snapshotFrame(s, 10)));
+  });
+
+  it('replay over TCP: one JSON request line, the same NDJSON lines', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const sock = connect(server.tcpPort, '127.0.0.1');
+      let data = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+      sock.end('{"symbols":"CLX5"}\n'); // half-close, as `echo ... | nc` does
+    });
+    const lines = ndjson(text);
+    expect(lines.at(-1)).toMatchObject({ type: 'end', complete: true, frames: 32_053 });
+    expect(lines.slice(1, -1)).toEqual(stored.map((s) => snapshotFrame(s, 10)));
+  });
+
+  it('replay over TCP: a bad request gets one error line', async () => {
+    const text = await new Promise<string>((resolve) => {
+      const sock = connect(server.tcpPort, '127.0.0.1');
+      let data = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.write('{"rate": -1}\n');
+    });
+    expect(JSON.parse(text)).toMatchObject({ type: 'error', code: 'INVALID_PARAMETER' });
+  });
+
+  it('a client that disconnects stops the database reads at once', async () => {
+    let pages = 0;
+    const original = store.readRange.bind(store);
+    store.readRange = (q, signal) => { const g = original({ ...q, pageSize: 100 }, signal); return (async function* () { for await (const s of g) { pages++; yield s; } })(); };
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${base}/v1/replay?symbols=CLX5&rate=2000`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      await reader.read();
+      await new Promise((r) => setTimeout(r, 300));
+      controller.abort();
+      await new Promise((r) => setTimeout(r, 500));
+      const after = pages;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(pages).toBe(after); // nothing more read
+      expect(after).toBeLessThan(5_000); // ~2000 frames/s for under a second, not the whole range
+    } finally {
+      store.readRange = original;
+    }
+  });
+
+  it('a slow client holds server memory bounded (backpressure, no unbounded buffering)', async () => {
+    const before = process.memoryUsage().rss;
+    const sock = connect(server.tcpPort, '127.0.0.1');
+    sock.write('{"symbols":"CLX5"}\n');
+    sock.pause(); // reads nothing for a while
+    await new Promise((r) => setTimeout(r, 1500));
+    const queued = sock.readableLength;
+    const growth = process.memoryUsage().rss - before;
+    sock.destroy();
+    // The whole replay is ~20 MB of JSON: the server stopped at socket buffers plus one chunk.
+    expect(queued).toBeLessThan(4 * 1024 * 1024);
+    expect(growth).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('rate paces the stream', async () => {
+    const t0 = performance.now();
+    const lines = ndjson(await (await fetch(`${base}/v1/replay?symbols=CLX5&rate=2000&to=${stored[599].tsRecv}`)).text());
+    const seconds = (performance.now() - t0) / 1000;
+    expect(lines.at(-1)).toMatchObject({ type: 'end', frames: 600 });
+    expect(seconds).toBeGreaterThan(0.25); // 600 frames at 2000/s cannot arrive faster than ~0.3 s
+  });
+
+  it('POST /v1/ingest needs the write token; with it, 202 and the job; GET /v1/jobs/{id}', async () => {
+    const body = JSON.stringify({ source: '/nowhere/x.dbn' });
+    const anon = await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(anon.status).toBe(401);
+    expect(await problem(anon)).toMatchObject({ code: 'UNAUTHORIZED' });
+    const bad = await fetch(`${base}/v1/ingest`, { method: 'POST', body: '{"src":1}', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    expect(bad.status).toBe(400);
+    const ok = await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(202);
+    const { job_id, existing } = await ok.json();
+    expect(existing).toBe(false);
+    const again = await (await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } })).json();
+    expect(again.job_id).toBe(job_id);
+    // The in-process worker fails it: the path is outside the data roots.
+    let job: { state: string; error: string | null } = { state: '', error: null };
+    for (let i = 0; i < 100 && job.state !== 'failed'; i++) {
+      job = await (await fetch(`${base}/v1/jobs/${job_id}`)).json();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(job.state).toBe('failed');
+    expect(job.error).toContain('SOURCE_');
+    expect((await fetch(`${base}/v1/jobs/nope`)).status).toBe(404);
+  });
+
+  it('Bull Board needs the token; docs, OpenAPI, metrics, health and readiness answer', async () => {
+    expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
+    const basic = Buffer.from(`admin:${TOKEN}`).toString('base64');
+    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Basic ${basic}` } })).status).toBe(200);
+    const spec = await (await fetch(`${base}/openapi.json`)).json();
+    for (const p of ['/v1/instruments', '/v1/books/{symbol}', '/v1/books/{symbol}/snapshots', '/v1/replay', '/v1/ingest', '/v1/jobs/{id}']) {
+      expect(Object.keys(spec.paths)).toContain(p);
+    }
+    expect((await fetch(`${base}/docs/`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('booktape_http_request_duration_seconds_bucket');
+    expect(metrics).toMatch(/booktape_replay_frames_total\{transport="http"\} \d+/);
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ status: 'ready', checks: { store: 'ok', redis: 'ok' } });
+  });
+});
