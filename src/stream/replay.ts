@@ -59,7 +59,9 @@ export async function streamReplay(
     pendingBytes = 0;
     pendingFrames = 0;
     if (!out.write(chunk) && !signal.aborted) {
-      await Promise.race([once(out, 'drain'), once(signal, 'abort')]);
+      // once() with a signal removes its listeners either way; racing two
+      // once() calls would leave an abort listener behind per slow write.
+      await once(out, 'drain', { signal }).catch(() => undefined);
     }
   };
   const line = (obj: unknown, frame: boolean) => {

@@ -1,0 +1,101 @@
+/**
+ * API benchmarks against a `booktape serve` child process on the embedded store:
+ *  - unpaced replay throughput, 1 client and 50 concurrent clients
+ *  - pacing accuracy at several rates
+ *  - book export latency at 100 concurrent clients
+ * The store is built once under bench/out (CLX5 plus a synthetic file).
+ *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 500,000)
+ *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const out = `${root}bench/out`;
+const cli = `${root}dist/src/cli.js`;
+const records = Number(process.env.BENCH_API_RECORDS ?? 500_000);
+const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);
+const dbPath = `${out}/api-${records}.duckdb`;
+const PORT = 18_181;
+const env = {
+  ...process.env, BOOKTAPE_DUCKDB_PATH: dbPath, BOOKTAPE_DATA_ROOTS: out, PORT: String(PORT), BOOKTAPE_TCP_PORT: '18182',
+  LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1', // reads only: the bench needs no jobs
+};
+const base = `http://127.0.0.1:${PORT}`;
+
+mkdirSync(out, { recursive: true });
+if (!existsSync(dbPath)) {
+  const synth = `${out}/synth-${records}.dbn`;
+  if (!existsSync(synth)) execFileSync('node', [cli, 'synth', synth, '--records', String(records), '--seed', '1'], { stdio: 'inherit' });
+  copyFileSync(`${root}data/CLX5_mbo.dbn`, `${out}/CLX5_mbo.dbn`);
+  process.stderr.write(`bench: building ${dbPath}\n`);
+  for (const f of [`${out}/CLX5_mbo.dbn`, synth]) execFileSync('node', [cli, 'ingest', f], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+const server = spawn('node', [cli, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const stop = () => server.kill('SIGTERM');
+process.on('exit', stop);
+for (let i = 0; ; i++) {
+  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+  if (i > 100) throw new Error('server did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Reads a replay, counting frames (lines minus header and end) and bytes. */
+async function replay(query: string): Promise<{ frames: number; bytes: number; seconds: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/replay?${query}`);
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+  }
+  return { frames: lines - 2, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+const instruments = (await (await fetch(`${base}/v1/instruments`)).json()) as Array<{ symbol: string; snapshots: number }>;
+const synthSymbols = instruments.filter((i) => i.symbol.startsWith('SYN')).map((i) => i.symbol).join(',');
+const total = instruments.filter((i) => i.symbol.startsWith('SYN')).reduce((n, i) => n + i.snapshots, 0);
+console.log(`booktape API bench: ${base}, embedded DuckDB store with ${total.toLocaleString('en')} synthetic snapshots + CLX5`);
+
+const one = await replay(`symbols=${synthSymbols}`);
+console.log(`replay, 1 client, unpaced         ${(one.frames / one.seconds / 1e3).toFixed(1)} k frames/s  ${(one.bytes / one.seconds / 1e6).toFixed(1)} MB/s  (${one.frames} frames)`);
+
+const t50 = performance.now();
+const many = await Promise.all(Array.from({ length: 50 }, () => replay('symbols=CLX5')));
+const s50 = (performance.now() - t50) / 1000;
+const f50 = many.reduce((n, r) => n + r.frames, 0);
+const b50 = many.reduce((n, r) => n + r.bytes, 0);
+console.log(`replay, 50 clients, unpaced       ${(f50 / s50 / 1e3).toFixed(1)} k frames/s total  ${(b50 / s50 / 1e6).toFixed(1)} MB/s  (${many.every((r) => r.frames === 32_053) ? 'all complete' : 'INCOMPLETE'})`);
+
+for (const rate of [50_000, 200_000, 500_000]) {
+  const want = Math.min(total, Math.round(rate * paceSeconds));
+  const r = await replay(`symbols=${synthSymbols}&rate=${rate}`);
+  const frames = Math.min(r.frames, want);
+  const achieved = r.frames / r.seconds;
+  const note = r.frames < rate * paceSeconds ? ` (the store holds ${r.frames} frames: a ${(r.frames / rate).toFixed(1)} s run)` : '';
+  console.log(`replay at rate=${rate}`.padEnd(35) + `${(achieved / 1e3).toFixed(1)} k frames/s achieved, ${(((achieved - rate) / rate) * 100).toFixed(1)}% off target over ${r.seconds.toFixed(1)} s${note}; ${frames} frames`);
+}
+
+const lat: number[] = [];
+let errors = 0;
+const first = 1758742200001385399n;
+const span = 9_000_000_000_000n;
+const t100 = performance.now();
+await Promise.all(Array.from({ length: 100 }, async (_, c) => {
+  for (let k = 0; k < 20; k++) {
+    const at = first + (span * BigInt((c * 20 + k) % 997)) / 997n;
+    const t = performance.now();
+    const res = await fetch(`${base}/v1/books/CLX5?at=${at}&depth=10`);
+    await res.arrayBuffer();
+    lat.push(performance.now() - t);
+    if (!res.ok) errors++;
+  }
+}));
+lat.sort((a, b) => a - b);
+const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))];
+console.log(`book export, 100 concurrent        p50 ${pct(0.5).toFixed(1)} ms  p99 ${pct(0.99).toFixed(1)} ms  ${(lat.length / ((performance.now() - t100) / 1000)).toFixed(0)} req/s  errors ${errors}/${lat.length}`);
+stop();
+process.exit(0);
