@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, LIST, UINTEGER, USMALLINT, UTINYINT, VARCHAR, listValue,
-  type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue,
+  type DuckDBAppender, type DuckDBConnection, type DuckDBListVector, type DuckDBType, type DuckDBValue, type DuckDBVector,
 } from '@duckdb/node-api';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { LEVEL_COLUMNS, NANOS, levelColumn, rowToSnapshot, topOfBook, type StoredRow } from '../columns.js';
+import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
 import {
   StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
@@ -15,6 +15,8 @@ import { DDL, mergeSql } from './schema.js';
 const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size,
   flags, ts_in_delta, depth, crossed, locked, ${LEVEL_COLUMNS.join(', ')} FROM book_snapshots`;
 const ORDER = 'ORDER BY ts_recv, instrument_id, publisher_id, sequence, sub_sequence';
+/** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
+const READ_CONNECTIONS = 4;
 /** book_snapshots' column types, in table order, for data chunks. */
 const SNAPSHOT_TYPES: DuckDBType[] = [
   BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, VARCHAR, DOUBLE, UINTEGER, UTINYINT, INTEGER,
@@ -32,6 +34,8 @@ export class DuckDbStore implements SnapshotStore {
   readonly kind = 'duckdb' as const;
   private instance: DuckDBInstance | null = null;
   private conn: DuckDBConnection | null = null;
+  private readers: DuckDBConnection[] = [];
+  private nextReader = 0;
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -50,6 +54,13 @@ export class DuckDbStore implements SnapshotStore {
         `cannot open the DuckDB store at ${this.path}: ${(err as Error).message}. Another booktape process may hold it: DuckDB allows one process per file (use QuestDB to run workers and the API separately)`,
       );
     }
+  }
+
+  /** A connection for one read query; reads run concurrently with each other and with writes. */
+  private async reader(): Promise<DuckDBConnection> {
+    await this.connection();
+    if (this.readers.length < READ_CONNECTIONS) this.readers.push(await this.instance!.connect());
+    return this.readers[this.nextReader++ % this.readers.length];
   }
 
   private exclusive<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -152,20 +163,24 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
-    return this.exclusive(async (c) => {
-      const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn];
-      let where = 'symbol = $1 AND ts_recv <= $2';
-      if (publisherId !== undefined) { where += ' AND publisher_id = $3'; params.push(publisherId); }
-      const r = await c.runAndReadAll(`${SELECT_SNAPSHOT} WHERE ${where} ORDER BY ts_recv DESC, sequence DESC, sub_sequence DESC LIMIT 1`, params);
-      const rows = r.getRowObjectsJS() as unknown as StoredRow[];
-      return rows.length ? rowToSnapshot(rows[0]) : null;
-    });
+    const c = await this.reader();
+    // Two steps: the instant from the scalar columns only, then the one row there.
+    const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn];
+    let where = 'symbol = $1 AND ts_recv <= $2';
+    if (publisherId !== undefined) { where += ' AND publisher_id = $3'; params.push(publisherId); }
+    const found = await c.runAndReadAll(`SELECT max(ts_recv) AS ts FROM book_snapshots WHERE ${where}`, params);
+    const ts = found.getRowObjectsJS()[0]?.ts as bigint | null;
+    if (ts === null || ts === undefined) return null;
+    params[1] = ts;
+    const rows = await readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ${where.replace('ts_recv <= $2', 'ts_recv = $2')}
+      ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, params);
+    return rows[0] ?? null;
   }
 
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
     const pageSize = q.pageSize ?? 2000;
     let remaining = q.limit ?? Infinity;
-    let after: StoredRow | null = null;
+    let after: StoredSnapshot | null = null;
     while (remaining > 0 && !signal?.aborted) {
       const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn];
       const where = ['ts_recv >= $1', 'ts_recv <= $2'];
@@ -178,14 +193,11 @@ export class DuckDbStore implements SnapshotStore {
         // Keyset pagination on the full sort key: no OFFSET, no skipped or repeated rows.
         where.push(`(ts_recv > $${p + 1} OR (ts_recv = $${p + 1} AND (instrument_id > $${p + 2} OR (instrument_id = $${p + 2} AND
           (publisher_id > $${p + 3} OR (publisher_id = $${p + 3} AND (sequence > $${p + 4} OR (sequence = $${p + 4} AND sub_sequence > $${p + 5}))))))))`);
-        params.push(after.ts_recv, after.instrument_id, after.publisher_id, after.sequence, after.sub_sequence);
+        params.push(after.tsRecv, after.instrumentId, after.publisherId, after.sequence, after.subSequence);
       }
       const take = Math.min(pageSize, remaining);
-      const rows = await this.exclusive(async (c) => {
-        const r = await c.runAndReadAll(`${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ${ORDER} LIMIT ${take}`, params);
-        return r.getRowObjectsJS() as unknown as StoredRow[];
-      });
-      for (const row of rows) yield rowToSnapshot(row);
+      const rows = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ${ORDER} LIMIT ${take}`, params);
+      for (const row of rows) yield row;
       remaining -= rows.length;
       if (rows.length < take) return;
       after = rows[rows.length - 1];
@@ -205,6 +217,8 @@ export class DuckDbStore implements SnapshotStore {
 
   async close(): Promise<void> {
     await this.queue;
+    for (const r of this.readers) r.closeSync();
+    this.readers = [];
     this.conn?.closeSync();
     this.instance?.closeSync();
     this.conn = null;
@@ -223,6 +237,56 @@ function appendDouble(a: DuckDBAppender, x: number): void {
 }
 
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+/**
+ * Runs a SELECT_SNAPSHOT query and builds snapshots straight from the result
+ * vectors (typed arrays underneath; list levels read from their flat child
+ * vectors), instead of materialising row objects value by value.
+ */
+async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
+  const result = await c.run(sql, params);
+  const out: StoredSnapshot[] = [];
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
+    const [tsRecv, tsEvent, inst, pub, seq, sub, sym, action, side, price, size, flags, delta, depth, crossed, locked] =
+      Array.from({ length: 16 }, (_, k) => col(k));
+    const lists = [16, 17, 18, 19, 20, 21].map((k) => col(k) as unknown as DuckDBListVector);
+    const children = lists.map((l) => l.childVector as DuckDBVector<number | null>);
+    const pack = (i: number, px: number, sz: number, ct: number): number[] => {
+      const packed: number[] = [];
+      const n = lists[px].getEntryLength(i);
+      const [op, os, oc] = [lists[px].getEntryOffset(i), lists[sz].getEntryOffset(i), lists[ct].getEntryOffset(i)];
+      for (let j = 0; j < n; j++) {
+        packed.push(toNanos(children[px].getItem(op + j) as number), children[sz].getItem(os + j) as number, children[ct].getItem(oc + j) as number);
+      }
+      return packed;
+    };
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const p = price.getItem(i) as number | null;
+      out.push({
+        symbol: sym.getItem(i) as string | null,
+        instrumentId: inst.getItem(i) as number,
+        publisherId: pub.getItem(i) as number,
+        tsRecv: tsRecv.getItem(i) as bigint,
+        tsEvent: tsEvent.getItem(i) as bigint,
+        sequence: seq.getItem(i) as number,
+        subSequence: sub.getItem(i) as number,
+        action: action.getItem(i) as string,
+        side: side.getItem(i) as string,
+        price: p === null ? null : toNanos(p),
+        size: size.getItem(i) as number,
+        flags: flags.getItem(i) as number,
+        tsInDelta: delta.getItem(i) as number,
+        depth: depth.getItem(i) as number,
+        crossed: crossed.getItem(i) as boolean,
+        locked: locked.getItem(i) as boolean,
+        bids: pack(i, 0, 1, 2),
+        asks: pack(i, 3, 4, 5),
+      });
+    }
+  }
+  return out;
+}
 
 function snapshotChunk(buf: SnapshotBuffer, start: number, end: number, symbolOf: SymbolOf): DuckDBDataChunk {
   const n = end - start;
