@@ -51,6 +51,10 @@ export function problemHandler(log: (err: unknown) => void) {
     if (typeof e?.code === 'string' && e.code.startsWith('STORE_')) {
       return sendProblem(res, new Problem(503, e.code, String(e.message)));
     }
+    if (typeof e?.message === 'string' && e.message.startsWith('Out of Memory Error')) {
+      // The embedded store's memory limit: a load problem, not a bug in the request.
+      return sendProblem(res, new Problem(503, 'STORE_BUSY', 'the store is out of memory for this load; retry, or raise BOOKTAPE_DUCKDB_MEMORY'));
+    }
     log(err);
     sendProblem(res, new Problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged'));
   };

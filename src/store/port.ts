@@ -41,7 +41,7 @@ export interface RangeQuery {
   to?: bigint;
   /** At most this many rows. */
   limit?: number;
-  /** Rows per page read from the database (keyset pagination). */
+  /** Rows per keyset page read from the database. */
   pageSize?: number;
 }
 

@@ -177,8 +177,14 @@ export class DuckDbStore implements SnapshotStore {
     return rows[0] ?? null;
   }
 
+  /**
+   * Keyset pages (ORDER BY key LIMIT n after the last key): each page is a
+   * bounded top-n in DuckDB, and zone maps skip the row groups already read.
+   * A single streamed ORDER BY cursor per replay was tried: every concurrent
+   * replay then held a full sort, and 50 clients exhausted the memory limit.
+   */
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
-    const pageSize = q.pageSize ?? 2000;
+    const pageSize = q.pageSize ?? 10_000;
     let remaining = q.limit ?? Infinity;
     let after: StoredSnapshot | null = null;
     while (remaining > 0 && !signal?.aborted) {
@@ -190,14 +196,16 @@ export class DuckDbStore implements SnapshotStore {
       }
       if (after !== null) {
         const p = params.length;
-        // Keyset pagination on the full sort key: no OFFSET, no skipped or repeated rows.
         where.push(`(ts_recv > $${p + 1} OR (ts_recv = $${p + 1} AND (instrument_id > $${p + 2} OR (instrument_id = $${p + 2} AND
           (publisher_id > $${p + 3} OR (publisher_id = $${p + 3} AND (sequence > $${p + 4} OR (sequence = $${p + 4} AND sub_sequence > $${p + 5}))))))))`);
         params.push(after.tsRecv, after.instrumentId, after.publisherId, after.sequence, after.subSequence);
       }
       const take = Math.min(pageSize, remaining);
       const rows = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ${ORDER} LIMIT ${take}`, params);
-      for (const row of rows) yield row;
+      for (const row of rows) {
+        if (signal?.aborted) return;
+        yield row;
+      }
       remaining -= rows.length;
       if (rows.length < take) return;
       after = rows[rows.length - 1];
@@ -247,6 +255,13 @@ async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBVal
   const result = await c.run(sql, params);
   const out: StoredSnapshot[] = [];
   for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    chunkSnapshots(chunk, out);
+  }
+  return out;
+}
+
+function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
+  {
     const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
     const [tsRecv, tsEvent, inst, pub, seq, sub, sym, action, side, price, size, flags, delta, depth, crossed, locked] =
       Array.from({ length: 16 }, (_, k) => col(k));
@@ -285,7 +300,6 @@ async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBVal
       });
     }
   }
-  return out;
 }
 
 function snapshotChunk(buf: SnapshotBuffer, start: number, end: number, symbolOf: SymbolOf): DuckDBDataChunk {
