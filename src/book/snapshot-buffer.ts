@@ -1,5 +1,5 @@
 import type { MboView } from '../dbn/mbo.js';
-import type { Book } from './book.js';
+import type { Book, KeyOrdinal } from './book.js';
 import type { DepthSnapshot } from './snapshot.js';
 
 const TWO_32 = 4294967296;
@@ -33,6 +33,35 @@ export function exportColumns(
   return { depth, length, columns };
 }
 
+/** The columns that key a stored row, shared by snapshot and trade buffers. */
+export interface RowKeyColumns {
+  instrumentId: Uint32Array;
+  publisherId: Uint16Array;
+  tsRecvHi: Uint32Array;
+  tsRecvLo: Uint32Array;
+  tsEventHi: Uint32Array;
+  tsEventLo: Uint32Array;
+  sequence: Uint32Array;
+  subSequence: Uint16Array;
+}
+
+/** Writes row i's key from record `r`, numbering repeats of (ts_recv, sequence) with `ordinal`. */
+export function captureRowKey(cols: RowKeyColumns, i: number, r: MboView, ordinal: KeyOrdinal): void {
+  const v = r.view;
+  const o = r.offset;
+  const recvLo = v.getUint32(o + 40, true);
+  const recvHi = v.getUint32(o + 44, true);
+  const sequence = r.sequence;
+  cols.instrumentId[i] = r.instrumentId;
+  cols.publisherId[i] = r.publisherId;
+  cols.tsEventLo[i] = v.getUint32(o + 8, true);
+  cols.tsEventHi[i] = v.getUint32(o + 12, true);
+  cols.tsRecvLo[i] = recvLo;
+  cols.tsRecvHi[i] = recvHi;
+  cols.sequence[i] = sequence;
+  cols.subSequence[i] = ordinal.next(recvHi, recvLo, sequence);
+}
+
 /** The buffers to pass as postMessage's transfer list. */
 export function transferList(e: ExportedColumns): ArrayBuffer[] {
   return Object.values(e.columns).map((c) => c.buffer as ArrayBuffer);
@@ -45,7 +74,7 @@ export function transferList(e: ExportedColumns): ArrayBuffer[] {
  * Level columns hold `depth` slots per row, best first; `bidLevels[i]` says
  * how many are present.
  */
-export class SnapshotBuffer {
+export class SnapshotBuffer implements RowKeyColumns {
   length = 0;
   readonly instrumentId: Uint32Array;
   readonly publisherId: Uint16Array;
@@ -121,19 +150,7 @@ export class SnapshotBuffer {
   /** Appends the book's top `depth` levels, taken after record `r`. Returns the row. */
   capture(book: Book, r: MboView): number {
     const i = this.length++;
-    const v = r.view;
-    const o = r.offset;
-    this.instrumentId[i] = book.instrumentId;
-    this.publisherId[i] = book.publisherId;
-    this.tsEventLo[i] = v.getUint32(o + 8, true);
-    this.tsEventHi[i] = v.getUint32(o + 12, true);
-    const recvLo = v.getUint32(o + 40, true);
-    const recvHi = v.getUint32(o + 44, true);
-    const sequence = r.sequence;
-    this.tsRecvLo[i] = recvLo;
-    this.tsRecvHi[i] = recvHi;
-    this.sequence[i] = sequence;
-    this.subSequence[i] = book.snapshotOrdinal.next(recvHi, recvLo, sequence);
+    captureRowKey(this, i, r, book.snapshotOrdinal);
     this.action[i] = r.action;
     this.side[i] = r.side;
     this.flags[i] = r.flags;

@@ -1,13 +1,13 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
-import { exportColumns, type ExportedColumns } from './snapshot-buffer.js';
+import { captureRowKey, exportColumns, type ExportedColumns, type RowKeyColumns } from './snapshot-buffer.js';
 
 const TRADE_COLUMNS = [
   'instrumentId', 'publisherId', 'tsRecvHi', 'tsRecvLo', 'tsEventHi', 'tsEventLo', 'sequence', 'subSequence', 'side', 'price', 'size',
 ] as const;
 
 /** Trades (T records) in columns, reused batch after batch like SnapshotBuffer. */
-export class TradeBuffer {
+export class TradeBuffer implements RowKeyColumns {
   length = 0;
   readonly instrumentId: Uint32Array;
   readonly publisherId: Uint16Array;
@@ -60,19 +60,7 @@ export class TradeBuffer {
 
   capture(r: MboView, book: Book): void {
     const i = this.length++;
-    const v = r.view;
-    const o = r.offset;
-    this.instrumentId[i] = r.instrumentId;
-    this.publisherId[i] = r.publisherId;
-    this.tsEventLo[i] = v.getUint32(o + 8, true);
-    this.tsEventHi[i] = v.getUint32(o + 12, true);
-    const recvLo = v.getUint32(o + 40, true);
-    const recvHi = v.getUint32(o + 44, true);
-    const sequence = r.sequence;
-    this.tsRecvLo[i] = recvLo;
-    this.tsRecvHi[i] = recvHi;
-    this.sequence[i] = sequence;
-    this.subSequence[i] = book.tradeOrdinal.next(recvHi, recvLo, sequence);
+    captureRowKey(this, i, r, book.tradeOrdinal);
     this.side[i] = r.side;
     this.price[i] = r.priceNanos;
     this.size[i] = r.size;

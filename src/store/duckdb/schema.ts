@@ -1,12 +1,16 @@
 /** DuckDB tables: the same logical schema as QuestDB's (see README, "Storage"). */
-const SNAPSHOT_COLUMNS = `
+
+/** The row key and what identifies the row's instrument, first in both tables. */
+const KEY_COLUMNS = `
   ts_recv BIGINT NOT NULL,
   ts_event BIGINT NOT NULL,
   instrument_id UINTEGER NOT NULL,
   publisher_id USMALLINT NOT NULL,
   sequence UINTEGER NOT NULL,
   sub_sequence USMALLINT NOT NULL,
-  symbol VARCHAR,
+  symbol VARCHAR`;
+
+const SNAPSHOT_COLUMNS = `${KEY_COLUMNS},
   action VARCHAR NOT NULL,
   side VARCHAR NOT NULL,
   price DOUBLE,
@@ -28,14 +32,7 @@ const SNAPSHOT_COLUMNS = `
   ask_sz DOUBLE[],
   ask_ct DOUBLE[]`;
 
-const TRADE_COLUMNS = `
-  ts_recv BIGINT NOT NULL,
-  ts_event BIGINT NOT NULL,
-  instrument_id UINTEGER NOT NULL,
-  publisher_id USMALLINT NOT NULL,
-  sequence UINTEGER NOT NULL,
-  sub_sequence USMALLINT NOT NULL,
-  symbol VARCHAR,
+const TRADE_COLUMNS = `${KEY_COLUMNS},
   side VARCHAR NOT NULL,
   price DOUBLE,
   size UINTEGER NOT NULL`;

@@ -78,49 +78,52 @@ export class DuckDbStore implements SnapshotStore {
     });
   }
 
-  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length === 0) return;
-    await this.exclusive(async (c) => {
-      // Columnar data chunks: list values through the row appender measured
-      // ~7k rows/s, through data chunks ~60k.
-      const a = await c.createAppender('stage_snapshots');
+  /**
+   * Fills the staging table with `fill`, then moves rows whose key is new
+   * into `table`: the one write path of both tables, so re-ingestion adds nothing.
+   */
+  private stageAndMerge(table: 'book_snapshots' | 'trades', fill: (a: DuckDBAppender) => void): Promise<void> {
+    const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
+    return this.exclusive(async (c) => {
+      const a = await c.createAppender(stage);
       try {
-        for (let start = 0; start < buf.length; start += CHUNK_ROWS) {
-          a.appendDataChunk(snapshotChunk(buf, start, Math.min(buf.length, start + CHUNK_ROWS), symbolOf));
-        }
+        fill(a);
         a.flushSync();
       } finally {
         a.closeSync();
       }
-      await c.run(mergeSql('book_snapshots'));
-      await c.run('DELETE FROM stage_snapshots');
+      await c.run(mergeSql(table));
+      await c.run(`DELETE FROM ${stage}`);
+    });
+  }
+
+  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
+    if (buf.length === 0) return;
+    // Columnar data chunks: list values through the row appender measured
+    // ~7k rows/s, through data chunks ~24k.
+    await this.stageAndMerge('book_snapshots', (a) => {
+      for (let start = 0; start < buf.length; start += CHUNK_ROWS) {
+        a.appendDataChunk(snapshotChunk(buf, start, Math.min(buf.length, start + CHUNK_ROWS), symbolOf));
+      }
     });
   }
 
   async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
     if (buf.length === 0) return;
-    await this.exclusive(async (c) => {
-      const a = await c.createAppender('stage_trades');
-      try {
-        for (let i = 0; i < buf.length; i++) {
-          a.appendBigInt((BigInt(buf.tsRecvHi[i]) << 32n) | BigInt(buf.tsRecvLo[i]));
-          a.appendBigInt((BigInt(buf.tsEventHi[i]) << 32n) | BigInt(buf.tsEventLo[i]));
-          a.appendUInteger(buf.instrumentId[i]);
-          a.appendUSmallInt(buf.publisherId[i]);
-          a.appendUInteger(buf.sequence[i]);
-          a.appendUSmallInt(buf.subSequence[i]);
-          appendNullable(a, symbolOf(buf.instrumentId[i]));
-          a.appendVarchar(String.fromCharCode(buf.side[i]));
-          appendDouble(a, buf.price[i] / NANOS);
-          a.appendUInteger(buf.size[i]);
-          a.endRow();
-        }
-        a.flushSync();
-      } finally {
-        a.closeSync();
+    await this.stageAndMerge('trades', (a) => {
+      for (let i = 0; i < buf.length; i++) {
+        a.appendBigInt((BigInt(buf.tsRecvHi[i]) << 32n) | BigInt(buf.tsRecvLo[i]));
+        a.appendBigInt((BigInt(buf.tsEventHi[i]) << 32n) | BigInt(buf.tsEventLo[i]));
+        a.appendUInteger(buf.instrumentId[i]);
+        a.appendUSmallInt(buf.publisherId[i]);
+        a.appendUInteger(buf.sequence[i]);
+        a.appendUSmallInt(buf.subSequence[i]);
+        appendNullable(a, symbolOf(buf.instrumentId[i]));
+        a.appendVarchar(String.fromCharCode(buf.side[i]));
+        appendDouble(a, buf.price[i] / NANOS);
+        a.appendUInteger(buf.size[i]);
+        a.endRow();
       }
-      await c.run(mergeSql('trades'));
-      await c.run('DELETE FROM stage_trades');
     });
   }
 

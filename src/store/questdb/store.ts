@@ -1,5 +1,5 @@
 import { Sender } from '@questdb/nodejs-client';
-import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import type { RowKeyColumns, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, rowToSnapshot, topOfBook, type StoredRow } from '../columns.js';
 import {
@@ -70,6 +70,23 @@ const splitNs = (hi: number, lo: number): [bigint, number] => {
   return [ns, Number(ns % 1000n)];
 };
 
+/**
+ * Starts row i of `table` with its key columns (symbols first, as ILP
+ * requires); returns ts_recv in ns for the row's `at()`.
+ */
+function rowKey(s: Sender, table: string, buf: RowKeyColumns, i: number, symbolOf: SymbolOf, symbols: Record<string, string>): bigint {
+  const [recv, recvNanos] = splitNs(buf.tsRecvHi[i], buf.tsRecvLo[i]);
+  const [event, eventNanos] = splitNs(buf.tsEventHi[i], buf.tsEventLo[i]);
+  s.table(table);
+  const sym = symbolOf(buf.instrumentId[i]);
+  if (sym !== null) s.symbol('symbol', sym);
+  for (const [k, v] of Object.entries(symbols)) s.symbol(k, v);
+  s.intColumn('ts_recv_nanos', recvNanos).timestampColumn('ts_event', event, 'ns').intColumn('ts_event_nanos', eventNanos);
+  s.intColumn('instrument_id', buf.instrumentId[i]).intColumn('publisher_id', buf.publisherId[i]);
+  s.intColumn('sequence', buf.sequence[i]).intColumn('sub_sequence', buf.subSequence[i]);
+  return recv;
+}
+
 export class QuestDbStore implements SnapshotStore {
   readonly kind = 'questdb' as const;
   private sender: Sender | null = null;
@@ -112,16 +129,11 @@ export class QuestDbStore implements SnapshotStore {
     if (buf.length === 0) return;
     const s = await this.ilp();
     for (let i = 0; i < buf.length; i++) {
-      const [recv, recvNanos] = splitNs(buf.tsRecvHi[i], buf.tsRecvLo[i]);
-      const [event, eventNanos] = splitNs(buf.tsEventHi[i], buf.tsEventLo[i]);
       const top = topOfBook(buf, i);
-      s.table('book_snapshots');
-      const sym = symbolOf(buf.instrumentId[i]);
-      if (sym !== null) s.symbol('symbol', sym);
-      s.symbol('action', String.fromCharCode(buf.action[i])).symbol('side', String.fromCharCode(buf.side[i]));
-      s.intColumn('ts_recv_nanos', recvNanos).timestampColumn('ts_event', event, 'ns').intColumn('ts_event_nanos', eventNanos);
-      s.intColumn('instrument_id', buf.instrumentId[i]).intColumn('publisher_id', buf.publisherId[i]).intColumn('sequence', buf.sequence[i]);
-      s.intColumn('sub_sequence', buf.subSequence[i]);
+      const recv = rowKey(s, 'book_snapshots', buf, i, symbolOf, {
+        action: String.fromCharCode(buf.action[i]),
+        side: String.fromCharCode(buf.side[i]),
+      });
       if (!Number.isNaN(buf.price[i])) s.floatColumn('price', buf.price[i] / NANOS);
       s.intColumn('size', buf.size[i]).intColumn('flags', buf.flags[i]).intColumn('ts_in_delta', buf.tsInDelta[i]).intColumn('depth', buf.depth);
       if (!Number.isNaN(top.bidPx)) s.floatColumn('best_bid_px', top.bidPx).floatColumn('best_bid_sz', top.bidSz);
@@ -138,15 +150,7 @@ export class QuestDbStore implements SnapshotStore {
     if (buf.length === 0) return;
     const s = await this.ilp();
     for (let i = 0; i < buf.length; i++) {
-      const [recv, recvNanos] = splitNs(buf.tsRecvHi[i], buf.tsRecvLo[i]);
-      const [event, eventNanos] = splitNs(buf.tsEventHi[i], buf.tsEventLo[i]);
-      s.table('trades');
-      const sym = symbolOf(buf.instrumentId[i]);
-      if (sym !== null) s.symbol('symbol', sym);
-      s.symbol('side', String.fromCharCode(buf.side[i]));
-      s.intColumn('ts_recv_nanos', recvNanos).timestampColumn('ts_event', event, 'ns').intColumn('ts_event_nanos', eventNanos);
-      s.intColumn('instrument_id', buf.instrumentId[i]).intColumn('publisher_id', buf.publisherId[i]).intColumn('sequence', buf.sequence[i]);
-      s.intColumn('sub_sequence', buf.subSequence[i]);
+      const recv = rowKey(s, 'trades', buf, i, symbolOf, { side: String.fromCharCode(buf.side[i]) });
       if (!Number.isNaN(buf.price[i])) s.floatColumn('price', buf.price[i] / NANOS);
       s.intColumn('size', buf.size[i]);
       await s.at(recv, 'ns');
