@@ -216,7 +216,7 @@ export function parseMetadata(bytes: Uint8Array, prelude: Prelude): Metadata {
  * several symbols over time keeps the first; booktape labels books, it does
  * not resolve symbology by date.
  */
-export function symbolsByInstrument(meta: Metadata): Map<number, string> {
+export function symbolsByInstrument(meta: Pick<Metadata, 'mappings'>): Map<number, string> {
   const out = new Map<number, string>();
   for (const m of meta.mappings) {
     for (const iv of m.intervals) {

@@ -80,7 +80,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
           switch (m.type) {
             case 'metadata': {
               metadata = m;
-              const map = symbolsByInstrument({ mappings: m.mappings } as Parameters<typeof symbolsByInstrument>[0]);
+              const map = symbolsByInstrument(m);
               symbolOf = (id) => map.get(id) ?? null;
               return;
             }
