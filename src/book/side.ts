@@ -1,4 +1,4 @@
-import { ASK, BID, PriceLevel, type SideIndex } from './level.js';
+import { BID, PriceLevel, type SideIndex } from './level.js';
 
 /**
  * The price levels of one side, sorted so that the best level is LAST: most
