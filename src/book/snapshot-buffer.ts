@@ -1,71 +1,13 @@
 import type { MboView } from '../dbn/mbo.js';
-import type { Book, KeyOrdinal } from './book.js';
+import type { Book } from './book.js';
+import { RowKeyBuffer, captureRowKey, exportColumns, type ExportedColumns } from './row-columns.js';
 import type { DepthSnapshot } from './snapshot.js';
-
-const TWO_32 = 4294967296;
-
-type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
-
-/** Columns in a form that crosses threads: typed arrays trimmed to `length` rows. */
-export interface ExportedColumns {
-  depth: number;
-  length: number;
-  columns: Record<string, Column>;
-}
 
 const SNAPSHOT_ROW_COLUMNS = [
   'instrumentId', 'publisherId', 'tsRecvHi', 'tsRecvLo', 'tsEventHi', 'tsEventLo', 'sequence', 'subSequence', 'action', 'side', 'flags',
   'price', 'size', 'tsInDelta', 'bidLevels', 'askLevels',
 ] as const;
 const SNAPSHOT_LEVEL_COLUMNS = ['bidPx', 'bidSz', 'bidCt', 'askPx', 'askSz', 'askCt'] as const;
-
-export function exportColumns(
-  source: object,
-  length: number,
-  depth: number,
-  rowColumns: readonly string[],
-  levelColumns: readonly string[],
-): ExportedColumns {
-  const columns: Record<string, Column> = {};
-  const src = source as Record<string, Column>;
-  for (const k of rowColumns) columns[k] = src[k].slice(0, length);
-  for (const k of levelColumns) columns[k] = src[k].slice(0, length * depth);
-  return { depth, length, columns };
-}
-
-/** The columns that key a stored row, shared by snapshot and trade buffers. */
-export interface RowKeyColumns {
-  instrumentId: Uint32Array;
-  publisherId: Uint16Array;
-  tsRecvHi: Uint32Array;
-  tsRecvLo: Uint32Array;
-  tsEventHi: Uint32Array;
-  tsEventLo: Uint32Array;
-  sequence: Uint32Array;
-  subSequence: Uint16Array;
-}
-
-/** Writes row i's key from record `r`, numbering repeats of (ts_recv, sequence) with `ordinal`. */
-export function captureRowKey(cols: RowKeyColumns, i: number, r: MboView, ordinal: KeyOrdinal): void {
-  const v = r.view;
-  const o = r.offset;
-  const recvLo = v.getUint32(o + 40, true);
-  const recvHi = v.getUint32(o + 44, true);
-  const sequence = r.sequence;
-  cols.instrumentId[i] = r.instrumentId;
-  cols.publisherId[i] = r.publisherId;
-  cols.tsEventLo[i] = v.getUint32(o + 8, true);
-  cols.tsEventHi[i] = v.getUint32(o + 12, true);
-  cols.tsRecvLo[i] = recvLo;
-  cols.tsRecvHi[i] = recvHi;
-  cols.sequence[i] = sequence;
-  cols.subSequence[i] = ordinal.next(recvHi, recvLo, sequence);
-}
-
-/** The buffers to pass as postMessage's transfer list. */
-export function transferList(e: ExportedColumns): ArrayBuffer[] {
-  return Object.values(e.columns).map((c) => c.buffer as ArrayBuffer);
-}
 
 /**
  * Depth snapshots in columns, reused batch after batch: the engine writes
@@ -74,17 +16,7 @@ export function transferList(e: ExportedColumns): ArrayBuffer[] {
  * Level columns hold `depth` slots per row, best first; `bidLevels[i]` says
  * how many are present.
  */
-export class SnapshotBuffer implements RowKeyColumns {
-  length = 0;
-  readonly instrumentId: Uint32Array;
-  readonly publisherId: Uint16Array;
-  readonly tsRecvHi: Uint32Array;
-  readonly tsRecvLo: Uint32Array;
-  readonly tsEventHi: Uint32Array;
-  readonly tsEventLo: Uint32Array;
-  readonly sequence: Uint32Array;
-  /** 0 unless an earlier snapshot of the same book has the same ts_recv and sequence. */
-  readonly subSequence: Uint16Array;
+export class SnapshotBuffer extends RowKeyBuffer {
   readonly action: Uint8Array;
   readonly side: Uint8Array;
   readonly flags: Uint8Array;
@@ -102,17 +34,10 @@ export class SnapshotBuffer implements RowKeyColumns {
   readonly askCt: Float64Array;
 
   /** Allocates empty columns, or adopts `columns` (from `exportColumns`, e.g. sent by the engine thread). */
-  constructor(readonly depth: number, readonly capacity = 4096, columns?: ExportedColumns) {
+  constructor(readonly depth: number, capacity = 4096, columns?: ExportedColumns) {
+    super(capacity, columns);
     const n = capacity;
     const c = columns?.columns;
-    this.instrumentId = (c?.instrumentId as Uint32Array) ?? new Uint32Array(n);
-    this.publisherId = (c?.publisherId as Uint16Array) ?? new Uint16Array(n);
-    this.tsRecvHi = (c?.tsRecvHi as Uint32Array) ?? new Uint32Array(n);
-    this.tsRecvLo = (c?.tsRecvLo as Uint32Array) ?? new Uint32Array(n);
-    this.tsEventHi = (c?.tsEventHi as Uint32Array) ?? new Uint32Array(n);
-    this.tsEventLo = (c?.tsEventLo as Uint32Array) ?? new Uint32Array(n);
-    this.sequence = (c?.sequence as Uint32Array) ?? new Uint32Array(n);
-    this.subSequence = (c?.subSequence as Uint16Array) ?? new Uint16Array(n);
     this.action = (c?.action as Uint8Array) ?? new Uint8Array(n);
     this.side = (c?.side as Uint8Array) ?? new Uint8Array(n);
     this.flags = (c?.flags as Uint8Array) ?? new Uint8Array(n);
@@ -127,7 +52,6 @@ export class SnapshotBuffer implements RowKeyColumns {
     this.askPx = (c?.askPx as Float64Array) ?? new Float64Array(n * depth);
     this.askSz = (c?.askSz as Float64Array) ?? new Float64Array(n * depth);
     this.askCt = (c?.askCt as Float64Array) ?? new Float64Array(n * depth);
-    if (columns) this.length = columns.length;
   }
 
   static adopt(e: ExportedColumns): SnapshotBuffer {
@@ -137,14 +61,6 @@ export class SnapshotBuffer implements RowKeyColumns {
   /** A compact copy of the filled rows, whose buffers can be transferred to another thread. */
   exportColumns(): ExportedColumns {
     return exportColumns(this, this.length, this.depth, SNAPSHOT_ROW_COLUMNS, SNAPSHOT_LEVEL_COLUMNS);
-  }
-
-  get full(): boolean {
-    return this.length === this.capacity;
-  }
-
-  clear(): void {
-    this.length = 0;
   }
 
   /** Appends the book's top `depth` levels, taken after record `r`. Returns the row. */
@@ -208,19 +124,6 @@ export class SnapshotBuffer implements RowKeyColumns {
     for (const k of ['bidPx', 'bidSz', 'bidCt', 'askPx', 'askSz', 'askCt'] as const) {
       this[k].set(from[k].subarray(s, s + from.depth), 0);
     }
-  }
-
-  tsRecv(i: number): bigint {
-    return (BigInt(this.tsRecvHi[i]) << 32n) | BigInt(this.tsRecvLo[i]);
-  }
-
-  tsEvent(i: number): bigint {
-    return (BigInt(this.tsEventHi[i]) << 32n) | BigInt(this.tsEventLo[i]);
-  }
-
-  /** ts_recv as a double (exact to ~256 ns). */
-  tsRecvApprox(i: number): number {
-    return this.tsRecvHi[i] * TWO_32 + this.tsRecvLo[i];
   }
 
   /** Packed [price, size, count, ...] best first, for one side of row i. */

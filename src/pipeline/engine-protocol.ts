@@ -1,4 +1,4 @@
-import type { ExportedColumns } from '../book/snapshot-buffer.js';
+import type { ExportedColumns } from '../book/row-columns.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SymbolMapping } from '../dbn/metadata.js';
 import type { SourcePolicy } from './source.js';

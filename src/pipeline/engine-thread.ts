@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDbnStream } from '../dbn/reader.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/replay-file.js';
-import { transferList } from '../book/snapshot-buffer.js';
+import { transferList } from '../book/row-columns.js';
 import { openSource } from './source.js';
 import { toIngestError } from './errors.js';
 import type { EngineRequest, EngineMessage } from './engine-protocol.js';

@@ -1,5 +1,6 @@
 import { Sender } from '@questdb/nodejs-client';
-import type { RowKeyColumns, SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import type { RowKeyColumns } from '../../book/row-columns.js';
+import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, rowToSnapshot, topOfBook, type StoredRow } from '../columns.js';
 import {
