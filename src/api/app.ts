@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
-import { formatPrice } from '../book/price.js';
+import { packedLevelsJson } from '../book/export.js';
 import { enqueueIngest, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { csvHeader, csvRow, snapshotFrame } from '../stream/frames.js';
@@ -62,11 +62,6 @@ function requireToken(kind: 'write' | 'read', token: string | undefined) {
  * not part of it.
  */
 function bookJson(s: StoredSnapshot, depth: number) {
-  const levels = (packed: number[]) => {
-    const out = [];
-    for (let k = 0; k < packed.length && k < depth * 3; k += 3) out.push({ price: formatPrice(packed[k]), size: packed[k + 1], count: packed[k + 2] });
-    return out;
-  };
   return {
     symbol: s.symbol,
     instrument_id: s.instrumentId,
@@ -75,8 +70,8 @@ function bookJson(s: StoredSnapshot, depth: number) {
     sequence: s.sequence,
     crossed: s.crossed,
     locked: s.locked,
-    bids: levels(s.bids),
-    asks: levels(s.asks),
+    bids: packedLevelsJson(s.bids, depth),
+    asks: packedLevelsJson(s.asks, depth),
   };
 }
 

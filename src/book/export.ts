@@ -1,7 +1,6 @@
-import type { Anomalies } from './anomalies.js';
 import type { Book } from './book.js';
 import { formatPrice } from './price.js';
-import type { BookSide } from './side.js';
+import { packLevels } from './snapshot.js';
 
 export interface LevelJson {
   /** Exact decimal string, 9 places. */
@@ -31,12 +30,11 @@ export interface BookJson {
   anomalies: Record<string, number>;
 }
 
-export function levelsJson(side: BookSide, depth: number): LevelJson[] {
+/** Packed levels ([price, size, count, ...] best first) as JSON, at most `depth` of them. */
+export function packedLevelsJson(packed: number[], depth = Infinity): LevelJson[] {
   const out: LevelJson[] = [];
-  const n = Math.min(depth, side.depth);
-  for (let i = 0; i < n; i++) {
-    const l = side.nth(i)!;
-    out.push({ price: formatPrice(l.price), size: l.size, count: l.tob ? 0 : l.count });
+  for (let k = 0; k < packed.length && k < depth * 3; k += 3) {
+    out.push({ price: formatPrice(packed[k]), size: packed[k + 1], count: packed[k + 2] });
   }
   return out;
 }
@@ -55,8 +53,8 @@ export function bookToJson(book: Book, symbol: string | null, depth: number): Bo
     orders: book.orders.size,
     crossed: bid !== undefined && ask !== undefined && bid.price > ask.price,
     locked: bid !== undefined && ask !== undefined && bid.price === ask.price,
-    bids: levelsJson(book.bids, depth),
-    asks: levelsJson(book.asks, depth),
-    anomalies: (book.anomalies as Anomalies).toJSON(),
+    bids: packedLevelsJson(packLevels(book.bids, depth)),
+    asks: packedLevelsJson(packLevels(book.asks, depth)),
+    anomalies: book.anomalies.toJSON(),
   };
 }

@@ -18,10 +18,3 @@ export function formatPrice(nanos: number | bigint): string {
   return `${neg ? '-' : ''}${whole}.${frac}`;
 }
 
-/** Parses "65.4", "65.400000000" or "-0.5" back to integer nanos, exactly. */
-export function parsePrice(text: string): bigint {
-  const m = /^(-)?(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
-  if (m === null) throw new Error(`not a price: "${text}"`);
-  const nanos = BigInt(m[2]) * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0'));
-  return m[1] ? -nanos : nanos;
-}

@@ -30,7 +30,7 @@ export interface RebuildOptions {
    * slow writer bounds memory. The buffers are cleared after it returns.
    */
   onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer) => void | Promise<void>;
-  /** Called after each batch with the decoded-stream offset reached (for progress). */
+  /** Called after each batch, with the market (its record counts), for progress. */
   onProgress?: (market: Market) => void | Promise<void>;
 }
 

@@ -32,7 +32,6 @@ export const Flag = {
 export const UNDEF_PRICE = 9223372036854775807n;
 export const UNDEF_PRICE_HI = 0x7fffffff;
 export const UNDEF_PRICE_LO = 0xffffffff;
-export const UNDEF_TIMESTAMP = 18446744073709551615n;
 
 /** Schema ids, in the order of Databento's `Schema` enum. */
 export const SCHEMA_NAMES = [

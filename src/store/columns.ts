@@ -1,5 +1,4 @@
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
-import type { StoredSnapshot } from './port.js';
 
 /**
  * What both stores keep per snapshot, beyond the key. Prices are stored as
@@ -9,7 +8,6 @@ import type { StoredSnapshot } from './port.js';
  */
 export const NANOS = 1e9;
 
-export const toPrice = (nanos: number): number => nanos / NANOS;
 export const toNanos = (price: number): number => Math.round(price * NANOS);
 
 export const LEVEL_COLUMNS = ['bid_px', 'bid_sz', 'bid_ct', 'ask_px', 'ask_sz', 'ask_ct'] as const;
@@ -42,59 +40,5 @@ export function topOfBook(buf: SnapshotBuffer, i: number) {
     spread: hasBid && hasAsk ? (buf.askPx[base] - buf.bidPx[base]) / NANOS : NaN,
     crossed: hasBid && hasAsk && buf.bidPx[base] > buf.askPx[base],
     locked: hasBid && hasAsk && buf.bidPx[base] === buf.askPx[base],
-  };
-}
-
-/** A stored row (as either store returns it) back to a StoredSnapshot. */
-export interface StoredRow {
-  ts_recv: bigint;
-  ts_event: bigint;
-  instrument_id: number;
-  publisher_id: number;
-  sequence: number;
-  sub_sequence: number;
-  symbol: string | null;
-  action: string;
-  side: string;
-  price: number | null;
-  size: number;
-  flags: number;
-  ts_in_delta: number;
-  depth: number;
-  crossed: boolean;
-  locked: boolean;
-  bid_px: number[];
-  bid_sz: number[];
-  bid_ct: number[];
-  ask_px: number[];
-  ask_sz: number[];
-  ask_ct: number[];
-}
-
-export function rowToSnapshot(r: StoredRow): StoredSnapshot {
-  const pack = (px: number[], sz: number[], ct: number[]) => {
-    const out: number[] = [];
-    for (let k = 0; k < px.length; k++) out.push(toNanos(px[k]), sz[k], ct[k]);
-    return out;
-  };
-  return {
-    symbol: r.symbol,
-    instrumentId: r.instrument_id,
-    publisherId: r.publisher_id,
-    tsRecv: BigInt(r.ts_recv),
-    tsEvent: BigInt(r.ts_event),
-    sequence: r.sequence,
-    subSequence: r.sub_sequence,
-    action: r.action,
-    side: r.side,
-    price: r.price === null || Number.isNaN(r.price) ? null : toNanos(r.price),
-    size: r.size,
-    flags: r.flags,
-    tsInDelta: r.ts_in_delta,
-    depth: r.depth,
-    bids: pack(r.bid_px ?? [], r.bid_sz ?? [], r.bid_ct ?? []),
-    asks: pack(r.ask_px ?? [], r.ask_sz ?? [], r.ask_ct ?? []),
-    crossed: r.crossed,
-    locked: r.locked,
   };
 }

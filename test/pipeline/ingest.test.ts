@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reconstructedBooks } from '../../src/cli/book.js';
 import { openDbnFile } from '../../src/dbn/index.js';
-import { formatPrice } from '../../src/book/price.js';
+import { packedLevelsJson } from '../../src/book/export.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
@@ -39,13 +39,8 @@ describe('ingest: file -> books -> snapshots in the store', () => {
 
     const engine = (await reconstructedBooks(await openDbnFile(CLX5), { depth: 10 })).books[0];
     const stored = await store.bookAt('CLX5');
-    const levels = (packed: number[]) => {
-      const out = [];
-      for (let k = 0; k < packed.length; k += 3) out.push({ price: formatPrice(packed[k]), size: packed[k + 1], count: packed[k + 2] });
-      return out;
-    };
-    expect(levels(stored!.bids)).toEqual(engine.bids);
-    expect(levels(stored!.asks)).toEqual(engine.asks);
+    expect(packedLevelsJson(stored!.bids)).toEqual(engine.bids);
+    expect(packedLevelsJson(stored!.asks)).toEqual(engine.asks);
     expect(stored!.tsRecv.toString()).toBe(engine.ts_recv);
     await store.close();
   });

@@ -2,7 +2,7 @@ import { Sender } from '@questdb/nodejs-client';
 import type { RowKeyColumns } from '../../book/row-columns.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { LEVEL_COLUMNS, NANOS, levelColumn, rowToSnapshot, topOfBook, type StoredRow } from '../columns.js';
+import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
 import {
   StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
@@ -293,5 +293,59 @@ function toStoredRow(r: Record<string, unknown>): StoredRow {
     ask_px: (r.ask_px as number[]) ?? [],
     ask_sz: (r.ask_sz as number[]) ?? [],
     ask_ct: (r.ask_ct as number[]) ?? [],
+  };
+}
+
+/** A row as /exec returns it (after toStoredRow), back to a StoredSnapshot. */
+interface StoredRow {
+  ts_recv: bigint;
+  ts_event: bigint;
+  instrument_id: number;
+  publisher_id: number;
+  sequence: number;
+  sub_sequence: number;
+  symbol: string | null;
+  action: string;
+  side: string;
+  price: number | null;
+  size: number;
+  flags: number;
+  ts_in_delta: number;
+  depth: number;
+  crossed: boolean;
+  locked: boolean;
+  bid_px: number[];
+  bid_sz: number[];
+  bid_ct: number[];
+  ask_px: number[];
+  ask_sz: number[];
+  ask_ct: number[];
+}
+
+function rowToSnapshot(r: StoredRow): StoredSnapshot {
+  const pack = (px: number[], sz: number[], ct: number[]) => {
+    const out: number[] = [];
+    for (let k = 0; k < px.length; k++) out.push(toNanos(px[k]), sz[k], ct[k]);
+    return out;
+  };
+  return {
+    symbol: r.symbol,
+    instrumentId: r.instrument_id,
+    publisherId: r.publisher_id,
+    tsRecv: BigInt(r.ts_recv),
+    tsEvent: BigInt(r.ts_event),
+    sequence: r.sequence,
+    subSequence: r.sub_sequence,
+    action: r.action,
+    side: r.side,
+    price: r.price === null || Number.isNaN(r.price) ? null : toNanos(r.price),
+    size: r.size,
+    flags: r.flags,
+    tsInDelta: r.ts_in_delta,
+    depth: r.depth,
+    bids: pack(r.bid_px ?? [], r.bid_sz ?? [], r.bid_ct ?? []),
+    asks: pack(r.ask_px ?? [], r.ask_sz ?? [], r.ask_ct ?? []),
+    crossed: r.crossed,
+    locked: r.locked,
   };
 }
