@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
-import { ingest, type IngestSummary } from '../src/pipeline/ingest.js';
+import { ingest, type IngestOptions, type IngestSummary } from '../src/pipeline/ingest.js';
 import { IngestError } from '../src/pipeline/errors.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
@@ -19,6 +19,11 @@ export function sourcePolicy(config: Config) {
 
 export function snapshotPolicy(config: Config) {
   return { depth: config.depth, intervalNs: config.snapshotEveryNs };
+}
+
+/** Ingest options from the configuration: the same for jobs, `booktape ingest` and the demo. */
+export function ingestOptions(config: Config, store: SnapshotStore): IngestOptions {
+  return { store, sourcePolicy: sourcePolicy(config), snapshotPolicy: snapshotPolicy(config), batchRows: config.writeBatchRows };
 }
 
 export interface RunningWorker {
@@ -44,9 +49,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       log.info({ jobId: job.id, source: data.source, attempt: job.attemptsMade + 1 }, 'ingest started');
       try {
         const summary = await ingest(data.source, {
-          store,
-          sourcePolicy: sourcePolicy(config),
-          snapshotPolicy: snapshotPolicy(config),
+          ...ingestOptions(config, store),
           onProgress: (p) => job.updateProgress(p),
         });
         log.info({ jobId: job.id, records: summary.records, snapshots: summary.snapshots, recordsPerSec: summary.recordsPerSec }, 'ingest finished');

@@ -14,7 +14,7 @@ import { createLogger } from './log.js';
 import { openStore } from './store/index.js';
 import { ingest } from './pipeline/ingest.js';
 import { enqueueIngest, ingestQueue } from '../jobs/queue.js';
-import { snapshotPolicy, sourcePolicy, startWorker } from '../jobs/worker.js';
+import { ingestOptions, startWorker } from '../jobs/worker.js';
 import { startServer } from './api/server.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
@@ -109,9 +109,7 @@ program
     try {
       await store.init();
       const summary = await ingest(source, {
-        store,
-        sourcePolicy: sourcePolicy(config),
-        snapshotPolicy: snapshotPolicy(config),
+        ...ingestOptions(config, store),
         onProgress: (p) => {
           if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
         },
@@ -206,10 +204,10 @@ program
     const store = openStore(config);
     await store.init();
     const sample = new URL('../../data/CLX5_mbo.dbn', import.meta.url).pathname;
+    const options = ingestOptions(config, store);
     const summary = await ingest(sample, {
-      store,
-      sourcePolicy: { ...sourcePolicy(config), dataRoots: [...config.dataRoots, new URL('../../data', import.meta.url).pathname] },
-      snapshotPolicy: snapshotPolicy(config),
+      ...options,
+      sourcePolicy: { ...options.sourcePolicy, dataRoots: [...config.dataRoots, new URL('../../data', import.meta.url).pathname] },
     });
     process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
     await serveUntilStopped(config, store, log);

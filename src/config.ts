@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './time.js';
+import { DEFAULT_WRITE_BATCH_ROWS } from './pipeline/ingest.js';
 
 /** A comma-separated list. */
 const list = (fallback = '') =>
@@ -36,6 +37,7 @@ const Env = z.object({
   BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
+  BOOKTAPE_WRITE_BATCH_ROWS: int(1).max(1_000_000).default(DEFAULT_WRITE_BATCH_ROWS),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
   BOOKTAPE_JOB_BACKOFF_MS: int(0).default(5_000),
@@ -65,6 +67,8 @@ export interface Config {
   depth: number;
   /** 0: a snapshot after every F_LAST. */
   snapshotEveryNs: number;
+  /** Snapshot rows per store write: each write has a fixed cost, each row ~0.5 KB of memory at depth 10. */
+  writeBatchRows: number;
   workerConcurrency: number;
   jobAttempts: number;
   /** First retry delay; doubles per attempt. */
@@ -117,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
+    writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
     jobBackoffMs: e.BOOKTAPE_JOB_BACKOFF_MS,

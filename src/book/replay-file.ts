@@ -26,12 +26,14 @@ export interface RebuildOptions {
   verify?: boolean;
   /**
    * Receives captured snapshots (and trades, when the policy asks) whenever a
-   * buffer fills and at the end of each batch; decoding waits for it, so a
-   * slow writer bounds memory. The buffers are cleared after it returns.
+   * buffer fills and once at the end; decoding waits for it, so a slow writer
+   * bounds memory. The buffers are cleared after it returns.
    */
   onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer) => void | Promise<void>;
   /** Called after each batch, with the market (its record counts), for progress. */
   onProgress?: (market: Market) => void | Promise<void>;
+  /** Rows per snapshot (and trade) buffer: larger batches for writers with a cost per write. */
+  capacity?: number;
 }
 
 /**
@@ -41,7 +43,7 @@ export interface RebuildOptions {
 export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<{ market: Market; symbols: Map<number, string> }> {
   requireMbo(stream.metadata);
   const policy = opts.onCaptured ? opts.policy : { depth: 0, intervalNs: 0 };
-  const market = new Market(policy);
+  const market = new Market(policy, opts.capacity);
   if (opts.verify) {
     market.afterRecord = (book, r) => {
       const problems = checkBook(book);
@@ -49,14 +51,17 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
     };
   }
   const { snapshots, trades } = market;
+  const drain = async () => {
+    if ((snapshots.length > 0 || trades.length > 0) && opts.onCaptured) {
+      await opts.onCaptured(snapshots, trades);
+      snapshots.clear();
+      trades.clear();
+    }
+  };
   for await (const batch of stream.batches) {
     for (let o = batch.start; o < batch.end && !market.reachedUntil; ) {
       o = market.apply(batch, o, opts.at);
-      if ((snapshots.length > 0 || trades.length > 0) && opts.onCaptured) {
-        await opts.onCaptured(snapshots, trades);
-        snapshots.clear();
-        trades.clear();
-      }
+      if (snapshots.full || trades.full) await drain();
     }
     if (opts.onProgress) await opts.onProgress(market);
     if (market.reachedUntil) {
@@ -64,5 +69,6 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
       break;
     }
   }
+  await drain();
   return { market, symbols: symbolsByInstrument(stream.metadata) };
 }

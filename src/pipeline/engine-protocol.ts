@@ -8,6 +8,8 @@ export interface EngineRequest {
   spec: string;
   sourcePolicy: SourcePolicy;
   snapshotPolicy: SnapshotPolicy;
+  /** Snapshot (and trade) rows per batch posted to the writer. */
+  batchRows: number;
 }
 
 export interface BookSummary {

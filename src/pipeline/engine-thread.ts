@@ -42,6 +42,8 @@ async function run(): Promise<void> {
   let lastProgress = 0;
   const { market, symbols } = await rebuild(stream, {
     policy: { ...request.snapshotPolicy, trades: true },
+    // Large batches: each store write has a fixed cost (a commit, an overlap check).
+    capacity: request.batchRows,
     onCaptured: async (snapshots, trades) => {
       const s = snapshots.exportColumns();
       const t = trades.exportColumns();

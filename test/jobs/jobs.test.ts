@@ -87,7 +87,8 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
   });
 
   it('a job that fails twice part-way, then succeeds, ends with the same rows as a clean run', async () => {
-    const { config, file, queue } = setup({ BOOKTAPE_JOB_ATTEMPTS: '3' });
+    // Small write batches, so that CLX5 takes several and the third can fail.
+    const { config, file, queue } = setup({ BOOKTAPE_JOB_ATTEMPTS: '3', BOOKTAPE_WRITE_BATCH_ROWS: '4096' });
     const real = new DuckDbStore(config.duckdbPath);
     let attempt = 0;
     let batchesThisAttempt = 0;

@@ -63,3 +63,12 @@ export function mergeSql(table: 'book_snapshots' | 'trades'): string {
       WHERE t.ts_recv BETWEEN (SELECT min(ts_recv) FROM ${stage}) AND (SELECT max(ts_recv) FROM ${stage})
         AND ${match})`;
 }
+
+/**
+ * Finds whether `table` holds any row of the given instruments (params $3...)
+ * with ts_recv in [$1, $2]: zone maps on ts_recv make this cheap.
+ */
+export function overlapSql(table: 'book_snapshots' | 'trades', instruments: number): string {
+  const ids = Array.from({ length: instruments }, (_, k) => `$${k + 3}`).join(', ');
+  return `SELECT 1 FROM ${table} WHERE ts_recv BETWEEN $1 AND $2 AND instrument_id IN (${ids}) LIMIT 1`;
+}
