@@ -13,7 +13,7 @@ import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
 import { enqueueIngest, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
-import { csvHeader, csvRow, snapshotFrame } from '../stream/frames.js';
+import { csvHeader, csvRow, snapshotFrameJson } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
 import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
@@ -187,8 +187,8 @@ export function createApp(deps: AppDeps): express.Express {
     if (q.format === 'json') res.write('[');
     for await (const s of rows) {
       const text = q.format === 'csv' ? csvRow(s, q.depth) + '\n'
-        : q.format === 'json' ? (first ? '' : ',') + JSON.stringify(snapshotFrame(s, q.depth))
-          : JSON.stringify(snapshotFrame(s, q.depth)) + '\n';
+        : q.format === 'json' ? (first ? '' : ',') + snapshotFrameJson(s, q.depth)
+          : snapshotFrameJson(s, q.depth) + '\n';
       first = false;
       if (!res.write(text)) await new Promise((r) => res.once('drain', r));
       if (controller.signal.aborted) return;

@@ -1,39 +1,43 @@
 import { formatPrice } from '../book/price.js';
 import type { StoredSnapshot } from '../store/port.js';
 
-/** A level as [price (decimal string, 9 places), size, count]. */
-export type LevelTuple = [string, number, number];
-
-function levels(packed: number[]): LevelTuple[] {
-  const out: LevelTuple[] = [];
-  for (let k = 0; k < packed.length; k += 3) out.push([formatPrice(packed[k]), packed[k + 1], packed[k + 2]]);
-  return out;
+/**
+ * One snapshot as a replay / export line (JSON, no newline):
+ *   {"type":"snapshot","symbol":..,"instrument_id":..,"publisher_id":..,
+ *    "ts_recv":"ns","ts_event":"ns","sequence":..,"sub_sequence":..,
+ *    "action":"A","side":"B","price":"65.400000000"|null,"size":..,"flags":..,
+ *    "crossed":false,"locked":false,"bids":[[price,size,count],...],"asks":[...]}
+ * u64 values (ts_recv, ts_event) are decimal strings; prices are exact decimal
+ * strings with nine places; levels best first, at most `depth` per side.
+ * Built as one string, not an object for JSON.stringify: replay writes
+ * hundreds of thousands per second, and the object form cost three times as
+ * much (tests compare the two field for field).
+ */
+export function snapshotFrameJson(s: StoredSnapshot, depth = Infinity): string {
+  return `{"type":"snapshot","symbol":${jsonString(s.symbol)},"instrument_id":${s.instrumentId},"publisher_id":${s.publisherId},`
+    + `"ts_recv":"${s.tsRecv}","ts_event":"${s.tsEvent}","sequence":${s.sequence},"sub_sequence":${s.subSequence},`
+    + `"action":${jsonString(s.action)},"side":${jsonString(s.side)},"price":${s.price === null ? 'null' : `"${formatPrice(s.price)}"`},`
+    + `"size":${s.size},"flags":${s.flags},"crossed":${s.crossed},"locked":${s.locked},`
+    + `"bids":${levelsJson(s.bids, depth)},"asks":${levelsJson(s.asks, depth)}}`;
 }
 
-/**
- * One snapshot as a replay / export line. u64 values (ts_recv, ts_event) are
- * decimal strings; prices are exact decimal strings with nine places.
- */
-export function snapshotFrame(s: StoredSnapshot, depth = Infinity): Record<string, unknown> {
-  return {
-    type: 'snapshot',
-    symbol: s.symbol,
-    instrument_id: s.instrumentId,
-    publisher_id: s.publisherId,
-    ts_recv: s.tsRecv.toString(),
-    ts_event: s.tsEvent.toString(),
-    sequence: s.sequence,
-    sub_sequence: s.subSequence,
-    action: s.action,
-    side: s.side,
-    price: s.price === null ? null : formatPrice(s.price),
-    size: s.size,
-    flags: s.flags,
-    crossed: s.crossed,
-    locked: s.locked,
-    bids: levels(depth < Infinity ? s.bids.slice(0, depth * 3) : s.bids),
-    asks: levels(depth < Infinity ? s.asks.slice(0, depth * 3) : s.asks),
-  };
+function levelsJson(packed: number[], depth: number): string {
+  const n = Math.min(packed.length, depth * 3);
+  let out = '[';
+  for (let k = 0; k < n; k += 3) out += `${k === 0 ? '' : ','}["${formatPrice(packed[k])}",${packed[k + 1]},${packed[k + 2]}]`;
+  return out + ']';
+}
+
+/** Symbols repeat on every frame: their JSON form is computed once each. */
+const jsonStrings = new Map<string, string>();
+function jsonString(x: string | null): string {
+  if (x === null) return 'null';
+  let j = jsonStrings.get(x);
+  if (j === undefined) {
+    j = JSON.stringify(x);
+    if (jsonStrings.size < 65_536) jsonStrings.set(x, j);
+  }
+  return j;
 }
 
 export const CSV_HEADER_BASE = [

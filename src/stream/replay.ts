@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SnapshotStore } from '../store/port.js';
-import { snapshotFrame } from './frames.js';
+import { snapshotFrameJson } from './frames.js';
 
 export interface ReplayRequest {
   symbols: string[];
@@ -48,15 +48,16 @@ export async function streamReplay(
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
   const paced = req.rate > 0 || req.speed > 0;
   let pending: string[] = [];
-  let pendingBytes = 0;
+  let pendingChars = 0;
   let pendingFrames = 0;
   const flush = async () => {
     if (pending.length === 0) return;
     const chunk = pending.join('');
+    const bytes = Buffer.byteLength(chunk);
     pending = [];
-    counts.bytes += pendingBytes;
-    onChunk?.(pendingFrames, pendingBytes);
-    pendingBytes = 0;
+    counts.bytes += bytes;
+    onChunk?.(pendingFrames, bytes);
+    pendingChars = 0;
     pendingFrames = 0;
     if (!out.write(chunk) && !signal.aborted) {
       // once() with a signal removes its listeners either way; racing two
@@ -64,14 +65,13 @@ export async function streamReplay(
       await once(out, 'drain', { signal }).catch(() => undefined);
     }
   };
-  const line = (obj: unknown, frame: boolean) => {
-    const s = JSON.stringify(obj) + '\n';
-    pending.push(s);
-    pendingBytes += Buffer.byteLength(s);
+  const line = (json: string, frame: boolean) => {
+    pending.push(json, '\n');
+    pendingChars += json.length + 1;
     if (frame) pendingFrames++;
   };
 
-  line({
+  line(JSON.stringify({
     type: 'header',
     symbols: req.symbols,
     from: req.from?.toString() ?? null,
@@ -80,7 +80,7 @@ export async function streamReplay(
     rate: req.rate || null,
     speed: req.speed || null,
     fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
-  }, false);
+  }), false);
   await flush();
 
   const started = performance.now();
@@ -99,9 +99,9 @@ export async function streamReplay(
         await sleep(lead);
       }
     }
-    line(snapshotFrame(s, req.depth), true);
+    line(snapshotFrameJson(s, req.depth), true);
     counts.frames++;
-    if (pendingBytes >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+    if (pendingChars >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
   }
   const complete = !signal.aborted;
   const end: EndMarker = {
@@ -109,7 +109,7 @@ export async function streamReplay(
     first_ts_recv: firstTs?.toString() ?? null, last_ts_recv: lastTs?.toString() ?? null,
   };
   if (complete) {
-    line(end, false);
+    line(JSON.stringify(end), false);
     await flush();
   }
   return counts;

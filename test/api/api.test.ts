@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
-import { snapshotFrame } from '../../src/stream/frames.js';
+import { referenceFrame } from './frame-reference.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
 
@@ -96,7 +96,7 @@ describe('HTTP API on the DuckDB store', () => {
 
   it('GET /v1/books/{symbol}/snapshots exports ndjson, json and csv with limits', async () => {
     const nd = ndjson(await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=5&depth=2`)).text());
-    expect(nd).toEqual(stored.slice(0, 5).map((s) => snapshotFrame(s, 2)));
+    expect(nd).toEqual(stored.slice(0, 5).map((s) => referenceFrame(s, 2)));
     const json = await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=3&format=json`)).json();
     expect(json).toHaveLength(3);
     const csv = (await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=2&format=csv&depth=1`)).text()).trim().split('\n');
@@ -113,7 +113,7 @@ describe('HTTP API on the DuckDB store', () => {
     expect(end).toEqual({ type: 'end', complete: true, frames: 32_053, first_ts_recv: '1758742200001385399', last_ts_recv: '1758751199999903747' });
     const frames = lines.slice(1, -1);
     expect(frames).toHaveLength(stored.length);
-    expect(frames).toEqual(stored.map((s) => snapshotFrame(s, 10)));
+    expect(frames).toEqual(stored.map((s) => referenceFrame(s, 10)));
   });
 
   it('replay over TCP: one JSON request line, the same NDJSON lines', async () => {
@@ -128,7 +128,7 @@ describe('HTTP API on the DuckDB store', () => {
     });
     const lines = ndjson(text);
     expect(lines.at(-1)).toMatchObject({ type: 'end', complete: true, frames: 32_053 });
-    expect(lines.slice(1, -1)).toEqual(stored.map((s) => snapshotFrame(s, 10)));
+    expect(lines.slice(1, -1)).toEqual(stored.map((s) => referenceFrame(s, 10)));
   });
 
   it('replay over TCP: a bad request gets one error line', async () => {

@@ -12,6 +12,7 @@ import {
   StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
+import { InstantIndex } from './instant-index.js';
 import { DDL, mergeSql, overlapSql } from './schema.js';
 
 const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size,
@@ -29,6 +30,8 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
  * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
+/** Books served from memory by bookAt; a book at depth 10 is ~1 KB. */
+const CACHED_BOOKS = 4096;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -45,6 +48,12 @@ export class DuckDbStore implements SnapshotStore {
   private nextReader = 0;
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
+  /**
+   * bookAt's answers by (symbol, instant), least recently used first. A
+   * write can add a later row at a cached instant, so writes clear it.
+   */
+  private readonly books = new Map<string, StoredSnapshot>();
 
   constructor(readonly path: string, private readonly memoryLimit = '256MB') {}
 
@@ -93,7 +102,9 @@ export class DuckDbStore implements SnapshotStore {
    * collide and the chunks go straight into the table. Otherwise they go to
    * the staging table and an anti-join moves only the new keys on.
    */
-  private write(table: 'book_snapshots' | 'trades', buf: RowKeyColumns & { length: number }, chunks: Iterable<DuckDBDataChunk>) {
+  private write(
+    table: 'book_snapshots' | 'trades', buf: RowKeyColumns & { length: number }, chunks: Iterable<DuckDBDataChunk>, symbolOf: SymbolOf,
+  ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
     return this.exclusive(async (c) => {
@@ -120,15 +131,19 @@ export class DuckDbStore implements SnapshotStore {
         await c.run('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      if (table === 'book_snapshots') {
+        this.books.clear();
+        this.instants.added(instantsBySymbol(buf, symbolOf, (s) => this.instants.has(s)));
+      }
     });
   }
 
   async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('book_snapshots', buf, snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf));
+    if (buf.length > 0) await this.write('book_snapshots', buf, snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf), symbolOf);
   }
 
   async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('trades', buf, tradeChunks(buf, TRADE_TYPES, symbolOf));
+    if (buf.length > 0) await this.write('trades', buf, tradeChunks(buf, TRADE_TYPES, symbolOf), symbolOf);
   }
 
   async flush(): Promise<void> {
@@ -169,12 +184,44 @@ export class DuckDbStore implements SnapshotStore {
     });
   }
 
+  /**
+   * The instant from the in-memory index, then the row there (from a small
+   * cache, or one point query). With a publisher filter, both steps are SQL.
+   */
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
+    if (publisherId !== undefined) return this.bookAtPublisher(symbol, at, publisherId);
+    const ts = await this.instants.floor(symbol, at);
+    if (ts === null) return null;
+    const key = `${symbol}\u0000${ts}`;
+    const cached = this.books.get(key);
+    if (cached !== undefined) {
+      this.books.delete(key);
+      this.books.set(key, cached);
+      return cached;
+    }
+    const [book] = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv = $2
+      ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, [symbol, ts]);
+    if (book === undefined) return null;
+    this.books.set(key, book);
+    if (this.books.size > CACHED_BOOKS) this.books.delete(this.books.keys().next().value!);
+    return book;
+  }
+
+  private async loadInstants(symbol: string): Promise<BigInt64Array> {
+    const result = await (await this.reader()).run('SELECT DISTINCT ts_recv FROM book_snapshots WHERE symbol = $1 ORDER BY ts_recv', [symbol]);
+    const parts: bigint[] = [];
+    for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      const v = chunk.getColumnVector(0);
+      for (let i = 0; i < chunk.rowCount; i++) parts.push(v.getItem(i) as bigint);
+    }
+    return BigInt64Array.from(parts);
+  }
+
+  private async bookAtPublisher(symbol: string, at: bigint | undefined, publisherId: number): Promise<StoredSnapshot | null> {
     const c = await this.reader();
     // Two steps: the instant from the scalar columns only, then the one row there.
-    const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn];
-    let where = 'symbol = $1 AND ts_recv <= $2';
-    if (publisherId !== undefined) { where += ' AND publisher_id = $3'; params.push(publisherId); }
+    const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn, publisherId];
+    const where = 'symbol = $1 AND ts_recv <= $2 AND publisher_id = $3';
     const found = await c.runAndReadAll(`SELECT max(ts_recv) AS ts FROM book_snapshots WHERE ${where}`, params);
     const ts = found.getRowObjectsJS()[0]?.ts as bigint | null;
     if (ts === null || ts === undefined) return null;
@@ -185,37 +232,55 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   /**
-   * Keyset pages (ORDER BY key LIMIT n after the last key): each page is a
-   * bounded top-n in DuckDB, and zone maps skip the row groups already read.
-   * A single streamed ORDER BY cursor per replay was tried: every concurrent
-   * replay then held a full sort, and 50 clients exhausted the memory limit.
+   * Reads in ts_recv windows, each sorted by the full key: a window is a
+   * bounded sort, and zone maps on ts_recv (rows land in time order) keep
+   * each query to the row groups it needs. Window widths adapt to the data's
+   * density to hold about `pageSize` rows, and the next window is read while
+   * this one is consumed. Keyset pages (ORDER BY key LIMIT n after the last
+   * key) were tried first: each page re-scanned and top-n sorted everything
+   * after it, so a long replay was quadratic. A single ORDER BY cursor per
+   * replay held a full sort per client and ran out of memory at 50 clients.
    */
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
-    const pageSize = q.pageSize ?? 10_000;
+    const pageSize = q.pageSize ?? 4096;
+    const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
-    let after: StoredSnapshot | null = null;
-    while (remaining > 0 && !signal?.aborted) {
-      const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn];
-      const where = ['ts_recv >= $1', 'ts_recv <= $2'];
-      if (q.symbols.length > 0) {
-        where.push(`symbol IN (${q.symbols.map((_, k) => `$${params.length + k + 1}`).join(', ')})`);
-        params.push(...q.symbols);
+    const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn, ...q.symbols];
+    const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
+    const extent = await (await this.reader()).runAndReadAll(
+      `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ts_recv BETWEEN $1 AND $2${symbols}`,
+      params,
+    );
+    const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
+    if (lo === null || hi === null) return;
+    const window = async (start: bigint, width: bigint): Promise<StoredSnapshot[]> => {
+      // A 1 ns window is read whole: its rows cannot be split further.
+      const limit = width > 1n ? ` LIMIT ${cap + 1}` : '';
+      return readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols} ${ORDER}${limit}`, [
+        start, minBig(start + width, hi + 1n), ...q.symbols,
+      ]);
+    };
+    let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
+    let start = lo;
+    let next = window(start, width);
+    while (start <= hi && remaining > 0 && !signal?.aborted) {
+      const rows = await next;
+      if (rows.length > cap && width > 1n) {
+        width = maxBig(1n, width / 8n);
+        next = window(start, width);
+        continue;
       }
-      if (after !== null) {
-        const p = params.length;
-        where.push(`(ts_recv > $${p + 1} OR (ts_recv = $${p + 1} AND (instrument_id > $${p + 2} OR (instrument_id = $${p + 2} AND
-          (publisher_id > $${p + 3} OR (publisher_id = $${p + 3} AND (sequence > $${p + 4} OR (sequence = $${p + 4} AND sub_sequence > $${p + 5}))))))))`);
-        params.push(after.tsRecv, after.instrumentId, after.publisherId, after.sequence, after.subSequence);
+      start += width;
+      width = rows.length === 0 ? width * 4n : clampBig((width * BigInt(pageSize)) / BigInt(rows.length), width / 8n, width * 8n);
+      if (start <= hi && remaining > rows.length) {
+        next = window(start, width);
+        next.catch(() => undefined); // read ahead; a consumer that stops early leaves it unawaited
       }
-      const take = Math.min(pageSize, remaining);
-      const rows = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ${ORDER} LIMIT ${take}`, params);
       for (const row of rows) {
-        if (signal?.aborted) return;
+        if (signal?.aborted || remaining <= 0) return;
+        remaining--;
         yield row;
       }
-      remaining -= rows.length;
-      if (rows.length < take) return;
-      after = rows[rows.length - 1];
     }
   }
 
@@ -295,6 +360,23 @@ function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
       });
     }
   }
+}
+
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
+const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+const clampBig = (x: bigint, lo: bigint, hi: bigint) => maxBig(1n, maxBig(lo, minBig(hi, x)));
+
+/** The written rows' instants by symbol, for the symbols `wanted` says the index holds. */
+function instantsBySymbol(buf: RowKeyColumns & { length: number }, symbolOf: SymbolOf, wanted: (s: string) => boolean): Map<string, bigint[]> {
+  const out = new Map<string, bigint[]>();
+  for (let i = 0; i < buf.length; i++) {
+    const symbol = symbolOf(buf.instrumentId[i]);
+    if (symbol === null || !wanted(symbol)) continue;
+    let list = out.get(symbol);
+    if (list === undefined) out.set(symbol, (list = []));
+    list.push((BigInt(buf.tsRecvHi[i]) << 32n) | BigInt(buf.tsRecvLo[i]));
+  }
+  return out;
 }
 
 /** A batch's ts_recv bounds (ns) and its distinct instrument ids. */

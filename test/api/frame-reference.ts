@@ -1,0 +1,33 @@
+import { formatPrice } from '../../src/book/price.js';
+import type { StoredSnapshot } from '../../src/store/port.js';
+
+/**
+ * The replay / export frame as a plain object, written the obvious way: the
+ * reference the fast string serializer (snapshotFrameJson) is checked against.
+ */
+export function referenceFrame(s: StoredSnapshot, depth = Infinity): Record<string, unknown> {
+  const levels = (packed: number[]) => {
+    const out: Array<[string, number, number]> = [];
+    for (let k = 0; k < Math.min(packed.length, depth * 3); k += 3) out.push([formatPrice(packed[k]), packed[k + 1], packed[k + 2]]);
+    return out;
+  };
+  return {
+    type: 'snapshot',
+    symbol: s.symbol,
+    instrument_id: s.instrumentId,
+    publisher_id: s.publisherId,
+    ts_recv: s.tsRecv.toString(),
+    ts_event: s.tsEvent.toString(),
+    sequence: s.sequence,
+    sub_sequence: s.subSequence,
+    action: s.action,
+    side: s.side,
+    price: s.price === null ? null : formatPrice(s.price),
+    size: s.size,
+    flags: s.flags,
+    crossed: s.crossed,
+    locked: s.locked,
+    bids: levels(s.bids),
+    asks: levels(s.asks),
+  };
+}
