@@ -2,7 +2,7 @@
  * `npm run bench`: generates synthetic MBO files once (bench/out/, git-ignored)
  * and runs each case in a fresh process, printing a table of figures.
  *   BENCH_RECORDS   records in the synthetic file (default 5,000,000)
- *   BENCH_INGEST_RECORDS  records in the file the store cases ingest (default 500,000)
+ *   BENCH_INGEST_RECORDS  records in the file the store cases ingest (default: BENCH_RECORDS)
  *   BENCH_ONLY      comma-separated case ids to run (default: all)
  * The QuestDB ingest case runs when QDB_CLIENT_CONF is set (it drops and
  * recreates booktape's tables there).
@@ -29,7 +29,7 @@ function synth(path: string, zstd: boolean): string {
   return path;
 }
 
-const ingestRecords = Number(process.env.BENCH_INGEST_RECORDS ?? 500_000);
+const ingestRecords = Number(process.env.BENCH_INGEST_RECORDS ?? records);
 const plain = synth(`${out}/synth-${records}.dbn`, false);
 const packed = synth(`${out}/synth-${records}.dbn.zst`, true);
 function synthSized(n: number): string {

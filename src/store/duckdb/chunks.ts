@@ -10,6 +10,7 @@
  * child vector, and VARCHAR as 16-byte duckdb_string_t, whose strings of up
  * to 12 bytes are stored inline as (u32 length, bytes).
  */
+import { endianness } from 'node:os';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
@@ -22,6 +23,8 @@ import type { SymbolOf } from '../port.js';
 export const CHUNK_ROWS = 2048;
 const INLINE_STRING_BYTES = 12;
 const utf8 = new TextEncoder();
+// Typed arrays use the host's byte order and DuckDB's vectors are little-endian.
+if (endianness() !== 'LE') throw new Error('booktape\'s DuckDB writer needs a little-endian host');
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array | BigUint64Array;
 
