@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('defaults work with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.store).toBe('duckdb');
+    expect(c.writeBatchRows).toBe(8192);
+    expect(loadConfig({ BOOKTAPE_WRITE_BATCH_ROWS: '4096' }).writeBatchRows).toBe(4096);
+  });
+
+  it('a bad setting is a BAD_CONFIG error naming the setting', () => {
+    for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
+      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots']]) {
+      const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).code).toBe('BAD_CONFIG');
+      expect((err as ConfigError).message).toContain(name);
+    }
+  });
+});
