@@ -9,9 +9,9 @@ import type { StoredSnapshot } from '../store/port.js';
  *    "crossed":false,"locked":false,"bids":[[price,size,count],...],"asks":[...]}
  * u64 values (ts_recv, ts_event) are decimal strings; prices are exact decimal
  * strings with nine places; levels best first, at most `depth` per side.
- * Built as one string, not an object for JSON.stringify: replay writes
- * hundreds of thousands per second, and the object form cost three times as
- * much (tests compare the two field for field).
+ * Built as one string, not an object for JSON.stringify to walk: replay
+ * writes a frame per stored row, and this skips an object and a tuple array
+ * per level for each (tests compare the two forms byte for byte).
  */
 export function snapshotFrameJson(s: StoredSnapshot, depth = Infinity): string {
   return `{"type":"snapshot","symbol":${jsonString(s.symbol)},"instrument_id":${s.instrumentId},"publisher_id":${s.publisherId},`

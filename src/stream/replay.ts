@@ -28,7 +28,8 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-const CHUNK_BYTES = 64 * 1024;
+/** Characters per write, ~64 KB: frames are ASCII except for non-ASCII symbols. */
+const CHUNK_CHARS = 64 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -101,7 +102,7 @@ export async function streamReplay(
     }
     line(snapshotFrameJson(s, req.depth), true);
     counts.frames++;
-    if (pendingChars >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+    if (pendingChars >= CHUNK_CHARS || (paced && pendingFrames >= 256)) await flush();
   }
   const complete = !signal.aborted;
   const end: EndMarker = {

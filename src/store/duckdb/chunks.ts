@@ -97,6 +97,7 @@ class ChunkFiller {
   strings(value: (i: number) => string | null): void {
     const v = this.next();
     const out = new Uint8Array(this.n * 16);
+    const lengths = new DataView(out.buffer);
     const valid = new Validity(this.n);
     const long: Array<[number, string]> = [];
     let lastString: string | null = null;
@@ -106,7 +107,7 @@ class ChunkFiller {
       if (s === null) { valid.clear(r); continue; }
       if (s !== lastString) { lastString = s; lastBytes = utf8.encode(s); }
       if (lastBytes.length > INLINE_STRING_BYTES) { long.push([r, s]); continue; }
-      new DataView(out.buffer).setUint32(16 * r, lastBytes.length, true);
+      lengths.setUint32(16 * r, lastBytes.length, true);
       out.set(lastBytes, 16 * r + 4);
     }
     copy(v, out);
