@@ -76,6 +76,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
   const worker = new Worker(engineThreadUrl(), { workerData: request });
+  let lastWrite: Promise<void> = Promise.resolve();
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
       // Messages are handled one at a time, in order: a batch is written before the next is looked at.
@@ -98,11 +99,16 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
             case 'batch': {
               const s = SnapshotBuffer.adopt(m.snapshots);
               const t = TradeBuffer.adopt(m.trades);
-              await opts.store.writeSnapshots(s, symbolOf);
-              await opts.store.writeTrades(t, symbolOf);
-              snapshots += s.length;
-              trades += t.length;
-              worker.postMessage({ type: 'ack' });
+              // Issued without waiting for the previous batch to commit, so
+              // this one is prepared meanwhile; stores apply writes in call
+              // order, and the ack bounds how many batches are in flight.
+              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(() => {
+                snapshots += s.length;
+                trades += t.length;
+                worker.postMessage({ type: 'ack' });
+              });
+              written.catch(fail);
+              lastWrite = written;
               return;
             }
             case 'progress':
@@ -112,6 +118,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
               });
               return;
             case 'done':
+              await lastWrite; // writes resolve in order: this is the last of them
               finished = true;
               resolve(m);
               return;
@@ -158,6 +165,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     return summary;
   } catch (err) {
     const e = toIngestError(err);
+    await lastWrite.catch(() => undefined); // no write still running when the caller moves on
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
     await opts.store
       .recordRun({

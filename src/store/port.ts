@@ -59,6 +59,10 @@ export interface SnapshotStore {
   readonly kind: 'duckdb' | 'questdb';
   /** Creates tables if missing. Idempotent. */
   init(): Promise<void>;
+  /**
+   * Writes a batch. A caller may issue the next write before this one
+   * resolves: the store applies writes in call order, one at a time.
+   */
   writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<void>;
   writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<void>;
   /** Makes everything written so far durable and visible to reads. */

@@ -93,13 +93,18 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     let attempt = 0;
     let batchesThisAttempt = 0;
     // Failure injection around the real store: the third batch of attempts 1 and 2 fails.
-    const flaky: SnapshotStore = Object.assign(Object.create(real) as SnapshotStore, {
-      writeSnapshots: async (...args: Parameters<SnapshotStore['writeSnapshots']>) => {
-        if (++batchesThisAttempt === 3 && attempt <= 2) throw new StoreError('STORE_WRITE_FAILED', 'injected failure');
-        return real.writeSnapshots(...args);
+    // Every other method is the real store's, bound to it (one store, one write queue).
+    const writeSnapshots = async (...args: Parameters<SnapshotStore['writeSnapshots']>) => {
+      if (++batchesThisAttempt === 3 && attempt <= 2) throw new StoreError('STORE_WRITE_FAILED', 'injected failure');
+      return real.writeSnapshots(...args);
+    };
+    const flaky = new Proxy(real, {
+      get: (target, key) => {
+        if (key === 'writeSnapshots') return writeSnapshots;
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
-      init: () => real.init(),
-    });
+    }) as SnapshotStore;
     const w = await inProcessWorker(config, flaky);
     w.ingest.on('active', () => { attempt++; batchesThisAttempt = 0; });
     const events = new QueueEvents(INGEST_QUEUE, { connection: redisConnection(config), prefix: config.queuePrefix });

@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { DDL, INTEGER_COLUMNS } from '../../src/store/duckdb/schema.js';
 import { StoreError } from '../../src/store/port.js';
-import { storeContract } from './contract.js';
+import { clx5FirstBatch, storeContract } from './contract.js';
 
 describe('DuckDB store: the contract', () => {
   storeContract(async () => {
@@ -24,5 +26,57 @@ describe('DuckDB store: errors', () => {
     expect(err).toBeInstanceOf(StoreError);
     expect((err as StoreError).code).toBe('STORE_UNAVAILABLE');
     expect((err as StoreError).message).toContain(path);
+  });
+});
+
+describe('DuckDB store: re-opened', () => {
+  it('a store opened again on its file still adds nothing when the same batch is written again', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const s = clx5FirstBatch();
+    const first = new DuckDbStore(path);
+    await first.init();
+    await first.writeSnapshots(s, () => 'CLX5');
+    await first.close();
+    const again = new DuckDbStore(path);
+    await again.init();
+    await again.writeSnapshots(s, () => 'CLX5');
+    await again.flush();
+    expect(await again.countSnapshots()).toBe(s.length);
+    await again.close();
+  });
+});
+
+describe('DuckDB store: files from earlier versions', () => {
+  it('a store whose sizes and counts are DOUBLE is migrated to integer columns on open, keeping its rows', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'old.duckdb');
+    const old = await DuckDBInstance.create(path);
+    const c = await old.connect();
+    // The tables as booktape created them before sizes and counts were integers.
+    const asDouble = (sql: string) => INTEGER_COLUMNS.reduce((s, [col, type]) => s.replace(`${col} ${type}`, `${col} ${type.endsWith('[]') ? 'DOUBLE[]' : 'DOUBLE'}`), sql);
+    for (const sql of DDL) await c.run(asDouble(sql));
+    const before = await c.runAndReadAll(`SELECT data_type FROM information_schema.columns WHERE table_name = 'book_snapshots' AND column_name = 'bid_sz'`);
+    expect(before.getRowObjectsJS()[0].data_type).toBe('DOUBLE[]');
+    await c.run(`INSERT INTO book_snapshots VALUES (1000, 999, 7, 1, 5, 0, 'OLD', 'A', 'B', 65.4, 3, 130, 0, 10,
+      65.4, 3, 65.5, 2, 0.1, false, false, [65.4, 65.3], [3.0, 4.0], [1.0, 2.0], [65.5], [2.0], [1.0])`);
+    c.closeSync();
+    old.closeSync();
+
+    const store = new DuckDbStore(path);
+    await store.init();
+    const book = await store.bookAt('OLD');
+    expect(book).toMatchObject({ tsRecv: 1000n, bids: [65_400_000_000, 3, 1, 65_300_000_000, 4, 2], asks: [65_500_000_000, 2, 1] });
+    // New batches append with the new column types.
+    const s = clx5FirstBatch();
+    await store.writeSnapshots(s, () => 'CLX5');
+    await store.flush();
+    expect((await store.listInstruments()).map((i) => [i.symbol, i.snapshots])).toEqual([['CLX5', s.length], ['OLD', 1]]);
+    await store.close();
+    const check = await (await DuckDBInstance.create(path)).connect();
+    const types = await check.runAndReadAll(`SELECT column_name, data_type FROM information_schema.columns
+      WHERE table_name = 'book_snapshots' AND column_name IN ('bid_sz', 'bid_ct', 'best_ask_sz') ORDER BY column_name`);
+    expect(types.getRowObjectsJS()).toEqual([
+      { column_name: 'best_ask_sz', data_type: 'UBIGINT' }, { column_name: 'bid_ct', data_type: 'UINTEGER[]' }, { column_name: 'bid_sz', data_type: 'UBIGINT[]' },
+    ]);
+    check.closeSync();
   });
 });

@@ -115,24 +115,40 @@ class ChunkFiller {
     valid.writeTo(v);
   }
 
+  /** UBIGINT from `value(i)` (a whole number below 2^53), NULL where it is NaN. */
+  ubigints(value: (i: number) => number): void {
+    const words = new Uint32Array(this.n * 2);
+    const valid = new Validity(this.n);
+    for (let r = 0, i = this.start; r < this.n; r++, i++) {
+      const x = value(i);
+      if (Number.isNaN(x)) valid.clear(r);
+      else setU64(words, r, x);
+    }
+    const v = this.next();
+    copy(v, words);
+    valid.writeTo(v);
+  }
+
   /**
-   * A LIST(DOUBLE) column from level slots: row i's list is the first
-   * `counts[i]` of its `depth` slots, each divided by `scale`.
+   * A list column from level slots: row i's list is the first `counts[i]` of
+   * its `depth` slots, as DOUBLE prices in price units, UBIGINT sizes or
+   * UINTEGER order counts.
    */
-  levels(slots: Float64Array, counts: Uint16Array, depth: number, scale: number): void {
+  levels(slots: Float64Array, counts: Uint16Array, depth: number, as: 'price' | 'u64' | 'u32'): void {
     const v = this.next();
     const entries = new BigUint64Array(this.n * 2);
     let total = 0;
     for (let r = 0, i = this.start; r < this.n; r++, i++) total += counts[i];
-    const child = new Float64Array(total);
+    const child = as === 'price' ? new Float64Array(total) : as === 'u64' ? new Uint32Array(total * 2) : new Uint32Array(total);
     let at = 0;
     for (let r = 0, i = this.start; r < this.n; r++, i++) {
       const k = counts[i];
       entries[2 * r] = BigInt(at);
       entries[2 * r + 1] = BigInt(k);
       const base = i * depth;
-      if (scale === 1) child.set(slots.subarray(base, base + k), at);
-      else for (let j = 0; j < k; j++) child[at + j] = slots[base + j] / scale;
+      if (as === 'price') for (let j = 0; j < k; j++) child[at + j] = slots[base + j] / NANOS;
+      else if (as === 'u64') for (let j = 0; j < k; j++) setU64(child as Uint32Array, at + j, slots[base + j]);
+      else child.set(slots.subarray(base, base + k), at);
       at += k;
     }
     duckdb.list_vector_reserve(v, total);
@@ -140,6 +156,14 @@ class ChunkFiller {
     if (total > 0) copy(duckdb.list_vector_get_child(v), child);
     copy(v, entries);
   }
+}
+
+const TWO_32 = 4294967296;
+
+/** Writes a whole number below 2^53 as the little-endian u64 at `index`. */
+function setU64(words: Uint32Array, index: number, x: number): void {
+  words[2 * index] = x % TWO_32;
+  words[2 * index + 1] = Math.floor(x / TWO_32);
 }
 
 /** A validity mask, all valid until cleared; written only if some row is NULL. */
@@ -189,18 +213,18 @@ export function* snapshotChunks(buf: SnapshotBuffer, types: DuckDBType[], symbol
     f.slice(buf.tsInDelta);
     f.raw(new Uint16Array(f.n).fill(d));
     f.doubles((i) => top(i).bidPx);
-    f.doubles((i) => top(i).bidSz);
+    f.ubigints((i) => top(i).bidSz);
     f.doubles((i) => top(i).askPx);
-    f.doubles((i) => top(i).askSz);
+    f.ubigints((i) => top(i).askSz);
     f.doubles((i) => top(i).spread);
     f.booleans((i) => top(i).crossed);
     f.booleans((i) => top(i).locked);
-    f.levels(buf.bidPx, buf.bidLevels, d, NANOS);
-    f.levels(buf.bidSz, buf.bidLevels, d, 1);
-    f.levels(buf.bidCt, buf.bidLevels, d, 1);
-    f.levels(buf.askPx, buf.askLevels, d, NANOS);
-    f.levels(buf.askSz, buf.askLevels, d, 1);
-    f.levels(buf.askCt, buf.askLevels, d, 1);
+    f.levels(buf.bidPx, buf.bidLevels, d, 'price');
+    f.levels(buf.bidSz, buf.bidLevels, d, 'u64');
+    f.levels(buf.bidCt, buf.bidLevels, d, 'u32');
+    f.levels(buf.askPx, buf.askLevels, d, 'price');
+    f.levels(buf.askSz, buf.askLevels, d, 'u64');
+    f.levels(buf.askCt, buf.askLevels, d, 'u32');
     yield f.chunk;
   }
 }

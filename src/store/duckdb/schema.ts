@@ -19,23 +19,46 @@ const SNAPSHOT_COLUMNS = `${KEY_COLUMNS},
   ts_in_delta INTEGER NOT NULL,
   depth USMALLINT NOT NULL,
   best_bid_px DOUBLE,
-  best_bid_sz DOUBLE,
+  best_bid_sz UBIGINT,
   best_ask_px DOUBLE,
-  best_ask_sz DOUBLE,
+  best_ask_sz UBIGINT,
   spread DOUBLE,
   crossed BOOLEAN NOT NULL,
   locked BOOLEAN NOT NULL,
   bid_px DOUBLE[],
-  bid_sz DOUBLE[],
-  bid_ct DOUBLE[],
+  bid_sz UBIGINT[],
+  bid_ct UINTEGER[],
   ask_px DOUBLE[],
-  ask_sz DOUBLE[],
-  ask_ct DOUBLE[]`;
+  ask_sz UBIGINT[],
+  ask_ct UINTEGER[]`;
 
 const TRADE_COLUMNS = `${KEY_COLUMNS},
   side VARCHAR NOT NULL,
   price DOUBLE,
   size UINTEGER NOT NULL`;
+
+/**
+ * Stores made before sizes and counts became integers held them as DOUBLE.
+ * Integer lists are exact by type, and DuckDB stores them about 1.4x faster
+ * than DOUBLE lists (bitpacking instead of ALP). Level sizes are sums of u32
+ * order sizes, hence UBIGINT; counts are order counts, hence UINTEGER.
+ */
+export const INTEGER_COLUMNS = [
+  ['best_bid_sz', 'UBIGINT'], ['best_ask_sz', 'UBIGINT'],
+  ['bid_sz', 'UBIGINT[]'], ['bid_ct', 'UINTEGER[]'], ['ask_sz', 'UBIGINT[]'], ['ask_ct', 'UINTEGER[]'],
+] as const;
+
+/** Statements that bring an older store's snapshot tables to INTEGER_COLUMNS' types (none when current). */
+export function migrationSql(types: Map<string, string>): string[] {
+  const out: string[] = [];
+  for (const table of ['book_snapshots', 'stage_snapshots']) {
+    for (const [column, type] of INTEGER_COLUMNS) {
+      const now = types.get(`${table}.${column}`);
+      if (now !== undefined && now !== type) out.push(`ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type}`);
+    }
+  }
+  return out;
+}
 
 /** One key for both tables: a row per snapshot (or trade), whatever file it came from. */
 export const KEY = ['ts_recv', 'instrument_id', 'publisher_id', 'sequence', 'sub_sequence'] as const;

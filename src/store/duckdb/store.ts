@@ -1,29 +1,31 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
+  BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBType, type DuckDBValue, type DuckDBVector,
 } from '@duckdb/node-api';
 import type { RowKeyColumns } from '../../book/row-columns.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { LEVEL_COLUMNS, toNanos } from '../columns.js';
+import { toNanos } from '../columns.js';
 import {
   StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
-import { DDL, mergeSql, overlapSql } from './schema.js';
+import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
 
+// Sizes are read as DOUBLE[] (exact below 2^53): node-api returns a bigint per UBIGINT value.
 const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size,
-  flags, ts_in_delta, depth, crossed, locked, ${LEVEL_COLUMNS.join(', ')} FROM book_snapshots`;
+  flags, ts_in_delta, depth, crossed, locked, bid_px, bid_sz::DOUBLE[], bid_ct, ask_px, ask_sz::DOUBLE[], ask_ct FROM book_snapshots`;
 const ORDER = 'ORDER BY ts_recv, instrument_id, publisher_id, sequence, sub_sequence';
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
 const READ_CONNECTIONS = 4;
 /** book_snapshots' column types, in table order, for data chunks. */
 const SNAPSHOT_TYPES: DuckDBType[] = [
   BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, VARCHAR, DOUBLE, UINTEGER, UTINYINT, INTEGER,
-  USMALLINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, BOOLEAN, BOOLEAN, ...LEVEL_COLUMNS.map(() => LIST(DOUBLE)),
+  USMALLINT, DOUBLE, UBIGINT, DOUBLE, UBIGINT, DOUBLE, BOOLEAN, BOOLEAN,
+  LIST(DOUBLE), LIST(UBIGINT), LIST(UINTEGER), LIST(DOUBLE), LIST(UBIGINT), LIST(UINTEGER),
 ];
 /**
  * WAL size that triggers an automatic checkpoint. DuckDB's default (16MB)
@@ -54,6 +56,7 @@ export class DuckDbStore implements SnapshotStore {
    * write can add a later row at a cached instant, so writes clear it.
    */
   private readonly books = new Map<string, StoredSnapshot>();
+  private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
 
   constructor(readonly path: string, private readonly memoryLimit = '256MB') {}
 
@@ -88,6 +91,10 @@ export class DuckDbStore implements SnapshotStore {
   async init(): Promise<void> {
     await this.exclusive(async (c) => {
       for (const sql of DDL) await c.run(sql);
+      const columns = await c.runAndReadAll(`SELECT table_name || '.' || column_name AS name, data_type FROM information_schema.columns
+        WHERE table_name IN ('book_snapshots', 'stage_snapshots')`);
+      const types = new Map(columns.getRowObjectsJS().map((r) => [r.name as string, r.data_type as string]));
+      for (const sql of migrationSql(types)) await c.run(sql);
       // A crash between stage and merge can leave rows behind: they are re-sent on retry.
       await c.run('DELETE FROM stage_snapshots');
       await c.run('DELETE FROM stage_trades');
@@ -108,8 +115,11 @@ export class DuckDbStore implements SnapshotStore {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
     return this.exclusive(async (c) => {
-      const seen = await c.runAndReadAll(overlapSql(table, instruments.length), [lo, hi, ...instruments]);
-      const direct = seen.currentRowCount === 0;
+      const latest = await this.latestTs(c, table);
+      // Past every stored row of its instruments, a batch cannot collide;
+      // otherwise the table says whether any stored row lies in its range.
+      const past = instruments.every((id) => (latest.get(id) ?? -1n) < lo);
+      const direct = past || (await c.runAndReadAll(overlapSql(table, instruments.length), [lo, hi, ...instruments])).currentRowCount === 0;
       // One explicit transaction per batch: the appender's own commit could
       // run an automatic checkpoint (seconds) synchronously on this event
       // loop, where an async COMMIT runs it on DuckDB's threads.
@@ -127,6 +137,7 @@ export class DuckDbStore implements SnapshotStore {
           await c.run(`DELETE FROM ${stage}`);
         }
         await c.run('COMMIT');
+        for (const id of instruments) if ((latest.get(id) ?? -1n) < hi) latest.set(id, hi);
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
         throw err;
@@ -138,12 +149,31 @@ export class DuckDbStore implements SnapshotStore {
     });
   }
 
+  /**
+   * The latest stored ts_recv per instrument, per table: read once, then kept
+   * by this object's writes (DuckDB lets one process hold the file). It may
+   * run ahead of the table (a batch's range is counted for all its
+   * instruments), never behind, so "past it" always means "no collision".
+   */
+  private async latestTs(c: DuckDBConnection, table: 'book_snapshots' | 'trades'): Promise<Map<number, bigint>> {
+    let latest = this.latest.get(table);
+    if (latest === undefined) {
+      const r = await c.runAndReadAll(`SELECT instrument_id, max(ts_recv) AS ts FROM ${table} GROUP BY ALL`);
+      latest = new Map(r.getRowObjectsJS().map((x) => [x.instrument_id as number, x.ts as bigint]));
+      this.latest.set(table, latest);
+    }
+    return latest;
+  }
+
+  // Chunks are built when the write is issued, not when its turn comes: a
+  // caller that does not wait for the previous write (ingest) gets this
+  // work done while DuckDB commits that one on its own threads.
   async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('book_snapshots', buf, snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf), symbolOf);
+    if (buf.length > 0) await this.write('book_snapshots', buf, [...snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf)], symbolOf);
   }
 
   async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('trades', buf, tradeChunks(buf, TRADE_TYPES, symbolOf), symbolOf);
+    if (buf.length > 0) await this.write('trades', buf, [...tradeChunks(buf, TRADE_TYPES, symbolOf)], symbolOf);
   }
 
   async flush(): Promise<void> {

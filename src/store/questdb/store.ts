@@ -91,6 +91,7 @@ function rowKey(s: Sender, table: string, buf: RowKeyColumns, i: number, symbolO
 export class QuestDbStore implements SnapshotStore {
   readonly kind = 'questdb' as const;
   private sender: Sender | null = null;
+  private writing: Promise<void> = Promise.resolve();
   private readonly endpoint: { base: string; headers: Record<string, string> };
 
   constructor(private readonly conf: string) {
@@ -126,7 +127,22 @@ export class QuestDbStore implements SnapshotStore {
     for (const sql of DDL) await this.exec(sql);
   }
 
-  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
+  /** Runs writes one at a time in call order: they share one sender and its buffer. */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.writing.then(fn);
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
+    return this.serially(() => this.sendSnapshots(buf, symbolOf));
+  }
+
+  writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
+    return this.serially(() => this.sendTrades(buf, symbolOf));
+  }
+
+  private async sendSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
     if (buf.length === 0) return;
     const s = await this.ilp();
     for (let i = 0; i < buf.length; i++) {
@@ -147,7 +163,7 @@ export class QuestDbStore implements SnapshotStore {
     await this.flushSender(s);
   }
 
-  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
+  private async sendTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
     if (buf.length === 0) return;
     const s = await this.ilp();
     for (let i = 0; i < buf.length; i++) {
@@ -170,6 +186,7 @@ export class QuestDbStore implements SnapshotStore {
 
   /** Waits until the WAL of every table is applied, so reads see all writes. */
   async flush(): Promise<void> {
+    await this.writing;
     if (this.sender) await this.flushSender(this.sender);
     for (let attempt = 0; attempt < 300; attempt++) {
       const rows = await this.rows(`SELECT name, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN ('book_snapshots', 'trades', 'ingest_runs')`);
