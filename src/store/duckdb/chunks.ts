@@ -26,7 +26,7 @@ const utf8 = new TextEncoder();
 // Typed arrays use the host's byte order and DuckDB's vectors are little-endian.
 if (endianness() !== 'LE') throw new Error('booktape\'s DuckDB writer needs a little-endian host');
 
-type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array | BigUint64Array;
+type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** One chunk being filled, column by column, for rows [start, end) of a buffer. */
 class ChunkFiller {
@@ -100,15 +100,16 @@ class ChunkFiller {
     const lengths = new DataView(out.buffer);
     const valid = new Validity(this.n);
     const long: Array<[number, string]> = [];
-    let lastString: string | null = null;
-    let lastBytes = new Uint8Array(0);
+    // Rows interleave a few symbols: encode each distinct one once per chunk.
+    const encoded = new Map<string, Uint8Array>();
     for (let r = 0, i = this.start; r < this.n; r++, i++) {
       const s = value(i);
       if (s === null) { valid.clear(r); continue; }
-      if (s !== lastString) { lastString = s; lastBytes = utf8.encode(s); }
-      if (lastBytes.length > INLINE_STRING_BYTES) { long.push([r, s]); continue; }
-      lengths.setUint32(16 * r, lastBytes.length, true);
-      out.set(lastBytes, 16 * r + 4);
+      let bytes = encoded.get(s);
+      if (bytes === undefined) encoded.set(s, (bytes = utf8.encode(s)));
+      if (bytes.length > INLINE_STRING_BYTES) { long.push([r, s]); continue; }
+      lengths.setUint32(16 * r, bytes.length, true);
+      out.set(bytes, 16 * r + 4);
     }
     copy(v, out);
     for (const [r, s] of long) duckdb.vector_assign_string_element(v, r, s);
@@ -136,15 +137,16 @@ class ChunkFiller {
    */
   levels(slots: Float64Array, counts: Uint16Array, depth: number, as: 'price' | 'u64' | 'u32'): void {
     const v = this.next();
-    const entries = new BigUint64Array(this.n * 2);
+    // (u64 offset, u64 length) per row, as little-endian u32 words: no BigInt per value.
+    const entries = new Uint32Array(this.n * 4);
     let total = 0;
     for (let r = 0, i = this.start; r < this.n; r++, i++) total += counts[i];
     const child = as === 'price' ? new Float64Array(total) : as === 'u64' ? new Uint32Array(total * 2) : new Uint32Array(total);
     let at = 0;
     for (let r = 0, i = this.start; r < this.n; r++, i++) {
       const k = counts[i];
-      entries[2 * r] = BigInt(at);
-      entries[2 * r + 1] = BigInt(k);
+      setU64(entries, 2 * r, at);
+      setU64(entries, 2 * r + 1, k);
       const base = i * depth;
       if (as === 'price') for (let j = 0; j < k; j++) child[at + j] = slots[base + j] / NANOS;
       else if (as === 'u64') for (let j = 0; j < k; j++) setU64(child as Uint32Array, at + j, slots[base + j]);
