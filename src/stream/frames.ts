@@ -16,7 +16,7 @@ import type { StoredSnapshot } from '../store/port.js';
 export function snapshotFrameJson(s: StoredSnapshot, depth = Infinity): string {
   return `{"type":"snapshot","symbol":${jsonString(s.symbol)},"instrument_id":${s.instrumentId},"publisher_id":${s.publisherId},`
     + `"ts_recv":"${s.tsRecv}","ts_event":"${s.tsEvent}","sequence":${s.sequence},"sub_sequence":${s.subSequence},`
-    + `"action":${jsonString(s.action)},"side":${jsonString(s.side)},"price":${s.price === null ? 'null' : `"${formatPrice(s.price)}"`},`
+    + `"action":${jsonString(s.action)},"side":${jsonString(s.side)},"price":${s.price === null ? 'null' : priceJson(s.price)},`
     + `"size":${s.size},"flags":${s.flags},"crossed":${s.crossed},"locked":${s.locked},`
     + `"bids":${levelsJson(s.bids, depth)},"asks":${levelsJson(s.asks, depth)}}`;
 }
@@ -24,8 +24,22 @@ export function snapshotFrameJson(s: StoredSnapshot, depth = Infinity): string {
 function levelsJson(packed: number[], depth: number): string {
   const n = Math.min(packed.length, depth * 3);
   let out = '[';
-  for (let k = 0; k < n; k += 3) out += `${k === 0 ? '' : ','}["${formatPrice(packed[k])}",${packed[k + 1]},${packed[k + 2]}]`;
+  for (let k = 0; k < n; k += 3) out += `${k === 0 ? '' : ','}[${priceJson(packed[k])},${packed[k + 1]},${packed[k + 2]}]`;
   return out + ']';
+}
+
+/**
+ * A book holds a few hundred distinct prices, repeated on every frame: each
+ * one's JSON string is formatted once (bounded: cleared when it grows large).
+ */
+const priceStrings = new Map<number, string>();
+function priceJson(nanos: number): string {
+  let j = priceStrings.get(nanos);
+  if (j === undefined) {
+    if (priceStrings.size >= 65_536) priceStrings.clear();
+    priceStrings.set(nanos, (j = `"${formatPrice(nanos)}"`));
+  }
+  return j;
 }
 
 /** Symbols repeat on every frame: their JSON form is computed once each. */

@@ -53,8 +53,9 @@ export async function streamReplay(
   let pendingFrames = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    const chunk = pending.join('');
-    const bytes = Buffer.byteLength(chunk);
+    // Encoded once here: the byte count and the write share the buffer.
+    const chunk = Buffer.from(pending.join(''));
+    const bytes = chunk.length;
     pending = [];
     counts.bytes += bytes;
     onChunk?.(pendingFrames, bytes);

@@ -358,11 +358,15 @@ function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
     const lists = [16, 17, 18, 19, 20, 21].map((k) => col(k) as unknown as DuckDBListVector);
     const children = lists.map((l) => l.childVector as DuckDBVector<number | null>);
     const pack = (i: number, px: number, sz: number, ct: number): number[] => {
-      const packed: number[] = [];
       const n = lists[px].getEntryLength(i);
-      const [op, os, oc] = [lists[px].getEntryOffset(i), lists[sz].getEntryOffset(i), lists[ct].getEntryOffset(i)];
+      const packed = new Array<number>(n * 3);
+      const op = lists[px].getEntryOffset(i);
+      const os = lists[sz].getEntryOffset(i);
+      const oc = lists[ct].getEntryOffset(i);
       for (let j = 0; j < n; j++) {
-        packed.push(toNanos(children[px].getItem(op + j) as number), children[sz].getItem(os + j) as number, children[ct].getItem(oc + j) as number);
+        packed[3 * j] = toNanos(children[px].getItem(op + j) as number);
+        packed[3 * j + 1] = children[sz].getItem(os + j) as number;
+        packed[3 * j + 2] = children[ct].getItem(oc + j) as number;
       }
       return packed;
     };
