@@ -1,7 +1,5 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
-import { ASK, BID } from './level.js';
-import type { BookSide } from './side.js';
 import { RowKeyBuffer, captureRowKey, exportColumns, type ExportedColumns } from './row-columns.js';
 import type { DepthSnapshot } from './snapshot.js';
 
@@ -77,8 +75,24 @@ export class SnapshotBuffer extends RowKeyBuffer {
     this.tsInDelta[i] = r.tsInDelta;
     const depth = this.depth;
     const base = i * depth;
-    this.bidLevels[i] = copyTop(book.sides[BID], depth, base, this.bidPx, this.bidSz, this.bidCt);
-    this.askLevels[i] = copyTop(book.sides[ASK], depth, base, this.askPx, this.askSz, this.askCt);
+    let levels = book.bids.levels;
+    let n = Math.min(depth, levels.length);
+    for (let k = 0, j = levels.length - 1; k < n; k++, j--) {
+      const l = levels[j];
+      this.bidPx[base + k] = l.price;
+      this.bidSz[base + k] = l.size;
+      this.bidCt[base + k] = l.tob ? 0 : l.count;
+    }
+    this.bidLevels[i] = n;
+    levels = book.asks.levels;
+    n = Math.min(depth, levels.length);
+    for (let k = 0, j = levels.length - 1; k < n; k++, j--) {
+      const l = levels[j];
+      this.askPx[base + k] = l.price;
+      this.askSz[base + k] = l.size;
+      this.askCt[base + k] = l.tob ? 0 : l.count;
+    }
+    this.askLevels[i] = n;
     return i;
   }
 
@@ -150,18 +164,4 @@ export class SnapshotBuffer extends RowKeyBuffer {
       locked: bestBid === bestAsk,
     };
   }
-}
-
-/** Writes a side's top `depth` levels, best first, from `base`; returns how many. */
-function copyTop(side: BookSide, depth: number, base: number, px: Float64Array, sz: Float64Array, ct: Float64Array): number {
-  const levels = side.levels;
-  const top = levels.length - 1;
-  const n = depth < levels.length ? depth : levels.length;
-  for (let k = 0; k < n; k++) {
-    const l = levels[top - k];
-    px[base + k] = l.price;
-    sz[base + k] = l.size;
-    ct[base + k] = l.tob ? 0 : l.count;
-  }
-  return n;
 }
