@@ -4,7 +4,8 @@
  *  - pacing accuracy at several rates
  *  - book export latency at 100 concurrent clients
  * The store is built once under bench/out (CLX5 plus a synthetic file).
- *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 500,000)
+ *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
+ *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
  *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = `${root}bench/out`;
 const cli = `${root}dist/src/cli.js`;
-const records = Number(process.env.BENCH_API_RECORDS ?? 500_000);
+const records = Number(process.env.BENCH_API_RECORDS ?? 700_000);
 const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);
 const dbPath = `${out}/api-${records}.duckdb`;
 const PORT = 18_181;

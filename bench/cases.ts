@@ -41,7 +41,7 @@ function decodeFromBuffer(file: string): CaseResult {
     for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
       if (b.view.getUint8(o + 1) !== RType.MBO) continue;
       r.at(b.view, o);
-      checksum += r.size + r.action + r.side + r.orderIdLo + r.priceNanos + r.flags;
+      checksum += r.size + r.action + r.side + r.orderIdLo + r.priceLo + r.flags; // priceNanos is NaN for UNDEF_PRICE
       n++;
     }
     return [n, (performance.now() - t0) / 1000];

@@ -79,7 +79,8 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   let lastWrite: Promise<void> = Promise.resolve();
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
-      // Messages are handled one at a time, in order: a batch is written before the next is looked at.
+      // Messages are handled one at a time, in order. A batch's writes are
+      // issued here and complete in that order; 'done' waits for the last.
       let chain = Promise.resolve();
       let finished = false;
       const fail = (err: unknown) => {
