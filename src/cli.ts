@@ -35,7 +35,7 @@ program
   .argument('<file>', 'a .dbn or .dbn.zst file')
   .action(async (file: string) => {
     const stream = await openDbnFile(file);
-    await stream.batches.return(undefined);
+    await stream.close();
     process.stdout.write(JSON.stringify(stream.metadata, null, 1) + '\n');
   });
 

@@ -65,7 +65,7 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
     }
     if (opts.onProgress) await opts.onProgress(market);
     if (market.reachedUntil) {
-      await stream.batches.return(undefined);
+      await stream.close();
       break;
     }
   }

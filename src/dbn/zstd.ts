@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { DecompressStream, decompress } from 'zstd-napi';
 import { ZSTD_MAGIC } from './constants.js';
 import { DbnError } from './errors.js';
+import { decompressInThread } from './zstd-thread.js';
 
 export function isZstd(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ZSTD_MAGIC.every((b, i) => bytes[i] === b);
@@ -16,37 +17,59 @@ function zstdError(err: unknown, compressedOffset: number): DbnError {
   );
 }
 
+export interface DecompressOptions {
+  /**
+   * Decompress in a worker thread, so that decompression and whatever
+   * consumes the records (the books) run on two cores. Worth it for large
+   * inputs; a thread costs tens of milliseconds to start.
+   */
+  thread?: boolean;
+}
+
 /**
  * Yields the input unchanged, or decompressed when it starts with the zstd
  * frame magic (detected by content, never by file name). Decompression is
  * streaming: memory stays at a few chunks whatever the file size.
  */
-export async function* decompressIfZstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* decompressIfZstd(source: AsyncIterable<Uint8Array>, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let headLen = 0;
-  while (headLen < 4) {
-    const next = await it.next();
-    if (next.done) break;
-    head.push(next.value);
-    headLen += next.value.length;
+  // However this ends (done, an error, or the consumer stopping), the source
+  // is closed: a file descriptor or a download must not outlive the read.
+  try {
+    const head: Uint8Array[] = [];
+    let headLen = 0;
+    while (headLen < 4) {
+      const next = await it.next();
+      if (next.done) break;
+      head.push(next.value);
+      headLen += next.value.length;
+    }
+    const first = head.length === 1 ? head[0] : Buffer.concat(head);
+    if (!isZstd(first)) {
+      if (first.length > 0) yield first;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+      return;
+    }
+    async function* compressed(): AsyncGenerator<Uint8Array> {
+      yield first;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    }
+    yield* opts.thread ? decompressInThread(compressed()) : decompressStream(compressed());
+  } finally {
+    await it.return?.();
   }
-  const first = head.length === 1 ? head[0] : Buffer.concat(head);
-  if (!isZstd(first)) {
-    if (first.length > 0) yield first;
-    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
-    return;
-  }
+}
+
+/** zstd -> bytes in this thread. Errors are ZSTD_CORRUPT with the compressed offset, or the source's own error as it is. */
+export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let compressedOffset = 0;
-  async function* compressed(): AsyncGenerator<Uint8Array> {
-    compressedOffset += first.length;
-    yield first;
-    for (let next = await it.next(); !next.done; next = await it.next()) {
-      compressedOffset += next.value.length;
-      yield next.value;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of compressedChunks) {
+      compressedOffset += chunk.length;
+      yield chunk;
     }
   }
-  const input = Readable.from(compressed(), { objectMode: false });
+  const input = Readable.from(counted(), { objectMode: false });
   const decompressor = new DecompressStream();
   // A failure of the source itself (a read error, an aborted download) is not a
   // zstd problem: remember it so it is rethrown as it is.

@@ -6,7 +6,7 @@
  * growing memory.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDbnStream } from '../dbn/reader.js';
+import { openDbnStream, zstdOptionsFor } from '../dbn/reader.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/replay-file.js';
 import { transferList } from '../book/row-columns.js';
@@ -31,7 +31,7 @@ const post = (m: EngineMessage, transfer: ArrayBuffer[] = []) => port.postMessag
 
 async function run(): Promise<void> {
   const source = await openSource(request.spec, request.sourcePolicy);
-  const stream = await openDbnStream(source.chunks);
+  const stream = await openDbnStream(source.chunks, zstdOptionsFor(source.meter.totalBytes));
   post({
     type: 'metadata',
     name: source.name,
