@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobState } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import type { IngestSummary } from '../src/pipeline/ingest.js';
@@ -77,4 +77,26 @@ export async function enqueueIngest(
   }
   const job = (await queue.add('ingest', data, { jobId })) as IngestJob;
   return { job, existing: false };
+}
+
+export interface JobReading {
+  job: IngestJob;
+  state: JobState | 'unknown';
+}
+
+/**
+ * A job's fields and its state as one consistent reading, or null when there
+ * is no such job. They are separate Redis reads, and a job that moves in
+ * between (a retry, a worker finishing it) would pair old fields with the new
+ * state: "failed" with no error. So the state is read on both sides of the
+ * fields, and all again until the two agree (a few tries at most).
+ */
+export async function readIngestJob(queue: Queue<IngestJobData, IngestSummary>, id: string, tries = 5): Promise<JobReading | null> {
+  for (let i = 1; ; i++) {
+    const before = await queue.getJobState(id);
+    const job = (await queue.getJob(id)) as IngestJob | undefined;
+    if (!job) return null;
+    const state = await job.getState();
+    if (state === before || i >= tries) return { job, state };
+  }
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
-import { enqueueIngest, type IngestJobData } from '../../jobs/queue.js';
+import { enqueueIngest, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { csvHeader, csvRow, snapshotFrameJson } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
@@ -265,10 +265,11 @@ export function createApp(deps: AppDeps): express.Express {
    *       404: { description: No such job }
    */
   app.get('/v1/jobs/:id', read, async (req, res) => {
-    const job = await jobsQueue().getJob(String(req.params.id));
-    if (!job) throw new Problem(404, 'UNKNOWN_JOB', `no job ${req.params.id}`, 'id');
+    const reading = await readIngestJob(jobsQueue(), String(req.params.id));
+    if (!reading) throw new Problem(404, 'UNKNOWN_JOB', `no job ${req.params.id}`, 'id');
+    const { job, state } = reading;
     res.json({
-      job_id: job.id, state: await job.getState(), source: job.data.source, attempts_made: job.attemptsMade,
+      job_id: job.id, state, source: job.data.source, attempts_made: job.attemptsMade,
       progress: job.progress, summary: job.returnvalue ?? null, error: job.failedReason ?? null,
     });
   });

@@ -12,7 +12,7 @@ import type { SnapshotStore } from '../../src/store/port.js';
 import { StoreError } from '../../src/store/port.js';
 import { rebuild } from '../../src/book/replay-file.js';
 import { openDbnFile } from '../../src/dbn/index.js';
-import { enqueueIngest, ingestQueue, INGEST_QUEUE, redisConnection } from '../../jobs/queue.js';
+import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { CLI, CLX5 } from '../helpers.js';
 
@@ -127,6 +127,38 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     const failed = await waitFor('the job to fail', async () => ((await job.getState()) === 'failed' ? queue.getJob(job.id!) : null));
     expect(failed?.failedReason).toContain('[NOT_MBO]');
     expect(failed?.attemptsMade).toBe(1);
+  });
+
+  it('a job read while it moves (retried between its fields and its state) reads as one consistent job', async () => {
+    const { config, dir, queue } = setup();
+    await inProcessWorker(config, new DuckDbStore(config.duckdbPath));
+    const trades = join(dir, 'trades.dbn');
+    copyFileSync(new URL('../fixtures/test_data.trades.dbn', import.meta.url), trades);
+    const { job } = await enqueueIngest(queue, { source: trades });
+    await waitFor('the job to fail', async () => (await job.getState()) === 'failed');
+    expect((await readIngestJob(queue, job.id!))).toMatchObject({ state: 'failed', job: { failedReason: expect.stringContaining('[NOT_MBO]') } });
+    await queue.pause(); // the retried job then stays put
+    // Forced interleave: the job is retried right after its fields were read.
+    let retried = false;
+    const racing = new Proxy(queue, {
+      get(target, key) {
+        if (key === 'getJob' && !retried) {
+          return async (id: string) => {
+            const fields = await target.getJob(id);
+            retried = true;
+            await (await target.getJob(id))!.retry();
+            return fields;
+          };
+        }
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const reading = await readIngestJob(racing, job.id!);
+    expect(retried).toBe(true);
+    expect(reading?.state).not.toBe('failed');
+    expect(reading?.job.failedReason ?? null).toBeNull(); // not the stale error of the failed attempt
+    expect(await readIngestJob(queue, 'no-such-job')).toBeNull();
   });
 
   it('a worker killed (SIGKILL) mid-file leaves a job another worker finishes, with no duplicate rows; SIGTERM stops a worker cleanly', async () => {
