@@ -9,16 +9,6 @@ import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { UsageError } from './cli/errors.js';
 import { parseDuration, parseInstant } from './time.js';
-import { loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { openStore } from './store/index.js';
-import { ingest } from './pipeline/ingest.js';
-import { enqueueIngest, ingestQueue } from '../jobs/queue.js';
-import { ingestOptions, startWorker } from '../jobs/worker.js';
-import { startServer } from './api/server.js';
-import type { Config } from './config.js';
-import type { Logger } from 'pino';
-import type { SnapshotStore } from './store/port.js';
 import { reportCliError } from './cli/errors.js';
 import { LineWriter } from './cli/line-writer.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
@@ -99,119 +89,35 @@ program
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);
   });
 
+// The service commands load their modules on use (see cli/services.ts).
+const services = () => import('./cli/services.js');
+
 program
   .command('ingest')
   .description('run the pipeline in this process (no Redis needed): source -> books -> snapshots and trades in the configured store; prints the run summary as JSON')
   .argument('<source>', 'a file under BOOKTAPE_DATA_ROOTS, or an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS')
-  .action(async (source: string) => {
-    const config = loadConfig();
-    const store = openStore(config);
-    try {
-      await store.init();
-      const summary = await ingest(source, {
-        ...ingestOptions(config, store),
-        onProgress: (p) => {
-          if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
-        },
-      });
-      if (process.stderr.isTTY) process.stderr.write('\n');
-      process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
-    } finally {
-      await store.close();
-    }
-  });
+  .action(async (source: string) => (await services()).ingestCommand(source));
 
 program
   .command('enqueue')
   .description('queue an ingest job on Redis (REDIS_URL); a source already queued returns its existing job')
   .argument('<source>', 'a file path (as the workers see it) or an http(s) URL')
-  .action(async (source: string) => {
-    const config = loadConfig();
-    const queue = ingestQueue(config);
-    try {
-      const { job, existing } = await enqueueIngest(queue, { source });
-      process.stdout.write(JSON.stringify({ jobId: job.id, existing, state: await job.getState() }) + '\n');
-    } finally {
-      await queue.close();
-    }
-  });
+  .action(async (source: string) => (await services()).enqueueCommand(source));
 
 program
   .command('worker')
   .description('process ingest jobs from Redis until SIGTERM/SIGINT; also scans BOOKTAPE_INBOX when BOOKTAPE_SCAN_EVERY or BOOKTAPE_SCAN_CRON is set')
-  .action(async () => {
-    const config = loadConfig();
-    const log = createLogger(config.logLevel, 'booktape-worker');
-    const store = openStore(config);
-    await store.init();
-    const running = await startWorker(config, store, log);
-    log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null }, 'worker ready');
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down: finishing active jobs');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await running.close();
-    await store.close();
-    log.info('worker stopped');
-  });
-
-/** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
-async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
-  const server = await startServer(config, store, log);
-  const base = `http://localhost:${server.httpPort}`;
-  log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
-  process.stderr.write(
-    [
-      `booktape: serving the ${store.kind} store`,
-      `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
-      `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
-      `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,
-      `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
-      `  jobs       ${base}/admin/queues${config.writeToken ? '' : '  (set BOOKTAPE_WRITE_TOKEN to enable)'}`,
-      `  metrics    ${base}/metrics`,
-      '',
-    ].join('\n'),
-  );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  log.info('shutting down');
-  await server.close();
-  await store.close();
-}
+  .action(async () => (await services()).workerCommand());
 
 program
   .command('serve')
   .description('serve the HTTP API (PORT) and the TCP replay (BOOKTAPE_TCP_PORT) until SIGTERM/SIGINT; with the DuckDB store, ingest jobs run in this process')
-  .action(async () => {
-    const config = loadConfig();
-    const store = openStore(config);
-    await store.init();
-    await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
-  });
+  .action(async () => (await services()).serveCommand());
 
 program
   .command('demo')
   .description('ingest the bundled CLX5 sample into the embedded store (no Redis or QuestDB needed), then serve it')
-  .action(async () => {
-    const config = loadConfig();
-    const log = createLogger(config.logLevel, 'booktape-demo');
-    const store = openStore(config);
-    await store.init();
-    const sample = new URL('../../data/CLX5_mbo.dbn', import.meta.url).pathname;
-    const options = ingestOptions(config, store);
-    const summary = await ingest(sample, {
-      ...options,
-      sourcePolicy: { ...options.sourcePolicy, dataRoots: [...config.dataRoots, new URL('../../data', import.meta.url).pathname] },
-    });
-    process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
-    await serveUntilStopped(config, store, log);
-  });
+  .action(async () => (await services()).demoCommand());
 
 program
   .command('synth')

@@ -1,16 +1,21 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeBuffer, RecordCounts, type MboJson } from '../src/dbn/index.js';
+import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { CLI, CLX5, FIXTURES, batchRecords } from './helpers.js';
 
 const run = promisify(execFile);
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return cliWith({}, ...args);
+}
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 64 << 20, env: { ...process.env, ...env } });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -21,7 +26,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
 describe('booktape CLI', () => {
   it('--help lists every command', async () => {
     const { stdout } = await cli('--help');
-    for (const cmd of ['meta', 'decode', 'synth']) expect(stdout).toContain(cmd);
+    for (const cmd of ['meta', 'decode', 'book', 'mbp', 'ingest', 'enqueue', 'worker', 'serve', 'demo', 'synth']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
   });
 
   it('meta prints the metadata as JSON', async () => {
@@ -48,6 +53,58 @@ describe('booktape CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('');
     expect(stderr).toContain('{"0x00":2}');
+  });
+
+  it('ingest runs the pipeline into the configured store and prints the summary; again, it adds no rows; outside the data roots, SOURCE_NOT_ALLOWED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-ingest-'));
+    const file = join(dir, 'clx5.dbn');
+    copyFileSync(CLX5, file);
+    const env = { BOOKTAPE_DUCKDB_PATH: join(dir, 'store.duckdb'), BOOKTAPE_DATA_ROOTS: dir, LOG_LEVEL: 'silent' };
+    const first = await cliWith(env, 'ingest', file);
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout);
+    expect(summary).toMatchObject({
+      source: file, dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'], records: 38_212, snapshots: 32_053, trades: 1_599,
+      sha256: createHash('sha256').update(readFileSync(CLX5)).digest('hex'),
+    });
+    expect((await cliWith(env, 'ingest', file)).code).toBe(0);
+    const store = new DuckDbStore(env.BOOKTAPE_DUCKDB_PATH);
+    await store.init();
+    try {
+      expect(await store.countSnapshots()).toBe(32_053);
+    } finally {
+      await store.close();
+    }
+    const outside = await cliWith(env, 'ingest', CLX5);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: .+\n$/);
+  });
+
+  it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));
+    const env = {
+      ...process.env, BOOKTAPE_DUCKDB_PATH: join(dir, 'demo.duckdb'), PORT: '0', BOOKTAPE_TCP_PORT: '0', LOG_LEVEL: 'silent',
+      BOOKTAPE_QUEUE_PREFIX: `bt-demo-${process.pid}-${Date.now()}`,
+    };
+    const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /books\s+(http:\/\/localhost:\d+)\/v1\/instruments/.exec(stderr);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', () => reject(new Error(`demo exited early: ${stderr}`)));
+      });
+      expect(stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
+      const book = await (await fetch(`${url}/v1/books/CLX5?depth=1`)).json();
+      expect(book).toMatchObject({ symbol: 'CLX5', bids: [{ price: '65.400000000', size: 1 }], asks: [{ price: '64.780000000', size: 3 }] });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('errors are one line with a code and exit 2, no stack trace', async () => {

@@ -1,0 +1,115 @@
+/**
+ * The CLI commands that run booktape's services: ingest, enqueue, worker,
+ * serve, demo. They need the stores, BullMQ and the API (about a second of
+ * module loading), so cli.ts imports this module only when one of them runs,
+ * and the file commands (meta, decode, book, mbp, synth) start at once.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger } from '../log.js';
+import { openStore } from '../store/index.js';
+import type { SnapshotStore } from '../store/port.js';
+import { ingest } from '../pipeline/ingest.js';
+import { startServer } from '../api/server.js';
+import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { ingestOptions, startWorker } from '../../jobs/worker.js';
+
+/** The bundled sample, from dist/src/cli/ or src/cli/. */
+const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
+
+export async function ingestCommand(source: string): Promise<void> {
+  const config = loadConfig();
+  const store = openStore(config);
+  try {
+    await store.init();
+    const summary = await ingest(source, {
+      ...ingestOptions(config, store),
+      onProgress: (p) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
+  } finally {
+    await store.close();
+  }
+}
+
+export async function enqueueCommand(source: string): Promise<void> {
+  const config = loadConfig();
+  const queue = ingestQueue(config);
+  try {
+    const { job, existing } = await enqueueIngest(queue, { source });
+    process.stdout.write(JSON.stringify({ jobId: job.id, existing, state: await job.getState() }) + '\n');
+  } finally {
+    await queue.close();
+  }
+}
+
+export async function workerCommand(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'booktape-worker');
+  const store = openStore(config);
+  await store.init();
+  const running = await startWorker(config, store, log);
+  log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null }, 'worker ready');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down: finishing active jobs');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await running.close();
+  await store.close();
+  log.info('worker stopped');
+}
+
+export async function serveCommand(): Promise<void> {
+  const config = loadConfig();
+  const store = openStore(config);
+  await store.init();
+  await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
+}
+
+export async function demoCommand(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'booktape-demo');
+  const store = openStore(config);
+  await store.init();
+  const options = ingestOptions(config, store);
+  const summary = await ingest(`${DATA_DIR}CLX5_mbo.dbn`, {
+    ...options,
+    sourcePolicy: { ...options.sourcePolicy, dataRoots: [...config.dataRoots, DATA_DIR] },
+  });
+  process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
+  await serveUntilStopped(config, store, log);
+}
+
+/** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
+async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
+  const server = await startServer(config, store, log);
+  const base = `http://localhost:${server.httpPort}`;
+  log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
+  process.stderr.write(
+    [
+      `booktape: serving the ${store.kind} store`,
+      `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
+      `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
+      `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,
+      `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+      `  jobs       ${base}/admin/queues${config.writeToken ? '' : '  (set BOOKTAPE_WRITE_TOKEN to enable)'}`,
+      `  metrics    ${base}/metrics`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  log.info('shutting down');
+  await server.close();
+  await store.close();
+}
