@@ -61,7 +61,8 @@ export interface SnapshotStore {
   init(): Promise<void>;
   /**
    * Writes a batch. A caller may issue the next write before this one
-   * resolves: the store applies writes in call order, one at a time.
+   * resolves: the store applies writes in call order, one at a time. The
+   * batch is read until the promise settles: leave it unchanged until then.
    */
   writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<void>;
   writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<void>;

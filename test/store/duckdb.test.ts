@@ -1,10 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { DDL, INTEGER_COLUMNS } from '../../src/store/duckdb/schema.js';
+import { CHUNK_ROWS } from '../../src/store/duckdb/chunks.js';
+import { Market } from '../../src/book/market.js';
+import { decodeBuffer } from '../../src/dbn/index.js';
+import { CLX5 } from '../helpers.js';
 import { StoreError } from '../../src/store/port.js';
 import { clx5FirstBatch, storeContract } from './contract.js';
 
@@ -78,5 +82,38 @@ describe('DuckDB store: files from earlier versions', () => {
       { column_name: 'best_ask_sz', data_type: 'UBIGINT' }, { column_name: 'bid_ct', data_type: 'UINTEGER[]' }, { column_name: 'bid_sz', data_type: 'UBIGINT[]' },
     ]);
     check.closeSync();
+  });
+});
+
+describe('DuckDB store: writes share the event loop', () => {
+  // The appender is synchronous. A batch built and appended in one go held
+  // the event loop (and every API request of `serve`, where ingestion runs
+  // in the same process) for tens of milliseconds; the store now lets the
+  // loop run between chunks. Observed through symbolOf, which each chunk's
+  // build calls: counted in event-loop turns, not milliseconds.
+  it('a large batch is built chunk by chunk, with the event loop let in between', async () => {
+    const market = new Market({ depth: 10, intervalNs: 0 }, 8 * CHUNK_ROWS);
+    const { batch } = decodeBuffer(readFileSync(CLX5));
+    market.apply(batch, batch.start); // stops when the snapshot buffer is full
+    const rows = market.snapshots.length;
+    expect(rows).toBe(8 * CHUNK_ROWS);
+    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb'));
+    await store.init();
+    try {
+      let turn = 0;
+      let writing = true;
+      const tick = () => { if (writing) { turn++; setImmediate(tick); } };
+      setImmediate(tick);
+      const turnsSeenByBuilds = new Set<number>();
+      await store.writeSnapshots(market.snapshots, () => { turnsSeenByBuilds.add(turn); return 'CLX5'; });
+      writing = false;
+      // Before, every chunk was built in the same turn (2 distinct turns in
+      // all, with the instant index's pass after the commit); now each chunk
+      // is built in a turn of its own.
+      expect(turnsSeenByBuilds.size).toBeGreaterThanOrEqual(rows / CHUNK_ROWS);
+      expect(await store.countSnapshots()).toBe(rows);
+    } finally {
+      await store.close();
+    }
   });
 });
