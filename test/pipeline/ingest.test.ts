@@ -1,14 +1,16 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reconstructedBooks } from '../../src/cli/book.js';
 import { openDbnFile } from '../../src/dbn/index.js';
+import { ZSTD_THREAD_MIN_BYTES } from '../../src/dbn/reader.js';
 import { packedLevelsJson } from '../../src/book/export.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
-import { CLX5 } from '../helpers.js';
+import { CLI, CLX5 } from '../helpers.js';
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'booktape-ingest-'));
@@ -44,6 +46,29 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     expect(stored!.tsRecv.toString()).toBe(engine.ts_recv);
     await store.close();
   });
+
+  // Large .zst inputs decompress in a thread of their own, started from the
+  // engine's worker thread: the path real Databento downloads take.
+  it('a zstd file large enough for the decompression thread lands exactly what its plain file lands', async () => {
+    const { dir, store, policy } = await setup();
+    const plain = join(dir, 'synth.dbn');
+    const packed = join(dir, 'synth.dbn.zst');
+    for (const [out, extra] of [[plain, []], [packed, ['--zstd']]] as const) {
+      execFileSync('node', [CLI, 'synth', out, '--records', '500000', '--seed', '3', ...extra], { stdio: 'ignore' });
+    }
+    expect(statSync(packed).size).toBeGreaterThanOrEqual(ZSTD_THREAD_MIN_BYTES);
+    const packedStore = new DuckDbStore(join(dir, 'packed.duckdb'));
+    await packedStore.init();
+    const opts = { sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } };
+    const a = await ingest(plain, { ...opts, store });
+    const b = await ingest(packed, { ...opts, store: packedStore });
+    expect(b.records).toBe(500_000);
+    for (const k of ['records', 'snapshots', 'trades', 'anomalies', 'symbols', 'books'] as const) expect(b[k]).toEqual(a[k]);
+    expect(await packedStore.countSnapshots()).toBe(a.snapshots);
+    for (const symbol of a.symbols) expect(await packedStore.bookAt(symbol)).toEqual(await store.bookAt(symbol));
+    await store.close();
+    await packedStore.close();
+  }, 120_000);
 
   it('re-ingesting the same file leaves exactly the same rows', async () => {
     const { store, policy, file } = await setup();
