@@ -132,7 +132,8 @@ program
     const file = createWriteStream(out);
     let sink: NodeJS.WritableStream & import('node:stream').Writable = file;
     if (opts.zstd) {
-      const compressor = new CompressStream();
+      // With a content checksum, as Databento writes its files: damage is then an error, not wrong values.
+      const compressor = new CompressStream({ checksumFlag: true });
       compressor.pipe(file);
       sink = compressor;
     }

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -132,6 +132,16 @@ describe('booktape CLI', () => {
     const packed = decodeBuffer(readFileSync(z));
     expect(packed.metadata).toEqual(plain.metadata);
     expect(packed.batch.bytes.subarray(packed.batch.start).equals(plain.batch.bytes.subarray(plain.batch.start))).toBe(true);
+    // Checksummed like Databento's own files (frame header descriptor bit 2),
+    // so damage is an error rather than wrong values: here, to the checksum itself.
+    const zst = readFileSync(z);
+    expect(zst[4] & 0x04).toBe(0x04);
+    zst[zst.length - 1] ^= 0xff;
+    const damaged = join(dir, 'damaged.dbn.zst');
+    writeFileSync(damaged, zst);
+    const bad = await cli('decode', damaged);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('[ZSTD_CORRUPT]');
 
     const recs: MboJson[] = [];
     const counts = new RecordCounts();
