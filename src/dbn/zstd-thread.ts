@@ -6,6 +6,7 @@
  * after MAX_IN_FLIGHT decompressed chunks that were not taken yet.
  */
 import { Worker } from 'node:worker_threads';
+import { Credits, Mailbox } from '../flow.js';
 import { DbnError, type DbnErrorCode } from './errors.js';
 
 export const MAX_IN_FLIGHT = 4;
@@ -38,55 +39,41 @@ export function ownBuffer(chunk: Uint8Array): Uint8Array {
  */
 export async function* decompressInThread(compressed: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const worker = new Worker(workerUrl());
-  const outputs: Uint8Array[] = [];
-  let finished = false;
-  // Set from callbacks: a holder, so TypeScript does not narrow them to null.
-  const state: { failure: { error: unknown } | null; wakeReader: (() => void) | null; wakePump: (() => void) | null } = {
-    failure: null, wakeReader: null, wakePump: null,
-  };
-  let inFlight = 0;
-  let stopped = false;
-  const wake = () => { state.wakeReader?.(); state.wakeReader = null; };
-  const fail = (error: unknown) => { state.failure ??= { error }; wake(); };
+  const outputs = new Mailbox<Uint8Array>();
+  const inputs = new Credits(MAX_IN_FLIGHT);
+  let finished = false; // the worker said 'done', or we stopped it: its exit is then expected
   worker.on('message', (m: FromWorker) => {
     switch (m.type) {
-      case 'consumed': inFlight--; state.wakePump?.(); state.wakePump = null; return;
-      case 'out': outputs.push(m.chunk); break;
-      case 'done': finished = true; break;
-      case 'error': fail(new DbnError(m.code, m.message, m.offset)); break;
+      case 'consumed': inputs.acked(); return;
+      case 'out': outputs.push(m.chunk); return;
+      case 'done': finished = true; outputs.end(); return;
+      case 'error': outputs.fail(new DbnError(m.code, m.message, m.offset)); return;
     }
-    wake();
   });
-  worker.on('error', fail);
-  worker.on('exit', (code) => { if (!finished) fail(new Error(`the zstd thread exited (code ${code}) before the end of the stream`)); });
+  worker.on('error', (err) => outputs.fail(err));
+  worker.on('exit', (code) => { if (!finished) outputs.fail(new Error(`the zstd thread exited (code ${code}) before the end of the stream`)); });
   const source = compressed[Symbol.asyncIterator]();
+  let stopped = false;
   const pump = (async () => {
     for (let next = await source.next(); !next.done && !stopped; next = await source.next()) {
-      while (inFlight >= MAX_IN_FLIGHT && !stopped) await new Promise<void>((r) => (state.wakePump = r));
+      await inputs.room();
       if (stopped) break;
-      inFlight++;
+      inputs.sent();
       const chunk = ownBuffer(next.value);
       worker.postMessage({ type: 'data', chunk } satisfies ToWorker, [chunk.buffer as ArrayBuffer]);
     }
     if (!stopped) worker.postMessage({ type: 'end' } satisfies ToWorker);
   })();
-  pump.catch(fail);
+  pump.catch((err: unknown) => outputs.fail(err));
   try {
-    for (;;) {
-      const chunk = outputs.shift();
-      if (chunk !== undefined) {
-        worker.postMessage({ type: 'took' } satisfies ToWorker);
-        yield chunk;
-        continue;
-      }
-      if (state.failure !== null) throw state.failure.error;
-      if (finished) return;
-      await new Promise<void>((r) => (state.wakeReader = r));
+    for await (const chunk of outputs) {
+      worker.postMessage({ type: 'took' } satisfies ToWorker);
+      yield chunk;
     }
   } finally {
-    finished = true; // the exit below is ours, not a failure
+    finished = true;
     stopped = true;
-    state.wakePump?.();
+    inputs.close();
     await worker.terminate();
     await pump.catch(() => undefined);
     await source.return?.();

@@ -4,41 +4,26 @@
  * in-thread path uses.
  */
 import { parentPort } from 'node:worker_threads';
+import { Credits, Mailbox } from '../flow.js';
 import { DbnError } from './errors.js';
 import { decompressStream } from './zstd.js';
 import { MAX_IN_FLIGHT, ownBuffer, type FromWorker, type ToWorker } from './zstd-thread.js';
 
 const port = parentPort!;
-const inputs: Uint8Array[] = [];
-let ended = false;
-let untaken = 0;
-let wakeInput: (() => void) | null = null;
-let wakeOutput: (() => void) | null = null;
+const inputs = new Mailbox<Uint8Array>();
+const outputs = new Credits(MAX_IN_FLIGHT);
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'data') inputs.push(m.chunk);
-  else if (m.type === 'end') ended = true;
-  else if (m.type === 'took') {
-    untaken--;
-    wakeOutput?.();
-    wakeOutput = null;
-    return;
-  }
-  wakeInput?.();
-  wakeInput = null;
+  else if (m.type === 'end') inputs.end();
+  else outputs.acked(); // 'took'
 });
 
 async function* received(): AsyncGenerator<Uint8Array> {
-  for (;;) {
-    const chunk = inputs.shift();
-    if (chunk !== undefined) {
-      post({ type: 'consumed' });
-      yield chunk;
-      continue;
-    }
-    if (ended) return;
-    await new Promise<void>((r) => (wakeInput = r));
+  for await (const chunk of inputs) {
+    post({ type: 'consumed' });
+    yield chunk;
   }
 }
 
@@ -48,9 +33,9 @@ const bareMessage = (e: DbnError) => e.message.replace(/ \(at byte \d+\)$/, '');
 try {
   for await (const out of decompressStream(received())) {
     const chunk = ownBuffer(out);
-    untaken++;
+    outputs.sent();
     post({ type: 'out', chunk }, [chunk.buffer as ArrayBuffer]);
-    while (untaken >= MAX_IN_FLIGHT) await new Promise<void>((r) => (wakeOutput = r));
+    await outputs.room();
   }
   post({ type: 'done' });
 } catch (err) {

@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDbnStream, zstdOptionsFor } from '../dbn/reader.js';
+import { Credits } from '../flow.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/replay-file.js';
 import { transferList } from '../book/row-columns.js';
@@ -19,13 +20,9 @@ const PROGRESS_EVERY_MS = 250;
 
 const port = parentPort!;
 const request = workerData as EngineRequest;
-let inFlight = 0;
-let wake: (() => void) | null = null;
+const batches = new Credits(MAX_IN_FLIGHT);
 port.on('message', (m: { type: 'ack' }) => {
-  if (m.type === 'ack') {
-    inFlight--;
-    wake?.();
-  }
+  if (m.type === 'ack') batches.acked();
 });
 const post = (m: EngineMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
@@ -47,9 +44,9 @@ async function run(): Promise<void> {
     onCaptured: async (snapshots, trades) => {
       const s = snapshots.exportColumns();
       const t = trades.exportColumns();
-      inFlight++;
+      batches.sent();
       post({ type: 'batch', snapshots: s, trades: t }, [...transferList(s), ...transferList(t)]);
-      while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((res) => (wake = res));
+      await batches.room();
     },
     onProgress: (m) => {
       const now = Date.now();
@@ -58,7 +55,7 @@ async function run(): Promise<void> {
       post({ type: 'progress', bytes: source.meter.bytes, totalBytes: source.meter.totalBytes, records: m.counts.mbo });
     },
   });
-  while (inFlight > 0) await new Promise<void>((res) => (wake = res));
+  await batches.drained();
   const books = [...market.books.values()].map((b) => ({
     instrumentId: b.instrumentId,
     publisherId: b.publisherId,
