@@ -29,30 +29,25 @@ function levelsJson(packed: number[], depth: number): string {
 }
 
 /**
- * A book holds a few hundred distinct prices, repeated on every frame: each
- * one's JSON string is formatted once (bounded: cleared when it grows large).
+ * `format` for values that repeat on every frame (symbols; a book's few
+ * hundred distinct prices), computed once each. Bounded: the cache is
+ * emptied when it reaches 65,536 entries.
  */
-const priceStrings = new Map<number, string>();
-function priceJson(nanos: number): string {
-  let j = priceStrings.get(nanos);
-  if (j === undefined) {
-    if (priceStrings.size >= 65_536) priceStrings.clear();
-    priceStrings.set(nanos, (j = `"${formatPrice(nanos)}"`));
-  }
-  return j;
+function cached<K>(format: (k: K) => string): (k: K) => string {
+  const strings = new Map<K, string>();
+  return (k) => {
+    let j = strings.get(k);
+    if (j === undefined) {
+      if (strings.size >= 65_536) strings.clear();
+      strings.set(k, (j = format(k)));
+    }
+    return j;
+  };
 }
 
-/** Symbols repeat on every frame: their JSON form is computed once each. */
-const jsonStrings = new Map<string, string>();
-function jsonString(x: string | null): string {
-  if (x === null) return 'null';
-  let j = jsonStrings.get(x);
-  if (j === undefined) {
-    j = JSON.stringify(x);
-    if (jsonStrings.size < 65_536) jsonStrings.set(x, j);
-  }
-  return j;
-}
+const priceJson = cached((nanos: number) => `"${formatPrice(nanos)}"`);
+const stringJson = cached((x: string) => JSON.stringify(x));
+const jsonString = (x: string | null): string => (x === null ? 'null' : stringJson(x));
 
 export const CSV_HEADER_BASE = [
   'symbol', 'instrument_id', 'publisher_id', 'ts_recv', 'ts_event', 'sequence', 'sub_sequence', 'action', 'side', 'price',
