@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { MboView, RType, decodeBuffer, openDbnFile } from '../src/dbn/index.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { Market, rebuild } from '../src/book/index.js';
 import { ingest } from '../src/pipeline/ingest.js';
@@ -146,7 +147,11 @@ async function engineLatency(file: string): Promise<CaseResult> {
   };
 }
 
-/** The whole pipeline (engine thread + store writes) into a fresh store. */
+/**
+ * The whole pipeline (engine thread + store writes) into a fresh store. The
+ * event loop's delay is measured too: it is what an API request waits when
+ * `serve` ingests in its own process (the DuckDB store).
+ */
 async function ingestInto(file: string, kind: 'duckdb' | 'questdb'): Promise<CaseResult> {
   let store: SnapshotStore;
   if (kind === 'duckdb') store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-bench-')), 'bench.duckdb'));
@@ -156,16 +161,20 @@ async function ingestInto(file: string, kind: 'duckdb' | 'questdb'): Promise<Cas
     store = q;
   }
   await store.init();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const s = await ingest(file, {
     store,
     sourcePolicy: { dataRoots: [dirname(file)], allowHosts: [], maxBytes: Infinity, timeoutMs: 10_000, maxRedirects: 0 },
     snapshotPolicy: { depth: 10, intervalNs: 0 },
   });
+  loop.disable();
   const rows = await store.countSnapshots();
   await store.close();
   return {
     case: `ingest-${kind}`, records: s.records, seconds: s.durationMs / 1000, recordsPerSec: s.recordsPerSec,
     snapshotsPerSec: s.snapshotsPerSec, peakRssMb: peakRssMb(), rows,
+    loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6,
   };
 }
 

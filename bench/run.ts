@@ -67,6 +67,7 @@ for (const row of rows) {
   if (typeof r.p50Ns === 'number') extra.push(`p50 ${r.p50Ns} ns, p99 ${r.p99Ns} ns, p99.9 ${r.p999Ns} ns`);
   if (typeof r.liveOrders === 'number') extra.push(`${r.liveOrders} live orders at end`);
   if (typeof r.rows === 'number') extra.push(`${r.rows} snapshot rows landed`);
+  if (typeof r.loopP99Ms === 'number') extra.push(`event-loop delay p99 ${r.loopP99Ms.toFixed(0)} ms, max ${(r.loopMaxMs as number).toFixed(0)} ms`);
   if (typeof r.coldRecordsPerSec === 'number') extra.push(`median of 3 warm passes; first (cold) pass ${fmt(r.coldRecordsPerSec)} records/s; the whole file is in memory`);
   console.log(`${row.label.padEnd(58)} ${fmt(r.recordsPerSec).padStart(9)} records/s  peak RSS ${r.peakRssMb.toFixed(0).padStart(4)} MB  ${extra.join('; ')}`);
 }
