@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -13,7 +14,7 @@ import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
 import { enqueueIngest, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
-import { csvHeader, csvRow, snapshotFrameJson } from '../stream/frames.js';
+import { FrameWriter, csvHeader, csvRow } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
 import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
@@ -182,19 +183,22 @@ export function createApp(deps: AppDeps): express.Express {
     const rows = store.readRange({ symbols: [symbol], from: q.from, to: q.to, limit: q.limit }, controller.signal);
     const type = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' }[q.format];
     res.status(200).type(type);
+    const writer = new FrameWriter();
     let first = true;
-    if (q.format === 'csv') res.write(csvHeader(q.depth) + '\n');
-    if (q.format === 'json') res.write('[');
+    if (q.format === 'csv') writer.text(csvHeader(q.depth) + '\n');
+    if (q.format === 'json') writer.text('[');
     for await (const s of rows) {
-      const text = q.format === 'csv' ? csvRow(s, q.depth) + '\n'
-        : q.format === 'json' ? (first ? '' : ',') + snapshotFrameJson(s, q.depth)
-          : snapshotFrameJson(s, q.depth) + '\n';
+      if (q.format === 'csv') writer.text(csvRow(s, q.depth) + '\n');
+      else {
+        if (q.format === 'json' && !first) writer.text(',');
+        writer.frame(s, q.depth, q.format === 'ndjson');
+      }
       first = false;
-      if (!res.write(text)) await new Promise((r) => res.once('drain', r));
+      if (writer.length >= 64 * 1024 && !res.write(writer.take())) await once(res, 'drain', { signal: controller.signal }).catch(() => undefined);
       if (controller.signal.aborted) return;
     }
-    if (q.format === 'json') res.write(']');
-    res.end();
+    if (q.format === 'json') writer.text(']');
+    res.end(writer.take());
   });
 
   /**

@@ -2,52 +2,236 @@ import { formatPrice } from '../book/price.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**
- * One snapshot as a replay / export line (JSON, no newline):
+ * Writes snapshots as replay / export lines (JSON objects) straight into
+ * bytes, chunk by chunk:
  *   {"type":"snapshot","symbol":..,"instrument_id":..,"publisher_id":..,
  *    "ts_recv":"ns","ts_event":"ns","sequence":..,"sub_sequence":..,
  *    "action":"A","side":"B","price":"65.400000000"|null,"size":..,"flags":..,
  *    "crossed":false,"locked":false,"bids":[[price,size,count],...],"asks":[...]}
  * u64 values (ts_recv, ts_event) are decimal strings; prices are exact decimal
  * strings with nine places; levels best first, at most `depth` per side.
- * Built as one string, not an object for JSON.stringify to walk: replay
- * writes a frame per stored row, and this skips an object and a tuple array
- * per level for each (tests compare the two forms byte for byte).
+ *
+ * Why bytes and not JSON.stringify or a template string: replay writes one
+ * frame per stored row, and a frame built as a string is a rope of ~100
+ * pieces that is flattened, then encoded, then collected. Here digits go
+ * straight into the chunk that is written to the socket (tests compare the
+ * output with JSON.stringify of a plain object, byte for byte). Integers are
+ * written exactly below 2^53; stored sizes, counts and ids are far below.
  */
-export function snapshotFrameJson(s: StoredSnapshot, depth = Infinity): string {
-  return `{"type":"snapshot","symbol":${jsonString(s.symbol)},"instrument_id":${s.instrumentId},"publisher_id":${s.publisherId},`
-    + `"ts_recv":"${s.tsRecv}","ts_event":"${s.tsEvent}","sequence":${s.sequence},"sub_sequence":${s.subSequence},`
-    + `"action":${jsonString(s.action)},"side":${jsonString(s.side)},"price":${s.price === null ? 'null' : priceJson(s.price)},`
-    + `"size":${s.size},"flags":${s.flags},"crossed":${s.crossed},"locked":${s.locked},`
-    + `"bids":${levelsJson(s.bids, depth)},"asks":${levelsJson(s.asks, depth)}}`;
+export class FrameWriter {
+  private chunk: Buffer;
+  private pos = 0;
+
+  constructor(private readonly chunkBytes = 64 * 1024) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** Bytes written since the last take(). */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Appends `text` (a header, an end marker, separators) as UTF-8. */
+  text(text: string): void {
+    this.reserve(text.length * 3);
+    this.pos += this.chunk.write(text, this.pos, 'utf8');
+  }
+
+  /** Appends one snapshot as a JSON object, and a newline after it when `newline` (NDJSON). */
+  frame(s: StoredSnapshot, depth = Infinity, newline = false): void {
+    const nb = Math.min(s.bids.length, depth * 3);
+    const na = Math.min(s.asks.length, depth * 3);
+    const symbol = jsonBytes(s.symbol);
+    this.reserve(FRAME_FIXED_BYTES + symbol.length + jsonBytes(s.action).length + jsonBytes(s.side).length + ((nb + na) / 3) * LEVEL_MAX_BYTES);
+    const o = this.chunk;
+    let p = this.pos;
+    p = put(o, p, K_SYMBOL);
+    p = put(o, p, symbol);
+    p = put(o, p, K_INSTRUMENT);
+    p = int(o, p, s.instrumentId);
+    p = put(o, p, K_PUBLISHER);
+    p = int(o, p, s.publisherId);
+    p = put(o, p, K_TS_RECV);
+    p = ascii(o, p, s.tsRecv.toString());
+    p = put(o, p, K_TS_EVENT);
+    p = ascii(o, p, s.tsEvent.toString());
+    p = put(o, p, K_SEQUENCE);
+    p = int(o, p, s.sequence);
+    p = put(o, p, K_SUB_SEQUENCE);
+    p = int(o, p, s.subSequence);
+    p = put(o, p, K_ACTION);
+    p = put(o, p, jsonBytes(s.action));
+    p = put(o, p, K_SIDE);
+    p = put(o, p, jsonBytes(s.side));
+    p = put(o, p, K_PRICE);
+    p = s.price === null ? put(o, p, NULL) : price(o, p, s.price);
+    p = put(o, p, K_SIZE);
+    p = int(o, p, s.size);
+    p = put(o, p, K_FLAGS);
+    p = int(o, p, s.flags);
+    p = put(o, p, K_CROSSED);
+    p = put(o, p, s.crossed ? TRUE : FALSE);
+    p = put(o, p, K_LOCKED);
+    p = put(o, p, s.locked ? TRUE : FALSE);
+    p = put(o, p, K_BIDS);
+    p = levels(o, p, s.bids, nb);
+    p = put(o, p, K_ASKS);
+    p = levels(o, p, s.asks, na);
+    o[p++] = 0x5d; // ]
+    o[p++] = 0x7d; // }
+    if (newline) o[p++] = 0x0a;
+    if (p > o.length) {
+      // Past the estimate (only prices beyond 2^53 nanos can do that): a
+      // typed array drops writes out of range, and p counts the frame's
+      // true size, so write it again into a chunk that has room.
+      this.reserve(p - this.pos);
+      this.frame(s, depth, newline);
+      return;
+    }
+    this.pos = p;
+  }
+
+  /** The bytes written so far, for the caller to keep (e.g. queued in a socket); writing goes on in a fresh chunk. */
+  take(): Buffer {
+    const out = this.chunk.subarray(0, this.pos);
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.pos = 0;
+    return out;
+  }
+
+  /** Makes room for `bytes` more: a larger chunk (copying what is written) when this one is short. */
+  private reserve(bytes: number): void {
+    if (this.pos + bytes <= this.chunk.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.chunkBytes, 2 * (this.pos + bytes)));
+    this.chunk.copy(grown, 0, 0, this.pos);
+    this.chunk = grown;
+  }
 }
 
-function levelsJson(packed: number[], depth: number): string {
-  const n = Math.min(packed.length, depth * 3);
-  let out = '[';
-  for (let k = 0; k < n; k += 3) out += `${k === 0 ? '' : ','}[${priceJson(packed[k])},${packed[k + 1]},${packed[k + 2]}]`;
-  return out + ']';
+const bytesOf = (text: string) => Buffer.from(text, 'utf8');
+const K_SYMBOL = bytesOf('{"type":"snapshot","symbol":');
+const K_INSTRUMENT = bytesOf(',"instrument_id":');
+const K_PUBLISHER = bytesOf(',"publisher_id":');
+const K_TS_RECV = bytesOf(',"ts_recv":');
+const K_TS_EVENT = bytesOf(',"ts_event":');
+const K_SEQUENCE = bytesOf(',"sequence":');
+const K_SUB_SEQUENCE = bytesOf(',"sub_sequence":');
+const K_ACTION = bytesOf(',"action":');
+const K_SIDE = bytesOf(',"side":');
+const K_PRICE = bytesOf(',"price":');
+const K_SIZE = bytesOf(',"size":');
+const K_FLAGS = bytesOf(',"flags":');
+const K_CROSSED = bytesOf(',"crossed":');
+const K_LOCKED = bytesOf(',"locked":');
+const K_BIDS = bytesOf(',"bids":[');
+const K_ASKS = bytesOf('],"asks":[');
+const TRUE = bytesOf('true');
+const FALSE = bytesOf('false');
+const NULL = bytesOf('null');
+/**
+ * Room reserved per frame apart from its symbol, action, side and levels
+ * (keys ~230 bytes, numbers at most ~150), and per level ("price" of up to
+ * 30 characters, two numbers of up to 24). frame() checks that it fit.
+ */
+const FRAME_FIXED_BYTES = 512;
+const LEVEL_MAX_BYTES = 80;
+
+function put(o: Buffer, p: number, bytes: Uint8Array): number {
+  for (let k = 0; k < bytes.length; k++) o[p++] = bytes[k];
+  return p;
+}
+
+/** A string of ASCII characters (a bigint's digits), quoted. */
+function ascii(o: Buffer, p: number, text: string): number {
+  o[p++] = 0x22;
+  for (let k = 0; k < text.length; k++) o[p++] = text.charCodeAt(k);
+  o[p++] = 0x22;
+  return p;
+}
+
+const digits = new Uint8Array(24);
+
+/** A non-negative integer below 2^53 in decimal; other numbers (never stored) as JSON writes them. */
+function int(o: Buffer, p: number, x: number): number {
+  let n = 0;
+  if (x >>> 0 === x) {
+    // u32, the common case: ids, sequences, sizes, counts.
+    if (x < 10) {
+      o[p++] = 0x30 + x;
+      return p;
+    }
+    while (x > 0) {
+      const q = (x / 10) >>> 0;
+      digits[n++] = 0x30 + (x - q * 10);
+      x = q;
+    }
+  } else if (Number.isInteger(x) && x > 0 && x < 2 ** 53) {
+    while (x > 0) {
+      const q = Math.floor(x / 10);
+      digits[n++] = 0x30 + (x - q * 10);
+      x = q;
+    }
+  } else {
+    return put(o, p, bytesOf(JSON.stringify(x)));
+  }
+  while (n > 0) o[p++] = digits[--n];
+  return p;
+}
+
+/** Nine digits, zero-padded: the fraction of a price. */
+function nineDigits(o: Buffer, p: number, x: number): number {
+  for (let k = 8; k >= 0; k--) {
+    const q = (x / 10) | 0;
+    o[p + k] = 0x30 + (x - q * 10);
+    x = q;
+  }
+  return p + 9;
+}
+
+/** A price in 1e-9 units as its quoted decimal string ("65.400000000"), as formatPrice writes it. */
+function price(o: Buffer, p: number, nanos: number): number {
+  if (!Number.isSafeInteger(nanos)) return put(o, p, bytesOf(`"${formatPrice(nanos)}"`));
+  o[p++] = 0x22;
+  if (nanos < 0) {
+    o[p++] = 0x2d; // -
+    nanos = -nanos;
+  }
+  const whole = Math.floor(nanos / 1e9);
+  p = int(o, p, whole);
+  o[p++] = 0x2e; // .
+  p = nineDigits(o, p, nanos - whole * 1e9);
+  o[p++] = 0x22;
+  return p;
+}
+
+/** The first `n` packed entries ([price, size, count] per level) as [[...],[...]], without the outer brackets. */
+function levels(o: Buffer, p: number, packed: number[], n: number): number {
+  for (let k = 0; k < n; k += 3) {
+    if (k > 0) o[p++] = 0x2c; // ,
+    o[p++] = 0x5b; // [
+    p = price(o, p, packed[k]);
+    o[p++] = 0x2c;
+    p = int(o, p, packed[k + 1]);
+    o[p++] = 0x2c;
+    p = int(o, p, packed[k + 2]);
+    o[p++] = 0x5d; // ]
+  }
+  return p;
 }
 
 /**
- * `format` for values that repeat on every frame (symbols; a book's few
- * hundred distinct prices), computed once each. Bounded: the cache is
- * emptied when it reaches 65,536 entries.
+ * JSON of strings that repeat on every frame (symbols, actions, sides) as
+ * UTF-8, computed once each. Bounded: emptied when it reaches 65,536 entries.
  */
-function cached<K>(format: (k: K) => string): (k: K) => string {
-  const strings = new Map<K, string>();
-  return (k) => {
-    let j = strings.get(k);
-    if (j === undefined) {
-      if (strings.size >= 65_536) strings.clear();
-      strings.set(k, (j = format(k)));
-    }
-    return j;
-  };
+const jsonCache = new Map<string | null, Uint8Array>();
+function jsonBytes(x: string | null): Uint8Array {
+  let b = jsonCache.get(x);
+  if (b === undefined) {
+    if (jsonCache.size >= 65_536) jsonCache.clear();
+    jsonCache.set(x, (b = bytesOf(JSON.stringify(x))));
+  }
+  return b;
 }
-
-const priceJson = cached((nanos: number) => `"${formatPrice(nanos)}"`);
-const stringJson = cached((x: string) => JSON.stringify(x));
-const jsonString = (x: string | null): string => (x === null ? 'null' : stringJson(x));
 
 export const CSV_HEADER_BASE = [
   'symbol', 'instrument_id', 'publisher_id', 'ts_recv', 'ts_event', 'sequence', 'sub_sequence', 'action', 'side', 'price',

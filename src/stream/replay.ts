@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SnapshotStore } from '../store/port.js';
-import { snapshotFrameJson } from './frames.js';
+import { FrameWriter } from './frames.js';
 
 export interface ReplayRequest {
   symbols: string[];
@@ -28,8 +28,8 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-/** Characters per write, ~64 KB: frames are ASCII except for non-ASCII symbols. */
-const CHUNK_CHARS = 64 * 1024;
+/** Bytes per write. */
+const CHUNK_BYTES = 64 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -48,18 +48,15 @@ export async function streamReplay(
 ): Promise<ReplayCounts> {
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
   const paced = req.rate > 0 || req.speed > 0;
-  let pending: string[] = [];
-  let pendingChars = 0;
+  // Frames are written into chunks of about CHUNK_BYTES; the writer starts a
+  // fresh chunk when one is handed to `out`, which may queue it.
+  const writer = new FrameWriter(CHUNK_BYTES + 16 * 1024);
   let pendingFrames = 0;
   const flush = async () => {
-    if (pending.length === 0) return;
-    // Encoded once here: the byte count and the write share the buffer.
-    const chunk = Buffer.from(pending.join(''));
-    const bytes = chunk.length;
-    pending = [];
-    counts.bytes += bytes;
-    onChunk?.(pendingFrames, bytes);
-    pendingChars = 0;
+    if (writer.length === 0) return;
+    const chunk = writer.take();
+    counts.bytes += chunk.length;
+    onChunk?.(pendingFrames, chunk.length);
     pendingFrames = 0;
     if (!out.write(chunk) && !signal.aborted) {
       // once() with a signal removes its listeners either way; racing two
@@ -67,11 +64,7 @@ export async function streamReplay(
       await once(out, 'drain', { signal }).catch(() => undefined);
     }
   };
-  const line = (json: string, frame: boolean) => {
-    pending.push(json, '\n');
-    pendingChars += json.length + 1;
-    if (frame) pendingFrames++;
-  };
+  const line = (json: string) => writer.text(`${json}\n`);
 
   line(JSON.stringify({
     type: 'header',
@@ -82,7 +75,7 @@ export async function streamReplay(
     rate: req.rate || null,
     speed: req.speed || null,
     fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
-  }), false);
+  }));
   await flush();
 
   const started = performance.now();
@@ -101,9 +94,10 @@ export async function streamReplay(
         await sleep(lead);
       }
     }
-    line(snapshotFrameJson(s, req.depth), true);
+    writer.frame(s, req.depth, true);
+    pendingFrames++;
     counts.frames++;
-    if (pendingChars >= CHUNK_CHARS || (paced && pendingFrames >= 256)) await flush();
+    if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
   }
   const complete = !signal.aborted;
   const end: EndMarker = {
@@ -111,7 +105,7 @@ export async function streamReplay(
     first_ts_recv: firstTs?.toString() ?? null, last_ts_recv: lastTs?.toString() ?? null,
   };
   if (complete) {
-    line(JSON.stringify(end), false);
+    line(JSON.stringify(end));
     await flush();
   }
   return counts;

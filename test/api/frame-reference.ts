@@ -3,7 +3,7 @@ import type { StoredSnapshot } from '../../src/store/port.js';
 
 /**
  * The replay / export frame as a plain object, written the obvious way: the
- * reference the fast string serializer (snapshotFrameJson) is checked against.
+ * reference the frame writer (FrameWriter) is checked against.
  */
 export function referenceFrame(s: StoredSnapshot, depth = Infinity): Record<string, unknown> {
   const levels = (packed: number[]) => {

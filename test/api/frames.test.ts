@@ -1,22 +1,40 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
-import { snapshotFrameJson } from '../../src/stream/frames.js';
+import { FrameWriter } from '../../src/stream/frames.js';
 import { CLX5 } from '../helpers.js';
 import { referenceFrame } from './frame-reference.js';
 
+/** What the writer wrote for one frame, as text. */
+function frameText(s: StoredSnapshot, depth = Infinity, writer = new FrameWriter()): string {
+  writer.frame(s, depth);
+  return writer.take().toString('utf8');
+}
+
 describe('replay frames', () => {
-  it('the fast serializer writes exactly JSON.stringify of the reference frame, for every CLX5 snapshot and depth', () => {
+  it('the frame writer writes exactly JSON.stringify of the reference frame, for every CLX5 snapshot and depth', () => {
     const market = new Market({ depth: 10, intervalNs: 0 });
     const { batch } = decodeBuffer(readFileSync(CLX5));
     const snapshots = market.applyBatch(batch);
     expect(snapshots.length).toBe(32_053);
+    // One writer for all, with chunks taken as replay takes them: frames
+    // land at every offset of a chunk, and past its end into a grown one.
+    const writer = new FrameWriter(4096);
+    const expected: string[] = [];
+    let written = '';
     for (const s of snapshots) {
       const stored: StoredSnapshot = { ...s, symbol: 'CLX5' };
-      for (const depth of [10, 3, Infinity]) expect(snapshotFrameJson(stored, depth)).toBe(JSON.stringify(referenceFrame(stored, depth)));
+      for (const depth of [10, 3, Infinity]) {
+        writer.frame(stored, depth, true);
+        expected.push(JSON.stringify(referenceFrame(stored, depth)));
+        if (writer.length >= 3000) written += writer.take().toString('utf8');
+      }
     }
+    written += writer.take().toString('utf8');
+    expect(written.split('\n')).toEqual([...expected, '']);
   });
 
   it('escapes symbols, and writes null symbols, null and negative prices and empty sides', () => {
@@ -27,10 +45,47 @@ describe('replay frames', () => {
     };
     for (const symbol of [null, 'ES "quoted" \\ back', 'Ω é\n', 'CLX5']) {
       const s = { ...base, symbol };
-      const json = snapshotFrameJson(s);
+      const json = frameText(s);
       expect(json).toBe(JSON.stringify(referenceFrame(s)));
       expect(JSON.parse(json).symbol).toBe(symbol);
     }
-    expect(JSON.parse(snapshotFrameJson(base)).asks).toEqual([['-1.500000000', 7, 1], ['0.000000000', 1, 1]]);
+    expect(JSON.parse(frameText(base)).asks).toEqual([['-1.500000000', 7, 1], ['0.000000000', 1, 1]]);
+  });
+
+  it('writes values outside the fast paths as JSON does, growing the chunk for a frame larger than it', () => {
+    const writer = new FrameWriter(64);
+    const huge: StoredSnapshot = {
+      symbol: 'X'.repeat(300), instrumentId: 4294967295, publisherId: 65535, tsRecv: 0n, tsEvent: 1n, sequence: 0, subSequence: 0,
+      action: 'A', side: 'B', price: 2 ** 80, size: 2 ** 53 + 2, flags: 0, tsInDelta: 0, depth: 10, crossed: true, locked: false,
+      // Prices of ~270 digits overflow the per-level estimate more than twice over.
+      bids: Array.from({ length: 60 }, (_, k) => [-(2 ** 900) * (k + 1), 2 ** 52 + k, 4294967295]).flat(), asks: [-0, NaN, 1.25],
+    };
+    for (let k = 0; k < 3; k++) {
+      writer.text('x');
+      expect(frameText(huge, Infinity, writer)).toBe(`x${JSON.stringify(referenceFrame(huge))}`);
+    }
+  });
+
+  it('matches JSON.stringify of the reference for any stored values, at any depth and chunk size', () => {
+    const u = (max: number) => fc.integer({ min: 0, max });
+    const level = fc.tuple(fc.maxSafeInteger(), fc.oneof(u(0xffffffff), fc.maxSafeNat()), u(0xffffffff));
+    const snapshot = fc.record({
+      symbol: fc.option(fc.string({ unit: 'binary', maxLength: 12 })), instrumentId: u(0xffffffff), publisherId: u(0xffff),
+      tsRecv: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), tsEvent: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      sequence: u(0xffffffff), subSequence: u(0xffff), action: fc.constantFrom('A', 'C', 'M', 'R', 'T', 'F', 'N'),
+      side: fc.constantFrom('A', 'B', 'N'), price: fc.option(fc.maxSafeInteger()), size: u(0xffffffff), flags: u(255),
+      tsInDelta: fc.integer(), depth: u(50), crossed: fc.boolean(), locked: fc.boolean(),
+      bids: fc.array(level, { maxLength: 25 }).map((l) => l.flat()), asks: fc.array(level, { maxLength: 25 }).map((l) => l.flat()),
+    });
+    fc.assert(fc.property(fc.array(snapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (frames, depth, chunk) => {
+      const writer = new FrameWriter(chunk);
+      let written = '';
+      for (const s of frames) {
+        writer.frame(s, depth, true);
+        if (writer.length >= chunk / 2) written += writer.take().toString('utf8');
+      }
+      written += writer.take().toString('utf8');
+      expect(written).toBe(frames.map((s) => `${JSON.stringify(referenceFrame(s, depth))}\n`).join(''));
+    }), { numRuns: 300 });
   });
 });

@@ -201,6 +201,19 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await store.close();
   });
 
+  it('streams in key order however the rows were written (later batches first)', async () => {
+    const store = await fresh();
+    for (const [s] of [...batches].reverse()) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    const everything = batches.flatMap(([s]) => Array.from({ length: s.length }, (_, i) => s.row(i)));
+    for (const pageSize of [4096, 300]) {
+      const all = [];
+      for await (const r of store.readRange({ symbols: ['CLX5'], pageSize })) all.push(r);
+      expect(all.map((r) => [r.tsRecv, r.sequence, r.subSequence])).toEqual(everything.map((r) => [r.tsRecv, r.sequence, r.subSequence]));
+    }
+    await store.close();
+  });
+
   it('records ingest runs and answers whether a content hash succeeded', async () => {
     const store = await fresh();
     const run = {
