@@ -7,6 +7,7 @@
  *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
  *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
+ *   BENCH_API_ONLY        comma-separated groups to run: replay, pace, export (default all)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -61,17 +62,22 @@ const synthSymbols = instruments.filter((i) => i.symbol.startsWith('SYN')).map((
 const total = instruments.filter((i) => i.symbol.startsWith('SYN')).reduce((n, i) => n + i.snapshots, 0);
 console.log(`booktape API bench: ${base}, embedded DuckDB store with ${total.toLocaleString('en')} synthetic snapshots + CLX5`);
 
-const one = await replay(`symbols=${synthSymbols}`);
-console.log(`replay, 1 client, unpaced         ${(one.frames / one.seconds / 1e3).toFixed(1)} k frames/s  ${(one.bytes / one.seconds / 1e6).toFixed(1)} MB/s  (${one.frames} frames)`);
+const only = process.env.BENCH_API_ONLY?.split(',');
+const runs = (group: string) => only === undefined || only.includes(group);
 
-const t50 = performance.now();
-const many = await Promise.all(Array.from({ length: 50 }, () => replay('symbols=CLX5')));
-const s50 = (performance.now() - t50) / 1000;
-const f50 = many.reduce((n, r) => n + r.frames, 0);
-const b50 = many.reduce((n, r) => n + r.bytes, 0);
-console.log(`replay, 50 clients, unpaced       ${(f50 / s50 / 1e3).toFixed(1)} k frames/s total  ${(b50 / s50 / 1e6).toFixed(1)} MB/s  (${many.every((r) => r.frames === 32_053) ? 'all complete' : 'INCOMPLETE'})`);
+if (runs('replay')) {
+  const one = await replay(`symbols=${synthSymbols}`);
+  console.log(`replay, 1 client, unpaced         ${(one.frames / one.seconds / 1e3).toFixed(1)} k frames/s  ${(one.bytes / one.seconds / 1e6).toFixed(1)} MB/s  (${one.frames} frames)`);
 
-for (const rate of [50_000, 200_000, 500_000]) {
+  const t50 = performance.now();
+  const many = await Promise.all(Array.from({ length: 50 }, () => replay('symbols=CLX5')));
+  const s50 = (performance.now() - t50) / 1000;
+  const f50 = many.reduce((n, r) => n + r.frames, 0);
+  const b50 = many.reduce((n, r) => n + r.bytes, 0);
+  console.log(`replay, 50 clients, unpaced       ${(f50 / s50 / 1e3).toFixed(1)} k frames/s total  ${(b50 / s50 / 1e6).toFixed(1)} MB/s  (${many.every((r) => r.frames === 32_053) ? 'all complete' : 'INCOMPLETE'})`);
+}
+
+if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
   const want = Math.min(total, Math.round(rate * paceSeconds));
   const r = await replay(`symbols=${synthSymbols}&rate=${rate}`);
   const frames = Math.min(r.frames, want);
@@ -80,23 +86,42 @@ for (const rate of [50_000, 200_000, 500_000]) {
   console.log(`replay at rate=${rate}`.padEnd(35) + `${(achieved / 1e3).toFixed(1)} k frames/s achieved, ${(((achieved - rate) / rate) * 100).toFixed(1)}% off target over ${r.seconds.toFixed(1)} s${note}; ${frames} frames`);
 }
 
-const lat: number[] = [];
-let errors = 0;
-const first = 1758742200001385399n;
-const span = 9_000_000_000_000n;
-const t100 = performance.now();
-await Promise.all(Array.from({ length: 100 }, async (_, c) => {
-  for (let k = 0; k < 20; k++) {
-    const at = first + (span * BigInt((c * 20 + k) % 997)) / 997n;
-    const t = performance.now();
-    const res = await fetch(`${base}/v1/books/CLX5?at=${at}&depth=10`);
-    await res.arrayBuffer();
-    lat.push(performance.now() - t);
-    if (!res.ok) errors++;
-  }
-}));
-lat.sort((a, b) => a - b);
-const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))];
-console.log(`book export, 100 concurrent        p50 ${pct(0.5).toFixed(1)} ms  p99 ${pct(0.99).toFixed(1)} ms  ${(lat.length / ((performance.now() - t100) / 1000)).toFixed(0)} req/s  errors ${errors}/${lat.length}`);
+/**
+ * 100 clients, 20 requests each, for the book of `symbol` at 997 distinct
+ * instants spread evenly over [first, first + span]. Client c's k-th request
+ * asks for instant number ((20c + k) * stride) mod 997: stride 1 keeps each
+ * client near one point in time, as a user stepping through a chart does;
+ * a large stride makes consecutive requests far apart.
+ */
+async function exportLatency(label: string, symbol: string, first: bigint, span: bigint, stride = 1): Promise<void> {
+  if (!runs('export')) return;
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 100 }, async (_, c) => {
+    for (let k = 0; k < 20; k++) {
+      const at = first + (span * BigInt(((c * 20 + k) * stride) % 997)) / 997n;
+      const t = performance.now();
+      const res = await fetch(`${base}/v1/books/${symbol}?at=${at}&depth=10`);
+      await res.arrayBuffer();
+      lat.push(performance.now() - t);
+      if (!res.ok) errors++;
+    }
+  }));
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))];
+  console.log(`${label.padEnd(35)}p50 ${pct(0.5).toFixed(1)} ms  p99 ${pct(0.99).toFixed(1)} ms  ${(lat.length / ((performance.now() - t0) / 1000)).toFixed(0)} req/s  errors ${errors}/${lat.length}`);
+}
+
+// CLX5's first 2.5 hours (~32k snapshots): after the first reads, the blocks that hold these instants are in memory.
+await exportLatency('book export, 100 concurrent', 'CLX5', 1758742200001385399n, 9_000_000_000_000n);
+// A synthetic symbol's whole range (~135k snapshots in 132 blocks of 1,024 instants, twice what bookAt keeps).
+const syn = instruments.find((i) => i.symbol.startsWith('SYN')) as unknown as { symbol: string; first_ts_recv: string; last_ts_recv: string };
+const synFirst = BigInt(syn.first_ts_recv);
+const synSpan = BigInt(syn.last_ts_recv) - synFirst;
+await exportLatency('  same, a larger book', syn.symbol, synFirst, synSpan);
+// Consecutive requests ~5 blocks apart, cycling through all of them, at
+// instants half a step from the previous case's (none cached by it).
+await exportLatency('  same, scattered', syn.symbol, synFirst + synSpan / 1994n, synSpan, 37);
 stop();
 process.exit(0);

@@ -142,6 +142,45 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await store.close();
   });
 
+  it('a row written later at an instant already read (the instants unchanged) is the book there at once', async () => {
+    const store = await fresh();
+    const [s] = batches[1];
+    let j = 2000;
+    while (!(s.tsRecv(j - 1) === s.tsRecv(j) && s.tsRecv(j + 1) !== s.tsRecv(j))) j++; // row j is the last of two or more at its instant
+    await store.writeSnapshots(joinRows([s, 0, j], [s, j + 1, s.length]), symbolOf);
+    await store.flush();
+    expect(await store.bookAt('CLX5', s.tsRecv(j))).toEqual({ ...s.row(j - 1), symbol: 'CLX5' });
+    expect(await store.bookAt('CLX5', s.tsRecv(j - 1) + 1n)).toEqual({ ...s.row(j - 1), symbol: 'CLX5' });
+    await store.writeSnapshots(joinRows([s, j, j + 1]), symbolOf);
+    await store.flush();
+    expect(await store.bookAt('CLX5', s.tsRecv(j))).toEqual({ ...s.row(j), symbol: 'CLX5' });
+    await store.close();
+  });
+
+  it('answers many concurrent book lookups across the whole range exactly, between instants too', async () => {
+    const store = await fresh();
+    for (const [s] of batches) await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    // The book at instant t is the last row at t in key order (rows of one book are captured in key order).
+    const rows = batches.flatMap(([s]) => Array.from({ length: s.length }, (_, i) => s.row(i)));
+    const lastAt = new Map(rows.map((r) => [r.tsRecv, r]));
+    const instants = [...lastAt.keys()];
+    const asked: Array<[bigint, (typeof rows)[number] | undefined]> = [];
+    for (let k = 0; k < instants.length; k += 5) {
+      asked.push([instants[k], lastAt.get(instants[k])]);
+      // Just before an instant: the book of the one before it.
+      if (instants[k] - 1n !== instants[k - 1]) asked.push([instants[k] - 1n, k > 0 ? lastAt.get(instants[k - 1]) : undefined]);
+    }
+    // Out of time order and all at once, as concurrent API clients ask.
+    const order = asked.map((_, k) => (k * 7919) % asked.length);
+    const got = await Promise.all(order.map((k) => store.bookAt('CLX5', asked[k][0])));
+    order.forEach((k, n) => {
+      const want = asked[k][1];
+      expect(got[n], `book at ${asked[k][0]}`).toEqual(want === undefined ? null : { ...want, symbol: 'CLX5' });
+    });
+    await store.close();
+  });
+
   it('lists instruments with their time range and count', async () => {
     const store = await fresh();
     for (const [s] of batches) await store.writeSnapshots(s, symbolOf);

@@ -16,6 +16,14 @@ export class InstantIndex {
 
   /** The latest instant of `symbol` at or before `at` (default: its last), or null. */
   async floor(symbol: string, at?: bigint): Promise<bigint | null> {
+    return (await this.block(symbol, at, 1))?.ts ?? null;
+  }
+
+  /**
+   * floor(symbol, at) with the first and last instants of its block: the
+   * instants at positions k*size up to k*size+size-1 that hold it.
+   */
+  async block(symbol: string, at: bigint | undefined, size: number): Promise<{ ts: bigint; first: bigint; last: bigint } | null> {
     let instants = this.bySymbol.get(symbol);
     if (instants === undefined) {
       instants = this.load(symbol);
@@ -23,15 +31,19 @@ export class InstantIndex {
       instants.catch(() => this.bySymbol.delete(symbol));
     }
     const ts = await instants;
-    if (at === undefined) return ts.length > 0 ? ts[ts.length - 1] : null;
-    let lo = 0;
-    let hi = ts.length; // first index with ts > at
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ts[mid] <= at) lo = mid + 1;
-      else hi = mid;
+    let lo = ts.length; // first index with ts > at
+    if (at !== undefined) {
+      lo = 0;
+      let hi = ts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ts[mid] <= at) lo = mid + 1;
+        else hi = mid;
+      }
     }
-    return lo > 0 ? ts[lo - 1] : null;
+    if (lo === 0) return null;
+    const start = Math.floor((lo - 1) / size) * size;
+    return { ts: ts[lo - 1], first: ts[start], last: ts[Math.min(ts.length, start + size) - 1] };
   }
 
   /** Whether `symbol`'s instants are loaded (or loading): only those need writes' instants. */

@@ -11,6 +11,7 @@ import { toNanos } from '../columns.js';
 import {
   StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
+import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
 import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
@@ -31,8 +32,9 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
  * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
-/** Books served from memory by bookAt; a book at depth 10 is ~1 KB. */
-const CACHED_BOOKS = 4096;
+/** bookAt reads this many instants of a symbol at once, and keeps BOOK_BLOCKS such blocks (~0.6 MB each at depth 10). */
+const BOOK_BLOCK_INSTANTS = 1024;
+const BOOK_BLOCKS = 64;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -50,11 +52,7 @@ export class DuckDbStore implements SnapshotStore {
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
-  /**
-   * bookAt's answers by (symbol, instant), least recently used first. A
-   * write can add a later row at a cached instant, so writes clear it.
-   */
-  private readonly books = new Map<string, StoredSnapshot>();
+  private readonly books = new BookBlocks((symbol, first, last) => this.readBlock(symbol, first, last), chunkRows, BOOK_BLOCKS);
   private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
 
   constructor(readonly path: string, private readonly memoryLimit = '256MB') {}
@@ -221,26 +219,22 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   /**
-   * The instant from the in-memory index, then the row there (from a small
-   * cache, or one point query). With a publisher filter, both steps are SQL.
+   * The instant from the in-memory index, then the row there, read with the
+   * rows of its neighbouring instants (BookBlocks). With a publisher filter,
+   * both steps are SQL.
    */
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
     if (publisherId !== undefined) return this.bookAtPublisher(symbol, at, publisherId);
-    const ts = await this.instants.floor(symbol, at);
-    if (ts === null) return null;
-    const key = `${symbol}\u0000${ts}`;
-    const cached = this.books.get(key);
-    if (cached !== undefined) {
-      this.books.delete(key);
-      this.books.set(key, cached);
-      return cached;
-    }
-    const [book] = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv = $2
-      ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, [symbol, ts]);
-    if (book === undefined) return null;
-    this.books.set(key, book);
-    if (this.books.size > CACHED_BOOKS) this.books.delete(this.books.keys().next().value!);
-    return book;
+    const found = await this.instants.block(symbol, at, BOOK_BLOCK_INSTANTS);
+    if (found === null) return null;
+    return this.books.book(symbol, found.first, found.last, found.ts);
+  }
+
+  private async readBlock(symbol: string, first: bigint, last: bigint): Promise<DuckDBDataChunk[]> {
+    const result = await (await this.reader()).run(`${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]);
+    const chunks: DuckDBDataChunk[] = [];
+    for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) chunks.push(chunk);
+    return chunks;
   }
 
   private async loadInstants(symbol: string): Promise<BigInt64Array> {
@@ -364,49 +358,53 @@ async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBVal
 }
 
 function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
-  {
-    const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
-    const [tsRecv, tsEvent, inst, pub, seq, sub, sym, action, side, price, size, flags, delta, depth, crossed, locked] =
-      Array.from({ length: 16 }, (_, k) => col(k));
-    const lists = [16, 17, 18, 19, 20, 21].map((k) => col(k) as unknown as DuckDBListVector);
-    const children = lists.map((l) => l.childVector as DuckDBVector<number | null>);
-    const pack = (i: number, px: number, sz: number, ct: number): number[] => {
-      const n = lists[px].getEntryLength(i);
-      const packed = new Array<number>(n * 3);
-      const op = lists[px].getEntryOffset(i);
-      const os = lists[sz].getEntryOffset(i);
-      const oc = lists[ct].getEntryOffset(i);
-      for (let j = 0; j < n; j++) {
-        packed[3 * j] = toNanos(children[px].getItem(op + j) as number);
-        packed[3 * j + 1] = children[sz].getItem(os + j) as number;
-        packed[3 * j + 2] = children[ct].getItem(oc + j) as number;
-      }
-      return packed;
-    };
-    for (let i = 0; i < chunk.rowCount; i++) {
-      const p = price.getItem(i) as number | null;
-      out.push({
-        symbol: sym.getItem(i) as string | null,
-        instrumentId: inst.getItem(i) as number,
-        publisherId: pub.getItem(i) as number,
-        tsRecv: tsRecv.getItem(i) as bigint,
-        tsEvent: tsEvent.getItem(i) as bigint,
-        sequence: seq.getItem(i) as number,
-        subSequence: sub.getItem(i) as number,
-        action: action.getItem(i) as string,
-        side: side.getItem(i) as string,
-        price: p === null ? null : toNanos(p),
-        size: size.getItem(i) as number,
-        flags: flags.getItem(i) as number,
-        tsInDelta: delta.getItem(i) as number,
-        depth: depth.getItem(i) as number,
-        crossed: crossed.getItem(i) as boolean,
-        locked: locked.getItem(i) as boolean,
-        bids: pack(i, 0, 1, 2),
-        asks: pack(i, 3, 4, 5),
-      });
+  const row = chunkRows(chunk);
+  for (let i = 0; i < chunk.rowCount; i++) out.push(row(i));
+}
+
+/** Builds row i of a SELECT_SNAPSHOT result chunk as a snapshot, from its vectors. */
+function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
+  const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
+  const [tsRecv, tsEvent, inst, pub, seq, sub, sym, action, side, price, size, flags, delta, depth, crossed, locked] =
+    Array.from({ length: 16 }, (_, k) => col(k));
+  const lists = [16, 17, 18, 19, 20, 21].map((k) => col(k) as unknown as DuckDBListVector);
+  const children = lists.map((l) => l.childVector as DuckDBVector<number | null>);
+  const pack = (i: number, px: number, sz: number, ct: number): number[] => {
+    const n = lists[px].getEntryLength(i);
+    const packed = new Array<number>(n * 3);
+    const op = lists[px].getEntryOffset(i);
+    const os = lists[sz].getEntryOffset(i);
+    const oc = lists[ct].getEntryOffset(i);
+    for (let j = 0; j < n; j++) {
+      packed[3 * j] = toNanos(children[px].getItem(op + j) as number);
+      packed[3 * j + 1] = children[sz].getItem(os + j) as number;
+      packed[3 * j + 2] = children[ct].getItem(oc + j) as number;
     }
-  }
+    return packed;
+  };
+  return (i) => {
+    const p = price.getItem(i) as number | null;
+    return {
+      symbol: sym.getItem(i) as string | null,
+      instrumentId: inst.getItem(i) as number,
+      publisherId: pub.getItem(i) as number,
+      tsRecv: tsRecv.getItem(i) as bigint,
+      tsEvent: tsEvent.getItem(i) as bigint,
+      sequence: seq.getItem(i) as number,
+      subSequence: sub.getItem(i) as number,
+      action: action.getItem(i) as string,
+      side: side.getItem(i) as string,
+      price: p === null ? null : toNanos(p),
+      size: size.getItem(i) as number,
+      flags: flags.getItem(i) as number,
+      tsInDelta: delta.getItem(i) as number,
+      depth: depth.getItem(i) as number,
+      crossed: crossed.getItem(i) as boolean,
+      locked: locked.getItem(i) as boolean,
+      bids: pack(i, 0, 1, 2),
+      asks: pack(i, 3, 4, 5),
+    };
+  };
 }
 
 /** Lets the event loop run (I/O, timers, requests) before continuing. */
