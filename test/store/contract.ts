@@ -240,6 +240,25 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await store.close();
   });
 
+  it('a limit counts only rows inside ns bounds that fall within a microsecond', async () => {
+    const store = await fresh();
+    // Rows 10..19 moved to ten consecutive ns of one µs (QuestDB's SQL bounds are per µs).
+    const rows = joinRows([batches[0][0], 0, 40]);
+    const base = (rows.tsRecv(10) / 1000n) * 1000n;
+    expect(rows.tsRecv(9) < base && base + 9n < rows.tsRecv(20)).toBe(true);
+    for (let j = 10; j < 20; j++) {
+      const ts = base + BigInt(j - 10);
+      rows.tsRecvHi[j] = Number(ts >> 32n);
+      rows.tsRecvLo[j] = Number(ts & 0xffffffffn);
+    }
+    await store.writeSnapshots(rows, symbolOf);
+    await store.flush();
+    const got = [];
+    for await (const r of store.readRange({ symbols: ['CLX5'], from: base + 5n, limit: 8 })) got.push(r.tsRecv);
+    expect(got).toEqual(Array.from({ length: 8 }, (_, k) => rows.tsRecv(15 + k)));
+    await store.close();
+  });
+
   it('streams in key order however the rows were written (later batches first)', async () => {
     const store = await fresh();
     for (const [s] of [...batches].reverse()) await store.writeSnapshots(s, symbolOf);

@@ -258,11 +258,13 @@ export class QuestDbStore implements SnapshotStore {
         ORDER BY ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence LIMIT ${take}`;
       const rows = (await this.rows(sql)).map(toStoredRow);
       for (const row of rows) {
-        // ns bounds are exact; the SQL bounds above are per µs.
+        // ns bounds are exact; the SQL bounds above are per µs. Only rows
+        // inside them count towards the limit.
         if ((q.from !== undefined && row.ts_recv < q.from) || (q.to !== undefined && row.ts_recv > q.to)) continue;
+        if (remaining <= 0 || signal?.aborted) return;
+        remaining--;
         yield rowToSnapshot(row);
       }
-      remaining -= rows.length;
       if (rows.length < take) return;
       after = rows[rows.length - 1];
     }
