@@ -167,8 +167,8 @@ export function createApp(deps: AppDeps): express.Express {
    *     summary: Export a range of snapshots (streamed)
    *     parameters:
    *       - { in: path, name: symbol, required: true, schema: { type: string } }
-   *       - { in: query, name: from, schema: { type: string } }
-   *       - { in: query, name: to, schema: { type: string } }
+   *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
+   *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
    *       - { in: query, name: limit, schema: { type: integer, default: 10000, maximum: 1000000 } }
    *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
    *       - { in: query, name: format, schema: { type: string, enum: [json, ndjson, csv], default: ndjson } }
@@ -208,8 +208,8 @@ export function createApp(deps: AppDeps): express.Express {
    *     summary: Replay snapshots as chunked NDJSON (a header line, frames, an end marker with counts)
    *     parameters:
    *       - { in: query, name: symbols, schema: { type: string }, description: comma-separated; empty = all }
-   *       - { in: query, name: from, schema: { type: string } }
-   *       - { in: query, name: to, schema: { type: string } }
+   *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
+   *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
    *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
    *       - { in: query, name: rate, schema: { type: number }, description: frames per second; 0 = as fast as possible }
    *       - { in: query, name: speed, schema: { type: number }, description: 1 = as recorded; 0 = as fast as possible }

@@ -11,7 +11,17 @@ export const instant = z.string().transform((s, ctx) => {
   return ns;
 });
 
-const depth = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+/** A query-string number; the message says what to send instead of "received NaN". */
+const number = (what: string) => z.coerce.number({ error: `must be ${what}` });
+const depth = (max: number, fallback: number) =>
+  number(`an integer from 1 to ${max}`).int(`must be an integer from 1 to ${max}`).min(1).max(max).default(fallback);
+
+/**
+ * A range whose end is before its start can only be a mistake (swapped
+ * bounds, a wrong zone): say so rather than answer with nothing.
+ */
+const ordered = { message: 'must not be before from', path: ['to'] };
+const inOrder = (q: { from?: bigint; to?: bigint }) => q.from === undefined || q.to === undefined || q.from <= q.to;
 const symbols = z
   .string()
   .max(4096)
@@ -21,24 +31,26 @@ const symbols = z
 export const BookQuery = z.object({
   at: instant.optional(),
   depth: depth(50, 10),
-  publisher_id: z.coerce.number().int().min(0).max(65535).optional(),
+  publisher_id: number('an integer from 0 to 65535').int().min(0).max(65535).optional(),
 }).strict();
 
 export const SnapshotsQuery = z.object({
   from: instant.optional(),
   to: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  limit: number('an integer from 1 to 1000000').int().min(1).max(1_000_000).default(10_000),
   depth: depth(50, 10),
   format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
-}).strict();
+}).strict().refine(inOrder, ordered);
 
 export const ReplayQuery = z.object({
   symbols: symbols.optional().default([]),
   from: instant.optional(),
   to: instant.optional(),
   depth: depth(50, 10),
-  rate: z.coerce.number().min(0).max(10_000_000).default(0),
-  speed: z.coerce.number().min(0).max(1_000_000).default(0),
-}).strict().refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] });
+  rate: number('messages per second, 0 to 10000000').min(0).max(10_000_000).default(0),
+  speed: number('a multiple of recorded time, 0 to 1000000').min(0).max(1_000_000).default(0),
+}).strict()
+  .refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] })
+  .refine(inOrder, ordered);
 
 export const IngestBody = z.object({ source: z.string().min(1).max(4096) }).strict();
