@@ -12,17 +12,19 @@ export interface ExportedColumns {
   columns: Record<string, Column>;
 }
 
+/** Copies the first `length` rows: one slot per row of `rowColumns`, `slotsPerRow` of `levelColumns`. */
 export function exportColumns(
   source: object,
   length: number,
   depth: number,
   rowColumns: readonly string[],
   levelColumns: readonly string[],
+  slotsPerRow: number,
 ): ExportedColumns {
   const columns: Record<string, Column> = {};
   const src = source as Record<string, Column>;
   for (const k of rowColumns) columns[k] = src[k].slice(0, length);
-  for (const k of levelColumns) columns[k] = src[k].slice(0, length * depth);
+  for (const k of levelColumns) columns[k] = src[k].slice(0, length * slotsPerRow);
   return { depth, length, columns };
 }
 

@@ -29,7 +29,7 @@ export class TradeBuffer extends RowKeyBuffer {
   }
 
   exportColumns(): ExportedColumns {
-    return exportColumns(this, this.length, 0, TRADE_COLUMNS, []);
+    return exportColumns(this, this.length, 0, TRADE_COLUMNS, [], 0);
   }
 
   capture(r: MboView, book: Book): void {

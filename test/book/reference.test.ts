@@ -129,3 +129,33 @@ describe('engine == reference model on random event streams', () => {
     );
   });
 });
+
+describe('interval sampling == the rule applied to the reference snapshots', () => {
+  it('the first F_LAST of each bucket, emitted only when its top levels differ from the last emitted', () => {
+    const DEPTH = 3;
+    const INTERVAL = 3000; // rec() spaces records 1 µs apart: about three per bucket
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 20, maxLength: 400, size: 'max' }), (records) => {
+        const ref = new ReferenceBook();
+        const top = (side: string) => ref.levels(side).slice(0, DEPTH).flatMap(([p, sz, ct]) => [Number(p), sz, ct]);
+        const expected: Array<{ tsRecv: bigint; bids: number[]; asks: number[] }> = [];
+        let bucket = -1;
+        let last: { bids: number[]; asks: number[] } | null = null;
+        for (const r of records) {
+          ref.apply(r);
+          if ((r.flags & Flag.LAST) === 0) continue;
+          const b = Math.floor(Number(r.tsRecv) / INTERVAL);
+          if (b === bucket) continue;
+          bucket = b;
+          const row = { tsRecv: r.tsRecv, bids: top('B'), asks: top('A') };
+          if (last !== null && JSON.stringify([last.bids, last.asks]) === JSON.stringify([row.bids, row.asks])) continue;
+          expected.push(row);
+          last = row;
+        }
+        const sampled = new Market({ depth: DEPTH, intervalNs: INTERVAL }).applyBatch(decodeBuffer(encode(records)).batch);
+        expect(sampled.map((s) => ({ tsRecv: s.tsRecv, bids: s.bids, asks: s.asks }))).toEqual(expected);
+      }),
+      { numRuns: 300, seed: 12 },
+    );
+  });
+});

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import type { SnapshotStore } from '../../src/store/port.js';
-import type { SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
+import { BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
 
@@ -38,7 +38,7 @@ function joinRows(...parts: Array<[SnapshotBuffer, number, number]>): SnapshotBu
   const length = parts.reduce((n, [, from, to]) => n + to - from, 0);
   const columns: Record<string, Float64Array | Uint8Array | Uint16Array | Uint32Array | Int32Array> = {};
   for (const [k, first] of Object.entries(exported[0].columns)) {
-    const width = first.length === exported[0].length ? 1 : depth;
+    const width = first.length / exported[0].length; // 1 for row columns, 6 x depth for levels
     const out = new (first.constructor as Float64ArrayConstructor)(length * width);
     let at = 0;
     parts.forEach(([, from, to], p) => {
@@ -104,7 +104,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     const s = joinRows([batches[0][0], 0, 200]);
     // Level sizes are sums of u32 order sizes: one above 2^32 must survive too.
     const row = s.bidLevels.findIndex((n) => n > 1);
-    s.bidSz[row * s.depth + 1] = 2 ** 40 + 7;
+    s.levels[s.slot(row, BID_SZ) + 1] = 2 ** 40 + 7;
     const long = 'CLX5 C0065000 Ω-long';
     await store.writeSnapshots(s, () => long);
     await store.flush();

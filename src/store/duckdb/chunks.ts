@@ -13,7 +13,7 @@
 import { endianness } from 'node:os';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
-import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import type { RowKeyColumns } from '../../book/row-columns.js';
 import { NANOS, topOfBook } from '../columns.js';
@@ -131,26 +131,27 @@ class ChunkFiller {
   }
 
   /**
-   * A list column from level slots: row i's list is the first `counts[i]` of
-   * its `depth` slots, as DOUBLE prices in price units, UBIGINT sizes or
-   * UINTEGER order counts.
+   * A list column from one level field of the buffer: row i's list is the
+   * present levels of that field, as DOUBLE prices in price units, UBIGINT
+   * sizes or UINTEGER order counts.
    */
-  levels(slots: Float64Array, counts: Uint16Array, depth: number, as: 'price' | 'u64' | 'u32'): void {
+  levels(buf: SnapshotBuffer, field: LevelField, as: 'price' | 'u64' | 'u32'): void {
     const v = this.next();
+    const slots = buf.levels;
+    const counts = buf.counts(field);
     // (u64 offset, u64 length) per row, as little-endian u32 words: no BigInt per value.
     const entries = new Uint32Array(this.n * 4);
     let total = 0;
     for (let r = 0, i = this.start; r < this.n; r++, i++) total += counts[i];
     const child = as === 'price' ? new Float64Array(total) : as === 'u64' ? new Uint32Array(total * 2) : new Uint32Array(total);
     let at = 0;
-    for (let r = 0, i = this.start; r < this.n; r++, i++) {
+    for (let r = 0, i = this.start, base = buf.slot(this.start, field); r < this.n; r++, i++, base += buf.rowSlots) {
       const k = counts[i];
       setU64(entries, 2 * r, at);
       setU64(entries, 2 * r + 1, k);
-      const base = i * depth;
       if (as === 'price') for (let j = 0; j < k; j++) child[at + j] = slots[base + j] / NANOS;
       else if (as === 'u64') for (let j = 0; j < k; j++) setU64(child as Uint32Array, at + j, slots[base + j]);
-      else child.set(slots.subarray(base, base + k), at);
+      else for (let j = 0; j < k; j++) child[at + j] = slots[base + j];
       at += k;
     }
     duckdb.list_vector_reserve(v, total);
@@ -221,12 +222,12 @@ export function* snapshotChunks(buf: SnapshotBuffer, types: DuckDBType[], symbol
     f.doubles((i) => top(i).spread);
     f.booleans((i) => top(i).crossed);
     f.booleans((i) => top(i).locked);
-    f.levels(buf.bidPx, buf.bidLevels, d, 'price');
-    f.levels(buf.bidSz, buf.bidLevels, d, 'u64');
-    f.levels(buf.bidCt, buf.bidLevels, d, 'u32');
-    f.levels(buf.askPx, buf.askLevels, d, 'price');
-    f.levels(buf.askSz, buf.askLevels, d, 'u64');
-    f.levels(buf.askCt, buf.askLevels, d, 'u32');
+    f.levels(buf, BID_PX, 'price');
+    f.levels(buf, BID_SZ, 'u64');
+    f.levels(buf, BID_CT, 'u32');
+    f.levels(buf, ASK_PX, 'price');
+    f.levels(buf, ASK_SZ, 'u64');
+    f.levels(buf, ASK_CT, 'u32');
     yield f.chunk;
   }
 }

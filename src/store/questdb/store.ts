@@ -1,6 +1,6 @@
 import { Sender } from '@questdb/nodejs-client';
 import type { RowKeyColumns } from '../../book/row-columns.js';
-import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
 import {
@@ -157,7 +157,7 @@ export class QuestDbStore implements SnapshotStore {
       if (!Number.isNaN(top.askPx)) s.floatColumn('best_ask_px', top.askPx).floatColumn('best_ask_sz', top.askSz);
       if (!Number.isNaN(top.spread)) s.floatColumn('spread', top.spread);
       s.booleanColumn('crossed', top.crossed).booleanColumn('locked', top.locked);
-      for (const col of LEVEL_COLUMNS) s.arrayColumn(col, levelColumn(buf, i, col));
+      LEVEL_COLUMNS.forEach((col, field) => s.arrayColumn(col, levelColumn(buf, i, field as LevelField)));
       await s.at(recv, 'ns');
     }
     await this.flushSender(s);
