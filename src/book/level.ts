@@ -60,8 +60,4 @@ export class PriceLevel {
     this.size -= o.size;
     this.count--;
   }
-
-  get isEmpty(): boolean {
-    return this.tob ? false : this.count === 0;
-  }
 }

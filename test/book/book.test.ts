@@ -44,6 +44,24 @@ describe('A (add)', () => {
     expect(checkBook(book)).toEqual([]);
   });
 
+  it('F_TOB drops the live orders of the side it replaces: they are unknown afterwards', () => {
+    const tob = Flag.LAST | Flag.TOB;
+    const { book } = run([add(1, 'B', 10, 5), add(2, 'A', 11, 4), add(0, 'B', 10.01, 9, tob), cancel(1, 'B', 10, 5)]);
+    expect(bids(book)).toEqual([[10.01, 9, 0]]);
+    expect(asks(book)).toEqual([[11, 4, 1]]);
+    expect(book.order(1n)).toBeUndefined();
+    expect(book.orders.size).toBe(1);
+    expect(book.anomalies.cancel_unknown).toBe(1);
+    expect(checkBook(book)).toEqual([]);
+  });
+
+  it('a real order at a price held by a TOB level replaces that stale level', () => {
+    const tob = Flag.LAST | Flag.TOB;
+    const { book } = run([add(0, 'B', 10, 5, tob), add(1, 'B', 10, 2)]);
+    expect(bids(book)).toEqual([[10, 2, 1]]);
+    expect(checkBook(book)).toEqual([]);
+  });
+
   it('side N, size 0 and UNDEF_PRICE adds are ignored and counted', () => {
     const { book } = run([
       rec({ action: 'A', orderId: 1n, side: 'N', price: PX(10), size: 1 }),
@@ -69,6 +87,7 @@ describe('C (cancel)', () => {
     const { book } = run([add(1, 'B', 10, 5), add(2, 'B', 9.99, 3), cancel(1, 'B', 10, 5)]);
     expect(bids(book)).toEqual([[9.99, 3, 1]]);
     expect(book.order(1n)).toBeUndefined();
+    expect(book.anomalies.over_cancel).toBe(0); // exactly what was left: not an anomaly
     expect(checkBook(book)).toEqual([]);
   });
 
@@ -122,8 +141,8 @@ describe('M (modify)', () => {
   });
 
   it('an unchanged modify keeps priority; a modify to size 0 removes the order', () => {
-    const { book } = run([add(1, 'B', 10, 5), add(2, 'B', 10, 5), modify(1, 'B', 10, 5), modify(2, 'B', 10, 0)]);
-    expect(queue(book, 'B', 10)).toEqual(['1']);
+    const { book } = run([add(1, 'B', 10, 5), add(2, 'B', 10, 5), add(3, 'B', 10, 5), modify(1, 'B', 10, 5), modify(3, 'B', 10, 0)]);
+    expect(queue(book, 'B', 10)).toEqual(['1', '2']);
     expect(book.anomalies.modify_to_zero).toBe(1);
   });
 
@@ -175,6 +194,18 @@ describe('snapshots and F_LAST', () => {
     expect(book.anomalies.locked).toBe(1);
     expect(book.anomalies.crossed).toBe(1);
     expect(book.orders.size).toBe(3);
+  });
+
+  it('rows of one book that share ts_recv and sequence are numbered 0, 1, ...; a new key starts at 0', () => {
+    const at = (ts: bigint, sequence: number) => ({ tsRecv: ts, tsEvent: ts, sequence });
+    const { snapshots } = run([
+      rec({ action: 'A', orderId: 1n, side: 'B', price: PX(10), size: 1, ...at(5000n, 7) }),
+      rec({ action: 'A', orderId: 2n, side: 'B', price: PX(10), size: 1, ...at(5000n, 7) }),
+      rec({ action: 'A', orderId: 3n, side: 'B', price: PX(10), size: 1, ...at(5000n, 7) }),
+      rec({ action: 'A', orderId: 4n, side: 'B', price: PX(10), size: 1, ...at(5000n, 8) }),
+      rec({ action: 'A', orderId: 5n, side: 'B', price: PX(10), size: 1, ...at(6000n, 8) }),
+    ]);
+    expect(snapshots.map((s) => s.subSequence)).toEqual([0, 1, 2, 0, 0]);
   });
 
   it('depth limits the levels per side', () => {

@@ -36,4 +36,16 @@ describe('OrderIndex (open addressing, backward-shift deletion)', () => {
       { numRuns: 300, seed: 5 },
     );
   });
+
+  it('a lookup of an absent id ends at every fill level, through each growth', () => {
+    // An open-addressing table that fills up probes forever on a miss (this
+    // test would then hang, as the engine would on a cancel of an unknown id).
+    const index = new OrderIndex(16);
+    for (let n = 1; n <= 3000; n++) {
+      index.set(order(BigInt(n)));
+      expect(index.get(0, 0)).toBeUndefined();
+      expect(index.get(1, n)).toBeUndefined();
+    }
+    expect(index.size).toBe(3000);
+  });
 });
