@@ -54,7 +54,7 @@ export class MboView {
 
   /**
    * The price in 1e-9 units as an exact double, or NaN when it cannot be one
-   * (|price| >= 2^53, i.e. above ~9 million in price units, or UNDEF_PRICE).
+   * (outside [-2^53, 2^53), i.e. beyond ~9 million in price units, or UNDEF_PRICE).
    */
   get priceNanos(): number {
     const hi = this.priceHi;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RecordCounts, decodeBuffer, symbolsByInstrument, type MboJson } from '../../src/dbn/index.js';
+import { MboView, RecordCounts, UNDEF_PRICE, decodeBuffer, symbolsByInstrument, type MboJson } from '../../src/dbn/index.js';
 import { CLX5, FIXTURES, batchRecords, chunked, decodeAll, fixture } from '../helpers.js';
 
 const MBO_FIXTURES = [
@@ -64,5 +64,30 @@ describe('CLX5 sample', () => {
     expect(records.filter((r) => !'ACMRTFN'.includes(r.action) || !'BAN'.includes(r.side))).toEqual([]);
     // The exact u64 path: order ids and timestamps above 2^53 survive as decimal strings.
     expect(BigInt(records[0].ts_recv) > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+  });
+});
+
+describe('MboView.priceNanos', () => {
+  // An MBO record of zeros but for its length, rtype and price.
+  const at = (price: bigint): number => {
+    const bytes = new Uint8Array(56);
+    const view = new DataView(bytes.buffer);
+    view.setUint8(0, 14);
+    view.setUint8(1, 0xa0);
+    view.setBigInt64(24, price, true);
+    return new MboView().at(view, 0).priceNanos;
+  };
+
+  it('is exact for every price a double holds exactly, and NaN beyond', () => {
+    const MAX = 2n ** 53n;
+    expect(at(0n)).toBe(0);
+    expect(at(65_400_000_000n)).toBe(65_400_000_000);
+    expect(at(-1n)).toBe(-1);
+    expect(at(MAX - 1n)).toBe(Number(MAX - 1n));
+    expect(at(MAX)).toBeNaN();
+    expect(at(-MAX)).toBe(-Number(MAX));
+    expect(at(-MAX + 4_294_967_295n)).toBe(Number(-MAX + 4_294_967_295n));
+    expect(at(-MAX - 1n)).toBeNaN();
+    expect(at(UNDEF_PRICE)).toBeNaN();
   });
 });
