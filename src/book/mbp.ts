@@ -1,4 +1,5 @@
-import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE } from '../dbn/constants.js';
+import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../dbn/constants.js';
+import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 
 /**
@@ -10,8 +11,9 @@ import type { DepthSnapshot } from './snapshot.js';
 
 const UNDEF = UNDEF_PRICE.toString();
 
+/** Prices are exact integer doubles (|x| < 2^53), which String() writes in full, as BigInt would. */
 function px(levels: number[], i: number): string {
-  return i * 3 < levels.length ? BigInt(levels[i * 3]).toString() : UNDEF;
+  return i * 3 < levels.length ? String(levels[i * 3]) : UNDEF;
 }
 function qty(levels: number[], i: number, field: 1 | 2): number {
   return i * 3 < levels.length ? levels[i * 3 + field] : 0;
@@ -43,7 +45,7 @@ export function mbpToJson(s: DepthSnapshot): Record<string, unknown> {
     action: s.action,
     side: s.side,
     depth: changeDepth(s),
-    price: s.price === null ? UNDEF : BigInt(s.price).toString(),
+    price: s.price === null ? UNDEF : String(s.price),
     size: s.size,
     flags: s.flags,
     ts_in_delta: s.tsInDelta,
@@ -64,7 +66,7 @@ export function mbpCsvHeader(depth: number): string {
 export function mbpToCsvRow(s: DepthSnapshot): string {
   const cols: Array<string | number> = [
     s.tsRecv.toString(), s.tsEvent.toString(), s.depth === 10 ? RType.MBP_10 : '', s.publisherId, s.instrumentId,
-    s.action, s.side, changeDepth(s), s.price === null ? UNDEF : BigInt(s.price).toString(), s.size, s.flags,
+    s.action, s.side, changeDepth(s), s.price === null ? UNDEF : String(s.price), s.size, s.flags,
     s.tsInDelta, s.sequence,
   ];
   for (let i = 0; i < s.depth; i++) {
@@ -73,32 +75,81 @@ export function mbpToCsvRow(s: DepthSnapshot): string {
   return cols.join(',');
 }
 
-/** Writes one DBN MBP-10 record (368 bytes) at `o`. Only for depth 10. */
-export function writeMbp10(buf: Buffer, o: number, s: DepthSnapshot): void {
-  buf.fill(0, o, o + MBP10_RECORD_LENGTH);
-  buf.writeUInt8(MBP10_RECORD_LENGTH / 4, o);
-  buf.writeUInt8(RType.MBP_10, o + 1);
-  buf.writeUInt16LE(s.publisherId, o + 2);
-  buf.writeUInt32LE(s.instrumentId, o + 4);
-  buf.writeBigUInt64LE(s.tsEvent, o + 8);
-  buf.writeBigInt64LE(s.price === null ? UNDEF_PRICE : BigInt(s.price), o + 16);
-  buf.writeUInt32LE(s.size, o + 24);
-  buf.writeUInt8(s.action.charCodeAt(0), o + 28);
-  buf.writeUInt8(s.side.charCodeAt(0), o + 29);
-  buf.writeUInt8(s.flags, o + 30);
-  buf.writeUInt8(changeDepth(s), o + 31);
-  buf.writeBigUInt64LE(s.tsRecv, o + 32);
-  buf.writeInt32LE(s.tsInDelta, o + 40);
-  buf.writeUInt32LE(s.sequence, o + 44);
-  for (let i = 0; i < 10; i++) {
-    const l = o + 48 + i * 32;
-    const hasBid = i * 3 < s.bids.length;
-    const hasAsk = i * 3 < s.asks.length;
-    buf.writeBigInt64LE(hasBid ? BigInt(s.bids[i * 3]) : UNDEF_PRICE, l);
-    buf.writeBigInt64LE(hasAsk ? BigInt(s.asks[i * 3]) : UNDEF_PRICE, l + 8);
-    buf.writeUInt32LE(qty(s.bids, i, 1), l + 16);
-    buf.writeUInt32LE(qty(s.asks, i, 1), l + 20);
-    buf.writeUInt32LE(qty(s.bids, i, 2), l + 24);
-    buf.writeUInt32LE(qty(s.asks, i, 2), l + 28);
+const TWO_32 = 4294967296;
+const A = 65, B = 66;
+
+/** An integer double (|x| <= 2^53) as a little-endian i64 at `o`. */
+function setI64(view: DataView, o: number, x: number): void {
+  const hi = Math.floor(x / TWO_32);
+  view.setUint32(o, x - hi * TWO_32, true);
+  view.setInt32(o + 4, hi, true);
+}
+
+/** A level size or count as MBP-10's u32, refusing what would not fit rather than wrapping it. */
+function setU32(view: DataView, o: number, x: number, what: string, buf: SnapshotBuffer, i: number): void {
+  if (x > 0xffffffff) {
+    throw new MbpError('MBP_FIELD_OVERFLOW', `${what} ${x} at ts_recv ${buf.tsRecv(i)} does not fit MBP-10's u32 field: write --format json or csv instead`);
   }
+  view.setUint32(o, x, true);
+}
+
+export class MbpError extends Error {
+  constructor(readonly code: 'MBP_FIELD_OVERFLOW', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Writes row i of `buf` (depth 10) as one DBN MBP-10 record (368 bytes) at
+ * `o`, straight from the buffer's columns: the file path of `mbp --format
+ * dbn` makes no object and no bigint per record.
+ */
+export function writeMbp10(view: DataView, o: number, buf: SnapshotBuffer, i: number): void {
+  view.setUint8(o, MBP10_RECORD_LENGTH / 4);
+  view.setUint8(o + 1, RType.MBP_10);
+  view.setUint16(o + 2, buf.publisherId[i], true);
+  view.setUint32(o + 4, buf.instrumentId[i], true);
+  view.setUint32(o + 8, buf.tsEventLo[i], true);
+  view.setUint32(o + 12, buf.tsEventHi[i], true);
+  const price = buf.price[i];
+  if (Number.isNaN(price)) {
+    view.setUint32(o + 16, UNDEF_PRICE_LO, true);
+    view.setUint32(o + 20, UNDEF_PRICE_HI, true);
+  } else setI64(view, o + 16, price);
+  view.setUint32(o + 24, buf.size[i], true);
+  view.setUint8(o + 28, buf.action[i]);
+  view.setUint8(o + 29, buf.side[i]);
+  view.setUint8(o + 30, buf.flags[i]);
+  view.setUint8(o + 31, changeLevel(buf, i));
+  view.setUint32(o + 32, buf.tsRecvLo[i], true);
+  view.setUint32(o + 36, buf.tsRecvHi[i], true);
+  view.setInt32(o + 40, buf.tsInDelta[i], true);
+  view.setUint32(o + 44, buf.sequence[i], true);
+  const lv = buf.levels;
+  const bid = buf.slot(i, BID_PX);
+  const ask = buf.slot(i, ASK_PX);
+  const d = buf.depth;
+  for (let k = 0; k < 10; k++) {
+    const l = o + 48 + k * 32;
+    const hasBid = k < buf.bidLevels[i];
+    const hasAsk = k < buf.askLevels[i];
+    if (hasBid) setI64(view, l, lv[bid + k]);
+    else { view.setUint32(l, UNDEF_PRICE_LO, true); view.setUint32(l + 4, UNDEF_PRICE_HI, true); }
+    if (hasAsk) setI64(view, l + 8, lv[ask + k]);
+    else { view.setUint32(l + 8, UNDEF_PRICE_LO, true); view.setUint32(l + 12, UNDEF_PRICE_HI, true); }
+    setU32(view, l + 16, hasBid ? lv[bid + d + k] : 0, 'bid size', buf, i);
+    setU32(view, l + 20, hasAsk ? lv[ask + d + k] : 0, 'ask size', buf, i);
+    setU32(view, l + 24, hasBid ? lv[bid + 2 * d + k] : 0, 'bid count', buf, i);
+    setU32(view, l + 28, hasAsk ? lv[ask + 2 * d + k] : 0, 'ask count', buf, i);
+  }
+}
+
+/** changeDepth for row i of a buffer. */
+function changeLevel(buf: SnapshotBuffer, i: number): number {
+  const side = buf.side[i];
+  const field = side === B ? BID_PX : side === A ? ASK_PX : -1;
+  if (field === -1 || Number.isNaN(buf.price[i])) return 0;
+  const run = buf.slot(i, field);
+  for (let k = 0, n = buf.counts(field)[i]; k < n; k++) if (buf.levels[run + k] === buf.price[i]) return k;
+  return 0;
 }

@@ -6,7 +6,7 @@ import type { DbnStream } from '../dbn/reader.js';
 import { bookToJson, type BookJson } from '../book/export.js';
 import { mbpCsvHeader, mbpToCsvRow, mbpToJson, writeMbp10 } from '../book/mbp.js';
 import { rebuild } from '../book/replay-file.js';
-import type { DepthSnapshot } from '../book/snapshot.js';
+import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';
 import { LineWriter } from './line-writer.js';
 
@@ -36,44 +36,34 @@ export async function writeMbp(
   opts: { depth: number; intervalNs: number; format: MbpFormat; verify?: boolean },
 ): Promise<number> {
   let written = 0;
-  let onSnapshot: (s: DepthSnapshot) => Promise<void>;
+  let onCaptured: (buf: SnapshotBuffer) => Promise<void>;
   let finish: () => Promise<void>;
   if (opts.format === 'dbn') {
     if (opts.depth !== 10) throw new Error('--format dbn writes MBP-10 records: use --depth 10');
     const head = encodeMetadata({ ...stream.metadata, version: 3, schema: 2, symbol_cstr_len: 71 });
     if (!out.write(head)) await once(out, 'drain');
-    const PER_CHUNK = 2048;
-    let buf = Buffer.alloc(PER_CHUNK * MBP10_RECORD_LENGTH);
-    let n = 0;
-    const flush = async () => {
-      if (n === 0) return;
-      const chunk = buf.subarray(0, n * MBP10_RECORD_LENGTH);
-      buf = Buffer.alloc(PER_CHUNK * MBP10_RECORD_LENGTH);
-      n = 0;
+    onCaptured = async (buf) => {
+      // One write per captured batch; a fresh buffer each time, as `out` may queue it.
+      const chunk = Buffer.allocUnsafe(buf.length * MBP10_RECORD_LENGTH);
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let i = 0; i < buf.length; i++) writeMbp10(view, i * MBP10_RECORD_LENGTH, buf, i);
+      written += buf.length;
       if (!out.write(chunk)) await once(out, 'drain');
     };
-    onSnapshot = async (s) => {
-      writeMbp10(buf, n * MBP10_RECORD_LENGTH, s);
-      written++;
-      if (++n === PER_CHUNK) await flush();
-    };
-    finish = flush;
+    finish = async () => undefined;
   } else {
     const lines = new LineWriter(out);
     if (opts.format === 'csv') await lines.line(mbpCsvHeader(opts.depth));
-    onSnapshot = async (s) => {
-      written++;
-      await lines.line(opts.format === 'csv' ? mbpToCsvRow(s) : JSON.stringify(mbpToJson(s)));
+    onCaptured = async (buf) => {
+      for (let i = 0; i < buf.length; i++) {
+        const s = buf.row(i);
+        await lines.line(opts.format === 'csv' ? mbpToCsvRow(s) : JSON.stringify(mbpToJson(s)));
+      }
+      written += buf.length;
     };
     finish = () => lines.flush();
   }
-  await rebuild(stream, {
-    policy: { depth: opts.depth, intervalNs: opts.intervalNs },
-    verify: opts.verify,
-    onCaptured: async (buf) => {
-      for (let i = 0; i < buf.length; i++) await onSnapshot(buf.row(i));
-    },
-  });
+  await rebuild(stream, { policy: { depth: opts.depth, intervalNs: opts.intervalNs }, verify: opts.verify, onCaptured });
   await finish();
   return written;
 }
