@@ -1,6 +1,6 @@
 import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../dbn/constants.js';
+import { ByteChunks, ascii, bytesOf, chars, int, put } from '../stream/bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
-import type { DepthSnapshot } from './snapshot.js';
 
 /**
  * Depth snapshots in Databento's MBP shapes: JSON lines (flattened header,
@@ -9,68 +9,11 @@ import type { DepthSnapshot } from './snapshot.js';
  * levels carry UNDEF_PRICE and zero size/count, as Databento writes them.
  */
 
-const UNDEF = UNDEF_PRICE.toString();
-
-/** Prices are exact integer doubles (|x| < 2^53), which String() writes in full, as BigInt would. */
-function px(levels: number[], i: number): string {
-  return i * 3 < levels.length ? String(levels[i * 3]) : UNDEF;
-}
-function qty(levels: number[], i: number, field: 1 | 2): number {
-  return i * 3 < levels.length ? levels[i * 3 + field] : 0;
-}
-
-/** The level (0 = best) of the triggering record's price on its side, as MBP's `depth` field. */
-export function changeDepth(s: DepthSnapshot): number {
-  const levels = s.side === 'B' ? s.bids : s.side === 'A' ? s.asks : null;
-  if (levels === null || s.price === null) return 0;
-  for (let i = 0; i < levels.length; i += 3) if (levels[i] === s.price) return i / 3;
-  return 0;
-}
-
-export function mbpToJson(s: DepthSnapshot): Record<string, unknown> {
-  const levels = [];
-  for (let i = 0; i < s.depth; i++) {
-    levels.push({
-      bid_px: px(s.bids, i), ask_px: px(s.asks, i),
-      bid_sz: qty(s.bids, i, 1), ask_sz: qty(s.asks, i, 1),
-      bid_ct: qty(s.bids, i, 2), ask_ct: qty(s.asks, i, 2),
-    });
-  }
-  return {
-    ts_recv: s.tsRecv.toString(),
-    ts_event: s.tsEvent.toString(),
-    rtype: s.depth === 10 ? RType.MBP_10 : null,
-    publisher_id: s.publisherId,
-    instrument_id: s.instrumentId,
-    action: s.action,
-    side: s.side,
-    depth: changeDepth(s),
-    price: s.price === null ? UNDEF : String(s.price),
-    size: s.size,
-    flags: s.flags,
-    ts_in_delta: s.tsInDelta,
-    sequence: s.sequence,
-    levels,
-  };
-}
-
 export function mbpCsvHeader(depth: number): string {
   const cols = ['ts_recv', 'ts_event', 'rtype', 'publisher_id', 'instrument_id', 'action', 'side', 'depth', 'price', 'size', 'flags', 'ts_in_delta', 'sequence'];
   for (let i = 0; i < depth; i++) {
     const n = String(i).padStart(2, '0');
     cols.push(`bid_px_${n}`, `ask_px_${n}`, `bid_sz_${n}`, `ask_sz_${n}`, `bid_ct_${n}`, `ask_ct_${n}`);
-  }
-  return cols.join(',');
-}
-
-export function mbpToCsvRow(s: DepthSnapshot): string {
-  const cols: Array<string | number> = [
-    s.tsRecv.toString(), s.tsEvent.toString(), s.depth === 10 ? RType.MBP_10 : '', s.publisherId, s.instrumentId,
-    s.action, s.side, changeDepth(s), s.price === null ? UNDEF : String(s.price), s.size, s.flags,
-    s.tsInDelta, s.sequence,
-  ];
-  for (let i = 0; i < s.depth; i++) {
-    cols.push(px(s.bids, i), px(s.asks, i), qty(s.bids, i, 1), qty(s.asks, i, 1), qty(s.bids, i, 2), qty(s.asks, i, 2));
   }
   return cols.join(',');
 }
@@ -144,7 +87,7 @@ export function writeMbp10(view: DataView, o: number, buf: SnapshotBuffer, i: nu
   }
 }
 
-/** changeDepth for row i of a buffer. */
+/** MBP's `depth`: the level (0 = best) of the triggering record's price on its side, 0 when it is not there. */
 function changeLevel(buf: SnapshotBuffer, i: number): number {
   const side = buf.side[i];
   const field = side === B ? BID_PX : side === A ? ASK_PX : -1;
@@ -152,4 +95,123 @@ function changeLevel(buf: SnapshotBuffer, i: number): number {
   const run = buf.slot(i, field);
   for (let k = 0, n = buf.counts(field)[i]; k < n; k++) if (buf.levels[run + k] === buf.price[i]) return k;
   return 0;
+}
+
+const UNDEF = bytesOf(UNDEF_PRICE.toString());
+const QUOTED_UNDEF = bytesOf(`"${UNDEF_PRICE}"`);
+/** Each action / side byte as CSV writes it (the character, UTF-8) and as JSON does (a quoted string). */
+const CSV_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(String.fromCharCode(c)));
+const JSON_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(JSON.stringify(String.fromCharCode(c))));
+const J_TS_RECV = bytesOf('{"ts_recv":'), J_TS_EVENT = bytesOf(',"ts_event":'), J_RTYPE = bytesOf(',"rtype":'), J_PUBLISHER = bytesOf(',"publisher_id":');
+const J_INSTRUMENT = bytesOf(',"instrument_id":'), J_ACTION = bytesOf(',"action":'), J_SIDE = bytesOf(',"side":'), J_DEPTH = bytesOf(',"depth":');
+const J_PRICE = bytesOf(',"price":'), J_SIZE = bytesOf(',"size":'), J_FLAGS = bytesOf(',"flags":'), J_DELTA = bytesOf(',"ts_in_delta":');
+const J_SEQUENCE = bytesOf(',"sequence":'), J_LEVELS = bytesOf(',"levels":['), J_END = bytesOf(']}\n'), NULL = bytesOf('null'), TEN = bytesOf('10');
+const J_BID_PX = bytesOf('{"bid_px":'), J_ASK_PX = bytesOf(',"ask_px":'), J_BID_SZ = bytesOf(',"bid_sz":');
+const J_ASK_SZ = bytesOf(',"ask_sz":'), J_BID_CT = bytesOf(',"bid_ct":'), J_ASK_CT = bytesOf(',"ask_ct":');
+/** Room for a row apart from its levels, and per level (each field at most 22 bytes and its key). */
+const ROW_BYTES = 512;
+const LEVEL_BYTES = 6 * 34;
+
+/**
+ * MBP json lines and csv rows in Databento's names and order, written as
+ * bytes straight from the snapshot columns (like the replay frames): levels
+ * bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct; prices and u64s as integer
+ * strings; missing levels UNDEF_PRICE with zero size and count.
+ */
+export class MbpTextWriter extends ByteChunks {
+  constructor(private readonly format: 'json' | 'csv') {
+    super(64 * 1024);
+  }
+
+  /** Appends row i of `buf` as one line. */
+  row(buf: SnapshotBuffer, i: number): void {
+    this.reserve(ROW_BYTES + buf.depth * LEVEL_BYTES);
+    const json = this.format === 'json';
+    const chars = json ? JSON_CHAR : CSV_CHAR;
+    const o = this.chunk;
+    let p = this.pos;
+    if (json) p = put(o, p, J_TS_RECV);
+    p = u64(o, p, buf.tsRecv(i), json);
+    p = json ? put(o, p, J_TS_EVENT) : comma(o, p);
+    p = u64(o, p, buf.tsEvent(i), json);
+    p = json ? put(o, p, J_RTYPE) : comma(o, p);
+    if (buf.depth === 10) p = put(o, p, TEN);
+    else if (json) p = put(o, p, NULL);
+    p = json ? put(o, p, J_PUBLISHER) : comma(o, p);
+    p = int(o, p, buf.publisherId[i]);
+    p = json ? put(o, p, J_INSTRUMENT) : comma(o, p);
+    p = int(o, p, buf.instrumentId[i]);
+    p = json ? put(o, p, J_ACTION) : comma(o, p);
+    p = put(o, p, chars[buf.action[i]]);
+    p = json ? put(o, p, J_SIDE) : comma(o, p);
+    p = put(o, p, chars[buf.side[i]]);
+    p = json ? put(o, p, J_DEPTH) : comma(o, p);
+    p = int(o, p, changeLevel(buf, i));
+    p = json ? put(o, p, J_PRICE) : comma(o, p);
+    p = price(o, p, buf.price[i], json);
+    p = json ? put(o, p, J_SIZE) : comma(o, p);
+    p = int(o, p, buf.size[i]);
+    p = json ? put(o, p, J_FLAGS) : comma(o, p);
+    p = int(o, p, buf.flags[i]);
+    p = json ? put(o, p, J_DELTA) : comma(o, p);
+    p = int(o, p, buf.tsInDelta[i]);
+    p = json ? put(o, p, J_SEQUENCE) : comma(o, p);
+    p = int(o, p, buf.sequence[i]);
+    if (json) p = put(o, p, J_LEVELS);
+    const bids = buf.bidLevels[i];
+    const asks = buf.askLevels[i];
+    const lv = buf.levels;
+    const d = buf.depth;
+    const bid = buf.slot(i, BID_PX);
+    const ask = buf.slot(i, ASK_PX);
+    for (let k = 0; k < d; k++) {
+      if (json && k > 0) p = comma(o, p);
+      const b = k < bids;
+      const a = k < asks;
+      // MBP's order: bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct.
+      p = json ? put(o, p, J_BID_PX) : comma(o, p);
+      p = price(o, p, b ? lv[bid + k] : NaN, json);
+      p = json ? put(o, p, J_ASK_PX) : comma(o, p);
+      p = price(o, p, a ? lv[ask + k] : NaN, json);
+      p = json ? put(o, p, J_BID_SZ) : comma(o, p);
+      p = int(o, p, b ? lv[bid + d + k] : 0);
+      p = json ? put(o, p, J_ASK_SZ) : comma(o, p);
+      p = int(o, p, a ? lv[ask + d + k] : 0);
+      p = json ? put(o, p, J_BID_CT) : comma(o, p);
+      p = int(o, p, b ? lv[bid + 2 * d + k] : 0);
+      p = json ? put(o, p, J_ASK_CT) : comma(o, p);
+      p = int(o, p, a ? lv[ask + 2 * d + k] : 0);
+      if (json) o[p++] = 0x7d; // }
+    }
+    if (json) p = put(o, p, J_END);
+    else o[p++] = 0x0a;
+    if (p > o.length) {
+      // Past the estimate (only a value outside the fast paths can do that):
+      // a typed array drops writes out of range, so write it again with room.
+      this.reserve(p - this.pos);
+      this.row(buf, i);
+      return;
+    }
+    this.pos = p;
+  }
+}
+
+function comma(o: Buffer, p: number): number {
+  o[p] = 0x2c;
+  return p + 1;
+}
+
+/** A u64 in decimal, quoted in json. */
+function u64(o: Buffer, p: number, x: bigint, json: boolean): number {
+  const text = x.toString();
+  return json ? ascii(o, p, text) : chars(o, p, text);
+}
+
+/** A price in 1e-9 units as an integer (quoted in json); NaN is UNDEF_PRICE. */
+function price(o: Buffer, p: number, nanos: number, json: boolean): number {
+  if (Number.isNaN(nanos)) return put(o, p, json ? QUOTED_UNDEF : UNDEF);
+  if (json) o[p++] = 0x22;
+  p = int(o, p, nanos);
+  if (json) o[p++] = 0x22;
+  return p;
 }

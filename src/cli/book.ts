@@ -4,11 +4,10 @@ import { MBP10_RECORD_LENGTH } from '../dbn/constants.js';
 import { encodeMetadata } from '../dbn/encode.js';
 import type { DbnStream } from '../dbn/reader.js';
 import { bookToJson, type BookJson } from '../book/export.js';
-import { mbpCsvHeader, mbpToCsvRow, mbpToJson, writeMbp10 } from '../book/mbp.js';
+import { MbpTextWriter, mbpCsvHeader, writeMbp10 } from '../book/mbp.js';
 import { rebuild } from '../book/replay-file.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';
-import { LineWriter } from './line-writer.js';
 
 export interface BookCommandOutput {
   dataset: string;
@@ -52,16 +51,19 @@ export async function writeMbp(
     };
     finish = async () => undefined;
   } else {
-    const lines = new LineWriter(out);
-    if (opts.format === 'csv') await lines.line(mbpCsvHeader(opts.depth));
+    const writer = new MbpTextWriter(opts.format);
+    if (opts.format === 'csv') writer.text(`${mbpCsvHeader(opts.depth)}\n`);
+    const flush = async () => {
+      if (writer.length > 0 && !out.write(writer.take())) await once(out, 'drain');
+    };
     onCaptured = async (buf) => {
       for (let i = 0; i < buf.length; i++) {
-        const s = buf.row(i);
-        await lines.line(opts.format === 'csv' ? mbpToCsvRow(s) : JSON.stringify(mbpToJson(s)));
+        writer.row(buf, i);
+        if (writer.length >= 64 * 1024) await flush();
       }
       written += buf.length;
     };
-    finish = () => lines.flush();
+    finish = flush;
   }
   await rebuild(stream, { policy: { depth: opts.depth, intervalNs: opts.intervalNs }, verify: opts.verify, onCaptured });
   await finish();

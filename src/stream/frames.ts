@@ -1,4 +1,5 @@
 import { formatPrice } from '../book/price.js';
+import { ByteChunks, ascii, bytesOf, int, nineDigits, put } from './bytes.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**
@@ -18,25 +19,7 @@ import type { StoredSnapshot } from '../store/port.js';
  * output with JSON.stringify of a plain object, byte for byte). Integers are
  * written exactly below 2^53; stored sizes, counts and ids are far below.
  */
-export class FrameWriter {
-  private chunk: Buffer;
-  private pos = 0;
-
-  constructor(private readonly chunkBytes = 64 * 1024) {
-    this.chunk = Buffer.allocUnsafe(chunkBytes);
-  }
-
-  /** Bytes written since the last take(). */
-  get length(): number {
-    return this.pos;
-  }
-
-  /** Appends `text` (a header, an end marker, separators) as UTF-8. */
-  text(text: string): void {
-    this.reserve(text.length * 3);
-    this.pos += this.chunk.write(text, this.pos, 'utf8');
-  }
-
+export class FrameWriter extends ByteChunks {
   /** Appends one snapshot as a JSON object, and a newline after it when `newline` (NDJSON). */
   frame(s: StoredSnapshot, depth = Infinity, newline = false): void {
     const nb = Math.min(s.bids.length, depth * 3);
@@ -91,24 +74,8 @@ export class FrameWriter {
     this.pos = p;
   }
 
-  /** The bytes written so far, for the caller to keep (e.g. queued in a socket); writing goes on in a fresh chunk. */
-  take(): Buffer {
-    const out = this.chunk.subarray(0, this.pos);
-    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
-    this.pos = 0;
-    return out;
-  }
-
-  /** Makes room for `bytes` more: a larger chunk (copying what is written) when this one is short. */
-  private reserve(bytes: number): void {
-    if (this.pos + bytes <= this.chunk.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.chunkBytes, 2 * (this.pos + bytes)));
-    this.chunk.copy(grown, 0, 0, this.pos);
-    this.chunk = grown;
-  }
 }
 
-const bytesOf = (text: string) => Buffer.from(text, 'utf8');
 const K_SYMBOL = bytesOf('{"type":"snapshot","symbol":');
 const K_INSTRUMENT = bytesOf(',"instrument_id":');
 const K_PUBLISHER = bytesOf(',"publisher_id":');
@@ -135,58 +102,6 @@ const NULL = bytesOf('null');
  */
 const FRAME_FIXED_BYTES = 512;
 const LEVEL_MAX_BYTES = 80;
-
-function put(o: Buffer, p: number, bytes: Uint8Array): number {
-  for (let k = 0; k < bytes.length; k++) o[p++] = bytes[k];
-  return p;
-}
-
-/** A string of ASCII characters (a bigint's digits), quoted. */
-function ascii(o: Buffer, p: number, text: string): number {
-  o[p++] = 0x22;
-  for (let k = 0; k < text.length; k++) o[p++] = text.charCodeAt(k);
-  o[p++] = 0x22;
-  return p;
-}
-
-const digits = new Uint8Array(24);
-
-/** A non-negative integer below 2^53 in decimal; other numbers (never stored) as JSON writes them. */
-function int(o: Buffer, p: number, x: number): number {
-  let n = 0;
-  if (x >>> 0 === x) {
-    // u32, the common case: ids, sequences, sizes, counts.
-    if (x < 10) {
-      o[p++] = 0x30 + x;
-      return p;
-    }
-    while (x > 0) {
-      const q = (x / 10) >>> 0;
-      digits[n++] = 0x30 + (x - q * 10);
-      x = q;
-    }
-  } else if (Number.isInteger(x) && x > 0 && x < 2 ** 53) {
-    while (x > 0) {
-      const q = Math.floor(x / 10);
-      digits[n++] = 0x30 + (x - q * 10);
-      x = q;
-    }
-  } else {
-    return put(o, p, bytesOf(JSON.stringify(x)));
-  }
-  while (n > 0) o[p++] = digits[--n];
-  return p;
-}
-
-/** Nine digits, zero-padded: the fraction of a price. */
-function nineDigits(o: Buffer, p: number, x: number): number {
-  for (let k = 8; k >= 0; k--) {
-    const q = (x / 10) | 0;
-    o[p + k] = 0x30 + (x - q * 10);
-    x = q;
-  }
-  return p + 9;
-}
 
 /** A price in 1e-9 units as its quoted decimal string ("65.400000000"), as formatPrice writes it. */
 function price(o: Buffer, p: number, nanos: number): number {
