@@ -10,7 +10,6 @@ import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { UsageError } from './cli/errors.js';
 import { parseDuration, parseInstant } from './time.js';
 import { reportCliError } from './cli/errors.js';
-import { LineWriter } from './cli/line-writer.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
 
 const program = new Command();
@@ -39,9 +38,7 @@ program
   .option('--format <format>', 'json or csv', oneOf('--format', ['json', 'csv'] as const), 'json')
   .action(async (file: string, opts: { limit?: number; format: DecodeFormat }) => {
     const stream = await openDbnFile(file);
-    const out = new LineWriter(process.stdout);
-    const counts = await writeDecoded(stream, out, { format: opts.format, limit: opts.limit ?? Infinity });
-    await out.flush();
+    const counts = await writeDecoded(stream, process.stdout, { format: opts.format, limit: opts.limit ?? Infinity });
     if (counts.other.size > 0) process.stderr.write(`booktape: skipped non-MBO records by rtype: ${JSON.stringify(counts.toJSON())}\n`);
   });
 

@@ -1,5 +1,5 @@
 import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../dbn/constants.js';
-import { ByteChunks, ascii, bytesOf, chars, int, put } from '../stream/bytes.js';
+import { ByteChunks, CSV_CHAR, JSON_CHAR, ascii, bytesOf, chars, comma, field, int, put } from '../bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 
 /**
@@ -99,9 +99,6 @@ function changeLevel(buf: SnapshotBuffer, i: number): number {
 
 const UNDEF = bytesOf(UNDEF_PRICE.toString());
 const QUOTED_UNDEF = bytesOf(`"${UNDEF_PRICE}"`);
-/** Each action / side byte as CSV writes it (the character, UTF-8) and as JSON does (a quoted string). */
-const CSV_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(String.fromCharCode(c)));
-const JSON_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(JSON.stringify(String.fromCharCode(c))));
 const J_TS_RECV = bytesOf('{"ts_recv":'), J_TS_EVENT = bytesOf(',"ts_event":'), J_RTYPE = bytesOf(',"rtype":'), J_PUBLISHER = bytesOf(',"publisher_id":');
 const J_INSTRUMENT = bytesOf(',"instrument_id":'), J_ACTION = bytesOf(',"action":'), J_SIDE = bytesOf(',"side":'), J_DEPTH = bytesOf(',"depth":');
 const J_PRICE = bytesOf(',"price":'), J_SIZE = bytesOf(',"size":'), J_FLAGS = bytesOf(',"flags":'), J_DELTA = bytesOf(',"ts_in_delta":');
@@ -132,30 +129,30 @@ export class MbpTextWriter extends ByteChunks {
     let p = this.pos;
     if (json) p = put(o, p, J_TS_RECV);
     p = u64(o, p, buf.tsRecv(i), json);
-    p = json ? put(o, p, J_TS_EVENT) : comma(o, p);
+    p = field(o, p, json, J_TS_EVENT);
     p = u64(o, p, buf.tsEvent(i), json);
-    p = json ? put(o, p, J_RTYPE) : comma(o, p);
+    p = field(o, p, json, J_RTYPE);
     if (buf.depth === 10) p = put(o, p, TEN);
     else if (json) p = put(o, p, NULL);
-    p = json ? put(o, p, J_PUBLISHER) : comma(o, p);
+    p = field(o, p, json, J_PUBLISHER);
     p = int(o, p, buf.publisherId[i]);
-    p = json ? put(o, p, J_INSTRUMENT) : comma(o, p);
+    p = field(o, p, json, J_INSTRUMENT);
     p = int(o, p, buf.instrumentId[i]);
-    p = json ? put(o, p, J_ACTION) : comma(o, p);
+    p = field(o, p, json, J_ACTION);
     p = put(o, p, chars[buf.action[i]]);
-    p = json ? put(o, p, J_SIDE) : comma(o, p);
+    p = field(o, p, json, J_SIDE);
     p = put(o, p, chars[buf.side[i]]);
-    p = json ? put(o, p, J_DEPTH) : comma(o, p);
+    p = field(o, p, json, J_DEPTH);
     p = int(o, p, changeLevel(buf, i));
-    p = json ? put(o, p, J_PRICE) : comma(o, p);
+    p = field(o, p, json, J_PRICE);
     p = price(o, p, buf.price[i], json);
-    p = json ? put(o, p, J_SIZE) : comma(o, p);
+    p = field(o, p, json, J_SIZE);
     p = int(o, p, buf.size[i]);
-    p = json ? put(o, p, J_FLAGS) : comma(o, p);
+    p = field(o, p, json, J_FLAGS);
     p = int(o, p, buf.flags[i]);
-    p = json ? put(o, p, J_DELTA) : comma(o, p);
+    p = field(o, p, json, J_DELTA);
     p = int(o, p, buf.tsInDelta[i]);
-    p = json ? put(o, p, J_SEQUENCE) : comma(o, p);
+    p = field(o, p, json, J_SEQUENCE);
     p = int(o, p, buf.sequence[i]);
     if (json) p = put(o, p, J_LEVELS);
     const bids = buf.bidLevels[i];
@@ -169,17 +166,17 @@ export class MbpTextWriter extends ByteChunks {
       const b = k < bids;
       const a = k < asks;
       // MBP's order: bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct.
-      p = json ? put(o, p, J_BID_PX) : comma(o, p);
+      p = field(o, p, json, J_BID_PX);
       p = price(o, p, b ? lv[bid + k] : NaN, json);
-      p = json ? put(o, p, J_ASK_PX) : comma(o, p);
+      p = field(o, p, json, J_ASK_PX);
       p = price(o, p, a ? lv[ask + k] : NaN, json);
-      p = json ? put(o, p, J_BID_SZ) : comma(o, p);
+      p = field(o, p, json, J_BID_SZ);
       p = int(o, p, b ? lv[bid + d + k] : 0);
-      p = json ? put(o, p, J_ASK_SZ) : comma(o, p);
+      p = field(o, p, json, J_ASK_SZ);
       p = int(o, p, a ? lv[ask + d + k] : 0);
-      p = json ? put(o, p, J_BID_CT) : comma(o, p);
+      p = field(o, p, json, J_BID_CT);
       p = int(o, p, b ? lv[bid + 2 * d + k] : 0);
-      p = json ? put(o, p, J_ASK_CT) : comma(o, p);
+      p = field(o, p, json, J_ASK_CT);
       p = int(o, p, a ? lv[ask + 2 * d + k] : 0);
       if (json) o[p++] = 0x7d; // }
     }
@@ -194,11 +191,6 @@ export class MbpTextWriter extends ByteChunks {
     }
     this.pos = p;
   }
-}
-
-function comma(o: Buffer, p: number): number {
-  o[p] = 0x2c;
-  return p + 1;
 }
 
 /** A u64 in decimal, quoted in json. */

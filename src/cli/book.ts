@@ -53,17 +53,14 @@ export async function writeMbp(
   } else {
     const writer = new MbpTextWriter(opts.format);
     if (opts.format === 'csv') writer.text(`${mbpCsvHeader(opts.depth)}\n`);
-    const flush = async () => {
-      if (writer.length > 0 && !out.write(writer.take())) await once(out, 'drain');
-    };
     onCaptured = async (buf) => {
       for (let i = 0; i < buf.length; i++) {
         writer.row(buf, i);
-        if (writer.length >= 64 * 1024) await flush();
+        if (writer.length >= 64 * 1024) await writer.flushTo(out);
       }
       written += buf.length;
     };
-    finish = flush;
+    finish = () => writer.flushTo(out);
   }
   await rebuild(stream, { policy: { depth: opts.depth, intervalNs: opts.intervalNs }, verify: opts.verify, onCaptured });
   await finish();

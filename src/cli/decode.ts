@@ -1,8 +1,8 @@
+import type { Writable } from 'node:stream';
 import { RType } from '../dbn/constants.js';
-import { MBO_CSV_COLUMNS, MboView, mboToCsvRow, mboToJson } from '../dbn/mbo.js';
+import { MBO_CSV_COLUMNS, MboTextWriter, MboView } from '../dbn/mbo.js';
 import { RecordCounts } from '../dbn/framing.js';
 import type { DbnStream } from '../dbn/reader.js';
-import { LineWriter } from './line-writer.js';
 
 export type DecodeFormat = 'json' | 'csv';
 
@@ -12,25 +12,30 @@ export type DecodeFormat = 'json' | 'csv';
  */
 export async function writeDecoded(
   stream: DbnStream,
-  out: LineWriter,
+  out: Writable,
   opts: { format: DecodeFormat; limit: number },
 ): Promise<RecordCounts> {
   const counts = new RecordCounts();
   const r = new MboView();
-  if (opts.format === 'csv') await out.line(MBO_CSV_COLUMNS.join(','));
+  const writer = new MboTextWriter(opts.format);
+  if (opts.format === 'csv') writer.text(`${MBO_CSV_COLUMNS.join(',')}\n`);
   let emitted = 0;
-  for await (const b of stream.batches) {
-    for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
-      const rtype = b.view.getUint8(o + 1);
-      if (rtype !== RType.MBO) {
-        counts.addOther(rtype);
-        continue;
+  try {
+    for await (const b of stream.batches) {
+      for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
+        const rtype = b.view.getUint8(o + 1);
+        if (rtype !== RType.MBO) {
+          counts.addOther(rtype);
+          continue;
+        }
+        counts.mbo++;
+        writer.record(r.at(b.view, o));
+        if (++emitted >= opts.limit) return counts;
+        if (writer.length >= 64 * 1024) await writer.flushTo(out);
       }
-      counts.mbo++;
-      r.at(b.view, o);
-      await out.line(opts.format === 'csv' ? mboToCsvRow(r) : JSON.stringify(mboToJson(r)));
-      if (++emitted >= opts.limit) return counts;
     }
+    return counts;
+  } finally {
+    await writer.flushTo(out);
   }
-  return counts;
 }

@@ -1,5 +1,5 @@
 import { formatPrice } from '../book/price.js';
-import { ByteChunks, ascii, bytesOf, int, nineDigits, put } from './bytes.js';
+import { ByteChunks, ascii, bytesOf, int, nineDigits, put } from '../bytes.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**

@@ -1,7 +1,10 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+
 /**
  * Text written as bytes straight into the chunks that go to a socket or a
- * file, for the outputs that write one line per snapshot (replay and export
- * frames, MBP json and csv). Built as strings, each line was a rope of ~100
+ * file, for the outputs that write one line per record or snapshot (replay
+ * and export frames, MBP and MBO json and csv). Built as strings, each line was a rope of ~100
  * pieces, flattened, then encoded, then collected; here digits go straight
  * into the chunk.
  */
@@ -32,6 +35,11 @@ export class ByteChunks {
     return out;
   }
 
+  /** Hands what is written to `out`, waiting for 'drain' when it is full: a slow reader (a pipe) bounds memory. */
+  async flushTo(out: Writable): Promise<void> {
+    if (this.pos > 0 && !out.write(this.take())) await once(out, 'drain');
+  }
+
   /** Makes room for `bytes` more: a larger chunk (copying what is written) when this one is short. */
   protected reserve(bytes: number): void {
     if (this.pos + bytes <= this.chunk.length) return;
@@ -42,6 +50,16 @@ export class ByteChunks {
 }
 
 export const bytesOf = (text: string) => Buffer.from(text, 'utf8');
+
+export function comma(o: Buffer, p: number): number {
+  o[p] = 0x2c;
+  return p + 1;
+}
+
+/** What goes before a field of a line: its key (with the comma before it) in JSON, a comma in CSV. */
+export function field(o: Buffer, p: number, json: boolean, key: Uint8Array): number {
+  return json ? put(o, p, key) : comma(o, p);
+}
 
 export function put(o: Buffer, p: number, bytes: Uint8Array): number {
   for (let k = 0; k < bytes.length; k++) o[p++] = bytes[k];
@@ -108,3 +126,38 @@ export function nineDigits(o: Buffer, p: number, x: number): number {
   }
   return p + 9;
 }
+
+/**
+ * A u64 given as its 32-bit halves, in decimal, exactly and without a bigint:
+ * long division by 1e9, the high half first and then the low half 16 bits at
+ * a time (every step stays below 2^53), then the quotient (below 2^35) and
+ * nine digits of remainder.
+ */
+export function u64(o: Buffer, p: number, hi: number, lo: number): number {
+  if (hi === 0) return u32(o, p, lo);
+  let q = Math.floor(hi / 1e9);
+  let r = hi - q * 1e9;
+  let cur = r * 65536 + (lo >>> 16);
+  let d = Math.floor(cur / 1e9);
+  r = cur - d * 1e9;
+  q = q * 65536 + d;
+  cur = r * 65536 + (lo & 0xffff);
+  d = Math.floor(cur / 1e9);
+  r = cur - d * 1e9;
+  q = q * 65536 + d;
+  return nineDigits(o, int(o, p, q), r); // q >= 4: x >= 2^32
+}
+
+/** An i64 given as its 32-bit halves (hi as unsigned), in decimal, exactly. */
+export function i64(o: Buffer, p: number, hi: number, lo: number): number {
+  if (hi < 0x80000000) return u64(o, p, hi, lo);
+  // Negative: write the magnitude, 2^64 - x.
+  o[p++] = 0x2d; // -
+  const mlo = (~lo + 1) >>> 0;
+  const mhi = (~hi + (mlo === 0 ? 1 : 0)) >>> 0;
+  return u64(o, p, mhi, mlo);
+}
+
+/** Each byte as CSV writes it (the character, UTF-8) and as JSON does (a quoted, escaped string). */
+export const CSV_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(String.fromCharCode(c)));
+export const JSON_CHAR = Array.from({ length: 256 }, (_, c) => bytesOf(JSON.stringify(String.fromCharCode(c))));
