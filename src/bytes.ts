@@ -67,7 +67,7 @@ export function put(o: Buffer, p: number, bytes: Uint8Array): number {
 }
 
 /** A string of ASCII characters (a bigint's digits). */
-export function chars(o: Buffer, p: number, text: string): number {
+function chars(o: Buffer, p: number, text: string): number {
   for (let k = 0; k < text.length; k++) o[p++] = text.charCodeAt(k);
   return p;
 }
@@ -156,6 +156,14 @@ export function i64(o: Buffer, p: number, hi: number, lo: number): number {
   const mlo = (~lo + 1) >>> 0;
   const mhi = (~hi + (mlo === 0 ? 1 : 0)) >>> 0;
   return u64(o, p, mhi, mlo);
+}
+
+/** A u64 or i64 from its halves: a string in JSON (Databento's u64/i64 form), bare in CSV. */
+export function int64(o: Buffer, p: number, hi: number, lo: number, signed: boolean, json: boolean): number {
+  if (json) o[p++] = 0x22;
+  p = signed ? i64(o, p, hi, lo) : u64(o, p, hi, lo);
+  if (json) o[p++] = 0x22;
+  return p;
 }
 
 /** Each byte as CSV writes it (the character, UTF-8) and as JSON does (a quoted, escaped string). */

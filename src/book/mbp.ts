@@ -1,5 +1,5 @@
 import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../dbn/constants.js';
-import { ByteChunks, CSV_CHAR, JSON_CHAR, ascii, bytesOf, chars, comma, field, int, put } from '../bytes.js';
+import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, comma, field, int, int64, put } from '../bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 
 /**
@@ -128,9 +128,9 @@ export class MbpTextWriter extends ByteChunks {
     const o = this.chunk;
     let p = this.pos;
     if (json) p = put(o, p, J_TS_RECV);
-    p = u64(o, p, buf.tsRecv(i), json);
+    p = int64(o, p, buf.tsRecvHi[i], buf.tsRecvLo[i], false, json);
     p = field(o, p, json, J_TS_EVENT);
-    p = u64(o, p, buf.tsEvent(i), json);
+    p = int64(o, p, buf.tsEventHi[i], buf.tsEventLo[i], false, json);
     p = field(o, p, json, J_RTYPE);
     if (buf.depth === 10) p = put(o, p, TEN);
     else if (json) p = put(o, p, NULL);
@@ -191,12 +191,6 @@ export class MbpTextWriter extends ByteChunks {
     }
     this.pos = p;
   }
-}
-
-/** A u64 in decimal, quoted in json. */
-function u64(o: Buffer, p: number, x: bigint, json: boolean): number {
-  const text = x.toString();
-  return json ? ascii(o, p, text) : chars(o, p, text);
 }
 
 /** A price in 1e-9 units as an integer (quoted in json); NaN is UNDEF_PRICE. */

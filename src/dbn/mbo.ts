@@ -1,4 +1,4 @@
-import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, field, i64, int, put, u64 } from '../bytes.js';
+import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, field, int, int64, put } from '../bytes.js';
 import { UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 
 const TWO_32 = 4294967296;
@@ -144,9 +144,9 @@ export class MboTextWriter extends ByteChunks {
     const o = this.chunk;
     let p = this.pos;
     if (json) p = put(o, p, J_TS_RECV);
-    p = quoted(o, p, json, v.getUint32(at + 44, true), v.getUint32(at + 40, true), false);
+    p = int64(o, p, v.getUint32(at + 44, true), v.getUint32(at + 40, true), false, json);
     p = field(o, p, json, J_TS_EVENT);
-    p = quoted(o, p, json, v.getUint32(at + 12, true), v.getUint32(at + 8, true), false);
+    p = int64(o, p, v.getUint32(at + 12, true), v.getUint32(at + 8, true), false, json);
     p = field(o, p, json, J_RTYPE);
     p = int(o, p, v.getUint8(at + 1));
     p = field(o, p, json, J_PUBLISHER);
@@ -158,13 +158,13 @@ export class MboTextWriter extends ByteChunks {
     p = field(o, p, json, J_SIDE);
     p = put(o, p, chars[v.getUint8(at + 39)]);
     p = field(o, p, json, J_PRICE);
-    p = quoted(o, p, json, v.getUint32(at + 28, true), v.getUint32(at + 24, true), true);
+    p = int64(o, p, v.getUint32(at + 28, true), v.getUint32(at + 24, true), true, json);
     p = field(o, p, json, J_SIZE);
     p = int(o, p, v.getUint32(at + 32, true));
     p = field(o, p, json, J_CHANNEL);
     p = int(o, p, v.getUint8(at + 37));
     p = field(o, p, json, J_ORDER);
-    p = quoted(o, p, json, v.getUint32(at + 20, true), v.getUint32(at + 16, true), false);
+    p = int64(o, p, v.getUint32(at + 20, true), v.getUint32(at + 16, true), false, json);
     p = field(o, p, json, J_FLAGS);
     p = int(o, p, v.getUint8(at + 36));
     p = field(o, p, json, J_DELTA);
@@ -175,12 +175,4 @@ export class MboTextWriter extends ByteChunks {
     else o[p++] = 0x0a;
     this.pos = p;
   }
-}
-
-/** A u64 or i64 from its halves, as a string in JSON (Databento's u64/i64 form) and bare in CSV. */
-function quoted(o: Buffer, p: number, json: boolean, hi: number, lo: number, signed: boolean): number {
-  if (json) o[p++] = 0x22;
-  p = signed ? i64(o, p, hi, lo) : u64(o, p, hi, lo);
-  if (json) o[p++] = 0x22;
-  return p;
 }

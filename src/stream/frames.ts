@@ -73,7 +73,6 @@ export class FrameWriter extends ByteChunks {
     }
     this.pos = p;
   }
-
 }
 
 const K_SYMBOL = bytesOf('{"type":"snapshot","symbol":');
