@@ -4,9 +4,9 @@ import type { Writable } from 'node:stream';
 /**
  * Text written as bytes straight into the chunks that go to a socket or a
  * file, for the outputs that write one line per record or snapshot (replay
- * and export frames, MBP and MBO json and csv). Built as strings, each line was a rope of ~100
- * pieces, flattened, then encoded, then collected; here digits go straight
- * into the chunk.
+ * and export frames, MBP and MBO json and csv). Built as strings, each line
+ * was a rope of ~100 pieces, flattened, then encoded, then collected; here
+ * digits go straight into the chunk.
  */
 export class ByteChunks {
   protected chunk: Buffer;
