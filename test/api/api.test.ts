@@ -104,10 +104,22 @@ describe('HTTP API on the DuckDB store', () => {
     const nd = ndjson(await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=5&depth=2`)).text());
     expect(nd).toEqual(stored.slice(0, 5).map((s) => referenceFrame(s, 2)));
     const json = await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=3&format=json`)).json();
-    expect(json).toHaveLength(3);
+    expect(json).toEqual(stored.slice(0, 3).map((s) => referenceFrame(s, 10)));
     const csv = (await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=2&format=csv&depth=1`)).text()).trim().split('\n');
     expect(csv[0]).toBe('symbol,instrument_id,publisher_id,ts_recv,ts_event,sequence,sub_sequence,action,side,price,size,flags,crossed,locked,bid_px_00,bid_sz_00,bid_ct_00,ask_px_00,ask_sz_00,ask_ct_00');
     expect(csv).toHaveLength(3);
+  });
+
+  it('csv export rows hold the stored values: decimal prices, empty cells for missing levels', async () => {
+    const [, ...rows] = (await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=500&format=csv&depth=3`)).text()).trim().split('\n');
+    const want = stored.slice(0, 500).map((s) => {
+      const f = referenceFrame(s, 3) as { bids: Array<[string, number, number]>; asks: Array<[string, number, number]> } & Record<string, unknown>;
+      const cells = [f.symbol, f.instrument_id, f.publisher_id, f.ts_recv, f.ts_event, f.sequence, f.sub_sequence, f.action, f.side, f.price ?? '', f.size, f.flags, f.crossed, f.locked];
+      for (let k = 0; k < 3; k++) cells.push(...(f.bids[k] ?? ['', '', '']), ...(f.asks[k] ?? ['', '', '']));
+      return cells.map(String).join(',');
+    });
+    expect(want.some((r) => r.endsWith(',,,'))).toBe(true); // some rows have missing levels
+    expect(rows).toEqual(want);
   });
 
   it('replay over HTTP: chunked NDJSON, every frame equals the stored snapshot in order, end marker with counts', async () => {
