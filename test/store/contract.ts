@@ -123,6 +123,19 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await other.close();
   });
 
+  it('action and side bytes outside ASCII (a corrupt or newer file) are stored and read back as their characters', async () => {
+    const store = await fresh();
+    const s = joinRows([batches[0][0], 0, 4]);
+    [0x7f, 0xc8, 0xff, 0x80].forEach((b, i) => { s.action[i] = b; s.side[i] = 0xff - i; });
+    await store.writeSnapshots(s, symbolOf);
+    await store.flush();
+    const rows = [];
+    for await (const r of store.readRange({ symbols: [] })) rows.push(r);
+    expect(rows.map((r) => [r.action, r.side])).toEqual([0, 1, 2, 3].map((i) => [String.fromCharCode(s.action[i]), String.fromCharCode(s.side[i])]));
+    expect(await store.bookAt('CLX5', rows[3].tsRecv)).toMatchObject({ action: String.fromCharCode(0x80), side: String.fromCharCode(0xfc) });
+    await store.close();
+  });
+
   it('the book at an instant stays exact while writes add rows, including a later row at an instant already read', async () => {
     const store = await fresh();
     const [s] = batches[0];

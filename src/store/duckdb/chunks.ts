@@ -83,12 +83,23 @@ class ChunkFiller {
     this.raw(out);
   }
 
-  /** A one-character VARCHAR from an ASCII code (always inline). */
+  /**
+   * A one-character VARCHAR from a byte (always inline): the character
+   * String.fromCharCode gives it, as UTF-8. Action and side bytes are ASCII
+   * in valid data; a byte of 0x80 or more (a corrupt or newer file) is two
+   * UTF-8 bytes, as DuckDB refuses a string that is not valid UTF-8.
+   */
   chars(codes: Uint8Array): void {
     const out = new Uint32Array(this.n * 4);
     for (let r = 0, i = this.start; r < this.n; r++, i++) {
-      out[4 * r] = 1;
-      out[4 * r + 1] = codes[i];
+      const c = codes[i];
+      if (c < 0x80) {
+        out[4 * r] = 1;
+        out[4 * r + 1] = c;
+      } else {
+        out[4 * r] = 2;
+        out[4 * r + 1] = (0xc0 | (c >> 6)) | ((0x80 | (c & 0x3f)) << 8);
+      }
     }
     this.raw(out);
   }

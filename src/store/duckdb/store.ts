@@ -17,7 +17,7 @@ import { InstantIndex } from './instant-index.js';
 import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
 
 // Sizes are read as DOUBLE[] (exact below 2^53): node-api returns a bigint per UBIGINT value.
-const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size,
+const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, ascii(action), ascii(side), price, size,
   flags, ts_in_delta, depth, crossed, locked, bid_px, bid_sz::DOUBLE[], bid_ct, ask_px, ask_sz::DOUBLE[], ask_ct FROM book_snapshots`;
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
 const READ_CONNECTIONS = 4;
@@ -123,6 +123,7 @@ export class DuckDbStore implements SnapshotStore {
       await c.run('BEGIN TRANSACTION');
       try {
         const a = await c.createAppender(direct ? table : stage);
+        let appended = false;
         try {
           // The appender is synchronous: one chunk at a time, with the
           // event loop let in between, so that API requests served by this
@@ -133,8 +134,15 @@ export class DuckDbStore implements SnapshotStore {
             await breather();
           }
           a.flushSync();
+          appended = true;
         } finally {
-          a.closeSync();
+          // After a failed append, closing fails too ("transaction is
+          // aborted"): let the first error, the one that says why, through.
+          try {
+            a.closeSync();
+          } catch (err) {
+            if (appended) throw err;
+          }
         }
         if (!direct) {
           await c.run(mergeSql(table));
@@ -362,6 +370,8 @@ function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
   for (let i = 0; i < chunk.rowCount; i++) out.push(row(i));
 }
 
+const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+
 /** Builds row i of a SELECT_SNAPSHOT result chunk as a snapshot, from its vectors. */
 function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
   const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
@@ -392,8 +402,8 @@ function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
       tsEvent: tsEvent.getItem(i) as bigint,
       sequence: seq.getItem(i) as number,
       subSequence: sub.getItem(i) as number,
-      action: action.getItem(i) as string,
-      side: side.getItem(i) as string,
+      action: CHAR[action.getItem(i) as number],
+      side: CHAR[side.getItem(i) as number],
       price: p === null ? null : toNanos(p),
       size: size.getItem(i) as number,
       flags: flags.getItem(i) as number,
