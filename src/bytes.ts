@@ -35,9 +35,17 @@ export class ByteChunks {
     return out;
   }
 
-  /** Hands what is written to `out`, waiting for 'drain' when it is full: a slow reader (a pipe) bounds memory. */
-  async flushTo(out: Writable): Promise<void> {
-    if (this.pos > 0 && !out.write(this.take())) await once(out, 'drain');
+  /**
+   * Hands what is written to `out`, waiting for 'drain' when it is full: a
+   * slow reader (a pipe, a client) bounds memory. With `signal` (the client
+   * went away), an abort ends the wait instead; once() with a signal removes
+   * its listeners either way, where racing two once() calls would leave an
+   * abort listener behind per slow write.
+   */
+  async flushTo(out: Writable, signal?: AbortSignal): Promise<void> {
+    if (this.pos === 0 || out.write(this.take())) return;
+    if (signal === undefined) await once(out, 'drain');
+    else if (!signal.aborted) await once(out, 'drain', { signal }).catch(() => undefined);
   }
 
   /** Makes room for `bytes` more: a larger chunk (copying what is written) when this one is short. */

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -194,7 +193,7 @@ export function createApp(deps: AppDeps): express.Express {
         writer.frame(s, q.depth, q.format === 'ndjson');
       }
       first = false;
-      if (writer.length >= 64 * 1024 && !res.write(writer.take())) await once(res, 'drain', { signal: controller.signal }).catch(() => undefined);
+      if (writer.length >= 64 * 1024) await writer.flushTo(res, controller.signal);
       if (controller.signal.aborted) return;
     }
     if (q.format === 'json') writer.text(']');

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SnapshotStore } from '../store/port.js';
 import { FrameWriter } from './frames.js';
@@ -54,15 +53,10 @@ export async function streamReplay(
   let pendingFrames = 0;
   const flush = async () => {
     if (writer.length === 0) return;
-    const chunk = writer.take();
-    counts.bytes += chunk.length;
-    onChunk?.(pendingFrames, chunk.length);
+    counts.bytes += writer.length;
+    onChunk?.(pendingFrames, writer.length);
     pendingFrames = 0;
-    if (!out.write(chunk) && !signal.aborted) {
-      // once() with a signal removes its listeners either way; racing two
-      // once() calls would leave an abort listener behind per slow write.
-      await once(out, 'drain', { signal }).catch(() => undefined);
-    }
+    await writer.flushTo(out, signal);
   };
   const line = (json: string) => writer.text(`${json}\n`);
 

@@ -239,10 +239,7 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   private async readBlock(symbol: string, first: bigint, last: bigint): Promise<DuckDBDataChunk[]> {
-    const result = await (await this.reader()).run(`${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]);
-    const chunks: DuckDBDataChunk[] = [];
-    for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) chunks.push(chunk);
-    return chunks;
+    return readChunks(await this.reader(), `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]);
   }
 
   private async loadInstants(symbol: string): Promise<BigInt64Array> {
@@ -356,12 +353,17 @@ export class DuckDbStore implements SnapshotStore {
  * vectors (typed arrays underneath; list levels read from their flat child
  * vectors), instead of materialising row objects value by value.
  */
-async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
+/** A query's result chunks. */
+async function readChunks(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<DuckDBDataChunk[]> {
   const result = await c.run(sql, params);
+  const chunks: DuckDBDataChunk[] = [];
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) chunks.push(chunk);
+  return chunks;
+}
+
+async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
   const out: StoredSnapshot[] = [];
-  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    chunkSnapshots(chunk, out);
-  }
+  for (const chunk of await readChunks(c, sql, params)) chunkSnapshots(chunk, out);
   return out;
 }
 
