@@ -100,3 +100,24 @@ export async function readIngestJob(queue: Queue<IngestJobData, IngestSummary>, 
     if (state === before || i >= tries) return { job, state };
   }
 }
+
+/** How long a health or metrics read waits on Redis: a probe must answer, not hang. */
+export const REDIS_PROBE_MS = 1000;
+
+/**
+ * The queue's job counts by state, or an error once Redis has not answered
+ * within `timeoutMs`. Queue connections retry commands for as long as Redis
+ * is away (workers must not give up), so without the limit a readiness probe
+ * or a metrics scrape would wait with them.
+ */
+export async function probeJobCounts(queue: Queue, states: JobState[], timeoutMs = REDIS_PROBE_MS): Promise<Record<string, number>> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([queue.getJobCounts(...states), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

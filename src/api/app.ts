@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
-import { enqueueIngest, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
+import { enqueueIngest, probeJobCounts, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { FrameWriter, csvHeader, csvRow } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps): express.Express {
     try { await store.ping(); checks.store = 'ok'; } catch (e) { checks.store = (e as Error).message; }
     try {
       if (deps.queue === null) throw new Error('not connected');
-      await deps.queue.getJobCounts('waiting'); // a real round trip to Redis
+      await probeJobCounts(deps.queue, ['waiting']); // a real round trip to Redis, bounded in time
       checks.redis = 'ok';
     } catch (e) { checks.redis = (e as Error).message; }
     const ok = Object.values(checks).every((v) => v === 'ok');

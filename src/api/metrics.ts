@@ -1,7 +1,17 @@
+import type { Queue } from 'bullmq';
+import { probeJobCounts } from '../../jobs/queue.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Everything /metrics exposes, in one registry per app. */
-export function createMetrics() {
+/** The job states /metrics reports for the ingest queue. */
+export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+
+/**
+ * Everything /metrics exposes, in one registry per app. With `queue`, each
+ * scrape also reads the ingest queue's job counts from Redis: they cover
+ * every worker sharing the queue, where the ingest counters below count only
+ * jobs this process ran.
+ */
+export function createMetrics(queue: Queue | null = null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
   return {
@@ -18,6 +28,21 @@ export function createMetrics() {
     activeStreams: new Gauge({ name: 'booktape_replay_active_streams', help: 'Replay streams open now', labelNames: ['transport'], registers: [registry] }),
     ingestJobs: new Counter({ name: 'booktape_ingest_jobs_total', help: 'Ingest jobs by outcome (this process)', labelNames: ['outcome'], registers: [registry] }),
     ingestRecords: new Counter({ name: 'booktape_ingest_records_total', help: 'MBO records ingested (this process)', registers: [registry] }),
+    queueJobs: new Gauge({
+      name: 'booktape_queue_jobs',
+      help: 'Ingest queue jobs by state, read from Redis at each scrape (all workers)',
+      labelNames: ['state'],
+      registers: queue === null ? [] : [registry],
+      async collect() {
+        this.reset(); // no Redis this scrape: report nothing rather than stale counts
+        try {
+          const counts = await probeJobCounts(queue!, [...QUEUE_STATES]);
+          for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+        } catch {
+          /* Redis is away or slow: the scrape answers with the other metrics; /readyz says why */
+        }
+      },
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

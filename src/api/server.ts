@@ -40,10 +40,10 @@ async function redisAnswers(url: string): Promise<boolean> {
  * with QuestDB run `booktape worker` processes instead.
  */
 export async function startServer(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServer> {
-  const metrics = createMetrics();
   const hasRedis = await redisAnswers(config.redisUrl);
   if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
   const queue = hasRedis ? ingestQueue(config) : null;
+  const metrics = createMetrics(queue);
   const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log) : null;
   if (worker) {
     worker.ingest.on('completed', (job) => {

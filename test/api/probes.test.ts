@@ -1,0 +1,84 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { loadConfig } from '../../src/config.js';
+
+/**
+ * /readyz and /metrics read Redis on every call. A Redis that accepts the
+ * connection and then never answers (hung, or a dead peer behind a live
+ * proxy) must give a prompt 503 and a scrape without queue figures, not a
+ * request that waits as long as the queue's connection retries.
+ */
+let store: DuckDbStore;
+let silent: Server;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  store = new DuckDbStore(':memory:');
+  await store.init();
+  silent = createServer((s) => sockets.push(s)); // accepts, reads nothing, answers nothing
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  silent.close();
+  await store.close();
+});
+
+async function serve(queue: ReturnType<typeof ingestQueue>): Promise<{ base: string; http: HttpServer }> {
+  const app = createApp({ config: {}, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }) });
+  const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+  return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
+}
+
+const config = (redisUrl: string) => loadConfig({ REDIS_URL: redisUrl, BOOKTAPE_QUEUE_PREFIX: `bt-probe-${randomBytes(6).toString('hex')}`, LOG_LEVEL: 'silent' });
+
+describe('health and metrics probes of Redis', () => {
+  it('a Redis that never answers: /readyz is a 503 within seconds, /metrics answers without queue figures', async () => {
+    const queue = ingestQueue(config(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`));
+    queue.on('error', () => undefined);
+    const { base, http } = await serve(queue);
+    try {
+      const t0 = performance.now();
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not ready', checks: { store: 'ok', redis: expect.stringContaining('did not answer') } });
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain('booktape_http_request_duration_seconds_bucket');
+      expect(text).not.toMatch(/^booktape_queue_jobs\{/m);
+      expect(performance.now() - t0).toBeLessThan(10_000); // both together; each waits ~1 s
+    } finally {
+      http.closeAllConnections();
+      http.close();
+      await queue.close();
+    }
+  });
+
+  it('with Redis, /metrics reports the queue jobs in each state, as BullMQ counts them', async () => {
+    const queue = ingestQueue(config('redis://127.0.0.1:6379'));
+    const { base, http } = await serve(queue);
+    try {
+      await enqueueIngest(queue, { source: '/a.dbn' });
+      await enqueueIngest(queue, { source: '/b.dbn' });
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const counts = await queue.getJobCounts(...QUEUE_STATES);
+      expect(counts.waiting).toBe(2);
+      for (const state of QUEUE_STATES) expect(text).toContain(`booktape_queue_jobs{state="${state}"} ${counts[state]}\n`);
+    } finally {
+      http.closeAllConnections();
+      http.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
