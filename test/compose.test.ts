@@ -1,18 +1,40 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { createMetrics } from '../src/api/metrics.js';
 import { loadConfig } from '../src/config.js';
+import { DDL } from '../src/store/questdb/store.js';
 import { ROOT } from './helpers.js';
 
-/** No Docker engine runs here: the compose file is checked statically against the code. */
-const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; command?: string[]; ports?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }> }>;
-};
+/**
+ * No Docker engine runs here: the compose file, Prometheus's and Grafana's
+ * provisioning and the dashboards are checked statically against the code,
+ * so that a renamed setting, port, metric, table or column fails a test.
+ */
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const { redis, questdb, worker, api, prometheus, grafana } = compose.services;
 const envNames = readFileSync(`${ROOT}src/config.ts`, 'utf8').match(/\b(BOOKTAPE_[A-Z_]+|QDB_CLIENT_CONF|REDIS_URL|LOG_LEVEL|PORT)\b/g)!;
+/** A service's environment as the container sees it, with no .env: `${NAME:-default}` gives its default. */
+const envOf = (svc: Service) =>
+  Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+/** The host path of a bind mount to `container` (relative to the repo), or undefined. */
+const mountOf = (svc: Service, container: string) =>
+  svc.volumes?.map((v) => v.split(':')).find(([host, at]) => host.startsWith('./') && at === container)?.[0];
+const yamlAt = (path: string) => parse(readFileSync(`${ROOT}${path}`, 'utf8'));
+const pinned = (image: string | undefined, repo: string) => new RegExp(`^${repo}:v?\\d+\\.\\d+\\.\\d+$`).test(image ?? '');
 
 describe('docker-compose.yml', () => {
   it('runs redis, questdb (pinned, >= 9) and a worker, each with a healthcheck or dependency on healthy services', () => {
-    const { redis, questdb, worker } = compose.services;
     expect(redis.image).toMatch(/^redis:\d/);
     const qdbVersion = /^questdb\/questdb:(\d+)\.(\d+)\.(\d+)$/.exec(questdb.image ?? '');
     expect(qdbVersion).not.toBeNull();
@@ -25,18 +47,133 @@ describe('docker-compose.yml', () => {
     expect(worker.depends_on).toEqual({ redis: { condition: 'service_healthy' }, questdb: { condition: 'service_healthy' } });
   });
 
-  it('sets only environment names the code reads, with values the configuration accepts', () => {
-    for (const [name, svc] of Object.entries(compose.services)) {
+  it('runs the API on QuestDB, publishing the ports it listens on, healthy when /readyz says so', () => {
+    expect(api.build).toBe('.');
+    expect(api.command).toEqual(['node', 'dist/src/cli.js', 'serve']);
+    const cfg = loadConfig(envOf(api));
+    expect(cfg.store).toBe('questdb');
+    expect(cfg.questdbConf).toContain('questdb:9000');
+    expect(cfg.redisUrl).toBe('redis://redis:6379');
+    expect(cfg.writeToken).toBeUndefined(); // no default secret: writes stay off until .env sets one
+    expect(api.ports).toEqual(expect.arrayContaining([`${cfg.port}:${cfg.port}`, `${cfg.tcpPort}:${cfg.tcpPort}`]));
+    expect(api.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${cfg.port}/readyz`);
+    expect(api.depends_on).toEqual({ redis: { condition: 'service_healthy' }, questdb: { condition: 'service_healthy' } });
+    // A token from .env reaches the API.
+    expect(api.environment?.BOOKTAPE_WRITE_TOKEN).toBe('${BOOKTAPE_WRITE_TOKEN:-}');
+  });
+
+  it('booktape services set only environment names the code reads, with values the configuration accepts', () => {
+    for (const [name, svc] of Object.entries({ worker, api })) {
       for (const key of Object.keys(svc.environment ?? {})) expect(envNames, `${name}: ${key}`).toContain(key);
     }
-    const cfg = loadConfig(compose.services.worker.environment!);
+    const cfg = loadConfig(envOf(worker));
     expect(cfg.store).toBe('questdb');
     expect(cfg.redisUrl).toBe('redis://redis:6379');
     // The worker reaches QuestDB by its service name on the port compose exposes.
     expect(cfg.questdbConf).toContain('questdb:9000');
   });
 
-  it('.env.example names every setting the configuration reads', () => {
+  it('Prometheus (pinned) scrapes the API at its port and /metrics', () => {
+    expect(pinned(prometheus.image, 'prom/prometheus')).toBe(true);
+    const file = mountOf(prometheus, '/etc/prometheus/prometheus.yml')!;
+    expect(existsSync(`${ROOT}${file}`)).toBe(true);
+    const scrape = yamlAt(file).scrape_configs as Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }>;
+    expect(scrape[0].metrics_path).toBe('/metrics');
+    expect(scrape[0].static_configs[0].targets).toEqual([`api:${loadConfig(envOf(api)).port}`]);
+    expect(prometheus.healthcheck?.test.join(' ')).toContain('/-/healthy');
+    expect(prometheus.ports).toContain('9090:9090');
+  });
+
+  it('Grafana (pinned) is provisioned with QuestDB (PostgreSQL wire) and Prometheus, and loads the dashboards directory', () => {
+    expect(pinned(grafana.image, 'grafana/grafana')).toBe(true);
+    expect(grafana.healthcheck?.test.join(' ')).toContain('/api/health');
+    const provisioning = mountOf(grafana, '/etc/grafana/provisioning')!;
+    const sources = yamlAt(`${provisioning}/datasources/booktape.yml`).datasources as Array<{ uid: string; type: string; url: string; jsonData?: { database?: string } }>;
+    const qdb = sources.find((s) => s.uid === 'questdb')!;
+    expect(qdb.type).toBe('grafana-postgresql-datasource');
+    expect(qdb.url).toBe('questdb:8812');
+    expect(questdb.ports).toContain('8812:8812');
+    expect(qdb.jsonData?.database).toBe('qdb');
+    expect(sources.find((s) => s.uid === 'prometheus')!.url).toBe('http://prometheus:9090');
+    const providers = yamlAt(`${provisioning}/dashboards/booktape.yml`).providers as Array<{ options: { path: string } }>;
+    const dashboards = mountOf(grafana, providers[0].options.path);
+    expect(dashboards).toBe('./deploy/grafana/dashboards');
+    for (const v of [...(grafana.volumes ?? []), ...(prometheus.volumes ?? [])].filter((v) => !v.startsWith('./'))) {
+      expect(Object.keys(compose.volumes)).toContain(v.split(':')[0]);
+    }
+  });
+});
+
+/** Every table's columns, from the QuestDB DDL the store runs. */
+const tables = new Map(
+  DDL.map((sql) => /CREATE TABLE IF NOT EXISTS (\w+) \(([\s\S]*?)\) TIMESTAMP/.exec(sql)!).map((m) => [
+    m[1], new Set(m[2].split(',').map((c) => c.trim().split(/\s+/)[0])),
+  ]),
+);
+
+interface Target { datasource: { uid: string }; rawSql?: string; expr?: string }
+interface Panel { title: string; datasource: { uid: string }; targets: Target[] }
+const dashboardDir = `${ROOT}deploy/grafana/dashboards/`;
+const dashboards = readdirSync(dashboardDir).filter((f) => f.endsWith('.json')).map((f) => ({
+  file: f,
+  json: JSON.parse(readFileSync(dashboardDir + f, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Array<{ query: string; datasource: { uid: string } }> } },
+}));
+
+describe('Grafana dashboards', () => {
+  it('there are book and pipeline dashboards with distinct uids', () => {
+    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['booktape-books', 'booktape-pipeline']);
+  });
+
+  it('every query uses a provisioned data source', () => {
+    for (const { file, json } of dashboards) {
+      for (const p of json.panels) {
+        for (const t of p.targets) {
+          expect([p.datasource.uid, t.datasource.uid], `${file}: ${p.title}`).toEqual([t.datasource.uid, t.rawSql ? 'questdb' : 'prometheus']);
+        }
+      }
+    }
+  });
+
+  it('Prometheus queries name only metrics that /metrics exposes', async () => {
+    const metrics = createMetrics();
+    const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+    names.add('booktape_queue_jobs'); // registered when a queue is given
+    const exposed = (name: string) => names.has(name) || names.has(name.replace(/_(bucket|sum|count)$/, ''));
+    let seen = 0;
+    for (const { json } of dashboards) {
+      for (const t of json.panels.flatMap((p) => p.targets)) {
+        for (const name of t.expr?.match(/\bbooktape_\w+/g) ?? []) {
+          expect(exposed(name), name).toBe(true);
+          seen++;
+        }
+      }
+    }
+    expect(seen).toBeGreaterThanOrEqual(6);
+  });
+
+  it('SQL queries read tables and columns that the QuestDB store creates', () => {
+    const queries = dashboards.flatMap(({ json }) => [
+      ...json.panels.flatMap((p) => p.targets.map((t) => t.rawSql)),
+      ...json.templating.list.map((v) => v.query),
+    ]).filter((q): q is string => q !== undefined);
+    expect(queries.length).toBeGreaterThanOrEqual(9);
+    for (const sql of queries) {
+      const table = /\bFROM (\w+)/.exec(sql)![1];
+      expect(tables.has(table), `${table} in: ${sql}`).toBe(true);
+      const aliases = new Set([...sql.matchAll(/\bAS (\w+)/g)].map((m) => m[1]));
+      // Grafana's macros and variables, then every snake_case or lower-case word
+      // that is not SQL: each must be a column of the table or an alias.
+      const words = sql.replace(/\$\{?__\w+\}?(\([^)]*\))?|\$\w+|'[^']*'/g, ' ').match(/\b[a-z][a-z_0-9]*\b/g) ?? [];
+      const functions = new Set(['last', 'min', 'max', 'avg', 'sum', 'count', 'cast']);
+      for (const w of words.filter((w) => !functions.has(w) && w !== table)) {
+        expect(tables.get(table)!.has(w) || aliases.has(w), `${w} in: ${sql}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('.env.example', () => {
+  it('names every setting the configuration reads', () => {
     const example = readFileSync(`${ROOT}.env.example`, 'utf8');
     for (const name of new Set(envNames)) {
       expect(example, name).toContain(name);

@@ -11,11 +11,20 @@ describe('configuration', () => {
 
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
-      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots']]) {
+      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short']]) {
       const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
       expect((err as ConfigError).message).toContain(name);
     }
+  });
+
+  it('an empty token means none (NAME= in .env, ${NAME:-} in compose); a set one is kept', () => {
+    const empty = loadConfig({ BOOKTAPE_WRITE_TOKEN: '', BOOKTAPE_READ_TOKEN: '' });
+    expect(empty.writeToken).toBeUndefined();
+    expect(empty.readToken).toBeUndefined();
+    const set = loadConfig({ BOOKTAPE_WRITE_TOKEN: 'a-write-token-of-16+', BOOKTAPE_READ_TOKEN: 'r' });
+    expect(set.writeToken).toBe('a-write-token-of-16+');
+    expect(set.readToken).toBe('r');
   });
 });

@@ -18,7 +18,7 @@ import {
  * exactly (the ILP client's integers are JS numbers, too small for u64 ns).
  * DEDUP UPSERT KEYS make re-ingestion leave exactly one row per snapshot.
  */
-const DDL = [
+export const DDL = [
   `CREATE TABLE IF NOT EXISTS book_snapshots (
     ts_recv TIMESTAMP, ts_recv_nanos INT, ts_event TIMESTAMP, ts_event_nanos INT,
     symbol SYMBOL, instrument_id LONG, publisher_id INT, sequence LONG, sub_sequence INT,
