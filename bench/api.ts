@@ -52,7 +52,9 @@ async function replay(query: string): Promise<{ frames: number; bytes: number; s
   let lines = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     bytes += chunk.length;
-    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+    // memchr, not a JS loop over every byte: the client shares the server's cores.
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) lines++;
   }
   return { frames: lines - 2, bytes, seconds: (performance.now() - t0) / 1000 };
 }

@@ -15,6 +15,7 @@ import { enqueueIngest, probeJobCounts, readIngestJob, type IngestJobData } from
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { FrameWriter, csvHeader, csvRow } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
+import type { ActiveReads } from '../stream/active-reads.js';
 import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
 import { Problem, problemHandler } from './problem.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   queue: Queue<IngestJobData, IngestSummary> | null;
   metrics: Metrics;
   log: Logger;
+  /** Replays and exports in flight: the server stops them before the store closes. */
+  reads: ActiveReads;
 }
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -179,23 +182,29 @@ export function createApp(deps: AppDeps): express.Express {
     const symbol = String(req.params.symbol);
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const rows = store.readRange({ symbols: [symbol], from: q.from, to: q.to, limit: q.limit }, controller.signal);
     const type = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' }[q.format];
     res.status(200).type(type);
     const writer = new FrameWriter();
-    let first = true;
     if (q.format === 'csv') writer.text(csvHeader(q.depth) + '\n');
     if (q.format === 'json') writer.text('[');
-    for await (const s of rows) {
-      if (q.format === 'csv') writer.text(csvRow(s, q.depth) + '\n');
-      else {
-        if (q.format === 'json' && !first) writer.text(',');
-        writer.frame(s, q.depth, q.format === 'ndjson');
+    const complete = await deps.reads.run(controller, async (signal) => {
+      let first = true;
+      for await (const s of store.readRange({ symbols: [symbol], from: q.from, to: q.to, limit: q.limit }, signal)) {
+        if (q.format === 'csv') writer.text(csvRow(s, q.depth) + '\n');
+        else {
+          if (q.format === 'json' && !first) writer.text(',');
+          writer.frame(s, q.depth, q.format === 'ndjson');
+        }
+        first = false;
+        if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
+        if (signal.aborted) return false;
       }
-      first = false;
-      if (writer.length >= 64 * 1024) await writer.flushTo(res, controller.signal);
-      if (controller.signal.aborted) return;
-    }
+      return !signal.aborted;
+    });
+    // Cut short (the client left, or a shutdown): the response is not
+    // ended, so the connection closes without the last chunk and the client
+    // cannot take a partial export for a whole one.
+    if (!complete) return;
     if (q.format === 'json') writer.text(']');
     res.end(writer.take());
   });
@@ -224,10 +233,10 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Accel-Buffering', 'no');
     metrics.activeStreams.inc({ transport: 'http' });
     try {
-      await streamReplay(store, q, res, controller.signal, (frames, bytes) => {
+      await deps.reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
-      });
+      }));
       res.end();
     } finally {
       metrics.activeStreams.dec({ transport: 'http' });

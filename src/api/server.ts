@@ -7,6 +7,7 @@ import type { SnapshotStore } from '../store/port.js';
 import { ingestQueue } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { createReplayServer } from '../stream/tcp.js';
+import { ActiveReads } from '../stream/active-reads.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
 
@@ -52,12 +53,13 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
     });
     worker.ingest.on('failed', () => metrics.ingestJobs.inc({ outcome: 'failed' }));
   }
-  const app = createApp({ config, store, queue, metrics, log });
+  const reads = new ActiveReads();
+  const app = createApp({ config, store, queue, metrics, log, reads });
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
-  const tcp = createReplayServer(store, metrics, log);
+  const tcp = createReplayServer(store, metrics, log, reads);
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(config.tcpPort, () => resolve());
@@ -70,10 +72,18 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
     http, tcp, worker,
     httpPort: address(http),
     tcpPort: address(tcp),
+    /**
+     * Stops taking connections, then stops the replays and exports in
+     * flight and waits for their reads to end (a replay ends its response
+     * without the end marker, so its client can tell it was cut), then
+     * closes what is left. The store can be closed after this resolves.
+     */
     async close() {
       tcp.close();
+      const closed = new Promise((r) => http.close(r));
+      await reads.stop();
       http.closeAllConnections();
-      await new Promise((r) => http.close(r));
+      await closed;
       await worker?.close();
       await queue?.close();
     },

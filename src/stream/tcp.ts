@@ -5,6 +5,7 @@ import type { SnapshotStore } from '../store/port.js';
 import type { Metrics } from '../api/metrics.js';
 import { ReplayQuery } from '../api/params.js';
 import { streamReplay } from './replay.js';
+import type { ActiveReads } from './active-reads.js';
 
 /** The longest request line accepted: a request is a small JSON object. */
 const MAX_REQUEST_BYTES = 16 * 1024;
@@ -17,7 +18,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  *   echo '{"symbols":"CLX5"}' | nc localhost 7070
  * A bad request gets one {"type":"error",...} line.
  */
-export function createReplayServer(store: SnapshotStore, metrics: Metrics, log: Logger): Server {
+export function createReplayServer(store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads): Server {
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
   // replay must still flow the other way.
   return createServer({ allowHalfOpen: true }, (socket: Socket) => {
@@ -56,10 +57,10 @@ export function createReplayServer(store: SnapshotStore, metrics: Metrics, log: 
         return fail('INVALID_JSON', 'the request line is not a JSON object');
       }
       metrics.activeStreams.inc({ transport: 'tcp' });
-      streamReplay(store, query, socket, controller.signal, (frames, bytes) => {
+      reads.run(controller, (signal) => streamReplay(store, query, socket, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'tcp' }, frames);
         metrics.replayBytes.inc({ transport: 'tcp' }, bytes);
-      })
+      }))
         .then(() => socket.end())
         .catch((err: unknown) => {
           log.error({ err: (err as Error).message }, 'tcp replay failed');

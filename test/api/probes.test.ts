@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { ActiveReads } from '../../src/stream/active-reads.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
@@ -34,7 +35,7 @@ afterAll(async () => {
 });
 
 async function serve(queue: ReturnType<typeof ingestQueue>): Promise<{ base: string; http: HttpServer }> {
-  const app = createApp({ config: {}, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }) });
+  const app = createApp({ config: {}, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }), reads: new ActiveReads() });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }
