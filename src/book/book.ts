@@ -152,7 +152,7 @@ export class Book {
       order.price = price;
       order.size = size;
       order.priority = this.nextPriority++;
-      this.sides[side].getOrCreate(price).append(order);
+      this.levelFor(side, price).append(order);
     } else {
       // Same price, size down (or unchanged): keeps its place.
       level.size += size - order.size;
@@ -169,15 +169,18 @@ export class Book {
 
   private insert(hi: number, lo: number, side: SideIndex, price: number, size: number): void {
     const order = new Order(hi, lo, side, price, size, this.nextPriority++);
-    const bookSide = this.sides[side];
-    let level = bookSide.getOrCreate(price);
-    if (level.tob) {
-      // A real order at a price held by a TOB level: the TOB level is stale.
-      bookSide.removeLevel(level);
-      level = bookSide.getOrCreate(price);
-    }
-    level.append(order);
+    this.levelFor(side, price).append(order);
     this.orders.set(order);
+  }
+
+  /** The order level at `price`, for an order arriving there (an add, or a modify that moves it). */
+  private levelFor(side: SideIndex, price: number): PriceLevel {
+    const bookSide = this.sides[side];
+    const level = bookSide.getOrCreate(price);
+    if (!level.tob) return level;
+    // A real order at a price held by a TOB level: the TOB level is stale.
+    bookSide.removeLevel(level);
+    return bookSide.getOrCreate(price);
   }
 
   private detach(order: Order, level: PriceLevel): void {

@@ -62,6 +62,20 @@ describe('A (add)', () => {
     expect(checkBook(book)).toEqual([]);
   });
 
+  it('an order modified to a price held by a TOB level replaces that stale level too, on either side', () => {
+    const tob = Flag.LAST | Flag.TOB;
+    // Order 1 moves onto the ask TOB level's price; order 2 changes side onto the bid TOB level's.
+    const { book, snapshots } = run([
+      add(0, 'A', 10.05, 7, tob), add(1, 'A', 10.06, 2), modify(1, 'A', 10.05, 3),
+      add(0, 'B', 10, 5, tob), add(2, 'A', 10.07, 4), modify(2, 'B', 10, 1),
+    ]);
+    expect(levels(snapshots[2].asks)).toEqual([[10.05, 3, 1]]);
+    expect(asks(book)).toEqual([[10.05, 3, 1]]);
+    expect(bids(book)).toEqual([[10, 1, 1]]);
+    expect(book.anomalies.side_mismatch).toBe(1);
+    expect(checkBook(book)).toEqual([]);
+  });
+
   it('side N, size 0 and UNDEF_PRICE adds are ignored and counted', () => {
     const { book } = run([
       rec({ action: 'A', orderId: 1n, side: 'N', price: PX(10), size: 1 }),

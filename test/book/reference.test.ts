@@ -5,20 +5,34 @@ import { ASK, BID, Market, checkBook, type Book, type DepthSnapshot } from '../.
 import { encode, rec } from './records.js';
 
 /**
- * The reference: one array of live orders in priority order, nothing else.
- * Levels are derived by grouping; a queue is the array filtered by price.
- * Deliberately simple so that it is obviously the spec.
+ * The reference: one array of live orders in priority order, and per side
+ * at most one top-of-book level from F_TOB adds, nothing else. Levels are
+ * derived by grouping; a queue is the array filtered by price. Deliberately
+ * simple so that it is obviously the spec.
  */
 interface RefOrder { id: bigint; side: string; price: bigint; size: number }
 type RefLevel = [price: bigint, size: number, count: number, queue: bigint[]];
 
 class ReferenceBook {
   orders: RefOrder[] = [];
+  /** A side's F_TOB level: a size with no orders (count 0), until an order arrives at its price. */
+  tob = new Map<string, { price: bigint; size: number }>();
 
   apply(r: MboFields): void {
     const i = this.orders.findIndex((o) => o.id === r.orderId);
     const valid = (r.side === 'B' || r.side === 'A') && r.price !== UNDEF_PRICE;
-    const toBack = () => this.orders.push({ id: r.orderId, side: r.side, price: r.price, size: r.size });
+    const toBack = () => {
+      if (this.tob.get(r.side)?.price === r.price) this.tob.delete(r.side); // stale
+      this.orders.push({ id: r.orderId, side: r.side, price: r.price, size: r.size });
+    };
+    if (r.action === 'A' && (r.flags & Flag.TOB) !== 0) {
+      // The side becomes this one level (none for UNDEF_PRICE); its orders are forgotten.
+      if (r.side !== 'B' && r.side !== 'A') return;
+      this.orders = this.orders.filter((o) => o.side !== r.side);
+      if (r.price === UNDEF_PRICE) this.tob.delete(r.side);
+      else this.tob.set(r.side, { price: r.price, size: r.size });
+      return;
+    }
     switch (r.action) {
       case 'A':
         if (!valid || r.size === 0) return;
@@ -43,13 +57,17 @@ class ReferenceBook {
       }
       case 'R':
         this.orders = [];
+        this.tob.clear();
     }
   }
 
   levels(side: string): RefLevel[] {
+    const tob = this.tob.get(side);
     const prices = [...new Set(this.orders.filter((o) => o.side === side).map((o) => o.price))];
+    if (tob !== undefined) prices.push(tob.price);
     prices.sort((a, b) => (side === 'B' ? (a > b ? -1 : 1) : a < b ? -1 : 1));
     return prices.map((p) => {
+      if (p === tob?.price) return [p, tob.size, 0, []];
       const q = this.orders.filter((o) => o.side === side && o.price === p);
       return [p, q.reduce((s, o) => s + o.size, 0), q.length, q.map((o) => o.id)];
     });
@@ -80,6 +98,7 @@ const record = fc
     undefPrice: fc.integer({ min: 0, max: 40 }).map((u) => u === 0),
     size: fc.integer({ min: 0, max: 20 }),
     last: fc.boolean(),
+    tob: fc.integer({ min: 0, max: 24 }).map((t) => t === 0), // on adds: an F_TOB side replacement
   })
   .map((r) =>
     rec({
@@ -88,7 +107,7 @@ const record = fc
       side: r.side,
       price: r.undefPrice ? UNDEF_PRICE : BigInt(r.priceTicks) * 10_000_000n,
       size: r.size,
-      flags: r.last ? Flag.LAST : 0,
+      flags: (r.last ? Flag.LAST : 0) | (r.tob && r.action === 'A' ? Flag.TOB : 0),
     }),
   );
 
