@@ -6,6 +6,7 @@ import { IngestError } from '../src/pipeline/errors.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
 import { scanInbox } from './scan.js';
+import type { IngestMetrics } from './metrics.js';
 
 export function sourcePolicy(config: Config) {
   return {
@@ -40,21 +41,39 @@ export interface RunningWorker {
  * interval or cron, the worker also runs the inbox scanner as a BullMQ job
  * scheduler (upserted, so many workers keep one schedule).
  */
-export async function startWorker(config: Config, store: SnapshotStore, log: Logger): Promise<RunningWorker> {
+export async function startWorker(config: Config, store: SnapshotStore, log: Logger, metrics?: IngestMetrics): Promise<RunningWorker> {
   const connection: ConnectionOptions = redisConnection(config);
   const worker = new Worker<IngestJobData, IngestSummary>(
     INGEST_QUEUE,
     async (job: IngestJob) => {
       const data = IngestJobData.parse(job.data);
       log.info({ jobId: job.id, source: data.source, attempt: job.attemptsMade + 1 }, 'ingest started');
+      const started = performance.now();
+      let counted = 0; // records already added to the metrics, from progress
+      const countRecords = (decoded: number) => {
+        metrics?.records.inc(Math.max(0, decoded - counted));
+        counted = Math.max(counted, decoded);
+      };
+      const finished = (outcome: 'completed' | 'failed') => {
+        metrics?.jobs.inc({ outcome });
+        metrics?.seconds.observe({ outcome }, (performance.now() - started) / 1000);
+      };
       try {
         const summary = await ingest(data.source, {
           ...ingestOptions(config, store),
-          onProgress: (p) => job.updateProgress(p),
+          onProgress: (p) => {
+            countRecords(p.records);
+            return job.updateProgress(p);
+          },
         });
+        countRecords(summary.records);
+        metrics?.snapshots.inc(summary.snapshots);
+        metrics?.trades.inc(summary.trades);
+        finished('completed');
         log.info({ jobId: job.id, records: summary.records, snapshots: summary.snapshots, recordsPerSec: summary.recordsPerSec }, 'ingest finished');
         return summary;
       } catch (err) {
+        finished('failed');
         const e = err instanceof IngestError ? err : new IngestError('INTERNAL', String((err as Error)?.message ?? err));
         log.warn({ jobId: job.id, code: e.code, message: e.message }, 'ingest failed');
         // A corrupt file or a refused source will not get better on retry.

@@ -50,6 +50,7 @@ const Env = z.object({
   BOOKTAPE_SCAN_URLS: list(),
   PORT: int(0).default(8080),
   BOOKTAPE_TCP_PORT: int(0).default(7070),
+  BOOKTAPE_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), int(0).max(65_535).optional()),
   BOOKTAPE_WRITE_TOKEN: secret(z.string().min(16, 'BOOKTAPE_WRITE_TOKEN must be at least 16 characters')),
   BOOKTAPE_READ_TOKEN: secret(z.string()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -83,6 +84,8 @@ export interface Config {
   scanUrls: string[];
   port: number;
   tcpPort: number;
+  /** Where `booktape worker` serves GET /metrics; unset: it serves none. */
+  metricsPort: number | undefined;
   writeToken: string | undefined;
   readToken: string | undefined;
   logLevel: string;
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanUrls: e.BOOKTAPE_SCAN_URLS,
     port: e.PORT,
     tcpPort: e.BOOKTAPE_TCP_PORT,
+    metricsPort: e.BOOKTAPE_METRICS_PORT,
     writeToken: e.BOOKTAPE_WRITE_TOKEN,
     readToken: e.BOOKTAPE_READ_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -73,13 +73,18 @@ describe('docker-compose.yml', () => {
     expect(cfg.questdbConf).toContain('questdb:9000');
   });
 
-  it('Prometheus (pinned) scrapes the API at its port and /metrics', () => {
+  it('Prometheus (pinned) scrapes the API and every worker at the ports they serve /metrics on', () => {
     expect(pinned(prometheus.image, 'prom/prometheus')).toBe(true);
     const file = mountOf(prometheus, '/etc/prometheus/prometheus.yml')!;
     expect(existsSync(`${ROOT}${file}`)).toBe(true);
-    const scrape = yamlAt(file).scrape_configs as Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }>;
-    expect(scrape[0].metrics_path).toBe('/metrics');
-    expect(scrape[0].static_configs[0].targets).toEqual([`api:${loadConfig(envOf(api)).port}`]);
+    const scrape = yamlAt(file).scrape_configs as Array<{
+      job_name: string; metrics_path: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }>;
+    }>;
+    const job = (name: string) => scrape.find((j) => j.job_name === name)!;
+    expect(job('booktape-api').metrics_path).toBe('/metrics');
+    expect(job('booktape-api').static_configs![0].targets).toEqual([`api:${loadConfig(envOf(api)).port}`]);
+    expect(job('booktape-worker').metrics_path).toBe('/metrics');
+    expect(job('booktape-worker').dns_sd_configs![0]).toMatchObject({ names: ['worker'], port: loadConfig(envOf(worker)).metricsPort });
     expect(prometheus.healthcheck?.test.join(' ')).toContain('/-/healthy');
     expect(prometheus.ports).toContain('9090:9090');
   });

@@ -11,7 +11,7 @@ describe('configuration', () => {
 
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
-      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short']]) {
+      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000']]) {
       const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
@@ -26,5 +26,11 @@ describe('configuration', () => {
     const set = loadConfig({ BOOKTAPE_WRITE_TOKEN: 'a-write-token-of-16+', BOOKTAPE_READ_TOKEN: 'r' });
     expect(set.writeToken).toBe('a-write-token-of-16+');
     expect(set.readToken).toBe('r');
+  });
+
+  it('the worker metrics port is off unless set', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ BOOKTAPE_METRICS_PORT: '' }).metricsPort).toBeUndefined();
+    expect(loadConfig({ BOOKTAPE_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   });
 });

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { probeJobCounts } from '../../jobs/queue.js';
+import { ingestMetrics } from '../../jobs/metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The job states /metrics reports for the ingest queue. */
@@ -26,8 +27,8 @@ export function createMetrics(queue: Queue | null = null) {
     replayFrames: new Counter({ name: 'booktape_replay_frames_total', help: 'Replay frames sent', labelNames: ['transport'], registers: [registry] }),
     replayBytes: new Counter({ name: 'booktape_replay_bytes_total', help: 'Replay bytes sent', labelNames: ['transport'], registers: [registry] }),
     activeStreams: new Gauge({ name: 'booktape_replay_active_streams', help: 'Replay streams open now', labelNames: ['transport'], registers: [registry] }),
-    ingestJobs: new Counter({ name: 'booktape_ingest_jobs_total', help: 'Ingest jobs by outcome (this process)', labelNames: ['outcome'], registers: [registry] }),
-    ingestRecords: new Counter({ name: 'booktape_ingest_records_total', help: 'MBO records ingested (this process)', registers: [registry] }),
+    /** Jobs this process runs: with the embedded store, serve runs the ingest worker. */
+    ingest: ingestMetrics(registry),
     queueJobs: new Gauge({
       name: 'booktape_queue_jobs',
       help: 'Ingest queue jobs by state, read from Redis at each scrape (all workers)',

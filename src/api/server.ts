@@ -45,14 +45,7 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
   if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
   const queue = hasRedis ? ingestQueue(config) : null;
   const metrics = createMetrics(queue);
-  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log) : null;
-  if (worker) {
-    worker.ingest.on('completed', (job) => {
-      metrics.ingestJobs.inc({ outcome: 'completed' });
-      metrics.ingestRecords.inc(job.returnvalue?.records ?? 0);
-    });
-    worker.ingest.on('failed', () => metrics.ingestJobs.inc({ outcome: 'failed' }));
-  }
+  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
   const reads = new ActiveReads();
   const app = createApp({ config, store, queue, metrics, log, reads });
   const http = await new Promise<HttpServer>((resolve, reject) => {

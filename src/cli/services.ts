@@ -4,8 +4,10 @@
  * module loading), so cli.ts imports this module only when one of them runs,
  * and the file commands (meta, decode, book, mbp, synth) start at once.
  */
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { openStore } from '../store/index.js';
@@ -14,6 +16,7 @@ import { ingest } from '../pipeline/ingest.js';
 import { startServer } from '../api/server.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { ingestOptions, startWorker } from '../../jobs/worker.js';
+import { ingestMetrics, serveMetrics } from '../../jobs/metrics.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
@@ -52,8 +55,12 @@ export async function workerCommand(): Promise<void> {
   const log = createLogger(config.logLevel, 'booktape-worker');
   const store = openStore(config);
   await store.init();
-  const running = await startWorker(config, store, log);
-  log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null }, 'worker ready');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
+  const running = await startWorker(config, store, log, ingestMetrics(registry));
+  const metrics = config.metricsPort === undefined ? null : await serveMetrics(registry, config.metricsPort);
+  const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
+  log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: finishing active jobs');
@@ -63,6 +70,7 @@ export async function workerCommand(): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await running.close();
+  metrics?.close();
   await store.close();
   log.info('worker stopped');
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -195,6 +195,41 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     cleanups.push(() => store.close());
     expect(await store.countSnapshots()).toBe(expected);
   }, 180_000);
+
+  it('booktape worker serves its ingest metrics on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {
+    const { env, dir, file, queue } = setup({ BOOKTAPE_METRICS_PORT: '0', LOG_LEVEL: 'info' });
+    const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    // The port (0 = any free one) is in the 'worker ready' log line.
+    let out = '';
+    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); }); // pino logs to stderr
+    const url = await waitFor('the worker to log its metrics URL', async () => /"metrics":"(http:[^"]+)"/.exec(out)?.[1]);
+    const metric = async (line: string) => {
+      const text = await (await fetch(url)).text();
+      const m = new RegExp(`^${line.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+      return m === null ? undefined : Number(m[1]);
+    };
+
+    const { job } = await enqueueIngest(queue, { source: file });
+    await waitFor('the job to complete', async () => (await job.getState()) === 'completed');
+    const summary = (await queue.getJob(job.id!))!.returnvalue;
+    expect(await metric('booktape_ingest_jobs_total{outcome="completed"}')).toBe(1);
+    expect(await metric('booktape_ingest_records_total')).toBe(summary.records);
+    expect(await metric('booktape_ingest_snapshots_total')).toBe(32_053);
+    expect(await metric('booktape_ingest_trades_total')).toBe(summary.trades);
+    expect(await metric('booktape_ingest_job_duration_seconds_count{outcome="completed"}')).toBe(1);
+    expect(await metric('booktape_process_resident_memory_bytes')).toBeGreaterThan(0);
+
+    const bad = join(dir, 'bad.dbn');
+    writeFileSync(bad, 'not a DBN file');
+    const failing = (await enqueueIngest(queue, { source: bad })).job;
+    await waitFor('the bad file to fail', async () => (await failing.getState()) === 'failed');
+    expect(await metric('booktape_ingest_jobs_total{outcome="failed"}')).toBe(1);
+    expect((await fetch(url.replace('/metrics', '/'))).status).toBe(404);
+
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0);
+  });
 
   it('the scheduler picks up a new inbox file exactly once', async () => {
     const { config, file, queue } = setup({ BOOKTAPE_SCAN_EVERY: '200ms' });
