@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
@@ -284,6 +285,63 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     }
     await store.close();
   });
+
+  it('streams any distribution of instants in key order: bursts at one ns, ns apart, wide gaps; any bounds, limit and page size', async () => {
+    // Runs of rows: all at one ns, a few ns apart, or far apart, after a gap.
+    const run = fc.record({
+      gap: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+      rows: fc.integer({ min: 1, max: 300 }),
+      step: fc.constantFrom(0n, 1n, 3n, 1_000n, 10n ** 9n),
+    });
+    const source = batches[0][0];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(run, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 120 }), // page size: tiny pages make many windows, and bursts beyond a page
+        fc.option(fc.integer({ min: 1, max: 1500 }), { nil: undefined }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.infiniteStream(fc.integer({ min: 0, max: 2 })),
+        async (runs, pageSize, limit, fromAt, toAt, instruments) => {
+          const rows = joinRows([source, 0, Math.min(source.length, runs.reduce((n, r) => n + r.rows, 0))]);
+          let ts = 1_758_000_000_000_000_000n;
+          let i = 0;
+          for (const r of runs) {
+            ts += r.gap;
+            for (let k = 0; k < r.rows && i < rows.length; k++, i++, ts += r.step) {
+              rows.tsRecvHi[i] = Number(ts >> 32n);
+              rows.tsRecvLo[i] = Number(ts & 0xffffffffn);
+              // Keys stay unique; rows at one instant differ in instrument, and in
+              // sequences written out of order, so only a sort puts them in key order.
+              rows.instrumentId[i] = 432669 + instruments.next().value;
+              rows.sequence[i] = (i * 7919) % 100_003;
+              rows.subSequence[i] = 0;
+            }
+          }
+          const all = Array.from({ length: rows.length }, (_, k) => rows.row(k)).sort((a, b) =>
+            a.tsRecv !== b.tsRecv ? (a.tsRecv < b.tsRecv ? -1 : 1) : a.instrumentId - b.instrumentId || a.sequence - b.sequence);
+          const first = all[0].tsRecv;
+          const span = all[all.length - 1].tsRecv - first;
+          const at = (f: number) => first + (span * BigInt(Math.round(f * 1e6))) / 1_000_000n;
+          const [from, to] = fromAt <= toAt ? [at(fromAt), at(toAt)] : [at(toAt), at(fromAt)];
+          const expected = all.filter((r) => r.tsRecv >= from && r.tsRecv <= to).slice(0, limit ?? Infinity);
+
+          const store = await fresh();
+          try {
+            await store.writeSnapshots(rows, (id) => (id >= 432669 && id <= 432671 ? 'CLX5' : null));
+            await store.flush();
+            const got = [];
+            for await (const r of store.readRange({ symbols: ['CLX5'], from, to, limit, pageSize })) got.push(r);
+            const key = (r: { tsRecv: bigint; instrumentId: number; sequence: number }) => `${r.tsRecv}/${r.instrumentId}/${r.sequence}`;
+            expect(got.map(key)).toEqual(expected.map(key));
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 25, seed: 7 },
+    );
+  }, 120_000);
 
   it('records ingest runs and answers whether a content hash succeeded', async () => {
     const store = await fresh();

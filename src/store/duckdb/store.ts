@@ -293,14 +293,16 @@ export class DuckDbStore implements SnapshotStore {
     const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
     if (lo === null || hi === null) return;
     const window = async (start: bigint, width: bigint): Promise<StoredSnapshot[]> => {
-      // A 1 ns window is read whole: its rows cannot be split further. Past
-      // the cap, which rows came back does not matter: the window is retried
-      // narrower.
-      const limit = width > 1n ? ` LIMIT ${cap + 1}` : '';
+      // A 1 ns window is read whole, however many rows it holds (a burst at
+      // one instant cannot be split further), and sorted like any other.
+      // Past the cap a wider window is retried narrower, so which of its rows
+      // came back does not matter and they are not sorted.
+      const whole = width === 1n;
+      const limit = whole ? '' : ` LIMIT ${cap + 1}`;
       const rows = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
         start, minBig(start + width, hi + 1n), ...q.symbols,
       ]);
-      return rows.length > cap ? rows : rows.sort(byKey);
+      return rows.length > cap && !whole ? rows : rows.sort(byKey);
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
     let start = lo;
