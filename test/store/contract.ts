@@ -4,6 +4,7 @@ import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import type { SnapshotStore } from '../../src/store/port.js';
+import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
@@ -340,6 +341,62 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
         },
       ),
       { numRuns: 25, seed: 7 },
+    );
+  }, 120_000);
+
+  it('the book at any instant is the latest row at or before it, ties at one instant going to the highest (sequence, sub_sequence, instrument, publisher)', async () => {
+    const source = batches[0][0];
+    await fc.assert(
+      fc.asyncProperty(
+        // Per row: ns after the previous row (often 0: a burst at one instant), and which of three books of one symbol.
+        fc.array(fc.record({ step: fc.constantFrom(0n, 0n, 1n, 2n, 1_000n, 10n ** 9n), book: fc.integer({ min: 0, max: 2 }), sequence: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 2500 }),
+        fc.array(fc.double({ min: -0.1, max: 1.1, noNaN: true }), { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(undefined, 1, 2),
+        async (spec, probes, publisher) => {
+          const rows = joinRows([source, 0, Math.min(source.length, spec.length)]);
+          let ts = 1_758_000_000_000_000_000n;
+          for (let i = 0; i < rows.length; i++) {
+            ts += spec[i].step;
+            rows.tsRecvHi[i] = Number(ts >> 32n);
+            rows.tsRecvLo[i] = Number(ts & 0xffffffffn);
+            // Books: (432669, 1), (432670, 1), (432669, 2); sequences collide on purpose, sub_sequence keeps keys unique.
+            rows.instrumentId[i] = spec[i].book === 1 ? 432670 : 432669;
+            rows.publisherId[i] = spec[i].book === 2 ? 2 : 1;
+            rows.sequence[i] = spec[i].sequence;
+            rows.subSequence[i] = i;
+          }
+          const all = Array.from({ length: rows.length }, (_, k) => rows.row(k));
+          const later = (a: DepthSnapshot, b: DepthSnapshot) =>
+            a.tsRecv !== b.tsRecv ? a.tsRecv > b.tsRecv
+              : (a.sequence - b.sequence || a.subSequence - b.subSequence || a.instrumentId - b.instrumentId || a.publisherId - b.publisherId) > 0;
+          const reference = (at: bigint | undefined) => {
+            let best: DepthSnapshot | null = null;
+            for (const r of all) {
+              if ((at !== undefined && r.tsRecv > at) || (publisher !== undefined && r.publisherId !== publisher)) continue;
+              if (best === null || later(r, best)) best = r;
+            }
+            return best;
+          };
+          const first = all[0].tsRecv;
+          const span = all[all.length - 1].tsRecv - first;
+          const instants: Array<bigint | undefined> = [undefined, first, first - 1n, all[all.length - 1].tsRecv,
+            ...probes.map((f) => first + (span * BigInt(Math.round(f * 1e6))) / 1_000_000n)];
+          const key = (r: { tsRecv: bigint; sequence: number; subSequence: number; instrumentId: number; publisherId: number } | null) =>
+            r === null ? null : `${r.tsRecv}/${r.sequence}/${r.subSequence}/${r.instrumentId}/${r.publisherId}`;
+
+          const store = await fresh();
+          try {
+            await store.writeSnapshots(rows, (id) => (id === 432669 || id === 432670 ? 'CLX5' : null));
+            await store.flush();
+            // Concurrent lookups, as the API makes them.
+            const got = await Promise.all(instants.map((at) => store.bookAt('CLX5', at, publisher)));
+            expect(got.map(key)).toEqual(instants.map((at) => key(reference(at))));
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 20, seed: 5 },
     );
   }, 120_000);
 

@@ -233,7 +233,7 @@ export class QuestDbStore implements SnapshotStore {
       where.push(`(ts_recv < cast(${us} AS TIMESTAMP) OR (ts_recv = cast(${us} AS TIMESTAMP) AND ts_recv_nanos <= ${at % 1000n}))`);
     }
     if (publisherId !== undefined) where.push(`publisher_id = ${Math.trunc(publisherId)}`);
-    const rows = await this.rows(`${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ORDER BY ts_recv DESC, ts_recv_nanos DESC, sequence DESC, sub_sequence DESC LIMIT 1`);
+    const rows = await this.rows(`${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ORDER BY ts_recv DESC, ts_recv_nanos DESC, sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`);
     return rows.length ? rowToSnapshot(toStoredRow(rows[0])) : null;
   }
 
