@@ -18,8 +18,8 @@ const duration = (name: string) =>
     return ns;
   });
 const int = (min: number) => z.coerce.number().int().min(min);
-/** A secret: set, or absent. An empty value (`NAME=` in a .env file, `${NAME:-}` in compose) counts as absent. */
-const secret = (inner: z.ZodString) => z.preprocess((v) => (v === '' ? undefined : v), inner.optional());
+/** An optional setting: an empty value (`NAME=` in a .env file, `${NAME:-}` in compose) counts as unset. */
+const optional = <T extends z.ZodType>(inner: T) => z.preprocess((v) => (v === '' ? undefined : v), inner.optional());
 
 /**
  * Every setting, from the environment only. README's configuration table
@@ -50,9 +50,9 @@ const Env = z.object({
   BOOKTAPE_SCAN_URLS: list(),
   PORT: int(0).default(8080),
   BOOKTAPE_TCP_PORT: int(0).default(7070),
-  BOOKTAPE_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), int(0).max(65_535).optional()),
-  BOOKTAPE_WRITE_TOKEN: secret(z.string().min(16, 'BOOKTAPE_WRITE_TOKEN must be at least 16 characters')),
-  BOOKTAPE_READ_TOKEN: secret(z.string()),
+  BOOKTAPE_METRICS_PORT: optional(int(0).max(65_535)),
+  BOOKTAPE_WRITE_TOKEN: optional(z.string().min(16, 'BOOKTAPE_WRITE_TOKEN must be at least 16 characters')),
+  BOOKTAPE_READ_TOKEN: optional(z.string()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

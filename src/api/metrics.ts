@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
-import { probeJobCounts } from '../../jobs/queue.js';
-import { ingestMetrics } from '../../jobs/metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ingestMetrics } from '../../jobs/metrics.js';
+import { probeJobCounts } from '../../jobs/queue.js';
 
 /** The job states /metrics reports for the ingest queue. */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
