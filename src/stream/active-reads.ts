@@ -5,24 +5,22 @@
  * database's own error (DuckDB: "bad_weak_ptr"), logged as a failed request.
  */
 export class ActiveReads {
-  private readonly running = new Set<Promise<unknown>>();
-  private readonly stopping = new AbortController();
+  /** Each read in flight, with the controller that aborts it. */
+  private readonly running = new Map<Promise<unknown>, AbortController>();
+  private stopped = false;
 
   /**
-   * A signal for one read: aborted when `abort` is (the client went away) or
-   * at stop(). Runs `read` with it and tracks it until it settles.
+   * Runs `read` with `abort`'s signal (aborted by the caller when its client
+   * goes away, and by stop()) and tracks it until it settles.
    */
   async run<T>(abort: AbortController, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const stop = () => abort.abort();
-    if (this.stopping.signal.aborted) stop();
-    else this.stopping.signal.addEventListener('abort', stop, { once: true });
+    if (this.stopped) abort.abort();
     const running = read(abort.signal);
-    this.running.add(running);
+    this.running.set(running, abort);
     try {
       return await running;
     } finally {
       this.running.delete(running);
-      this.stopping.signal.removeEventListener('abort', stop);
     }
   }
 
@@ -32,7 +30,8 @@ export class ActiveReads {
 
   /** Aborts every read, now and later, and resolves once those running have ended. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await Promise.allSettled([...this.running]);
+    this.stopped = true;
+    for (const abort of this.running.values()) abort.abort();
+    await Promise.allSettled([...this.running.keys()]);
   }
 }
