@@ -29,6 +29,13 @@ export class Anomalies {
   crossed = 0;
   /** F_LAST events at which best bid == best ask. */
   locked = 0;
+  /**
+   * Records whose ts_recv is earlier than the book's previous record's (a file
+   * out of order, or BAD_TS_RECV). Applied in file order. Row keys start
+   * with ts_recv, so a snapshot taken there can share its key with an earlier
+   * one, and the store keeps one of the two.
+   */
+  ts_recv_backwards = 0;
 
   total(): number {
     let n = 0;

@@ -10,20 +10,45 @@ const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
 /**
  * Rows taken from one book that share (ts_recv, sequence) (several events or
  * trades in one exchange packet) are numbered 0, 1, ... so the store key stays
- * unique, and deterministic for any file containing those records.
+ * unique, and deterministic for any file containing those records. A
+ * sequence that recurs at one ts_recv after another sequence continues its
+ * own numbering (7/0, 8/0, 7/1): restarting at 0 would give a second row the
+ * key of the first, and the store would keep one of them.
  */
 export class KeyOrdinal {
   private hi = -1;
   private lo = -1;
   private sequence = -1;
   private n = 0;
+  /** [sequence, last ordinal] of the other sequences seen at this ts_recv. */
+  private readonly others: number[] = [];
 
   next(hi: number, lo: number, sequence: number): number {
-    if (hi === this.hi && lo === this.lo && sequence === this.sequence) return ++this.n;
+    if (hi === this.hi && lo === this.lo) {
+      if (sequence === this.sequence) return ++this.n;
+      this.n = this.swap(sequence);
+      this.sequence = sequence;
+      return this.n;
+    }
     this.hi = hi;
     this.lo = lo;
     this.sequence = sequence;
+    if (this.others.length !== 0) this.others.length = 0; // the length setter is a call: skip it when empty
     return (this.n = 0);
+  }
+
+  /** Keeps the current sequence's ordinal and returns `sequence`'s next one (0 if new at this ts_recv). */
+  private swap(sequence: number): number {
+    const others = this.others;
+    let next = 0;
+    let current = -1;
+    for (let k = 0; k < others.length; k += 2) {
+      if (others[k] === sequence) next = others[k + 1] + 1;
+      if (others[k] === this.sequence) current = k;
+    }
+    if (current >= 0) others[current + 1] = this.n;
+    else others.push(this.sequence, this.n);
+    return next;
   }
 }
 
@@ -62,8 +87,11 @@ export class Book {
   /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */
   apply(r: MboView): boolean {
     const o = r.offset;
-    this.lastTsRecvLo = r.view.getUint32(o + 40, true);
-    this.lastTsRecvHi = r.view.getUint32(o + 44, true);
+    const lo = r.view.getUint32(o + 40, true);
+    const hi = r.view.getUint32(o + 44, true);
+    if (hi < this.lastTsRecvHi || (hi === this.lastTsRecvHi && lo < this.lastTsRecvLo)) this.anomalies.ts_recv_backwards++;
+    this.lastTsRecvLo = lo;
+    this.lastTsRecvHi = hi;
     this.lastSequence = r.sequence;
     this.records++;
     const flags = r.flags;

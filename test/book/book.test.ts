@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Flag, UNDEF_PRICE } from '../../src/dbn/index.js';
 import { checkBook, packLevels } from '../../src/book/index.js';
+import { KeyOrdinal } from '../../src/book/book.js';
 import { PX, add, cancel, levels, modify, rec, run } from './records.js';
 
 const bids = (b: ReturnType<typeof run>['book'], d = 10) => levels(packLevels(b.bids, d));
@@ -220,6 +222,45 @@ describe('snapshots and F_LAST', () => {
       rec({ action: 'A', orderId: 5n, side: 'B', price: PX(10), size: 1, ...at(6000n, 8) }),
     ]);
     expect(snapshots.map((s) => s.subSequence)).toEqual([0, 1, 2, 0, 0]);
+  });
+
+  it('a sequence that recurs at one ts_recv after another continues its numbering: keys stay unique', () => {
+    const at = (ts: bigint, sequence: number) => ({ tsRecv: ts, tsEvent: ts, sequence });
+    const { snapshots } = run([7, 8, 7, 9, 8, 7].map((sequence, k) =>
+      rec({ action: 'A', orderId: BigInt(k + 1), side: 'B', price: PX(10), size: 1, ...at(5000n, sequence) })));
+    expect(snapshots.map((s) => [s.sequence, s.subSequence])).toEqual([[7, 0], [8, 0], [7, 1], [9, 0], [8, 1], [7, 2]]);
+    const keys = new Set(snapshots.map((s) => `${s.tsRecv}/${s.sequence}/${s.subSequence}`));
+    expect(keys.size).toBe(6);
+  });
+
+  it('for any run of ts_recv and sequences (ts_recv never going back), each (ts_recv, sequence) is numbered 0, 1, 2, ... in file order', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ step: fc.constantFrom(0, 0, 0, 1, 2 ** 32), sequence: fc.integer({ min: 0, max: 4 }) }), { maxLength: 200 }),
+      (records) => {
+        const ordinal = new KeyOrdinal();
+        const counts = new Map<string, number>();
+        let ts = 2 ** 32 - 2;
+        for (const r of records) {
+          ts += r.step;
+          const key = `${ts}/${r.sequence}`;
+          const expected = counts.get(key) ?? 0;
+          counts.set(key, expected + 1);
+          expect(ordinal.next(Math.floor(ts / 2 ** 32), ts % 2 ** 32, r.sequence)).toBe(expected);
+        }
+      },
+    ), { numRuns: 500, seed: 17 });
+  });
+
+  it('a record with an earlier ts_recv than the book\'s last is applied in file order and counted (ts_recv_backwards)', () => {
+    const at = (ts: bigint) => ({ tsRecv: ts, tsEvent: ts });
+    const { book, snapshots } = run([
+      rec({ action: 'A', orderId: 1n, side: 'B', price: PX(10), size: 1, ...at(6000n) }),
+      rec({ action: 'A', orderId: 2n, side: 'B', price: PX(10), size: 2, ...at(5000n) }),
+      rec({ action: 'A', orderId: 3n, side: 'B', price: PX(10), size: 4, ...at(5000n) }),
+      rec({ action: 'A', orderId: 4n, side: 'B', price: PX(10), size: 8, ...at(2n ** 32n + 1n) }),
+    ]);
+    expect(book.anomalies.ts_recv_backwards).toBe(1);
+    expect(levels(snapshots[3].bids)).toEqual([[10, 15, 4]]);
   });
 
   it('depth limits the levels per side', () => {
