@@ -58,7 +58,7 @@ program
     let at: bigint | undefined;
     if (opts.at !== undefined) {
       const parsed = parseInstant(opts.at);
-      if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
+      if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use an instant from 1970 to 2554 as ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
       at = parsed;
     }
     const out = await reconstructedBooks(await openDbnFile(file), { depth: opts.depth, at, verify: opts.verify });

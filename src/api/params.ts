@@ -5,7 +5,7 @@ import { parseInstant } from '../time.js';
 export const instant = z.string().transform((s, ctx) => {
   const ns = parseInstant(s);
   if (ns === null) {
-    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a zone (2025-09-24T20:00:00Z) or integer nanoseconds since the epoch' });
+    ctx.addIssue({ code: 'custom', message: 'must be an instant from 1970 to 2554 as ISO-8601 with a zone (2025-09-24T20:00:00Z) or integer nanoseconds since the epoch' });
     return z.NEVER;
   }
   return ns;

@@ -80,6 +80,8 @@ describe('HTTP API on the DuckDB store', () => {
   it.each([
     ['/v1/books/CLX5?depth=0', 'depth'],
     ['/v1/books/CLX5?at=yesterday', 'at'],
+    ['/v1/books/CLX5?at=2025-02-30T00:00:00Z', 'at'],
+    ['/v1/replay?from=1969-12-31T23:00:00Z', 'from'],
     ['/v1/books/CLX5?bogus=1', ''],
     ['/v1/books/CLX5/snapshots?format=xml', 'format'],
     ['/v1/replay?rate=-5', 'rate'],
