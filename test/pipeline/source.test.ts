@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { IngestError } from '../../src/pipeline/errors.js';
+import { SourceError, openSource, type SourcePolicy } from '../../src/pipeline/source.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { CLX5 } from '../helpers.js';
+
+/**
+ * URL sources against a real HTTP server on this machine, which serves the
+ * CLX5 sample and misbehaves on request: redirects, errors, sizes, stalls.
+ */
+const clx5 = readFileSync(CLX5);
+const sockets = new Set<import('node:net').Socket>();
+let server: Server;
+let host: string;
+
+const routes: Record<string, (res: ServerResponse) => void> = {
+  '/clx5.dbn': (res) => res.writeHead(200, { 'content-length': clx5.length }).end(clx5),
+  // No content-length: the size is known only by counting.
+  '/chunked.dbn': (res) => {
+    res.writeHead(200);
+    for (let o = 0; o < clx5.length; o += 64 * 1024) res.write(clx5.subarray(o, o + 64 * 1024));
+    res.end();
+  },
+  '/r1': (res) => res.writeHead(302, { location: '/r2' }).end(),
+  '/r2': (res) => res.writeHead(301, { location: `http://${host}/r3` }).end(),
+  '/r3': (res) => res.writeHead(307, { location: '/clx5.dbn' }).end(),
+  '/away': (res) => res.writeHead(302, { location: 'http://elsewhere.example/x.dbn' }).end(),
+  '/missing': (res) => res.writeHead(404).end('no'),
+  '/silent': () => undefined, // never answers
+  // Headers and part of the body, then nothing more.
+  '/stall': (res) => { res.writeHead(200, { 'content-length': clx5.length }); res.write(clx5.subarray(0, 200_000)); },
+  // Part of the body, then the connection drops.
+  '/reset': (res) => { res.writeHead(200, { 'content-length': clx5.length }); res.write(clx5.subarray(0, 200_000), () => res.socket?.destroy()); },
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => (routes[req.url ?? ''] ?? routes['/missing'])(res));
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  for (const s of sockets) s.destroy();
+  server.close();
+});
+
+const policy = (over: Partial<SourcePolicy> = {}): SourcePolicy =>
+  ({ dataRoots: [], allowHosts: [host], maxBytes: 1e9, timeoutMs: 2000, maxRedirects: 3, ...over });
+
+/** Opens and reads a source to its end: its bytes, or the SourceError it fails with. */
+async function fetchAll(path: string, p: SourcePolicy = policy()): Promise<{ bytes: Buffer; name: string } | SourceError> {
+  try {
+    const src = await openSource(`http://${host}${path}`, p);
+    const parts: Uint8Array[] = [];
+    for await (const c of src.chunks) parts.push(c);
+    return { bytes: Buffer.concat(parts), name: src.name };
+  } catch (err) {
+    if (err instanceof SourceError) return err;
+    throw err;
+  }
+}
+
+const failure = async (path: string, p?: SourcePolicy) => {
+  const r = await fetchAll(path, p);
+  expect(r).toBeInstanceOf(SourceError);
+  return r as SourceError;
+};
+
+describe('URL sources', () => {
+  it('an allowed host: the whole file, with or without a length; redirects followed up to the limit, to the final URL', async () => {
+    for (const path of ['/clx5.dbn', '/chunked.dbn', '/r1']) {
+      const r = await fetchAll(path);
+      expect(r).not.toBeInstanceOf(SourceError);
+      expect((r as { bytes: Buffer }).bytes.equals(clx5)).toBe(true);
+    }
+    expect(((await fetchAll('/r1')) as { name: string }).name).toBe(`http://${host}/clx5.dbn`);
+  });
+
+  it('ingesting a URL lands what the local file lands, with the same content hash', async () => {
+    const store = new DuckDbStore(':memory:');
+    await store.init();
+    try {
+      const s = await ingest(`http://${host}/chunked.dbn`, { store, sourcePolicy: policy(), snapshotPolicy: { depth: 10, intervalNs: 0 } });
+      expect(s.snapshots).toBe(32_053);
+      expect(await store.countSnapshots()).toBe(32_053);
+      expect(s.sha256).toBe(createHash('sha256').update(clx5).digest('hex'));
+      expect(s.source).toBe(`http://${host}/chunked.dbn`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a host off the allow-list, also when a redirect leads there, is SOURCE_NOT_ALLOWED naming the setting', async () => {
+    const off = await failure('/clx5.dbn', policy({ allowHosts: ['data.example'] }));
+    expect(off.code).toBe('SOURCE_NOT_ALLOWED');
+    expect(off.message).toContain('BOOKTAPE_URL_ALLOW_HOSTS');
+    const away = await failure('/away');
+    expect(away.code).toBe('SOURCE_NOT_ALLOWED');
+    expect(away.message).toContain('elsewhere.example');
+  });
+
+  it('more redirects than allowed is TOO_MANY_REDIRECTS', async () => {
+    const e = await failure('/r1', policy({ maxRedirects: 2 }));
+    expect(e.code).toBe('TOO_MANY_REDIRECTS');
+  });
+
+  it('an HTTP error status is SOURCE_HTTP_ERROR with the status', async () => {
+    const e = await failure('/missing');
+    expect(e.code).toBe('SOURCE_HTTP_ERROR');
+    expect(e.message).toContain('404');
+  });
+
+  it('over the size limit is SOURCE_TOO_LARGE: at once from the length, or as the bytes pass the limit', async () => {
+    for (const path of ['/clx5.dbn', '/chunked.dbn']) {
+      const e = await failure(path, policy({ maxBytes: 100_000 }));
+      expect(e.code).toBe('SOURCE_TOO_LARGE');
+      expect(e.message).toContain('BOOKTAPE_URL_MAX_BYTES');
+    }
+  });
+
+  it('no answer, or a body that stalls, is SOURCE_TIMEOUT after the timeout; a dropped connection is SOURCE_HTTP_ERROR', async () => {
+    const t0 = performance.now();
+    const silent = await failure('/silent', policy({ timeoutMs: 300 }));
+    expect(silent.code).toBe('SOURCE_TIMEOUT');
+    const stall = await failure('/stall', policy({ timeoutMs: 300 }));
+    expect(stall.code).toBe('SOURCE_TIMEOUT');
+    expect(stall.message).toContain('stalled');
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    const reset = await failure('/reset');
+    expect(reset.code).toBe('SOURCE_HTTP_ERROR');
+  });
+
+  it('a stalled download fails the ingest with its code, as an error worth a retry', async () => {
+    const store = new DuckDbStore(':memory:');
+    await store.init();
+    try {
+      const err = await ingest(`http://${host}/stall`, { store, sourcePolicy: policy({ timeoutMs: 300 }), snapshotPolicy: { depth: 10, intervalNs: 0 } })
+        .then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(IngestError);
+      expect((err as IngestError).code).toBe('SOURCE_TIMEOUT');
+      expect((err as IngestError).permanent).toBe(false); // worth a retry
+    } finally {
+      await store.close();
+    }
+  });
+});
