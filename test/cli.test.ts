@@ -119,6 +119,28 @@ describe('booktape CLI', () => {
     expect(badOpt.stderr).toContain('--limit must be a positive integer');
   });
 
+  it('bad book and mbp options are usage errors with a code that say what to send', async () => {
+    const cases: Array<[string[], string, string]> = [
+      [['book', CLX5, '--at', '2025-02-30T00:00:00Z'], 'BAD_TIME', 'from 1970 to 2554'],
+      [['book', CLX5, '--at', 'noon'], 'BAD_TIME', 'ISO-8601'],
+      [['mbp', CLX5, '--every', '10x'], 'BAD_INTERVAL', 'e.g. 100ms'],
+      [['mbp', CLX5, '--format', 'dbn', '--depth', '5'], 'BAD_DEPTH', '--depth 10'],
+    ];
+    for (const [args, code, hint] of cases) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`[${code}]`);
+      expect(r.stderr).toContain(hint);
+      expect(r.stdout).toBe('');
+    }
+    // Binary output to a terminal: `script` gives the CLI a pseudo-terminal as stdout.
+    const tty = await run('script', ['-qec', `node ${CLI} mbp ${CLX5} --format dbn`, '/dev/null']).then(
+      (r) => ({ ...r, code: 0 }), (e: { stdout: string; code: number }) => e);
+    expect(tty.code).toBe(2);
+    expect(tty.stdout).toContain('[BINARY_TO_TTY]');
+    expect(tty.stdout).toContain('redirect it to a file');
+  });
+
   it('synth is deterministic per seed, and its zstd output decodes to the same records', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-synth-'));
     const [a, b, z, other] = ['a.dbn', 'b.dbn', 'a.dbn.zst', 'c.dbn'].map((f) => join(dir, f));

@@ -163,6 +163,22 @@ describe('HTTP API on the DuckDB store', () => {
     expect(JSON.parse(text)).toMatchObject({ type: 'error', code: 'INVALID_PARAMETER' });
   });
 
+  it('replay over TCP: a line that is not JSON, or a request line too long, gets one error line', async () => {
+    const ask = (payload: string) => new Promise<string>((resolve) => {
+      const sock = connect(server.tcpPort, '127.0.0.1');
+      let data = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.on('error', () => resolve(data));
+      sock.write(payload);
+    });
+    expect(JSON.parse(await ask('symbols=CLX5\n'))).toMatchObject({ type: 'error', code: 'INVALID_JSON' });
+    const long = JSON.parse(await ask(`{"symbols":"${'X'.repeat(20_000)}`)); // no newline yet: the server stops waiting for one
+    expect(long).toMatchObject({ type: 'error', code: 'REQUEST_TOO_LARGE' });
+    expect(long.detail).toContain('16384 bytes');
+  });
+
   it('a client that disconnects stops the database reads at once', async () => {
     let pages = 0;
     const original = store.readRange.bind(store);
@@ -227,7 +243,9 @@ describe('HTTP API on the DuckDB store', () => {
     }
     expect(job.state).toBe('failed');
     expect(job.error).toContain('SOURCE_');
-    expect((await fetch(`${base}/v1/jobs/nope`)).status).toBe(404);
+    const unknown = await fetch(`${base}/v1/jobs/nope`);
+    expect(unknown.status).toBe(404);
+    expect(await problem(unknown)).toMatchObject({ code: 'UNKNOWN_JOB', field: 'id' });
   });
 
   it('Bull Board needs the token; docs, OpenAPI, metrics, health and readiness answer', async () => {

@@ -42,6 +42,42 @@ async function serve(queue: ReturnType<typeof ingestQueue>): Promise<{ base: str
 
 const config = (redisUrl: string) => loadConfig({ REDIS_URL: redisUrl, BOOKTAPE_QUEUE_PREFIX: `bt-probe-${randomBytes(6).toString('hex')}`, LOG_LEVEL: 'silent' });
 
+describe('without Redis or tokens', () => {
+  it('job routes and Bull Board answer 503 JOBS_UNAVAILABLE; writes are 403 WRITES_DISABLED; reads are open', async () => {
+    const app = createApp({ config: {}, store, queue: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+    const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const code = async (res: Response) => ((await res.json()) as { code: string }).code;
+      const post = await fetch(`${base}/v1/ingest`, { method: 'POST', body: '{"source":"/x.dbn"}', headers: { 'content-type': 'application/json', authorization: 'Bearer anything-at-all-here' } });
+      expect([post.status, await code(post)]).toEqual([403, 'WRITES_DISABLED']);
+      const job = await fetch(`${base}/v1/jobs/some-id`);
+      expect([job.status, await code(job)]).toEqual([503, 'JOBS_UNAVAILABLE']);
+      const board = await fetch(`${base}/admin/queues`);
+      expect([board.status, await code(board)]).toEqual([503, 'JOBS_UNAVAILABLE']);
+      expect((await fetch(`${base}/v1/instruments`)).status).toBe(200);
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+  });
+
+  it('a read token, when set, guards the read endpoints', async () => {
+    const app = createApp({ config: { readToken: 'reader' }, store, queue: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+    const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      expect((await fetch(`${base}/v1/instruments`)).status).toBe(401);
+      expect((await fetch(`${base}/v1/instruments`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      expect((await fetch(`${base}/v1/instruments`, { headers: { authorization: 'Bearer reader' } })).status).toBe(200);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200); // probes stay open
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+  });
+});
+
 describe('health and metrics probes of Redis', () => {
   it('a Redis that never answers: /readyz is a 503 within seconds, /metrics answers without queue figures', async () => {
     const queue = ingestQueue(config(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`));
