@@ -18,14 +18,16 @@ const REQUEST_TIMEOUT_MS = 10_000;
  *   echo '{"symbols":"CLX5"}' | nc localhost 7070
  * A bad request gets one {"type":"error",...} line.
  */
-export function createReplayServer(store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads): Server {
+export function createReplayServer(
+  store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
+): Server {
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
   // replay must still flow the other way.
   return createServer({ allowHalfOpen: true }, (socket: Socket) => {
     let buffered = '';
     let started = false;
     socket.setEncoding('utf8');
-    const timer = setTimeout(() => fail('REQUEST_TIMEOUT', `send one JSON request line within ${REQUEST_TIMEOUT_MS / 1000} s`), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => fail('REQUEST_TIMEOUT', `send one JSON request line within ${requestTimeoutMs / 1000} s`), requestTimeoutMs);
     const controller = new AbortController();
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());

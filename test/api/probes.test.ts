@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { ActiveReads } from '../../src/stream/active-reads.js';
+import { createReplayServer } from '../../src/stream/tcp.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
@@ -74,6 +75,26 @@ describe('without Redis or tokens', () => {
     } finally {
       http.closeAllConnections();
       http.close();
+    }
+  });
+});
+
+describe('TCP replay requests', () => {
+  it('a client that sends no request line within the timeout gets one REQUEST_TIMEOUT line and is closed', async () => {
+    const tcp = createReplayServer(store, createMetrics(null), pino({ level: 'silent' }), new ActiveReads(), 200);
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    try {
+      const text = await new Promise<string>((resolve) => {
+        const sock = connect((tcp.address() as AddressInfo).port, '127.0.0.1');
+        let data = '';
+        sock.setEncoding('utf8');
+        sock.on('data', (d: string) => { data += d; });
+        sock.on('end', () => resolve(data));
+        sock.write('{"symbols":'); // and nothing more
+      });
+      expect(JSON.parse(text)).toMatchObject({ type: 'error', code: 'REQUEST_TIMEOUT', detail: 'send one JSON request line within 0.2 s' });
+    } finally {
+      tcp.close();
     }
   });
 });
