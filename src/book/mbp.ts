@@ -132,7 +132,9 @@ export class MbpTextWriter extends ByteChunks {
     p = field(o, p, json, J_TS_EVENT);
     p = int64(o, p, buf.tsEventHi[i], buf.tsEventLo[i], false, json);
     p = field(o, p, json, J_RTYPE);
+    // Databento's MBP schemas are MBP-1 (rtype 0x01) and MBP-10 (0x0A); other depths have no rtype.
     if (buf.depth === 10) p = put(o, p, TEN);
+    else if (buf.depth === 1) o[p++] = 0x31; // 1
     else if (json) p = put(o, p, NULL);
     p = field(o, p, json, J_PUBLISHER);
     p = int(o, p, buf.publisherId[i]);

@@ -19,7 +19,7 @@ function expected(s: DepthSnapshot) {
   const level = (packed: number[], k: number) =>
     k * 3 < packed.length ? [BigInt(packed[k * 3]).toString(), packed[k * 3 + 1], packed[k * 3 + 2]] : [UNDEF_PRICE.toString(), 0, 0];
   return {
-    ts_recv: s.tsRecv.toString(), ts_event: s.tsEvent.toString(), rtype: s.depth === 10 ? 10 : null,
+    ts_recv: s.tsRecv.toString(), ts_event: s.tsEvent.toString(), rtype: s.depth === 10 ? 10 : s.depth === 1 ? 1 : null,
     publisher_id: s.publisherId, instrument_id: s.instrumentId, action: s.action, side: s.side, depth: Math.max(0, at),
     price: s.price === null ? UNDEF_PRICE.toString() : BigInt(s.price).toString(), size: s.size, flags: s.flags,
     ts_in_delta: s.tsInDelta, sequence: s.sequence,
@@ -98,9 +98,22 @@ describe('mbp output (json, csv, dbn) equals the reference for every CLX5 snapsh
     expect(got).toEqual(want(10));
   });
 
-  it('csv: Databento column names, one row per snapshot, at depth 10 and 3', async () => {
+  it('csv: Databento column names, one row per snapshot, at depth 10, 3 and 1', async () => {
     expect(parseCsv((await mbp(file, 'csv')).toString(), 10)).toEqual(want(10));
     expect(parseCsv((await mbp(file, 'csv', 3)).toString(), 3)).toEqual(want(3));
+    const one = parseCsv((await mbp(file, 'csv', 1)).toString(), 1);
+    expect(one).toEqual(want(1));
+    expect(one[0].rtype).toBe(1); // MBP-1
+  });
+
+  it('json at depth 1 and 3: rtype 1 (MBP-1), and null where Databento has no schema', async () => {
+    const lines = async (depth: number) => (await mbp(file, 'json', depth)).toString().trimEnd().split('\n').map((l) => JSON.parse(l));
+    const one = await lines(1);
+    expect(one).toEqual(want(1));
+    expect(one[0].rtype).toBe(1);
+    const three = await lines(3);
+    expect(three).toEqual(want(3));
+    expect(three[0].rtype).toBeNull();
   });
 });
 
