@@ -75,7 +75,7 @@ export function put(o: Buffer, p: number, bytes: Uint8Array): number {
 }
 
 /** A string of ASCII characters (a bigint's digits). */
-function chars(o: Buffer, p: number, text: string): number {
+export function chars(o: Buffer, p: number, text: string): number {
   for (let k = 0; k < text.length; k++) o[p++] = text.charCodeAt(k);
   return p;
 }

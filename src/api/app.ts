@@ -13,7 +13,7 @@ import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
 import { enqueueIngest, probeJobCounts, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
-import { FrameWriter, csvHeader, csvRow } from '../stream/frames.js';
+import { FrameWriter, csvHeader } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
 import type { ActiveReads } from '../stream/active-reads.js';
 import type { Metrics } from './metrics.js';
@@ -190,7 +190,7 @@ export function createApp(deps: AppDeps): express.Express {
     const complete = await deps.reads.run(controller, async (signal) => {
       let first = true;
       for await (const s of store.readRange({ symbols: [symbol], from: q.from, to: q.to, limit: q.limit }, signal)) {
-        if (q.format === 'csv') writer.text(csvRow(s, q.depth) + '\n');
+        if (q.format === 'csv') writer.csvRow(s, q.depth);
         else {
           if (q.format === 'json' && !first) writer.text(',');
           writer.frame(s, q.depth, q.format === 'ndjson');

@@ -1,10 +1,10 @@
 import { formatPrice } from '../book/price.js';
-import { ByteChunks, ascii, bytesOf, int, nineDigits, put } from '../bytes.js';
+import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from '../bytes.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**
- * Writes snapshots as replay / export lines (JSON objects) straight into
- * bytes, chunk by chunk:
+ * Writes snapshots as replay / export lines (JSON objects, or CSV rows for
+ * exports) straight into bytes, chunk by chunk:
  *   {"type":"snapshot","symbol":..,"instrument_id":..,"publisher_id":..,
  *    "ts_recv":"ns","ts_event":"ns","sequence":..,"sub_sequence":..,
  *    "action":"A","side":"B","price":"65.400000000"|null,"size":..,"flags":..,
@@ -73,6 +73,55 @@ export class FrameWriter extends ByteChunks {
     }
     this.pos = p;
   }
+
+  /**
+   * Appends one snapshot as a CSV row of csvHeader(depth)'s columns, and a
+   * newline: prices as decimals, missing levels as empty cells.
+   */
+  csvRow(s: StoredSnapshot, depth: number): void {
+    const symbol = csvBytes(s.symbol);
+    const action = csvBytes(s.action);
+    const side = csvBytes(s.side);
+    this.reserve(CSV_FIXED_BYTES + symbol.length + action.length + side.length + depth * CSV_LEVEL_BYTES);
+    const o = this.chunk;
+    let p = put(o, this.pos, symbol);
+    o[p++] = 0x2c;
+    p = int(o, p, s.instrumentId);
+    o[p++] = 0x2c;
+    p = int(o, p, s.publisherId);
+    o[p++] = 0x2c;
+    p = chars(o, p, s.tsRecv.toString());
+    o[p++] = 0x2c;
+    p = chars(o, p, s.tsEvent.toString());
+    o[p++] = 0x2c;
+    p = int(o, p, s.sequence);
+    o[p++] = 0x2c;
+    p = int(o, p, s.subSequence);
+    o[p++] = 0x2c;
+    p = put(o, p, action);
+    o[p++] = 0x2c;
+    p = put(o, p, side);
+    o[p++] = 0x2c;
+    if (s.price !== null) p = decimal(o, p, s.price);
+    o[p++] = 0x2c;
+    p = int(o, p, s.size);
+    o[p++] = 0x2c;
+    p = int(o, p, s.flags);
+    p = put(o, p, s.crossed ? TRUE_CSV : FALSE_CSV);
+    p = put(o, p, s.locked ? TRUE_CSV : FALSE_CSV);
+    for (let k = 0; k < depth * 3; k += 3) {
+      p = csvLevel(o, p, s.bids, k);
+      p = csvLevel(o, p, s.asks, k);
+    }
+    o[p++] = 0x0a;
+    if (p > o.length) {
+      // Past the estimate (only prices beyond 2^53 nanos can do that): as in frame().
+      this.reserve(p - this.pos);
+      this.csvRow(s, depth);
+      return;
+    }
+    this.pos = p;
+  }
 }
 
 const K_SYMBOL = bytesOf('{"type":"snapshot","symbol":');
@@ -104,8 +153,15 @@ const LEVEL_MAX_BYTES = 80;
 
 /** A price in 1e-9 units as its quoted decimal string ("65.400000000"), as formatPrice writes it. */
 function price(o: Buffer, p: number, nanos: number): number {
-  if (!Number.isSafeInteger(nanos)) return put(o, p, bytesOf(`"${formatPrice(nanos)}"`));
   o[p++] = 0x22;
+  p = decimal(o, p, nanos);
+  o[p++] = 0x22;
+  return p;
+}
+
+/** A price in 1e-9 units as its decimal string, unquoted (65.400000000). */
+function decimal(o: Buffer, p: number, nanos: number): number {
+  if (!Number.isSafeInteger(nanos)) return put(o, p, bytesOf(formatPrice(nanos)));
   if (nanos < 0) {
     o[p++] = 0x2d; // -
     nanos = -nanos;
@@ -113,9 +169,7 @@ function price(o: Buffer, p: number, nanos: number): number {
   const whole = Math.floor(nanos / 1e9);
   p = int(o, p, whole);
   o[p++] = 0x2e; // .
-  p = nineDigits(o, p, nanos - whole * 1e9);
-  o[p++] = 0x22;
-  return p;
+  return nineDigits(o, p, nanos - whole * 1e9);
 }
 
 /** The first `n` packed entries ([price, size, count] per level) as [[...],[...]], without the outer brackets. */
@@ -161,18 +215,39 @@ export function csvHeader(depth: number): string {
   return cols.join(',');
 }
 
-export function csvRow(s: StoredSnapshot, depth: number): string {
-  const cols: Array<string | number | boolean> = [
-    s.symbol ?? '', s.instrumentId, s.publisherId, s.tsRecv.toString(), s.tsEvent.toString(), s.sequence, s.subSequence,
-    s.action, s.side, s.price === null ? '' : formatPrice(s.price), s.size, s.flags, s.crossed, s.locked,
-  ];
-  for (let i = 0; i < depth; i++) {
-    const b = i * 3 < s.bids.length;
-    const a = i * 3 < s.asks.length;
-    cols.push(
-      b ? formatPrice(s.bids[i * 3]) : '', b ? s.bids[i * 3 + 1] : '', b ? s.bids[i * 3 + 2] : '',
-      a ? formatPrice(s.asks[i * 3]) : '', a ? s.asks[i * 3 + 1] : '', a ? s.asks[i * 3 + 2] : '',
-    );
+/**
+ * CSV fields of strings that repeat on every row (symbols, actions, sides)
+ * as UTF-8, quoted per RFC 4180 where they hold a comma, quote or line break;
+ * computed once each. Bounded like jsonCache.
+ */
+const csvCache = new Map<string | null, Uint8Array>();
+function csvBytes(x: string | null): Uint8Array {
+  let b = csvCache.get(x);
+  if (b === undefined) {
+    if (csvCache.size >= 65_536) csvCache.clear();
+    const text = x ?? '';
+    csvCache.set(x, (b = bytesOf(/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text)));
   }
-  return cols.join(',');
+  return b;
+}
+
+const TRUE_CSV = bytesOf(',true');
+const FALSE_CSV = bytesOf(',false');
+/** Room per CSV row apart from its symbol, action, side and levels, and per level (two prices, four numbers). */
+const CSV_FIXED_BYTES = 256;
+const CSV_LEVEL_BYTES = 128;
+
+/** ",price,size,count" of the level at packed index k, or ",,," when the side has no such level. */
+function csvLevel(o: Buffer, p: number, packed: number[], k: number): number {
+  o[p++] = 0x2c;
+  if (k >= packed.length) {
+    o[p++] = 0x2c;
+    o[p++] = 0x2c;
+    return p;
+  }
+  p = decimal(o, p, packed[k]);
+  o[p++] = 0x2c;
+  p = int(o, p, packed[k + 1]);
+  o[p++] = 0x2c;
+  return int(o, p, packed[k + 2]);
 }

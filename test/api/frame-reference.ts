@@ -31,3 +31,21 @@ export function referenceFrame(s: StoredSnapshot, depth = Infinity): Record<stri
     asks: levels(s.asks),
   };
 }
+
+/** A CSV field as RFC 4180 writes it: quoted, quotes doubled, when it holds a comma, quote or line break. */
+const csvField = (x: string) => (/[",\r\n]/.test(x) ? `"${x.replace(/"/g, '""')}"` : x);
+
+/** The export's CSV row (csvHeader's columns), written the obvious way. */
+export function referenceCsvRow(s: StoredSnapshot, depth: number): string {
+  const cols: Array<string | number | boolean> = [
+    csvField(s.symbol ?? ''), s.instrumentId, s.publisherId, s.tsRecv.toString(), s.tsEvent.toString(), s.sequence, s.subSequence,
+    csvField(s.action), csvField(s.side), s.price === null ? '' : formatPrice(s.price), s.size, s.flags, s.crossed, s.locked,
+  ];
+  for (let i = 0; i < depth; i++) {
+    for (const packed of [s.bids, s.asks]) {
+      const has = i * 3 < packed.length;
+      cols.push(has ? formatPrice(packed[i * 3]) : '', has ? packed[i * 3 + 1] : '', has ? packed[i * 3 + 2] : '');
+    }
+  }
+  return cols.join(',');
+}

@@ -6,7 +6,7 @@ import { decodeBuffer } from '../../src/dbn/index.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
 import { FrameWriter } from '../../src/stream/frames.js';
 import { CLX5 } from '../helpers.js';
-import { referenceFrame } from './frame-reference.js';
+import { referenceCsvRow, referenceFrame } from './frame-reference.js';
 
 /** What the writer wrote for one frame, as text. */
 function frameText(s: StoredSnapshot, depth = Infinity, writer = new FrameWriter()): string {
@@ -87,5 +87,29 @@ describe('replay frames', () => {
       written += writer.take().toString('utf8');
       expect(written).toBe(frames.map((s) => `${JSON.stringify(referenceFrame(s, depth))}\n`).join(''));
     }), { numRuns: 300 });
+  });
+
+  it('CSV rows: exactly the reference for any stored values, at any depth and chunk size; symbols quoted where CSV needs it', () => {
+    const u = (max: number) => fc.integer({ min: 0, max });
+    const level = fc.tuple(fc.maxSafeInteger(), fc.oneof(u(0xffffffff), fc.maxSafeNat()), u(0xffffffff));
+    const snapshot = fc.record({
+      symbol: fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('A,B', 'say "hi"', 'x\ny', 'ESZ5 C5000'))),
+      instrumentId: u(0xffffffff), publisherId: u(0xffff),
+      tsRecv: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), tsEvent: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      sequence: u(0xffffffff), subSequence: u(0xffff), action: fc.constantFrom('A', 'C', 'M', 'R', 'T', 'F', 'N', '\u00c8', ','),
+      side: fc.constantFrom('A', 'B', 'N'), price: fc.option(fc.oneof(fc.maxSafeInteger(), fc.constant(2 ** 80))), size: u(0xffffffff), flags: u(255),
+      tsInDelta: fc.integer(), depth: u(50), crossed: fc.boolean(), locked: fc.boolean(),
+      bids: fc.array(level, { maxLength: 25 }).map((l) => l.flat()), asks: fc.array(level, { maxLength: 25 }).map((l) => l.flat()),
+    });
+    fc.assert(fc.property(fc.array(snapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (rows, depth, chunk) => {
+      const writer = new FrameWriter(chunk);
+      let written = '';
+      for (const s of rows) {
+        writer.csvRow(s, depth);
+        if (writer.length >= chunk / 2) written += writer.take().toString('utf8');
+      }
+      written += writer.take().toString('utf8');
+      expect(written).toBe(rows.map((s) => `${referenceCsvRow(s, depth)}\n`).join(''));
+    }), { numRuns: 300, seed: 23 });
   });
 });
