@@ -3,6 +3,7 @@ import { Queue, type ConnectionOptions, type Job, type JobState } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import type { IngestSummary } from '../src/pipeline/ingest.js';
+import type { SnapshotStore } from '../src/store/port.js';
 
 export const INGEST_QUEUE = 'ingest';
 export const SCAN_QUEUE = 'scan';
@@ -120,4 +121,19 @@ export async function probeJobCounts(queue: Queue, states: JobState[], timeoutMs
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Readiness of a process that serves reads or runs jobs: "ok" or the reason,
+ * for the store and for Redis (null: none was reachable at start-up).
+ */
+export async function readinessChecks(store: Pick<SnapshotStore, 'ping'>, queue: Queue | null): Promise<Record<string, string>> {
+  const checks: Record<string, string> = {};
+  try { await store.ping(); checks.store = 'ok'; } catch (e) { checks.store = (e as Error).message; }
+  try {
+    if (queue === null) throw new Error('not connected');
+    await probeJobCounts(queue, ['waiting']); // a real round trip to Redis, bounded in time
+    checks.redis = 'ok';
+  } catch (e) { checks.redis = (e as Error).message; }
+  return checks;
 }

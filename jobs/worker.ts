@@ -29,6 +29,8 @@ export function ingestOptions(config: Config, store: SnapshotStore): IngestOptio
 
 export interface RunningWorker {
   ingest: Worker<IngestJobData, IngestSummary>;
+  /** The ingest queue, for the scanner and for readiness probes. */
+  queue: Queue<IngestJobData, IngestSummary>;
   scan: Worker | null;
   /** Finishes active jobs (or hands them back), then closes every connection. */
   close(): Promise<void>;
@@ -113,6 +115,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   }
   return {
     ingest: worker,
+    queue,
     scan,
     async close() {
       await Promise.all([worker.close(), scan?.close()]);

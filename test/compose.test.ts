@@ -45,6 +45,8 @@ describe('docker-compose.yml', () => {
     expect(worker.build).toBe('.');
     expect(worker.command).toEqual(['node', 'dist/src/cli.js', 'worker']);
     expect(worker.depends_on).toEqual({ redis: { condition: 'service_healthy' }, questdb: { condition: 'service_healthy' } });
+    // The worker's healthcheck asks its readiness on the metrics port it is given.
+    expect(worker.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${loadConfig(envOf(worker)).metricsPort}/readyz`);
   });
 
   it('runs the API on QuestDB, publishing the ports it listens on, healthy when /readyz says so', () => {

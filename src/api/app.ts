@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
-import { enqueueIngest, probeJobCounts, readIngestJob, type IngestJobData } from '../../jobs/queue.js';
+import { enqueueIngest, readIngestJob, readinessChecks, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { FrameWriter, csvHeader } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
@@ -107,13 +107,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       503: { description: The store or Redis does not answer }
    */
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    try { await store.ping(); checks.store = 'ok'; } catch (e) { checks.store = (e as Error).message; }
-    try {
-      if (deps.queue === null) throw new Error('not connected');
-      await probeJobCounts(deps.queue, ['waiting']); // a real round trip to Redis, bounded in time
-      checks.redis = 'ok';
-    } catch (e) { checks.redis = (e as Error).message; }
+    const checks = await readinessChecks(store, deps.queue);
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
   });

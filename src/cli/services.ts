@@ -14,7 +14,7 @@ import { openStore } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
 import { startServer } from '../api/server.js';
-import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { enqueueIngest, ingestQueue, readinessChecks } from '../../jobs/queue.js';
 import { ingestOptions, startWorker } from '../../jobs/worker.js';
 import { ingestMetrics, serveMetrics } from '../../jobs/metrics.js';
 
@@ -58,7 +58,9 @@ export async function workerCommand(): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
   const running = await startWorker(config, store, log, ingestMetrics(registry));
-  const metrics = config.metricsPort === undefined ? null : await serveMetrics(registry, config.metricsPort);
+  const metrics = config.metricsPort === undefined
+    ? null
+    : await serveMetrics(registry, config.metricsPort, () => readinessChecks(store, running.queue)); // ready as the API's /readyz
   const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
   log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
   await new Promise<void>((resolve) => {

@@ -196,7 +196,7 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     expect(await store.countSnapshots()).toBe(expected);
   }, 180_000);
 
-  it('booktape worker serves its ingest metrics on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {
+  it('booktape worker serves its ingest metrics and readiness on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {
     const { env, dir, file, queue } = setup({ BOOKTAPE_METRICS_PORT: '0', LOG_LEVEL: 'info' });
     const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
@@ -226,6 +226,9 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     await waitFor('the bad file to fail', async () => (await failing.getState()) === 'failed');
     expect(await metric('booktape_ingest_jobs_total{outcome="failed"}')).toBe(1);
     expect((await fetch(url.replace('/metrics', '/'))).status).toBe(404);
+    const ready = await fetch(url.replace('/metrics', '/readyz'));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', redis: 'ok' } });
 
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.on('exit', r))).toBe(0);
