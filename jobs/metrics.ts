@@ -33,7 +33,7 @@ export type IngestMetrics = ReturnType<typeof ingestMetrics>;
  * GET /readyz (200 when every check says "ok", else 503, with the checks as
  * JSON), on `port` (0: any free port).
  */
-export async function serveMetrics(registry: Registry, port: number, readiness: () => Promise<Record<string, string>>): Promise<Server> {
+export async function serveProbes(registry: Registry, port: number, readiness: () => Promise<Record<string, string>>): Promise<Server> {
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {

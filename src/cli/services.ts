@@ -16,7 +16,7 @@ import { ingest } from '../pipeline/ingest.js';
 import { startServer } from '../api/server.js';
 import { enqueueIngest, ingestQueue, readinessChecks } from '../../jobs/queue.js';
 import { ingestOptions, startWorker } from '../../jobs/worker.js';
-import { ingestMetrics, serveMetrics } from '../../jobs/metrics.js';
+import { ingestMetrics, serveProbes } from '../../jobs/metrics.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
@@ -60,7 +60,7 @@ export async function workerCommand(): Promise<void> {
   const running = await startWorker(config, store, log, ingestMetrics(registry));
   const metrics = config.metricsPort === undefined
     ? null
-    : await serveMetrics(registry, config.metricsPort, () => readinessChecks(store, running.queue)); // ready as the API's /readyz
+    : await serveProbes(registry, config.metricsPort, () => readinessChecks(store, running.queue)); // ready as the API's /readyz
   const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
   log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
   await new Promise<void>((resolve) => {
