@@ -80,8 +80,10 @@ program
       if (parsed === null) throw new UsageError('BAD_INTERVAL', `--every "${opts.every}" is not an interval: use a number with ns, us, ms, s or m (e.g. 100ms)`);
       intervalNs = parsed;
     }
-    if (opts.format === 'dbn' && opts.depth !== 10) throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-10 records: use --depth 10');
-    if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp10.dbn)');
+    if (opts.format === 'dbn' && opts.depth !== 1 && opts.depth !== 10) {
+      throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
+    }
+    if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
     const n = await writeMbp(await openDbnFile(file), process.stdout, { depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify });
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);
   });

@@ -1,11 +1,11 @@
-import { MBP10_RECORD_LENGTH, RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../dbn/constants.js';
+import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
 import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, comma, field, int, int64, put } from '../bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 
 /**
  * Depth snapshots in Databento's MBP shapes: JSON lines (flattened header,
  * `levels` array of {bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct}), CSV
- * with bid_px_00... columns, and DBN MBP-10 records (rtype 0x0A). Missing
+ * with bid_px_00... columns, and DBN MBP-1 and MBP-10 records (rtype 0x01, 0x0A). Missing
  * levels carry UNDEF_PRICE and zero size/count, as Databento writes them.
  */
 
@@ -28,10 +28,10 @@ function setI64(view: DataView, o: number, x: number): void {
   view.setInt32(o + 4, hi, true);
 }
 
-/** A level size or count as MBP-10's u32, refusing what would not fit rather than wrapping it. */
+/** A level size or count as MBP's u32, refusing what would not fit rather than wrapping it. */
 function setU32(view: DataView, o: number, x: number, what: string, buf: SnapshotBuffer, i: number): void {
   if (x > 0xffffffff) {
-    throw new MbpError('MBP_FIELD_OVERFLOW', `${what} ${x} at ts_recv ${buf.tsRecv(i)} does not fit MBP-10's u32 field: write --format json or csv instead`);
+    throw new MbpError('MBP_FIELD_OVERFLOW', `${what} ${x} at ts_recv ${buf.tsRecv(i)} does not fit MBP's u32 field: write --format json or csv instead`);
   }
   view.setUint32(o, x, true);
 }
@@ -43,13 +43,14 @@ export class MbpError extends Error {
 }
 
 /**
- * Writes row i of `buf` (depth 10) as one DBN MBP-10 record (368 bytes) at
- * `o`, straight from the buffer's columns: the file path of `mbp --format
- * dbn` makes no object and no bigint per record.
+ * Writes row i of `buf` (depth 1 or 10) as one DBN MBP-1 or MBP-10 record
+ * (80 or 368 bytes) at `o`, straight from the buffer's columns: the file
+ * path of `mbp --format dbn` makes no object and no bigint per record.
  */
-export function writeMbp10(view: DataView, o: number, buf: SnapshotBuffer, i: number): void {
-  view.setUint8(o, MBP10_RECORD_LENGTH / 4);
-  view.setUint8(o + 1, RType.MBP_10);
+export function writeMbpRecord(view: DataView, o: number, buf: SnapshotBuffer, i: number): void {
+  const levels = buf.depth as 1 | 10;
+  view.setUint8(o, mbpRecordLength(levels) / 4);
+  view.setUint8(o + 1, levels === 10 ? RType.MBP_10 : RType.MBP_1);
   view.setUint16(o + 2, buf.publisherId[i], true);
   view.setUint32(o + 4, buf.instrumentId[i], true);
   view.setUint32(o + 8, buf.tsEventLo[i], true);
@@ -72,7 +73,7 @@ export function writeMbp10(view: DataView, o: number, buf: SnapshotBuffer, i: nu
   const bid = buf.slot(i, BID_PX);
   const ask = buf.slot(i, ASK_PX);
   const d = buf.depth;
-  for (let k = 0; k < 10; k++) {
+  for (let k = 0; k < levels; k++) {
     const l = o + 48 + k * 32;
     const hasBid = k < buf.bidLevels[i];
     const hasAsk = k < buf.askLevels[i];

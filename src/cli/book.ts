@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { MBP10_RECORD_LENGTH } from '../dbn/constants.js';
+import { SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';
 import { encodeMetadata } from '../dbn/encode.js';
 import type { DbnStream } from '../dbn/reader.js';
 import { bookToJson, type BookJson } from '../book/export.js';
-import { MbpTextWriter, mbpCsvHeader, writeMbp10 } from '../book/mbp.js';
+import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../book/mbp.js';
 import { rebuild } from '../book/replay-file.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';
@@ -38,14 +38,16 @@ export async function writeMbp(
   let onCaptured: (buf: SnapshotBuffer) => Promise<void>;
   let finish: () => Promise<void>;
   if (opts.format === 'dbn') {
-    if (opts.depth !== 10) throw new Error('--format dbn writes MBP-10 records: use --depth 10');
-    const head = encodeMetadata({ ...stream.metadata, version: 3, schema: 2, symbol_cstr_len: 71 });
+    if (opts.depth !== 1 && opts.depth !== 10) throw new Error('--format dbn writes MBP-1 or MBP-10 records: use --depth 1 or 10');
+    const schema = SCHEMA_NAMES.indexOf(opts.depth === 1 ? 'mbp-1' : 'mbp-10');
+    const head = encodeMetadata({ ...stream.metadata, version: 3, schema, symbol_cstr_len: 71 });
     if (!out.write(head)) await once(out, 'drain');
+    const length = mbpRecordLength(opts.depth);
     onCaptured = async (buf) => {
       // One write per captured batch; a fresh buffer each time, as `out` may queue it.
-      const chunk = Buffer.allocUnsafe(buf.length * MBP10_RECORD_LENGTH);
+      const chunk = Buffer.allocUnsafe(buf.length * length);
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (let i = 0; i < buf.length; i++) writeMbp10(view, i * MBP10_RECORD_LENGTH, buf, i);
+      for (let i = 0; i < buf.length; i++) writeMbpRecord(view, i * length, buf, i);
       written += buf.length;
       if (!out.write(chunk)) await once(out, 'drain');
     };

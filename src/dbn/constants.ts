@@ -17,7 +17,8 @@ export const RType = {
 } as const;
 
 export const MBO_RECORD_LENGTH = 56;
-export const MBP10_RECORD_LENGTH = 368;
+/** An MBP record: 48 bytes of header and trigger, then 32 bytes per level (MBP-1: 80, MBP-10: 368). */
+export const mbpRecordLength = (levels: 1 | 10): number => 48 + 32 * levels;
 
 export const Flag = {
   LAST: 128,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { writeMbp, type MbpFormat } from '../../src/cli/book.js';
 import { Market, type DepthSnapshot } from '../../src/book/index.js';
 import { UNDEF_PRICE, decodeBuffer, openDbnStream } from '../../src/dbn/index.js';
+import { schemaName } from '../../src/dbn/constants.js';
 import { CLX5, chunked } from '../helpers.js';
 import { add, encode, rec } from './records.js';
 
@@ -38,19 +39,20 @@ async function mbp(file: Buffer, format: MbpFormat, depth = 10): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
-/** Reads the MBP-10 records of a DBN file back into the reference shape. */
-function decodeMbp10(out: Buffer) {
+/** Reads the MBP-1 or MBP-10 records of a DBN file back into the reference shape. */
+function decodeMbp(out: Buffer, levels: 1 | 10 = 10) {
   const start = 8 + out.readUInt32LE(4);
+  const length = 48 + 32 * levels;
   const rows = [];
-  for (let o = start; o < out.length; o += 368) {
-    expect([out.readUInt8(o), out.readUInt8(o + 1)]).toEqual([92, 0x0a]);
+  for (let o = start; o < out.length; o += length) {
+    expect([out.readUInt8(o), out.readUInt8(o + 1)]).toEqual([length / 4, levels === 10 ? 0x0a : 0x01]);
     rows.push({
-      ts_recv: out.readBigUInt64LE(o + 32).toString(), ts_event: out.readBigUInt64LE(o + 8).toString(), rtype: 10,
+      ts_recv: out.readBigUInt64LE(o + 32).toString(), ts_event: out.readBigUInt64LE(o + 8).toString(), rtype: levels,
       publisher_id: out.readUInt16LE(o + 2), instrument_id: out.readUInt32LE(o + 4),
       action: String.fromCharCode(out[o + 28]), side: String.fromCharCode(out[o + 29]), depth: out[o + 31],
       price: out.readBigInt64LE(o + 16).toString(), size: out.readUInt32LE(o + 24), flags: out[o + 30],
       ts_in_delta: out.readInt32LE(o + 40), sequence: out.readUInt32LE(o + 44),
-      levels: Array.from({ length: 10 }, (_, k) => {
+      levels: Array.from({ length: levels }, (_, k) => {
         const l = o + 48 + k * 32;
         return {
           bid_px: out.readBigInt64LE(l).toString(), ask_px: out.readBigInt64LE(l + 8).toString(),
@@ -88,9 +90,17 @@ describe('mbp output (json, csv, dbn) equals the reference for every CLX5 snapsh
   const want = (depth: number) => new Market({ depth, intervalNs: 0 }).applyBatch(decodeBuffer(file).batch).map(expected);
 
   it('dbn: MBP-10 records, field by field', async () => {
-    const got = decodeMbp10(await mbp(file, 'dbn'));
+    const got = decodeMbp(await mbp(file, 'dbn'));
     expect(got).toHaveLength(32_053);
     expect(got).toEqual(want(10));
+  });
+
+  it('dbn at depth 1: MBP-1 records (rtype 0x01, 80 bytes) in a file whose metadata says mbp-1', async () => {
+    const out = await mbp(file, 'dbn', 1);
+    expect(decodeMbp(out, 1)).toEqual(want(1));
+    const meta = (await openDbnStream(chunked(out, [4096]))).metadata;
+    expect(schemaName(meta.schema)).toBe('mbp-1');
+    expect(schemaName((await openDbnStream(chunked(await mbp(file, 'dbn'), [4096]))).metadata.schema)).toBe('mbp-10');
   });
 
   it('json: one object per line', async () => {
@@ -127,7 +137,7 @@ describe('mbp edge values', () => {
     const want = new Market({ depth: 10, intervalNs: 0 }).applyBatch(decodeBuffer(file).batch).map(expected);
     expect(want[0].levels[0].bid_px).toBe('-1250000000');
     expect(want[2].price).toBe(UNDEF_PRICE.toString());
-    expect(decodeMbp10(await mbp(file, 'dbn'))).toEqual(want);
+    expect(decodeMbp(await mbp(file, 'dbn'))).toEqual(want);
     expect((await mbp(file, 'json')).toString().trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(want);
     expect(parseCsv((await mbp(file, 'csv')).toString(), 10)).toEqual(want);
   });
