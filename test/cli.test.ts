@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeBuffer, RecordCounts, type MboJson } from '../src/dbn/index.js';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
-import { CLI, CLX5, FIXTURES, batchRecords } from './helpers.js';
+import { CLI, CLX5, FIXTURES, ROOT, batchRecords } from './helpers.js';
 
 const run = promisify(execFile);
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -27,6 +27,12 @@ describe('booktape CLI', () => {
   it('--help lists every command', async () => {
     const { stdout } = await cli('--help');
     for (const cmd of ['meta', 'decode', 'book', 'mbp', 'ingest', 'enqueue', 'worker', 'serve', 'demo', 'synth']) expect(stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+  });
+
+  it('runs as the README runs it, `npx booktape`, from the built bin (executable after a build)', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'booktape', 'meta', CLX5], { cwd: ROOT });
+    expect(JSON.parse(stdout).symbols).toEqual(['CLX5']);
+    expect(statSync(CLI).mode & 0o111).not.toBe(0);
   });
 
   it('meta prints the metadata as JSON', async () => {
