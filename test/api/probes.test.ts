@@ -13,10 +13,12 @@ import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { loadConfig } from '../../src/config.js';
 
 /**
- * /readyz and /metrics read Redis on every call. A Redis that accepts the
- * connection and then never answers (hung, or a dead peer behind a live
- * proxy) must give a prompt 503 and a scrape without queue figures, not a
- * request that waits as long as the queue's connection retries.
+ * The API and the TCP replay when what they depend on is missing or
+ * misbehaves: no Redis, no tokens, a client that never sends its request,
+ * and a Redis that accepts the connection and then never answers (hung, or
+ * a dead peer behind a live proxy). /readyz and /metrics read Redis on every
+ * call; that last case must give a prompt 503 and a scrape without queue
+ * figures, not a request that waits as long as the queue's connection retries.
  */
 let store: DuckDbStore;
 let silent: Server;
