@@ -14,6 +14,30 @@ function frameText(s: StoredSnapshot, depth = Infinity, writer = new FrameWriter
   return writer.take().toString('utf8');
 }
 
+/** Any stored snapshot: symbols that need escaping or quoting, any action byte's character, prices beyond 2^53 too. */
+const u = (max: number) => fc.integer({ min: 0, max });
+const level = fc.tuple(fc.maxSafeInteger(), fc.oneof(u(0xffffffff), fc.maxSafeNat()), u(0xffffffff));
+const storedSnapshot: fc.Arbitrary<StoredSnapshot> = fc.record({
+  symbol: fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('A,B', 'say "hi"', 'x\ny', 'ESZ5 C5000'))),
+  instrumentId: u(0xffffffff), publisherId: u(0xffff),
+  tsRecv: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), tsEvent: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  sequence: u(0xffffffff), subSequence: u(0xffff), action: fc.constantFrom('A', 'C', 'M', 'R', 'T', 'F', 'N', '\u00c8', ','),
+  side: fc.constantFrom('A', 'B', 'N'), price: fc.option(fc.oneof(fc.maxSafeInteger(), fc.constant(2 ** 80))), size: u(0xffffffff), flags: u(255),
+  tsInDelta: fc.integer(), depth: u(50), crossed: fc.boolean(), locked: fc.boolean(),
+  bids: fc.array(level, { maxLength: 25 }).map((l) => l.flat()), asks: fc.array(level, { maxLength: 25 }).map((l) => l.flat()),
+});
+
+/** Writes each snapshot with `write`, taking chunks as replay and export take them; the text written. */
+function writeInChunks(chunk: number, snapshots: StoredSnapshot[], write: (writer: FrameWriter, s: StoredSnapshot) => void): string {
+  const writer = new FrameWriter(chunk);
+  let written = '';
+  for (const s of snapshots) {
+    write(writer, s);
+    if (writer.length >= chunk / 2) written += writer.take().toString('utf8');
+  }
+  return written + writer.take().toString('utf8');
+}
+
 describe('replay frames', () => {
   it('the frame writer writes exactly JSON.stringify of the reference frame, for every CLX5 snapshot and depth', () => {
     const market = new Market({ depth: 10, intervalNs: 0 });
@@ -67,48 +91,15 @@ describe('replay frames', () => {
   });
 
   it('matches JSON.stringify of the reference for any stored values, at any depth and chunk size', () => {
-    const u = (max: number) => fc.integer({ min: 0, max });
-    const level = fc.tuple(fc.maxSafeInteger(), fc.oneof(u(0xffffffff), fc.maxSafeNat()), u(0xffffffff));
-    const snapshot = fc.record({
-      symbol: fc.option(fc.string({ unit: 'binary', maxLength: 12 })), instrumentId: u(0xffffffff), publisherId: u(0xffff),
-      tsRecv: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), tsEvent: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-      sequence: u(0xffffffff), subSequence: u(0xffff), action: fc.constantFrom('A', 'C', 'M', 'R', 'T', 'F', 'N'),
-      side: fc.constantFrom('A', 'B', 'N'), price: fc.option(fc.maxSafeInteger()), size: u(0xffffffff), flags: u(255),
-      tsInDelta: fc.integer(), depth: u(50), crossed: fc.boolean(), locked: fc.boolean(),
-      bids: fc.array(level, { maxLength: 25 }).map((l) => l.flat()), asks: fc.array(level, { maxLength: 25 }).map((l) => l.flat()),
-    });
-    fc.assert(fc.property(fc.array(snapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (frames, depth, chunk) => {
-      const writer = new FrameWriter(chunk);
-      let written = '';
-      for (const s of frames) {
-        writer.frame(s, depth, true);
-        if (writer.length >= chunk / 2) written += writer.take().toString('utf8');
-      }
-      written += writer.take().toString('utf8');
+    fc.assert(fc.property(fc.array(storedSnapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (frames, depth, chunk) => {
+      const written = writeInChunks(chunk, frames, (writer, s) => writer.frame(s, depth, true));
       expect(written).toBe(frames.map((s) => `${JSON.stringify(referenceFrame(s, depth))}\n`).join(''));
     }), { numRuns: 300 });
   });
 
   it('CSV rows: exactly the reference for any stored values, at any depth and chunk size; symbols quoted where CSV needs it', () => {
-    const u = (max: number) => fc.integer({ min: 0, max });
-    const level = fc.tuple(fc.maxSafeInteger(), fc.oneof(u(0xffffffff), fc.maxSafeNat()), u(0xffffffff));
-    const snapshot = fc.record({
-      symbol: fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('A,B', 'say "hi"', 'x\ny', 'ESZ5 C5000'))),
-      instrumentId: u(0xffffffff), publisherId: u(0xffff),
-      tsRecv: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), tsEvent: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-      sequence: u(0xffffffff), subSequence: u(0xffff), action: fc.constantFrom('A', 'C', 'M', 'R', 'T', 'F', 'N', '\u00c8', ','),
-      side: fc.constantFrom('A', 'B', 'N'), price: fc.option(fc.oneof(fc.maxSafeInteger(), fc.constant(2 ** 80))), size: u(0xffffffff), flags: u(255),
-      tsInDelta: fc.integer(), depth: u(50), crossed: fc.boolean(), locked: fc.boolean(),
-      bids: fc.array(level, { maxLength: 25 }).map((l) => l.flat()), asks: fc.array(level, { maxLength: 25 }).map((l) => l.flat()),
-    });
-    fc.assert(fc.property(fc.array(snapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (rows, depth, chunk) => {
-      const writer = new FrameWriter(chunk);
-      let written = '';
-      for (const s of rows) {
-        writer.csvRow(s, depth);
-        if (writer.length >= chunk / 2) written += writer.take().toString('utf8');
-      }
-      written += writer.take().toString('utf8');
+    fc.assert(fc.property(fc.array(storedSnapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (rows, depth, chunk) => {
+      const written = writeInChunks(chunk, rows, (writer, s) => writer.csvRow(s, depth));
       expect(written).toBe(rows.map((s) => `${referenceCsvRow(s, depth)}\n`).join(''));
     }), { numRuns: 300, seed: 23 });
   });
