@@ -37,8 +37,9 @@ afterAll(async () => {
   await store.close();
 });
 
-async function serve(queue: ReturnType<typeof ingestQueue>): Promise<{ base: string; http: HttpServer }> {
-  const app = createApp({ config: {}, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+/** The app on the test's store, with `queue` (null: no Redis) and `tokens`, on a free port. */
+async function serve(queue: ReturnType<typeof ingestQueue> | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
+  const app = createApp({ config: tokens, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }), reads: new ActiveReads() });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }
@@ -47,9 +48,7 @@ const config = (redisUrl: string) => loadConfig({ REDIS_URL: redisUrl, BOOKTAPE_
 
 describe('without Redis or tokens', () => {
   it('job routes and Bull Board answer 503 JOBS_UNAVAILABLE; writes are 403 WRITES_DISABLED; reads are open', async () => {
-    const app = createApp({ config: {}, store, queue: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads() });
-    const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
-    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { base, http } = await serve(null);
     try {
       const code = async (res: Response) => ((await res.json()) as { code: string }).code;
       const post = await fetch(`${base}/v1/ingest`, { method: 'POST', body: '{"source":"/x.dbn"}', headers: { 'content-type': 'application/json', authorization: 'Bearer anything-at-all-here' } });
@@ -66,9 +65,7 @@ describe('without Redis or tokens', () => {
   });
 
   it('a read token, when set, guards the read endpoints', async () => {
-    const app = createApp({ config: { readToken: 'reader' }, store, queue: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads() });
-    const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
-    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { base, http } = await serve(null, { readToken: 'reader' });
     try {
       expect((await fetch(`${base}/v1/instruments`)).status).toBe(401);
       expect((await fetch(`${base}/v1/instruments`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
