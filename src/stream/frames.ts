@@ -188,18 +188,23 @@ function levels(o: Buffer, p: number, packed: number[], n: number): number {
 }
 
 /**
- * JSON of strings that repeat on every frame (symbols, actions, sides) as
- * UTF-8, computed once each. Bounded: emptied when it reaches 65,536 entries.
+ * Strings that repeat on every line (symbols, actions, sides), encoded once
+ * each as UTF-8 by `encode`. Bounded: emptied when it reaches 65,536 entries.
  */
-const jsonCache = new Map<string | null, Uint8Array>();
-function jsonBytes(x: string | null): Uint8Array {
-  let b = jsonCache.get(x);
-  if (b === undefined) {
-    if (jsonCache.size >= 65_536) jsonCache.clear();
-    jsonCache.set(x, (b = bytesOf(JSON.stringify(x))));
-  }
-  return b;
+function encodedOnce(encode: (x: string | null) => string): (x: string | null) => Uint8Array {
+  const cache = new Map<string | null, Uint8Array>();
+  return (x) => {
+    let b = cache.get(x);
+    if (b === undefined) {
+      if (cache.size >= 65_536) cache.clear();
+      cache.set(x, (b = bytesOf(encode(x))));
+    }
+    return b;
+  };
 }
+
+/** A JSON string (or null). */
+const jsonBytes = encodedOnce((x) => JSON.stringify(x));
 
 export const CSV_HEADER_BASE = [
   'symbol', 'instrument_id', 'publisher_id', 'ts_recv', 'ts_event', 'sequence', 'sub_sequence', 'action', 'side', 'price',
@@ -215,21 +220,11 @@ export function csvHeader(depth: number): string {
   return cols.join(',');
 }
 
-/**
- * CSV fields of strings that repeat on every row (symbols, actions, sides)
- * as UTF-8, quoted per RFC 4180 where they hold a comma, quote or line break;
- * computed once each. Bounded like jsonCache.
- */
-const csvCache = new Map<string | null, Uint8Array>();
-function csvBytes(x: string | null): Uint8Array {
-  let b = csvCache.get(x);
-  if (b === undefined) {
-    if (csvCache.size >= 65_536) csvCache.clear();
-    const text = x ?? '';
-    csvCache.set(x, (b = bytesOf(/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text)));
-  }
-  return b;
-}
+/** A CSV field, quoted per RFC 4180 where it holds a comma, quote or line break; null is empty. */
+const csvBytes = encodedOnce((x) => {
+  const text = x ?? '';
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+});
 
 const TRUE_CSV = bytesOf(',true');
 const FALSE_CSV = bytesOf(',false');
