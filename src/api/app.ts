@@ -216,7 +216,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: rate, schema: { type: number }, description: frames per second; 0 = as fast as possible }
    *       - { in: query, name: speed, schema: { type: number }, description: 1 = as recorded; 0 = as fast as possible }
    *     responses:
-   *       200: { description: "NDJSON: {type:header}, {type:snapshot}..., {type:end, complete, frames}" }
+   *       200: { description: "NDJSON: {type:header}, {type:snapshot}..., {type:end, complete, frames}, or {type:error, code, detail, frames} in its place when the store fails part-way" }
    */
   app.get('/v1/replay', read, async (req, res) => {
     const q = ReplayQuery.parse(req.query);
@@ -227,10 +227,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Accel-Buffering', 'no');
     metrics.activeStreams.inc({ transport: 'http' });
     try {
-      await deps.reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
+      const counts = await deps.reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
       }));
+      if (counts.failure !== undefined) deps.log.error({ err: counts.failure, frames: counts.frames }, 'http replay failed');
       res.end();
     } finally {
       metrics.activeStreams.dec({ transport: 'http' });

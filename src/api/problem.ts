@@ -48,12 +48,9 @@ export function problemHandler(log: (err: unknown) => void) {
     if (err instanceof ZodError) return sendProblem(res, fromZod(err));
     const e = err as { code?: unknown; status?: unknown; type?: unknown; message?: unknown };
     if (e?.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'INVALID_JSON', 'the request body is not valid JSON'));
+    // The store's failures (StoreError) are not the request's fault.
     if (typeof e?.code === 'string' && e.code.startsWith('STORE_')) {
       return sendProblem(res, new Problem(503, e.code, String(e.message)));
-    }
-    if (typeof e?.message === 'string' && e.message.startsWith('Out of Memory Error')) {
-      // The embedded store's memory limit: a load problem, not a bug in the request.
-      return sendProblem(res, new Problem(503, 'STORE_BUSY', 'the store is out of memory for this load; retry, or raise BOOKTAPE_DUCKDB_MEMORY'));
     }
     log(err);
     sendProblem(res, new Problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged'));

@@ -2,6 +2,11 @@ import { isDbnError } from '../dbn/errors.js';
 import { SourceError } from './source.js';
 import { StoreError } from '../store/port.js';
 
+/** Failures of the moment (the store, the network, the engine thread): a retry may succeed. */
+const RETRYABLE = new Set([
+  'STORE_UNAVAILABLE', 'STORE_BUSY', 'STORE_READ_FAILED', 'STORE_WRITE_FAILED', 'SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL',
+]);
+
 /**
  * Why an ingest failed, with the code of the underlying typed error (DbnError,
  * SourceError, StoreError, ...) so it survives a thread boundary and a job queue.
@@ -13,7 +18,7 @@ export class IngestError extends Error {
 
   /** Errors nothing will fix by retrying: bad files, refused sources. */
   get permanent(): boolean {
-    return !['STORE_UNAVAILABLE', 'STORE_WRITE_FAILED', 'SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL'].includes(this.code);
+    return !RETRYABLE.has(this.code);
   }
 
   toJSON(): { code: string; message: string; offset?: number } {

@@ -81,8 +81,13 @@ export interface SnapshotStore {
   close(): Promise<void>;
 }
 
+/**
+ * A store's failure: STORE_UNAVAILABLE (cannot connect or open), STORE_BUSY
+ * (out of resources for this load: the same call may succeed later),
+ * STORE_READ_FAILED or STORE_WRITE_FAILED (the store refused the statement).
+ */
 export class StoreError extends Error {
-  constructor(readonly code: 'STORE_UNAVAILABLE' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED', message: string) {
+  constructor(readonly code: 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED', message: string) {
     super(message);
   }
 }

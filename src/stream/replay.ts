@@ -16,6 +16,16 @@ export interface ReplayRequest {
 export interface ReplayCounts {
   frames: number;
   bytes: number;
+  /** Why the reads failed part-way, if they did: the client was sent an error line; the caller logs this. */
+  failure?: unknown;
+}
+
+/** What a replay tells its client when the store fails part-way, in place of the end marker. */
+export interface ErrorLine {
+  type: 'error';
+  code: string;
+  detail: string;
+  frames: number;
 }
 
 /** What a replay told its client last: a stream without this line was cut. */
@@ -34,7 +44,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Streams a replay as NDJSON into `out` (an HTTP response or a TCP socket):
  * a header line, one line per snapshot in (ts_recv, key) order read page by
- * page from the store, then an end marker with the counts. Writes wait for
+ * page from the store, then an end marker with the counts, or an error line
+ * if the store fails part-way. Writes wait for
  * 'drain', so a slow client holds at most one chunk here; `signal` (aborted
  * when the client goes away) stops the reads at once.
  */
@@ -75,23 +86,33 @@ export async function streamReplay(
   const started = performance.now();
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
-  for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to }, signal)) {
-    if (signal.aborted) break;
-    if (firstTs === null) firstTs = s.tsRecv;
-    lastTs = s.tsRecv;
-    if (paced) {
-      // When this frame is due, in ms since the replay began.
-      const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
-      const lead = due - (performance.now() - started);
-      if (lead > 1) {
-        await flush();
-        await sleep(lead);
+  try {
+    for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to }, signal)) {
+      if (signal.aborted) break;
+      if (firstTs === null) firstTs = s.tsRecv;
+      lastTs = s.tsRecv;
+      if (paced) {
+        // When this frame is due, in ms since the replay began.
+        const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
+        const lead = due - (performance.now() - started);
+        if (lead > 1) {
+          await flush();
+          await sleep(lead);
+        }
       }
+      writer.frame(s, req.depth, true);
+      pendingFrames++;
+      counts.frames++;
+      if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
     }
-    writer.frame(s, req.depth, true);
-    pendingFrames++;
-    counts.frames++;
-    if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+  } catch (err) {
+    if (signal.aborted) return counts;
+    // The reads failed part-way (the store): the status line went out with
+    // the header, so the client is told why in band, in place of the end marker.
+    counts.failure = err;
+    line(JSON.stringify(errorLine(err, counts.frames)));
+    await flush().catch(() => undefined);
+    return counts;
   }
   const complete = !signal.aborted;
   const end: EndMarker = {
@@ -103,4 +124,11 @@ export async function streamReplay(
     await flush();
   }
   return counts;
+}
+
+/** A store's own failure says what to do; anything else is ours, and only its code is shown. */
+function errorLine(err: unknown, frames: number): ErrorLine {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('STORE_')) return { type: 'error', code, detail: String((err as Error).message), frames };
+  return { type: 'error', code: 'INTERNAL', detail: 'an unexpected error stopped the replay; it has been logged', frames };
 }

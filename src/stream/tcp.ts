@@ -16,7 +16,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * as GET /v1/replay's query ({"symbols":"CLX5","rate":1000}) and receives the
  * same NDJSON lines, then the server closes. So `nc host port` works:
  *   echo '{"symbols":"CLX5"}' | nc localhost 7070
- * A bad request gets one {"type":"error",...} line.
+ * A bad request gets one {"type":"error",...} line; so does a replay the
+ * store fails part-way, after its frames so far.
  */
 export function createReplayServer(
   store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
@@ -63,7 +64,10 @@ export function createReplayServer(
         metrics.replayFrames.inc({ transport: 'tcp' }, frames);
         metrics.replayBytes.inc({ transport: 'tcp' }, bytes);
       }))
-        .then(() => socket.end())
+        .then((counts) => {
+          if (counts.failure !== undefined) log.error({ err: counts.failure, frames: counts.frames }, 'tcp replay failed');
+          socket.end();
+        })
         .catch((err: unknown) => {
           log.error({ err: (err as Error).message }, 'tcp replay failed');
           socket.destroy();

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,73 @@ describe('DuckDB store: errors', () => {
     expect(err).toBeInstanceOf(StoreError);
     expect((err as StoreError).code).toBe('STORE_UNAVAILABLE');
     expect((err as StoreError).message).toContain(path);
+    expect((err as StoreError).message).not.toContain('Another booktape process');
+  });
+
+  it('a memory limit too small to open the file is STORE_UNAVAILABLE that names the setting, not a guess about locks', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const store = new DuckDbStore(path);
+    await store.init();
+    await store.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
+    await store.close();
+    const err = await new DuckDbStore(path, '100KB').init().catch((e: unknown) => e);
+    expect((err as StoreError).code).toBe('STORE_UNAVAILABLE');
+    expect((err as StoreError).message).toContain('Out of Memory Error');
+    expect((err as StoreError).message).toContain('Raise BOOKTAPE_DUCKDB_MEMORY (now 100KB)');
+    expect((err as StoreError).message).not.toContain('Another booktape process');
+    expect((err as StoreError).message).not.toContain('\n'); // DuckDB's generic advice is left out
+  });
+
+  it('a file another process holds is STORE_UNAVAILABLE that says so', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const holder = spawn(process.execPath, ['-e', `
+      const { DuckDBInstance } = require('@duckdb/node-api');
+      DuckDBInstance.create(${JSON.stringify(path)}).then(() => { console.log('open'); setInterval(() => {}, 1000); });
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => holder.stdout.once('data', resolve));
+      const err = await new DuckDbStore(path).init().catch((e: unknown) => e);
+      expect((err as StoreError).code).toBe('STORE_UNAVAILABLE');
+      expect((err as StoreError).message).toContain('Another booktape process holds it');
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('a write past the memory limit is STORE_BUSY, and none of its batch lands', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const batch = clx5FirstBatch();
+    const tight = new DuckDbStore(path, '2MB');
+    await tight.init();
+    const err = await tight.writeSnapshots(batch, () => 'CLX5').catch((e: unknown) => e);
+    await tight.close();
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('STORE_BUSY');
+    expect((err as StoreError).message).toMatch(/write \(limit 2MB\); retry .* raise BOOKTAPE_DUCKDB_MEMORY/);
+    const roomy = new DuckDbStore(path);
+    await roomy.init();
+    expect(await roomy.countSnapshots()).toBe(0);
+    await roomy.writeSnapshots(batch, () => 'CLX5');
+    expect(await roomy.countSnapshots()).toBe(batch.length);
+    await roomy.close();
+  });
+
+  it('a statement DuckDB refuses is STORE_READ_FAILED with its reason', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const store = new DuckDbStore(path);
+    await store.init();
+    // A store whose table was dropped under it (by hand, or by another tool).
+    await store.close();
+    const byHand = await DuckDBInstance.create(path);
+    const c = await byHand.connect();
+    await c.run('DROP TABLE book_snapshots');
+    c.closeSync();
+    byHand.closeSync();
+    const again = new DuckDbStore(path);
+    const err = await again.listInstruments().catch((e: unknown) => e);
+    expect((err as StoreError).code).toBe('STORE_READ_FAILED');
+    expect((err as StoreError).message).toContain('book_snapshots');
+    await again.close();
   });
 });
 

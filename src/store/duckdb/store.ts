@@ -65,10 +65,12 @@ export class DuckDbStore implements SnapshotStore {
       this.conn = await this.instance.connect();
       return this.conn;
     } catch (err) {
-      throw new StoreError(
-        'STORE_UNAVAILABLE',
-        `cannot open the DuckDB store at ${this.path}: ${(err as Error).message}. Another booktape process may hold it: DuckDB allows one process per file (use QuestDB to run workers and the API separately)`,
-      );
+      // A hint only where DuckDB's reason calls for one: an open fails for a lock, for memory, or for a bad path.
+      const reason = firstLine(err);
+      const hint = LOCKED.test(reason)
+        ? '. Another booktape process holds it: DuckDB allows one process per file (use QuestDB to run workers and the API separately)'
+        : OUT_OF_MEMORY.test(reason) ? `. Raise BOOKTAPE_DUCKDB_MEMORY (now ${this.memoryLimit})` : '';
+      throw new StoreError('STORE_UNAVAILABLE', `cannot open the DuckDB store at ${this.path}: ${reason}${hint}`);
     }
   }
 
@@ -79,14 +81,41 @@ export class DuckDbStore implements SnapshotStore {
     return this.readers[this.nextReader++ % this.readers.length];
   }
 
-  private exclusive<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    const run = this.queue.then(async () => fn(await this.connection()));
+  /** Runs `fn` on the writer connection, after every statement issued before it; `op` names its failures. */
+  private exclusive<T>(op: 'read' | 'write', fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => fn(await this.connection())).catch((err: unknown) => { throw this.failure(op, err); });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /** Runs one read on a reader connection; its failures are StoreErrors. */
+  private async read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.reader());
+    } catch (err) {
+      throw this.failure('read', err);
+    }
+  }
+
+  /**
+   * A DuckDB failure as a StoreError that says what to do: STORE_BUSY when
+   * the memory limit was reached (the same request can succeed under less
+   * load), else STORE_READ_FAILED or STORE_WRITE_FAILED with DuckDB's reason.
+   */
+  private failure(op: 'read' | 'write', err: unknown): StoreError {
+    if (err instanceof StoreError) return err;
+    const reason = firstLine(err);
+    if (OUT_OF_MEMORY.test(reason)) {
+      return new StoreError(
+        'STORE_BUSY',
+        `the DuckDB store ran out of memory for this ${op} (limit ${this.memoryLimit}); retry when the load is lower, or raise BOOKTAPE_DUCKDB_MEMORY. DuckDB: ${reason}`,
+      );
+    }
+    return new StoreError(op === 'read' ? 'STORE_READ_FAILED' : 'STORE_WRITE_FAILED', `DuckDB ${op} failed on ${this.path}: ${reason}`);
+  }
+
   async init(): Promise<void> {
-    await this.exclusive(async (c) => {
+    await this.exclusive('write', async (c) => {
       for (const sql of DDL) await c.run(sql);
       const columns = await c.runAndReadAll(`SELECT table_name || '.' || column_name AS name, data_type FROM information_schema.columns
         WHERE table_name IN ('book_snapshots', 'stage_snapshots')`);
@@ -111,7 +140,7 @@ export class DuckDbStore implements SnapshotStore {
   ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
-    return this.exclusive(async (c) => {
+    return this.exclusive('write', async (c) => {
       const latest = await this.latestTs(c, table);
       // Past every stored row of its instruments, a batch cannot collide;
       // otherwise the table says whether any stored row lies in its range.
@@ -189,11 +218,11 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async flush(): Promise<void> {
-    await this.exclusive(async (c) => { await c.run('CHECKPOINT'); });
+    await this.exclusive('write', async (c) => { await c.run('CHECKPOINT'); });
   }
 
   async recordRun(run: IngestRun): Promise<void> {
-    await this.exclusive(async (c) => {
+    await this.exclusive('write', async (c) => {
       await c.run(
         `INSERT INTO ingest_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::TIMESTAMP, $12::TIMESTAMP, $13, $14)`,
         [
@@ -205,14 +234,14 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async hasSucceeded(sha256: string): Promise<boolean> {
-    return this.exclusive(async (c) => {
+    return this.exclusive('read', async (c) => {
       const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE sha256 = $1 AND status = 'succeeded'`, [sha256]);
       return (r.getRowObjectsJS()[0].n as number) > 0;
     });
   }
 
   async listInstruments(): Promise<InstrumentInfo[]> {
-    return this.exclusive(async (c) => {
+    return this.exclusive('read', async (c) => {
       const r = await c.runAndReadAll(`SELECT symbol, instrument_id, publisher_id, min(ts_recv) AS first, max(ts_recv) AS last,
         count(*)::BIGINT AS n FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
       return r.getRowObjectsJS().map((x) => ({
@@ -239,31 +268,32 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   private async readBlock(symbol: string, first: bigint, last: bigint): Promise<DuckDBDataChunk[]> {
-    return readChunks(await this.reader(), `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]);
+    return this.read((c) => readChunks(c, `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]));
   }
 
   private async loadInstants(symbol: string): Promise<BigInt64Array> {
-    const result = await (await this.reader()).run('SELECT DISTINCT ts_recv FROM book_snapshots WHERE symbol = $1 ORDER BY ts_recv', [symbol]);
+    const chunks = await this.read((c) => readChunks(c, 'SELECT DISTINCT ts_recv FROM book_snapshots WHERE symbol = $1 ORDER BY ts_recv', [symbol]));
     const parts: bigint[] = [];
-    for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    for (const chunk of chunks) {
       const v = chunk.getColumnVector(0);
       for (let i = 0; i < chunk.rowCount; i++) parts.push(v.getItem(i) as bigint);
     }
     return BigInt64Array.from(parts);
   }
 
-  private async bookAtPublisher(symbol: string, at: bigint | undefined, publisherId: number): Promise<StoredSnapshot | null> {
-    const c = await this.reader();
-    // Two steps: the instant from the scalar columns only, then the one row there.
-    const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn, publisherId];
-    const where = 'symbol = $1 AND ts_recv <= $2 AND publisher_id = $3';
-    const found = await c.runAndReadAll(`SELECT max(ts_recv) AS ts FROM book_snapshots WHERE ${where}`, params);
-    const ts = found.getRowObjectsJS()[0]?.ts as bigint | null;
-    if (ts === null || ts === undefined) return null;
-    params[1] = ts;
-    const rows = await readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ${where.replace('ts_recv <= $2', 'ts_recv = $2')}
-      ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, params);
-    return rows[0] ?? null;
+  private bookAtPublisher(symbol: string, at: bigint | undefined, publisherId: number): Promise<StoredSnapshot | null> {
+    return this.read(async (c) => {
+      // Two steps: the instant from the scalar columns only, then the one row there.
+      const params: DuckDBValue[] = [symbol, at ?? 0xffffffffffffffffn, publisherId];
+      const where = 'symbol = $1 AND ts_recv <= $2 AND publisher_id = $3';
+      const found = await c.runAndReadAll(`SELECT max(ts_recv) AS ts FROM book_snapshots WHERE ${where}`, params);
+      const ts = found.getRowObjectsJS()[0]?.ts as bigint | null;
+      if (ts === null || ts === undefined) return null;
+      params[1] = ts;
+      const rows = await readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ${where.replace('ts_recv <= $2', 'ts_recv = $2')}
+        ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, params);
+      return rows[0] ?? null;
+    });
   }
 
   /**
@@ -286,10 +316,10 @@ export class DuckDbStore implements SnapshotStore {
     let remaining = q.limit ?? Infinity;
     const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn, ...q.symbols];
     const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
-    const extent = await (await this.reader()).runAndReadAll(
+    const extent = await this.read((c) => c.runAndReadAll(
       `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ts_recv BETWEEN $1 AND $2${symbols}`,
       params,
-    );
+    ));
     const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
     if (lo === null || hi === null) return;
     const window = async (start: bigint, width: bigint): Promise<StoredSnapshot[]> => {
@@ -299,9 +329,9 @@ export class DuckDbStore implements SnapshotStore {
       // came back does not matter and they are not sorted.
       const whole = width === 1n;
       const limit = whole ? '' : ` LIMIT ${cap + 1}`;
-      const rows = await readSnapshots(await this.reader(), `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
+      const rows = await this.read((c) => readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
         start, minBig(start + width, hi + 1n), ...q.symbols,
-      ]);
+      ]));
       return rows.length > cap && !whole ? rows : rows.sort(byKey);
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
@@ -329,14 +359,14 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async countSnapshots(): Promise<number> {
-    return this.exclusive(async (c) => {
+    return this.exclusive('read', async (c) => {
       const r = await c.runAndReadAll('SELECT count(*)::BIGINT AS n FROM book_snapshots');
       return Number(r.getRowObjectsJS()[0].n);
     });
   }
 
   async ping(): Promise<void> {
-    await this.exclusive(async (c) => { await c.run('SELECT 1'); });
+    await this.exclusive('read', async (c) => { await c.run('SELECT 1'); });
   }
 
   async close(): Promise<void> {
@@ -419,6 +449,16 @@ function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
       asks: pack(i, 3, 4, 5),
     };
   };
+}
+
+/** DuckDB's reasons when its memory limit is reached: queries say "Out of Memory Error", the appender "could not allocate block". */
+const OUT_OF_MEMORY = /^Out of Memory Error|\b(could not|failed to) (allocate|pin)\b/i;
+/** DuckDB's reason when another process has the file open. */
+const LOCKED = /could not set lock|conflicting lock/i;
+
+/** An error's first line: DuckDB's messages go on with generic advice. */
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0].trim();
 }
 
 /** Lets the event loop run (I/O, timers, requests) before continuing. */

@@ -1,0 +1,170 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { startServer, type RunningServer } from '../../src/api/server.js';
+import type { SnapshotStore } from '../../src/store/port.js';
+import { CLX5 } from '../helpers.js';
+
+/**
+ * What clients see when the store fails under them. The failures are real:
+ * the CLX5 store is opened again with a DuckDB memory limit too small for any
+ * query, so DuckDB itself answers "Out of Memory Error" (the limit a busy
+ * embedded store hits). Unexpected errors (bugs) come from a store whose one
+ * method throws a TypeError.
+ */
+
+/** Log lines written by the server, parsed. */
+function capturedLog() {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'error' }, sink) };
+}
+
+let dir: string;
+let config: Config;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'booktape-fail-'));
+  config = loadConfig({
+    PORT: '0', BOOKTAPE_TCP_PORT: '0', BOOKTAPE_DUCKDB_PATH: join(dir, 'clx5.duckdb'), BOOKTAPE_DATA_ROOTS: dir,
+    REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent',
+  });
+  copyFileSync(CLX5, join(dir, 'clx5.dbn'));
+  const store = new DuckDbStore(config.duckdbPath);
+  await store.init();
+  await ingest(join(dir, 'clx5.dbn'), {
+    store, snapshotPolicy: { depth: 10, intervalNs: 0 },
+    sourcePolicy: { dataRoots: [dir], allowHosts: [], maxBytes: 1e12, timeoutMs: 5000, maxRedirects: 0 },
+  });
+  await store.close();
+}, 120_000);
+
+async function problem(res: Response) {
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  return res.json() as Promise<{ status: number; code: string; detail: string }>;
+}
+
+const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** One TCP replay: the request line out, every line back until the server closes. */
+function tcpReplay(port: number, request: object): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(`${JSON.stringify(request)}\n`));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => { text += d; });
+    socket.on('end', () => resolve(lines(text)));
+    socket.on('error', reject);
+  });
+}
+
+describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
+  let store: DuckDbStore;
+  let server: RunningServer;
+  let base: string;
+  const { lines: logged, log } = capturedLog();
+
+  beforeAll(async () => {
+    store = new DuckDbStore(config.duckdbPath, '2MB');
+    await store.init();
+    server = await startServer(config, store, log);
+    base = `http://127.0.0.1:${server.httpPort}`;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await store?.close();
+  });
+
+  it.each(['/v1/instruments', '/v1/books/CLX5', '/v1/books/CLX5/snapshots?limit=10'])(
+    'GET %s is a 503 STORE_BUSY that says which limit to raise',
+    async (path) => {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(503);
+      const p = await problem(res);
+      expect(p.code).toBe('STORE_BUSY');
+      expect(p.detail).toContain('BOOKTAPE_DUCKDB_MEMORY');
+      expect(p.detail).toContain('2MB');
+      expect(p.detail).toContain('Out of Memory Error');
+    },
+  );
+
+  it('an HTTP replay gets its header, then an error line in place of the end line; the failure is logged', async () => {
+    const res = await fetch(`${base}/v1/replay?symbols=CLX5`);
+    expect(res.status).toBe(200);
+    const got = lines(await res.text());
+    expect(got[0].type).toBe('header');
+    expect(got.at(-1)).toMatchObject({ type: 'error', code: 'STORE_BUSY', frames: got.length - 2 });
+    expect(String(got.at(-1)!.detail)).toContain('BOOKTAPE_DUCKDB_MEMORY');
+    expect(got.some((l) => l.type === 'end')).toBe(false);
+    expect(logged.some((l) => l.msg === 'http replay failed' && (l.err as { message: string }).message.includes('Out of Memory'))).toBe(true);
+  });
+
+  it('a TCP replay ends the same way', async () => {
+    const got = await tcpReplay(server.tcpPort, { symbols: 'CLX5' });
+    expect(got[0].type).toBe('header');
+    expect(got.at(-1)).toMatchObject({ type: 'error', code: 'STORE_BUSY' });
+    expect(got.some((l) => l.type === 'end')).toBe(false);
+    expect(logged.some((l) => l.msg === 'tcp replay failed')).toBe(true);
+  });
+});
+
+describe('the API when something unexpected fails (a bug)', () => {
+  let real: DuckDbStore;
+  let server: RunningServer;
+  let base: string;
+  const { lines: logged, log } = capturedLog();
+
+  beforeAll(async () => {
+    real = new DuckDbStore(config.duckdbPath);
+    await real.init();
+    // The real store, but two of its methods fail as a bug would.
+    const broken: SnapshotStore = Object.create(real);
+    broken.listInstruments = () => Promise.reject(new TypeError('secret internals: x is undefined'));
+    broken.readRange = async function* () { throw new TypeError('secret internals: y is undefined'); };
+    server = await startServer(config, broken, log);
+    base = `http://127.0.0.1:${server.httpPort}`;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await real?.close();
+  });
+
+  it('is a 500 INTERNAL with no internals in the body, and the stack in the log', async () => {
+    const res = await fetch(`${base}/v1/instruments`);
+    expect(res.status).toBe(500);
+    const body = await problem(res);
+    expect(body.code).toBe('INTERNAL');
+    expect(JSON.stringify(body)).not.toContain('secret');
+    const entry = logged.find((l) => l.msg === 'request failed');
+    expect(entry?.err).toContain('secret internals: x');
+    expect(String(entry?.stack)).toContain('TypeError');
+  });
+
+  it('a replay ends with an INTERNAL error line that shows no internals', async () => {
+    const got = lines(await (await fetch(`${base}/v1/replay`)).text());
+    expect(got).toHaveLength(2);
+    expect(got[1]).toEqual({ type: 'error', code: 'INTERNAL', detail: expect.any(String), frames: 0 });
+    expect(JSON.stringify(got)).not.toContain('secret');
+    expect(logged.some((l) => l.msg === 'http replay failed')).toBe(true);
+  });
+
+  it('the other routes still answer', async () => {
+    const res = await fetch(`${base}/v1/books/CLX5?depth=1`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).symbol).toBe('CLX5');
+  });
+});
