@@ -24,7 +24,10 @@ export function snapshotPolicy(config: Config) {
 
 /** Ingest options from the configuration: the same for jobs, `booktape ingest` and the demo. */
 export function ingestOptions(config: Config, store: SnapshotStore): IngestOptions {
-  return { store, sourcePolicy: sourcePolicy(config), snapshotPolicy: snapshotPolicy(config), batchRows: config.writeBatchRows };
+  return {
+    store, sourcePolicy: sourcePolicy(config), snapshotPolicy: snapshotPolicy(config),
+    batchRows: config.writeBatchRows, engineHeapMb: config.engineHeapMb,
+  };
 }
 
 export interface RunningWorker {

@@ -40,6 +40,7 @@ const Env = z.object({
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
   BOOKTAPE_WRITE_BATCH_ROWS: int(1).max(1_000_000).default(DEFAULT_WRITE_BATCH_ROWS),
+  BOOKTAPE_ENGINE_HEAP_MB: optional(int(16)),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
   BOOKTAPE_JOB_BACKOFF_MS: int(0).default(5_000),
@@ -72,6 +73,8 @@ export interface Config {
   snapshotEveryNs: number;
   /** Snapshot rows per store write: each write has a fixed cost, each row ~0.5 KB of memory at depth 10. */
   writeBatchRows: number;
+  /** Heap limit of each ingest's engine thread, in MB; unset: Node's default. */
+  engineHeapMb: number | undefined;
   workerConcurrency: number;
   jobAttempts: number;
   /** First retry delay; doubles per attempt. */
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
     writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS,
+    engineHeapMb: e.BOOKTAPE_ENGINE_HEAP_MB,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
     jobBackoffMs: e.BOOKTAPE_JOB_BACKOFF_MS,

@@ -11,7 +11,8 @@ describe('configuration', () => {
 
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
-      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000']]) {
+      ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
+      ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5']]) {
       const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
@@ -32,5 +33,11 @@ describe('configuration', () => {
     expect(loadConfig({}).metricsPort).toBeUndefined();
     expect(loadConfig({ BOOKTAPE_METRICS_PORT: '' }).metricsPort).toBeUndefined();
     expect(loadConfig({ BOOKTAPE_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+  });
+
+  it('the engine heap limit is Node\'s default unless set', () => {
+    expect(loadConfig({}).engineHeapMb).toBeUndefined();
+    expect(loadConfig({ BOOKTAPE_ENGINE_HEAP_MB: '' }).engineHeapMb).toBeUndefined();
+    expect(loadConfig({ BOOKTAPE_ENGINE_HEAP_MB: '2048' }).engineHeapMb).toBe(2048);
   });
 });

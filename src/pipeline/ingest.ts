@@ -30,6 +30,12 @@ export interface IngestOptions {
   snapshotPolicy: SnapshotPolicy;
   /** Snapshot rows per store write (default DEFAULT_WRITE_BATCH_ROWS). */
   batchRows?: number;
+  /**
+   * The engine thread's heap limit in MB (V8's old generation; default:
+   * Node's own). A file whose books outgrow it fails with ENGINE_CRASHED
+   * instead of growing the process until the machine kills it.
+   */
+  engineHeapMb?: number;
   onProgress?: (p: IngestProgress) => void | Promise<void>;
 }
 
@@ -75,7 +81,10 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   const request: EngineRequest = {
     spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
-  const worker = new Worker(engineThreadUrl(), { workerData: request });
+  const worker = new Worker(engineThreadUrl(), {
+    workerData: request,
+    ...(opts.engineHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.engineHeapMb } } : {}),
+  });
   let lastWrite: Promise<void> = Promise.resolve();
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
@@ -128,7 +137,9 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
           }
         }).catch(fail);
       });
-      worker.on('error', fail);
+      // The thread reports its own errors as messages: an 'error' event is
+      // one it could not catch (out of memory, a bug).
+      worker.on('error', (err) => fail(engineCrash(err, opts.engineHeapMb)));
       worker.on('exit', (code) => {
         // Let queued messages drain first: 'done' may still be in the chain.
         chain.then(() => {
@@ -179,4 +190,13 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   } finally {
     await worker.terminate();
   }
+}
+
+/** An engine thread that died, as ENGINE_CRASHED with what to do about it. */
+function engineCrash(err: Error & { code?: string }, heapMb: number | undefined): IngestError {
+  if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    const limit = heapMb !== undefined ? `its heap limit, BOOKTAPE_ENGINE_HEAP_MB=${heapMb}` : 'Node\'s default heap limit';
+    return new IngestError('ENGINE_CRASHED', `the engine thread ran out of memory at ${limit}: the books of this file need more; raise BOOKTAPE_ENGINE_HEAP_MB`);
+  }
+  return new IngestError('ENGINE_CRASHED', `the engine thread failed: ${err.message}`);
 }

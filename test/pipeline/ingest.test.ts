@@ -11,6 +11,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { CLI, CLX5 } from '../helpers.js';
+import { add, encode } from '../book/records.js';
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'booktape-ingest-'));
@@ -118,4 +119,22 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     expect(await store.countSnapshots()).toBe(0);
     await store.close();
   });
+
+  it('an engine thread that outgrows BOOKTAPE_ENGINE_HEAP_MB fails as ENGINE_CRASHED, retryable, saying what to raise', async () => {
+    const { dir, store, policy } = await setup();
+    // 300,000 resting orders, none ever cancelled: the books hold them all.
+    const file = join(dir, 'deep.dbn');
+    writeFileSync(file, encode(Array.from({ length: 300_000 }, (_, i) => add(i + 1, i % 2 ? 'A' : 'B', 50 + (i % 500) / 100 * (i % 2 ? 1 : -1), 1, 0))));
+    const opts = { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } };
+    const err = await ingest(file, { ...opts, engineHeapMb: 16 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IngestError);
+    expect((err as IngestError).code).toBe('ENGINE_CRASHED');
+    expect((err as IngestError).message).toContain('BOOKTAPE_ENGINE_HEAP_MB=16');
+    expect((err as IngestError).permanent).toBe(false);
+    // The same file under Node's default limit: the limit was the cause.
+    const summary = await ingest(file, opts);
+    expect(summary.books[0].orders).toBe(300_000);
+    await store.close();
+  }, 60_000);
 });
+
