@@ -35,6 +35,18 @@ describe('booktape CLI', () => {
     expect(statSync(CLI).mode & 0o111).not.toBe(0);
   });
 
+  it('a reader that stops early (`| head -1`) ends the command quietly with exit 0, not a broken-pipe crash', async () => {
+    const child = spawn('node', [CLI, 'decode', CLX5], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+    child.stdout.destroy(); // what head does after its line
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(JSON.parse(first.split('\n')[0]).rtype).toBe(160);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+
   it('meta prints the metadata as JSON', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
     expect(code).toBe(0);
