@@ -166,6 +166,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
    *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
    *       - { in: query, name: limit, schema: { type: integer, default: 10000, maximum: 1000000 } }
+   *       - { in: query, name: after, schema: { type: string }, description: 'the key of the last row of a page, "ts_recv,instrument_id,publisher_id,sequence,sub_sequence": the next page starts after it, with no row skipped or repeated' }
    *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
    *       - { in: query, name: format, schema: { type: string, enum: [json, ndjson, csv], default: ndjson } }
    *     responses:
@@ -183,7 +184,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (q.format === 'json') writer.text('[');
     const complete = await deps.reads.run(controller, async (signal) => {
       let first = true;
-      for await (const s of store.readRange({ symbols: [symbol], from: q.from, to: q.to, limit: q.limit }, signal)) {
+      for await (const s of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit }, signal)) {
         if (q.format === 'csv') writer.csvRow(s, q.depth);
         else {
           if (q.format === 'json' && !first) writer.text(',');
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: symbols, schema: { type: string }, description: comma-separated; empty = all }
    *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
    *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
+   *       - { in: query, name: after, schema: { type: string }, description: 'resume after this frame: its "ts_recv,instrument_id,publisher_id,sequence,sub_sequence"' }
    *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
    *       - { in: query, name: rate, schema: { type: number }, description: frames per second; 0 = as fast as possible }
    *       - { in: query, name: speed, schema: { type: number }, description: 1 = as recorded; 0 = as fast as possible }

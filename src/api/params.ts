@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseInstant } from '../time.js';
+import type { RowKey } from '../store/port.js';
 
 /** ISO-8601 with a zone, or integer ns since the epoch. */
 export const instant = z.string().transform((s, ctx) => {
@@ -28,6 +29,24 @@ const symbols = z
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .refine((xs) => xs.every((x) => /^[A-Za-z0-9._:\- ]{1,64}$/.test(x)), 'symbols are comma-separated raw symbols');
 
+const U32 = 0xffffffff;
+/**
+ * A row's key, as the row shows it: "ts_recv,instrument_id,publisher_id,
+ * sequence,sub_sequence". Given as `after`, reads continue past that row.
+ */
+export const rowKey = z.string().transform((s, ctx) => {
+  const m = /^(\d{1,20}),(\d{1,10}),(\d{1,5}),(\d{1,10}),(\d{1,5})$/.exec(s);
+  const key = m && { tsRecv: BigInt(m[1]), instrumentId: Number(m[2]), publisherId: Number(m[3]), sequence: Number(m[4]), subSequence: Number(m[5]) };
+  if (key === null || key.tsRecv >= 2n ** 64n || key.instrumentId > U32 || key.publisherId > 0xffff || key.sequence > U32 || key.subSequence > 0xffff) {
+    ctx.addIssue({ code: 'custom', message: 'must be the key of a row: ts_recv,instrument_id,publisher_id,sequence,sub_sequence (the last row of a page, to read the next)' });
+    return z.NEVER;
+  }
+  return key;
+});
+
+/** A row key as `after` takes it. */
+export const rowKeyText = (k: RowKey): string => `${k.tsRecv},${k.instrumentId},${k.publisherId},${k.sequence},${k.subSequence}`;
+
 export const BookQuery = z.object({
   at: instant.optional(),
   depth: depth(50, 10),
@@ -38,6 +57,7 @@ export const SnapshotsQuery = z.object({
   from: instant.optional(),
   to: instant.optional(),
   limit: number('an integer from 1 to 1000000').int().min(1).max(1_000_000).default(10_000),
+  after: rowKey.optional(),
   depth: depth(50, 10),
   format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
 }).strict().refine(inOrder, ordered);
@@ -46,6 +66,7 @@ export const ReplayQuery = z.object({
   symbols: symbols.optional().default([]),
   from: instant.optional(),
   to: instant.optional(),
+  after: rowKey.optional(),
   depth: depth(50, 10),
   rate: number('messages per second, 0 to 10000000').min(0).max(10_000_000).default(0),
   speed: number('a multiple of recorded time, 0 to 1000000').min(0).max(1_000_000).default(0),

@@ -33,12 +33,33 @@ export interface IngestRun {
   error: string | null;
 }
 
+/** A row's key: rows are unique by it and read in its order. */
+export interface RowKey {
+  tsRecv: bigint;
+  instrumentId: number;
+  publisherId: number;
+  sequence: number;
+  subSequence: number;
+}
+
+/** Orders rows by key: (ts_recv, instrument_id, publisher_id, sequence, sub_sequence). */
+export function compareKeys(a: RowKey, b: RowKey): number {
+  if (a.tsRecv !== b.tsRecv) return a.tsRecv < b.tsRecv ? -1 : 1;
+  return a.instrumentId - b.instrumentId || a.publisherId - b.publisherId || a.sequence - b.sequence || a.subSequence - b.subSequence;
+}
+
 export interface RangeQuery {
   /** Raw symbols; empty = all. */
   symbols: string[];
   /** ts_recv bounds in ns, inclusive. */
   from?: bigint;
   to?: bigint;
+  /**
+   * Only rows after this key: the last row of a page, to read the next one.
+   * Rows sharing the key's ts_recv are neither skipped nor repeated, as a
+   * `from` of that instant (or the one after) would.
+   */
+  after?: RowKey;
   /** At most this many rows. */
   limit?: number;
   /** Rows per keyset page read from the database. */

@@ -1,11 +1,14 @@
 import type { Writable } from 'node:stream';
-import type { SnapshotStore } from '../store/port.js';
+import type { RowKey, SnapshotStore } from '../store/port.js';
 import { FrameWriter } from './frames.js';
+import { rowKeyText } from '../api/params.js';
 
 export interface ReplayRequest {
   symbols: string[];
   from?: bigint;
   to?: bigint;
+  /** Resume: only frames after this row key (the last frame a cut replay delivered). */
+  after?: RowKey;
   depth: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
@@ -76,6 +79,7 @@ export async function streamReplay(
     symbols: req.symbols,
     from: req.from?.toString() ?? null,
     to: req.to?.toString() ?? null,
+    after: req.after ? rowKeyText(req.after) : null,
     depth: Number.isFinite(req.depth) ? req.depth : null,
     rate: req.rate || null,
     speed: req.speed || null,
@@ -87,7 +91,7 @@ export async function streamReplay(
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to }, signal)) {
+    for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after }, signal)) {
       if (signal.aborted) break;
       if (firstTs === null) firstTs = s.tsRecv;
       lastTs = s.tsRecv;

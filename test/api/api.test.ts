@@ -91,6 +91,9 @@ describe('HTTP API on the DuckDB store', () => {
     ['/v1/replay?rate=fast', 'rate'],
     ['/v1/replay?from=2025-09-24T21:00:00Z&to=2025-09-24T20:00:00Z', 'to'],
     ['/v1/books/CLX5/snapshots?from=1758747600000000000&to=1758747599999999999', 'to'],
+    ['/v1/books/CLX5/snapshots?after=1758747600000000000', 'after'],
+    ['/v1/replay?after=1758747600000000000,432669,1,7,65536', 'after'],
+    ['/v1/replay?after=18446744073709551616,432669,1,7,0', 'after'],
   ])('validation: %s -> 400 naming the field', async (path, field) => {
     const res = await fetch(base + path);
     expect(res.status).toBe(400);
@@ -110,6 +113,26 @@ describe('HTTP API on the DuckDB store', () => {
     const csv = (await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=2&format=csv&depth=1`)).text()).trim().split('\n');
     expect(csv[0]).toBe('symbol,instrument_id,publisher_id,ts_recv,ts_event,sequence,sub_sequence,action,side,price,size,flags,crossed,locked,bid_px_00,bid_sz_00,bid_ct_00,ask_px_00,ask_sz_00,ask_ct_00');
     expect(csv).toHaveLength(3);
+  });
+
+  it('an export pages with after=<the last row\'s key>: every row once, even where a page ends among rows sharing a ts_recv', async () => {
+    const keyOf = (f: Record<string, unknown>) => [f.ts_recv, f.instrument_id, f.publisher_id, f.sequence, f.sub_sequence].join(',');
+    const pages: unknown[][] = [];
+    let after = '';
+    for (;;) {
+      const page = ndjson(await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=4000&depth=3${after}`)).text());
+      pages.push(page);
+      if (page.length < 4000) break;
+      after = `&after=${keyOf(page.at(-1))}`;
+    }
+    expect(pages.length).toBe(Math.ceil(stored.length / 4000));
+    expect(pages.flat()).toEqual(stored.map((s) => referenceFrame(s, 3)));
+    // A page that ends inside a group of rows at one ts_recv: the next starts at the group's next row.
+    const i = stored.findIndex((s, k) => k + 2 < stored.length && stored[k + 2].tsRecv === s.tsRecv);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const s = stored[i];
+    const next = ndjson(await (await fetch(`${base}/v1/books/CLX5/snapshots?limit=2&depth=3&after=${s.tsRecv},${s.instrumentId},${s.publisherId},${s.sequence},${s.subSequence}`)).text());
+    expect(next).toEqual(stored.slice(i + 1, i + 3).map((x) => referenceFrame(x, 3)));
   });
 
   it('csv export rows hold the stored values: decimal prices, empty cells for missing levels', async () => {
@@ -134,6 +157,25 @@ describe('HTTP API on the DuckDB store', () => {
     const frames = lines.slice(1, -1);
     expect(frames).toHaveLength(stored.length);
     expect(frames).toEqual(stored.map((s) => referenceFrame(s, 10)));
+  });
+
+  it('a cut replay resumes with after=<the last frame\'s key>, over HTTP and TCP', async () => {
+    const s = stored[20_000];
+    const after = `${s.tsRecv},${s.instrumentId},${s.publisherId},${s.sequence},${s.subSequence}`;
+    const lines = ndjson(await (await fetch(`${base}/v1/replay?symbols=CLX5&after=${after}`)).text());
+    expect(lines[0]).toMatchObject({ type: 'header', after });
+    expect(lines.slice(1, -1)).toEqual(stored.slice(20_001).map((x) => referenceFrame(x, 10)));
+    expect(lines.at(-1)).toMatchObject({ type: 'end', complete: true, frames: stored.length - 20_001 });
+    const tcp = await new Promise<string>((resolve, reject) => {
+      const sock = connect(server.tcpPort, '127.0.0.1');
+      let data = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => { data += d; });
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+      sock.end(`${JSON.stringify({ symbols: 'CLX5', after })}\n`);
+    });
+    expect(ndjson(tcp).slice(1)).toEqual(lines.slice(1));
   });
 
   it('replay over TCP: one JSON request line, the same NDJSON lines', async () => {

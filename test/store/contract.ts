@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
-import type { SnapshotStore } from '../../src/store/port.js';
+import type { SnapshotStore, StoredSnapshot } from '../../src/store/port.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
@@ -346,7 +346,8 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.infiniteStream(fc.integer({ min: 0, max: 2 })),
-        async (runs, pageSize, limit, fromAt, toAt, instruments) => {
+        fc.integer({ min: 40, max: 400 }),
+        async (runs, pageSize, limit, fromAt, toAt, instruments, pageLimit) => {
           const rows = joinRows([source, 0, Math.min(source.length, runs.reduce((n, r) => n + r.rows, 0))]);
           let ts = 1_758_000_000_000_000_000n;
           let i = 0;
@@ -378,6 +379,14 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
             for await (const r of store.readRange({ symbols: ['CLX5'], from, to, limit, pageSize })) got.push(r);
             const key = (r: { tsRecv: bigint; instrumentId: number; sequence: number }) => `${r.tsRecv}/${r.instrumentId}/${r.sequence}`;
             expect(got.map(key)).toEqual(expected.map(key));
+            // Paging: pages of pageLimit rows, each after the last row of the one before, are the whole range once.
+            const paged: StoredSnapshot[] = [];
+            for (let page = 0; page < 100; page++) { // at most 3,600 rows in pages of 40 or more
+              const before = paged.length;
+              for await (const r of store.readRange({ symbols: ['CLX5'], from, to, limit: pageLimit, pageSize, after: paged.at(-1) })) paged.push(r);
+              if (paged.length - before < pageLimit) break;
+            }
+            expect(paged.map(key)).toEqual(all.filter((r) => r.tsRecv >= from && r.tsRecv <= to).map(key));
           } finally {
             await store.close();
           }

@@ -9,7 +9,7 @@ import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { toNanos } from '../columns.js';
 import {
-  StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, compareKeys, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
@@ -314,7 +314,9 @@ export class DuckDbStore implements SnapshotStore {
     const pageSize = q.pageSize ?? 4096;
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
-    const params: DuckDBValue[] = [q.from ?? 0n, q.to ?? 0xffffffffffffffffn, ...q.symbols];
+    // Rows after q.after start at its instant; those there up to it are skipped below.
+    const from = q.after !== undefined && q.after.tsRecv > (q.from ?? 0n) ? q.after.tsRecv : q.from ?? 0n;
+    const params: DuckDBValue[] = [from, q.to ?? 0xffffffffffffffffn, ...q.symbols];
     const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
     const extent = await this.read((c) => c.runAndReadAll(
       `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ts_recv BETWEEN $1 AND $2${symbols}`,
@@ -332,7 +334,7 @@ export class DuckDbStore implements SnapshotStore {
       const rows = await this.read((c) => readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
         start, minBig(start + width, hi + 1n), ...q.symbols,
       ]));
-      return rows.length > cap && !whole ? rows : rows.sort(byKey);
+      return rows.length > cap && !whole ? rows : rows.sort(compareKeys);
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
     let start = lo;
@@ -352,6 +354,7 @@ export class DuckDbStore implements SnapshotStore {
       }
       for (const row of rows) {
         if (signal?.aborted || remaining <= 0) return;
+        if (q.after !== undefined && row.tsRecv === q.after.tsRecv && compareKeys(row, q.after) <= 0) continue;
         remaining--;
         yield row;
       }
@@ -480,12 +483,6 @@ function built(chunks: Iterable<DuckDBDataChunk>): Promise<DuckDBDataChunk[]> {
   })();
   all.catch(() => undefined);
   return all;
-}
-
-/** Row key order: (ts_recv, instrument_id, publisher_id, sequence, sub_sequence). */
-function byKey(a: StoredSnapshot, b: StoredSnapshot): number {
-  if (a.tsRecv !== b.tsRecv) return a.tsRecv < b.tsRecv ? -1 : 1;
-  return a.instrumentId - b.instrumentId || a.publisherId - b.publisherId || a.sequence - b.sequence || a.subSequence - b.subSequence;
 }
 
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);

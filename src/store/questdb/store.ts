@@ -240,7 +240,11 @@ export class QuestDbStore implements SnapshotStore {
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
     const pageSize = q.pageSize ?? 2000;
     let remaining = q.limit ?? Infinity;
-    let after: StoredRow | null = null;
+    // Keyset pages: each starts after the last row of the one before (or the caller's key).
+    let after: Pick<StoredRow, 'ts_recv' | 'instrument_id' | 'publisher_id' | 'sequence' | 'sub_sequence'> | null = q.after === undefined ? null : {
+      ts_recv: q.after.tsRecv, instrument_id: q.after.instrumentId, publisher_id: q.after.publisherId,
+      sequence: q.after.sequence, sub_sequence: q.after.subSequence,
+    };
     while (remaining > 0 && !signal?.aborted) {
       const where: string[] = [];
       if (q.from !== undefined) where.push(`ts_recv >= cast(${q.from / 1000n} AS TIMESTAMP)`);
