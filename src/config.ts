@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './time.js';
 import { DEFAULT_WRITE_BATCH_ROWS } from './pipeline/ingest.js';
+import { isUrl, refuseDisallowedUrl } from './pipeline/source.js';
 
 /** A comma-separated list. */
 const list = (fallback = '') =>
@@ -109,6 +110,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (every && !every.success) throw new ConfigError(`invalid configuration: ${every.error.issues[0].message}`);
   const scan = e.BOOKTAPE_SCAN_EVERY ? duration('BOOKTAPE_SCAN_EVERY').safeParse(e.BOOKTAPE_SCAN_EVERY) : null;
   if (scan && !scan.success) throw new ConfigError(`invalid configuration: ${scan.error.issues[0].message}`);
+  // Scanned URLs are fetched by workers under the same allow-list: refuse at start what they would refuse.
+  for (const url of e.BOOKTAPE_SCAN_URLS) {
+    try {
+      if (!isUrl(url)) throw new Error(`${url} is not an http(s) URL`);
+      refuseDisallowedUrl(url, { allowHosts: e.BOOKTAPE_URL_ALLOW_HOSTS });
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: BOOKTAPE_SCAN_URLS: ${(err as Error).message}`);
+    }
+  }
   const store = e.BOOKTAPE_STORE ?? (e.QDB_CLIENT_CONF ? 'questdb' : 'duckdb');
   if (store === 'questdb' && !e.QDB_CLIENT_CONF) {
     throw new ConfigError('invalid configuration: BOOKTAPE_STORE=questdb needs QDB_CLIENT_CONF (for example "http::addr=localhost:9000;")');

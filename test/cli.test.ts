@@ -47,6 +47,12 @@ describe('booktape CLI', () => {
     expect(stderr).toBe('');
   });
 
+  it('enqueue refuses a URL no worker would fetch, before touching Redis', async () => {
+    const { stderr, code } = await cliWith({ REDIS_URL: 'redis://127.0.0.1:1', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' }, 'enqueue', 'https://other.example/x.dbn');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: host other.example is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS/);
+  });
+
   it('meta prints the metadata as JSON', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
     expect(code).toBe(0);

@@ -12,7 +12,8 @@ describe('configuration', () => {
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
       ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
-      ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5']]) {
+      ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5'],
+      ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn']]) {
       const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
@@ -33,6 +34,12 @@ describe('configuration', () => {
     expect(loadConfig({}).metricsPort).toBeUndefined();
     expect(loadConfig({ BOOKTAPE_METRICS_PORT: '' }).metricsPort).toBeUndefined();
     expect(loadConfig({ BOOKTAPE_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+  });
+
+  it('scanned URLs must be http(s) on an allowed host', () => {
+    expect(loadConfig({ BOOKTAPE_SCAN_URLS: 'https://data.example/a.dbn', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' }).scanUrls).toEqual(['https://data.example/a.dbn']);
+    const err = (() => { try { loadConfig({ BOOKTAPE_SCAN_URLS: 'https://other.example/a.dbn', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' }); } catch (e) { return e as Error; } return null; })();
+    expect(err?.message).toContain('BOOKTAPE_URL_ALLOW_HOSTS');
   });
 
   it('the engine heap limit is Node\'s default unless set', () => {

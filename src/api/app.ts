@@ -18,10 +18,11 @@ import { streamReplay } from '../stream/replay.js';
 import type { ActiveReads } from '../stream/active-reads.js';
 import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
+import { SourceError, refuseDisallowedUrl } from '../pipeline/source.js';
 import { Problem, problemHandler } from './problem.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'writeToken' | 'readToken'>;
+  config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
   store: SnapshotStore;
   /** null when Redis is not reachable: job routes answer 503. */
   queue: Queue<IngestJobData, IngestSummary> | null;
@@ -258,6 +259,12 @@ export function createApp(deps: AppDeps): express.Express {
    */
   app.post('/v1/ingest', write, async (req, res) => {
     const body = IngestBody.parse(req.body ?? {});
+    try {
+      refuseDisallowedUrl(body.source, deps.config.url);
+    } catch (err) {
+      if (err instanceof SourceError) throw new Problem(400, err.code, err.message, 'source');
+      throw err;
+    }
     const { job, existing } = await enqueueIngest(jobsQueue(), body);
     res.status(202).location(`/v1/jobs/${job.id}`).json({ job_id: job.id, existing, state: await job.getState() });
   });

@@ -13,6 +13,7 @@ import { createLogger } from '../log.js';
 import { openStore } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
+import { refuseDisallowedUrl } from '../pipeline/source.js';
 import { startServer } from '../api/server.js';
 import { enqueueIngest, ingestQueue, readinessChecks } from '../../jobs/queue.js';
 import { ingestOptions, startWorker } from '../../jobs/worker.js';
@@ -41,6 +42,7 @@ export async function ingestCommand(source: string): Promise<void> {
 
 export async function enqueueCommand(source: string): Promise<void> {
   const config = loadConfig();
+  refuseDisallowedUrl(source, config.url);
   const queue = ingestQueue(config);
   try {
     const { job, existing } = await enqueueIngest(queue, { source });

@@ -100,7 +100,24 @@ export async function openSource(spec: string, policy: SourcePolicy): Promise<Op
   return openUrl(spec, policy);
 }
 
-function checkHost(url: URL, policy: SourcePolicy): void {
+/**
+ * Refuses a URL source the workers would refuse (scheme, host allow-list),
+ * so that enqueueing it fails at once instead of queueing a job that fails.
+ * Local paths pass: only a worker can resolve them, on its own filesystem.
+ */
+export function refuseDisallowedUrl(spec: string, policy: Pick<SourcePolicy, 'allowHosts'>): void {
+  if (isUrl(spec)) checkHost(parseUrl(spec), policy);
+}
+
+function parseUrl(spec: string): URL {
+  try {
+    return new URL(spec);
+  } catch {
+    throw new SourceError('SOURCE_NOT_ALLOWED', `${spec} is not a valid URL`);
+  }
+}
+
+function checkHost(url: URL, policy: Pick<SourcePolicy, 'allowHosts'>): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SourceError('SOURCE_NOT_ALLOWED', `only http and https URLs are fetched, not ${url.protocol}`);
   }
@@ -113,7 +130,7 @@ function checkHost(url: URL, policy: SourcePolicy): void {
 }
 
 async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
-  let url = new URL(spec);
+  let url = parseUrl(spec);
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), policy.timeoutMs);
   const rearm = () => {

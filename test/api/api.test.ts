@@ -271,6 +271,12 @@ describe('HTTP API on the DuckDB store', () => {
     expect(await problem(anon)).toMatchObject({ code: 'UNAUTHORIZED' });
     const bad = await fetch(`${base}/v1/ingest`, { method: 'POST', body: '{"src":1}', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
     expect(bad.status).toBe(400);
+    // A URL no worker would fetch is refused now, not queued to fail.
+    for (const source of ['https://evil.example/x.dbn', 'http://']) {
+      const refused = await fetch(`${base}/v1/ingest`, { method: 'POST', body: JSON.stringify({ source }), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+      expect(refused.status).toBe(400);
+      expect(await problem(refused)).toMatchObject({ code: 'SOURCE_NOT_ALLOWED', field: 'source' });
+    }
     const ok = await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(202);
     const { job_id, existing } = await ok.json();
