@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../src/api/server.js';
 import { referenceFrame } from './frame-reference.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
+import { tcpExchange } from './tcp-client.js';
 
 const TOKEN = 'test-write-token-0123456789';
 let server: RunningServer;
@@ -166,55 +167,24 @@ describe('HTTP API on the DuckDB store', () => {
     expect(lines[0]).toMatchObject({ type: 'header', after });
     expect(lines.slice(1, -1)).toEqual(stored.slice(20_001).map((x) => referenceFrame(x, 10)));
     expect(lines.at(-1)).toMatchObject({ type: 'end', complete: true, frames: stored.length - 20_001 });
-    const tcp = await new Promise<string>((resolve, reject) => {
-      const sock = connect(server.tcpPort, '127.0.0.1');
-      let data = '';
-      sock.setEncoding('utf8');
-      sock.on('data', (d) => { data += d; });
-      sock.on('end', () => resolve(data));
-      sock.on('error', reject);
-      sock.end(`${JSON.stringify({ symbols: 'CLX5', after })}\n`);
-    });
+    const tcp = await tcpExchange(server.tcpPort, `${JSON.stringify({ symbols: 'CLX5', after })}\n`);
     expect(ndjson(tcp).slice(1)).toEqual(lines.slice(1));
   });
 
   it('replay over TCP: one JSON request line, the same NDJSON lines', async () => {
-    const text = await new Promise<string>((resolve, reject) => {
-      const sock = connect(server.tcpPort, '127.0.0.1');
-      let data = '';
-      sock.setEncoding('utf8');
-      sock.on('data', (d) => { data += d; });
-      sock.on('end', () => resolve(data));
-      sock.on('error', reject);
-      sock.end('{"symbols":"CLX5"}\n'); // half-close, as `echo ... | nc` does
-    });
+    const text = await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'); // half-closed, as `echo ... | nc` does
     const lines = ndjson(text);
     expect(lines.at(-1)).toMatchObject({ type: 'end', complete: true, frames: 32_053 });
     expect(lines.slice(1, -1)).toEqual(stored.map((s) => referenceFrame(s, 10)));
   });
 
   it('replay over TCP: a bad request gets one error line', async () => {
-    const text = await new Promise<string>((resolve) => {
-      const sock = connect(server.tcpPort, '127.0.0.1');
-      let data = '';
-      sock.setEncoding('utf8');
-      sock.on('data', (d) => { data += d; });
-      sock.on('end', () => resolve(data));
-      sock.write('{"rate": -1}\n');
-    });
+    const text = await tcpExchange(server.tcpPort, '{"rate": -1}\n', { halfClose: false });
     expect(JSON.parse(text)).toMatchObject({ type: 'error', code: 'INVALID_PARAMETER' });
   });
 
   it('replay over TCP: a line that is not JSON, or a request line too long, gets one error line', async () => {
-    const ask = (payload: string) => new Promise<string>((resolve) => {
-      const sock = connect(server.tcpPort, '127.0.0.1');
-      let data = '';
-      sock.setEncoding('utf8');
-      sock.on('data', (d) => { data += d; });
-      sock.on('end', () => resolve(data));
-      sock.on('error', () => resolve(data));
-      sock.write(payload);
-    });
+    const ask = (payload: string) => tcpExchange(server.tcpPort, payload, { halfClose: false });
     expect(JSON.parse(await ask('symbols=CLX5\n'))).toMatchObject({ type: 'error', code: 'INVALID_JSON' });
     const long = JSON.parse(await ask(`{"symbols":"${'X'.repeat(20_000)}`)); // no newline yet: the server stops waiting for one
     expect(long).toMatchObject({ type: 'error', code: 'REQUEST_TOO_LARGE' });

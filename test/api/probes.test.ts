@@ -1,10 +1,11 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { tcpExchange } from './tcp-client.js';
 import { ActiveReads } from '../../src/stream/active-reads.js';
 import { createReplayServer } from '../../src/stream/tcp.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
@@ -83,14 +84,7 @@ describe('TCP replay requests', () => {
     const tcp = createReplayServer(store, createMetrics(null), pino({ level: 'silent' }), new ActiveReads(), 200);
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
     try {
-      const text = await new Promise<string>((resolve) => {
-        const sock = connect((tcp.address() as AddressInfo).port, '127.0.0.1');
-        let data = '';
-        sock.setEncoding('utf8');
-        sock.on('data', (d: string) => { data += d; });
-        sock.on('end', () => resolve(data));
-        sock.write('{"symbols":'); // and nothing more
-      });
+      const text = await tcpExchange((tcp.address() as AddressInfo).port, '{"symbols":', { halfClose: false }); // and nothing more
       expect(JSON.parse(text)).toMatchObject({ type: 'error', code: 'REQUEST_TIMEOUT', detail: 'send one JSON request line within 0.2 s' });
     } finally {
       tcp.close();

@@ -1,5 +1,4 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,6 +10,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
+import { tcpExchange } from './tcp-client.js';
 
 /**
  * What clients see when the store fails under them. The failures are real:
@@ -58,18 +58,6 @@ async function problem(res: Response) {
 
 const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
-/** One TCP replay: the request line out, every line back until the server closes. */
-function tcpReplay(port: number, request: object): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(`${JSON.stringify(request)}\n`));
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => { text += d; });
-    socket.on('end', () => resolve(lines(text)));
-    socket.on('error', reject);
-  });
-}
-
 describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
   let store: DuckDbStore;
   let server: RunningServer;
@@ -113,7 +101,7 @@ describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
   });
 
   it('a TCP replay ends the same way', async () => {
-    const got = await tcpReplay(server.tcpPort, { symbols: 'CLX5' });
+    const got = lines(await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'));
     expect(got[0].type).toBe('header');
     expect(got.at(-1)).toMatchObject({ type: 'error', code: 'STORE_BUSY' });
     expect(got.some((l) => l.type === 'end')).toBe(false);
