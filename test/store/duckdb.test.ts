@@ -101,6 +101,25 @@ describe('DuckDB store: errors', () => {
   });
 });
 
+describe('DuckDB store: reads and writes', () => {
+  it('reads answer from what is committed, without waiting behind a write in progress', async () => {
+    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb'));
+    await store.init();
+    const batch = clx5FirstBatch();
+    await store.writeSnapshots(batch, () => 'CLX5');
+    const order: string[] = [];
+    // A second write of the batch (staged, then anti-joined: the slow path), not awaited.
+    const writing = store.writeSnapshots(batch, () => 'CLX5').then(() => order.push('write'));
+    const [instruments, count] = await Promise.all([store.listInstruments(), store.countSnapshots()]);
+    order.push('reads');
+    await writing;
+    expect(order).toEqual(['reads', 'write']);
+    expect(instruments[0].snapshots).toBe(batch.length);
+    expect(count).toBe(batch.length);
+    await store.close();
+  });
+});
+
 describe('DuckDB store: re-opened', () => {
   it('a store opened again on its file still adds nothing when the same batch is written again', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');

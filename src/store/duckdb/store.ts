@@ -81,14 +81,18 @@ export class DuckDbStore implements SnapshotStore {
     return this.readers[this.nextReader++ % this.readers.length];
   }
 
-  /** Runs `fn` on the writer connection, after every statement issued before it; `op` names its failures. */
-  private exclusive<T>(op: 'read' | 'write', fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    const run = this.queue.then(async () => fn(await this.connection())).catch((err: unknown) => { throw this.failure(op, err); });
+  /** Runs `fn` on the writer connection, after every write issued before it; its failures are StoreErrors. */
+  private queuedWrite<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => fn(await this.connection())).catch((err: unknown) => { throw this.failure('write', err); });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Runs one read on a reader connection; its failures are StoreErrors. */
+  /**
+   * Runs one read on a reader connection; its failures are StoreErrors.
+   * Reads see what is committed and do not wait behind writes in the queue
+   * (an ingest's batches, each an append and a commit).
+   */
   private async read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     try {
       return await fn(await this.reader());
@@ -115,7 +119,7 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async init(): Promise<void> {
-    await this.exclusive('write', async (c) => {
+    await this.queuedWrite(async (c) => {
       for (const sql of DDL) await c.run(sql);
       const columns = await c.runAndReadAll(`SELECT table_name || '.' || column_name AS name, data_type FROM information_schema.columns
         WHERE table_name IN ('book_snapshots', 'stage_snapshots')`);
@@ -140,7 +144,7 @@ export class DuckDbStore implements SnapshotStore {
   ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
-    return this.exclusive('write', async (c) => {
+    return this.queuedWrite(async (c) => {
       const latest = await this.latestTs(c, table);
       // Past every stored row of its instruments, a batch cannot collide;
       // otherwise the table says whether any stored row lies in its range.
@@ -218,11 +222,11 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async flush(): Promise<void> {
-    await this.exclusive('write', async (c) => { await c.run('CHECKPOINT'); });
+    await this.queuedWrite(async (c) => { await c.run('CHECKPOINT'); });
   }
 
   async recordRun(run: IngestRun): Promise<void> {
-    await this.exclusive('write', async (c) => {
+    await this.queuedWrite(async (c) => {
       await c.run(
         `INSERT INTO ingest_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::TIMESTAMP, $12::TIMESTAMP, $13, $14)`,
         [
@@ -234,14 +238,14 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async hasSucceeded(sha256: string): Promise<boolean> {
-    return this.exclusive('read', async (c) => {
+    return this.read(async (c) => {
       const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE sha256 = $1 AND status = 'succeeded'`, [sha256]);
       return (r.getRowObjectsJS()[0].n as number) > 0;
     });
   }
 
   async listInstruments(): Promise<InstrumentInfo[]> {
-    return this.exclusive('read', async (c) => {
+    return this.read(async (c) => {
       const r = await c.runAndReadAll(`SELECT symbol, instrument_id, publisher_id, min(ts_recv) AS first, max(ts_recv) AS last,
         count(*)::BIGINT AS n FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
       return r.getRowObjectsJS().map((x) => ({
@@ -362,14 +366,14 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async countSnapshots(): Promise<number> {
-    return this.exclusive('read', async (c) => {
+    return this.read(async (c) => {
       const r = await c.runAndReadAll('SELECT count(*)::BIGINT AS n FROM book_snapshots');
       return Number(r.getRowObjectsJS()[0].n);
     });
   }
 
   async ping(): Promise<void> {
-    await this.exclusive('read', async (c) => { await c.run('SELECT 1'); });
+    await this.read(async (c) => { await c.run('SELECT 1'); });
   }
 
   async close(): Promise<void> {
