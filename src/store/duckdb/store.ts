@@ -342,12 +342,15 @@ export class DuckDbStore implements SnapshotStore {
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
     let start = lo;
-    let next = window(start, width);
+    // The window read ahead while the last one is yielded; null when none was
+    // (the last one looked like enough for the limit, but rows skipped up to
+    // q.after do not count, so the loop may still need another).
+    let next: Promise<StoredSnapshot[]> | null = window(start, width);
     while (start <= hi && remaining > 0 && !signal?.aborted) {
-      const rows = await next;
+      const rows = await (next ?? window(start, width));
+      next = null;
       if (rows.length > cap && width > 1n) {
         width = maxBig(1n, width / 8n);
-        next = window(start, width);
         continue;
       }
       start += width;
