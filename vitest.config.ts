@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { propertyTimeout } from './test/property.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Longer when BOOKTAPE_TEST_RUNS_SCALE deepens the property tests.
+    testTimeout: propertyTimeout(60_000),
     hookTimeout: 60_000,
     // Integration suites share one Redis and one DuckDB directory per file.
     fileParallelism: true,

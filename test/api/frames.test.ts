@@ -7,6 +7,7 @@ import type { StoredSnapshot } from '../../src/store/port.js';
 import { FrameWriter } from '../../src/stream/frames.js';
 import { CLX5 } from '../helpers.js';
 import { referenceCsvRow, referenceFrame } from './frame-reference.js';
+import { propertyRuns } from '../property.js';
 
 /** What the writer wrote for one frame, as text. */
 function frameText(s: StoredSnapshot, depth = Infinity, writer = new FrameWriter()): string {
@@ -94,13 +95,13 @@ describe('replay frames', () => {
     fc.assert(fc.property(fc.array(storedSnapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (frames, depth, chunk) => {
       const written = writeInChunks(chunk, frames, (writer, s) => writer.frame(s, depth, true));
       expect(written).toBe(frames.map((s) => `${JSON.stringify(referenceFrame(s, depth))}\n`).join(''));
-    }), { numRuns: 300 });
+    }), propertyRuns(300, 22));
   });
 
   it('CSV rows: exactly the reference for any stored values, at any depth and chunk size; symbols quoted where CSV needs it', () => {
     fc.assert(fc.property(fc.array(storedSnapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (rows, depth, chunk) => {
       const written = writeInChunks(chunk, rows, (writer, s) => writer.csvRow(s, depth));
       expect(written).toBe(rows.map((s) => `${referenceCsvRow(s, depth)}\n`).join(''));
-    }), { numRuns: 300, seed: 23 });
+    }), propertyRuns(300, 23));
   });
 });

@@ -4,6 +4,7 @@ import { Flag, UNDEF_PRICE } from '../../src/dbn/index.js';
 import { checkBook, packLevels } from '../../src/book/index.js';
 import { KeyOrdinal } from '../../src/book/book.js';
 import { PX, add, cancel, levels, modify, rec, run } from './records.js';
+import { propertyRuns } from '../property.js';
 
 const bids = (b: ReturnType<typeof run>['book'], d = 10) => levels(packLevels(b.bids, d));
 const asks = (b: ReturnType<typeof run>['book'], d = 10) => levels(packLevels(b.asks, d));
@@ -248,7 +249,7 @@ describe('snapshots and F_LAST', () => {
           expect(ordinal.next(Math.floor(ts / 2 ** 32), ts % 2 ** 32, r.sequence)).toBe(expected);
         }
       },
-    ), { numRuns: 500, seed: 17 });
+    ), propertyRuns(500, 17));
   });
 
   it('a record with an earlier ts_recv than the book\'s last is applied in file order and counted (ts_recv_backwards)', () => {

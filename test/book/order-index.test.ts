@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Order, OrderIndex } from '../../src/book/index.js';
+import { propertyRuns } from '../property.js';
 
 const order = (id: bigint) => new Order(Number(id >> 32n), Number(id & 0xffffffffn), 0, 1, 1, 0);
 
@@ -33,7 +34,7 @@ describe('OrderIndex (open addressing, backward-shift deletion)', () => {
         for (const [k, o] of model) expect(index.get(Number(k >> 32n), Number(k & 0xffffffffn))).toBe(o);
         expect(new Set(index.values())).toEqual(new Set(model.values()));
       }),
-      { numRuns: 300, seed: 5 },
+      propertyRuns(300, 5),
     );
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Flag, UNDEF_PRICE, decodeBuffer, type MboFields } from '../../src/dbn/index.js';
 import { ASK, BID, Market, checkBook, type Book, type DepthSnapshot } from '../../src/book/index.js';
 import { encode, rec } from './records.js';
+import { propertyRuns } from '../property.js';
 
 /**
  * The reference: one array of live orders in priority order, and per side
@@ -144,7 +145,7 @@ describe('engine == reference model on random event streams', () => {
           expect(Array.from(s.asks)).toEqual(top(expected[k].asks));
         });
       }),
-      { numRuns: 500, seed: 11 },
+      propertyRuns(500, 11),
     );
   });
 });
@@ -174,7 +175,7 @@ describe('interval sampling == the rule applied to the reference snapshots', () 
         const sampled = new Market({ depth: DEPTH, intervalNs: INTERVAL }).applyBatch(decodeBuffer(encode(records)).batch);
         expect(sampled.map((s) => ({ tsRecv: s.tsRecv, bids: s.bids, asks: s.asks }))).toEqual(expected);
       }),
-      { numRuns: 300, seed: 12 },
+      propertyRuns(300, 12),
     );
   });
 });

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DbnError, RecordCounts, decodeBuffer, type MboJson } from '../../src/dbn/index.js';
 import { CLX5, batchRecords, chunked, decodeAll, fixture } from '../helpers.js';
+import { propertyRuns } from '../property.js';
 
 // The metadata and the first ~70 records of the real sample: small enough for
 // thousands of cases, and it covers every part of the format.
@@ -65,7 +66,7 @@ describe('fuzz: random mutations of real files give records or a typed error', (
           if (!a.ok) expect(a.offset).toBeLessThanOrEqual(bytes.length);
         },
       ),
-      { numRuns: 3000, seed: 20261124 },
+      propertyRuns(3000, 20261124),
     );
   });
 
@@ -76,7 +77,7 @@ describe('fuzz: random mutations of real files give records or a typed error', (
         await viaStream(bytes, [17]);
         viaBuffer(bytes);
       }),
-      { numRuns: 1000, seed: 7 },
+      propertyRuns(1000, 7),
     );
   });
 });
@@ -93,7 +94,7 @@ describe('chunk boundaries never change what is decoded', () => {
         expect(records[records.length - 1]).toEqual(reference[reference.length - 1]);
         expect(records[12_345]).toEqual(reference[12_345]);
       }),
-      { numRuns: 25, seed: 3 },
+      propertyRuns(25, 3),
     );
   });
 });

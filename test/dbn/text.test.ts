@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { i64, u64 } from '../../src/bytes.js';
 import { MboTextWriter, MboView, mboToCsvRow, mboToJson } from '../../src/dbn/index.js';
+import { propertyRuns } from '../property.js';
 
 const write = (f: (o: Buffer, p: number) => number): string => {
   const o = Buffer.alloc(64);
@@ -25,7 +26,7 @@ describe('u64 and i64 from 32-bit halves', () => {
         expect(write((o, p) => u64(o, p, ...halves(x)))).toBe(x.toString());
         expect(write((o, p) => i64(o, p, ...halves(x)))).toBe(BigInt.asIntN(64, x).toString());
       }),
-      { numRuns: 2000, seed: 3 },
+      propertyRuns(2000, 3),
     );
   });
 });
@@ -78,7 +79,7 @@ describe('MboTextWriter', () => {
           expect(Buffer.concat(chunks).toString('utf8')).toBe(want.map((l) => `${l}\n`).join(''));
         }
       }),
-      { numRuns: 200, seed: 4 },
+      propertyRuns(200, 4),
     );
   });
 });

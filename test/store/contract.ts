@@ -8,6 +8,7 @@ import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
+import { propertyRuns, propertyTimeout } from '../property.js';
 
 /** Every batch of CLX5's snapshots and trades, as the engine captures them. */
 function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
@@ -140,9 +141,9 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
           await store.close();
         }
       }),
-      { numRuns: 20, seed: 3 },
+      propertyRuns(20, 3),
     );
-  }, 120_000);
+  }, propertyTimeout(120_000));
 
   it('round-trips every field, one-sided books, long and non-ASCII symbols, and rows with no symbol', async () => {
     const store = await fresh();
@@ -421,9 +422,9 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
           }
         },
       ),
-      { numRuns: 25, seed: 7 },
+      propertyRuns(25, 7),
     );
-  }, 120_000);
+  }, propertyTimeout(120_000));
 
   it('the book at any instant is the latest row at or before it, ties at one instant going to the highest (sequence, sub_sequence, instrument, publisher)', async () => {
     const source = batches[0][0];
@@ -477,9 +478,9 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
           }
         },
       ),
-      { numRuns: 20, seed: 5 },
+      propertyRuns(20, 5),
     );
-  }, 120_000);
+  }, propertyTimeout(120_000));
 
   it('records ingest runs and answers whether a content hash succeeded', async () => {
     const store = await fresh();
