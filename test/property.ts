@@ -10,7 +10,7 @@
  * the seed and path that replay it. Timeouts of property tests scale too.
  */
 const scale = positive('BOOKTAPE_TEST_RUNS_SCALE') ?? 1;
-const seedBase = positive('BOOKTAPE_TEST_SEED');
+const seedBase = positive('BOOKTAPE_TEST_SEED', true);
 
 export function propertyRuns(numRuns: number, seed: number): { numRuns: number; seed: number } {
   return { numRuns: Math.ceil(numRuns * scale), seed: seedBase === undefined ? seed : seedBase + seed };
@@ -21,10 +21,12 @@ export function propertyTimeout(ms: number): number {
   return Math.ceil(ms * scale);
 }
 
-function positive(name: string): number | undefined {
+function positive(name: string, integer = false): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not ${JSON.stringify(text)}`);
+  if (!(n > 0) || (integer ? !Number.isSafeInteger(n) || n > 2 ** 31 : !Number.isFinite(n))) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer below 2^31' : 'number'}, not ${JSON.stringify(text)}`);
+  }
   return n;
 }
