@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ZodError } from 'zod';
+import { isStoreFailure } from '../store/port.js';
 
 /**
  * An API error as RFC 9457 problem+json: a stable `code`, a `detail` a user
@@ -46,12 +47,9 @@ export function problemHandler(log: (err: unknown) => void) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof Problem) return sendProblem(res, err);
     if (err instanceof ZodError) return sendProblem(res, fromZod(err));
-    const e = err as { code?: unknown; status?: unknown; type?: unknown; message?: unknown };
-    if (e?.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'INVALID_JSON', 'the request body is not valid JSON'));
-    // The store's failures (StoreError) are not the request's fault.
-    if (typeof e?.code === 'string' && e.code.startsWith('STORE_')) {
-      return sendProblem(res, new Problem(503, e.code, String(e.message)));
-    }
+    if ((err as { type?: unknown } | null)?.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'INVALID_JSON', 'the request body is not valid JSON'));
+    // The store's failures are not the request's fault.
+    if (isStoreFailure(err)) return sendProblem(res, new Problem(503, err.code, String(err.message)));
     log(err);
     sendProblem(res, new Problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged'));
   };

@@ -112,3 +112,13 @@ export class StoreError extends Error {
     super(message);
   }
 }
+
+/**
+ * True for a store's failure: a StoreError, or anything carrying a STORE_*
+ * code (the API answers these 503 with their message, as not the request's
+ * fault, and a replay passes them on to its client).
+ */
+export function isStoreFailure(err: unknown): err is { code: StoreError['code']; message: string } {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('STORE_');
+}

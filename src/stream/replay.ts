@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { RowKey, SnapshotStore } from '../store/port.js';
+import { isStoreFailure, type RowKey, type SnapshotStore } from '../store/port.js';
 import { FrameWriter } from './frames.js';
 import { rowKeyText } from '../api/params.js';
 
@@ -132,7 +132,6 @@ export async function streamReplay(
 
 /** A store's own failure says what to do; anything else is ours, and only its code is shown. */
 function errorLine(err: unknown, frames: number): ErrorLine {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && code.startsWith('STORE_')) return { type: 'error', code, detail: String((err as Error).message), frames };
+  if (isStoreFailure(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
   return { type: 'error', code: 'INTERNAL', detail: 'an unexpected error stopped the replay; it has been logged', frames };
 }
