@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
+/** What loadConfig throws for `env`, or null. */
+function thrownBy(env: NodeJS.ProcessEnv): unknown {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return err;
+  }
+  return null;
+}
+
 describe('configuration', () => {
   it('defaults work with an empty environment', () => {
     const c = loadConfig({});
@@ -14,7 +24,7 @@ describe('configuration', () => {
       ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
       ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5'],
       ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn']]) {
-      const err = (() => { try { loadConfig({ [name]: value }); } catch (e) { return e; } return null; })();
+      const err = thrownBy({ [name]: value });
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
       expect((err as ConfigError).message).toContain(name);
@@ -38,8 +48,8 @@ describe('configuration', () => {
 
   it('scanned URLs must be http(s) on an allowed host', () => {
     expect(loadConfig({ BOOKTAPE_SCAN_URLS: 'https://data.example/a.dbn', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' }).scanUrls).toEqual(['https://data.example/a.dbn']);
-    const err = (() => { try { loadConfig({ BOOKTAPE_SCAN_URLS: 'https://other.example/a.dbn', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' }); } catch (e) { return e as Error; } return null; })();
-    expect(err?.message).toContain('BOOKTAPE_URL_ALLOW_HOSTS');
+    const err = thrownBy({ BOOKTAPE_SCAN_URLS: 'https://other.example/a.dbn', BOOKTAPE_URL_ALLOW_HOSTS: 'data.example' });
+    expect((err as Error | null)?.message).toContain('BOOKTAPE_URL_ALLOW_HOSTS');
   });
 
   it('the engine heap limit is Node\'s default unless set', () => {

@@ -13,9 +13,12 @@ import { CLX5 } from '../helpers.js';
 import { StoreError } from '../../src/store/port.js';
 import { clx5FirstBatch, storeContract } from './contract.js';
 
+/** A path in a new temporary directory (a store's file by default). */
+const tempPath = (name = 'store.duckdb') => join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), name);
+
 describe('DuckDB store: the contract', () => {
   storeContract(async () => {
-    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb'));
+    const store = new DuckDbStore(tempPath());
     await store.init();
     return store;
   });
@@ -24,7 +27,7 @@ describe('DuckDB store: the contract', () => {
 describe('DuckDB store: errors', () => {
   it('an unusable path is a STORE_UNAVAILABLE error that says why', async () => {
     // The parent "directory" is a regular file.
-    const file = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'plain-file');
+    const file = tempPath('plain-file');
     writeFileSync(file, 'x');
     const path = join(file, 'store.duckdb');
     const err = await new DuckDbStore(path).init().catch((e: unknown) => e);
@@ -35,7 +38,7 @@ describe('DuckDB store: errors', () => {
   });
 
   it('a memory limit too small to open the file is STORE_UNAVAILABLE that names the setting, not a guess about locks', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const path = tempPath();
     const store = new DuckDbStore(path);
     await store.init();
     await store.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
@@ -49,7 +52,7 @@ describe('DuckDB store: errors', () => {
   });
 
   it('a file another process holds is STORE_UNAVAILABLE that says so', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const path = tempPath();
     const holder = spawn(process.execPath, ['-e', `
       const { DuckDBInstance } = require('@duckdb/node-api');
       DuckDBInstance.create(${JSON.stringify(path)}).then(() => { console.log('open'); setInterval(() => {}, 1000); });
@@ -65,7 +68,7 @@ describe('DuckDB store: errors', () => {
   });
 
   it('a write past the memory limit is STORE_BUSY, and none of its batch lands', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const path = tempPath();
     const batch = clx5FirstBatch();
     const tight = new DuckDbStore(path, '2MB');
     await tight.init();
@@ -83,7 +86,7 @@ describe('DuckDB store: errors', () => {
   });
 
   it('a statement DuckDB refuses is STORE_READ_FAILED with its reason', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const path = tempPath();
     const store = new DuckDbStore(path);
     await store.init();
     // A store whose table was dropped under it (by hand, or by another tool).
@@ -103,7 +106,7 @@ describe('DuckDB store: errors', () => {
 
 describe('DuckDB store: reads and writes', () => {
   it('reads answer from what is committed, without waiting behind a write in progress', async () => {
-    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb'));
+    const store = new DuckDbStore(tempPath());
     await store.init();
     const batch = clx5FirstBatch();
     await store.writeSnapshots(batch, () => 'CLX5');
@@ -122,7 +125,7 @@ describe('DuckDB store: reads and writes', () => {
 
 describe('DuckDB store: re-opened', () => {
   it('a store opened again on its file still adds nothing when the same batch is written again', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb');
+    const path = tempPath();
     const s = clx5FirstBatch();
     const first = new DuckDbStore(path);
     await first.init();
@@ -139,7 +142,7 @@ describe('DuckDB store: re-opened', () => {
 
 describe('DuckDB store: files from earlier versions', () => {
   it('a store whose sizes and counts are DOUBLE is migrated to integer columns on open, keeping its rows', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'old.duckdb');
+    const path = tempPath('old.duckdb');
     const old = await DuckDBInstance.create(path);
     const c = await old.connect();
     // The tables as booktape created them before sizes and counts were integers.
@@ -184,7 +187,7 @@ describe('DuckDB store: writes share the event loop', () => {
     market.apply(batch, batch.start); // stops when the snapshot buffer is full
     const rows = market.snapshots.length;
     expect(rows).toBe(8 * CHUNK_ROWS);
-    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), 'store.duckdb'));
+    const store = new DuckDbStore(tempPath());
     await store.init();
     try {
       let turn = 0;
