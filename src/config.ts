@@ -30,6 +30,7 @@ const Env = z.object({
   BOOKTAPE_STORE: z.enum(['duckdb', 'questdb']).optional(),
   BOOKTAPE_DUCKDB_PATH: z.string().default('./var/booktape.duckdb'),
   BOOKTAPE_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'BOOKTAPE_DUCKDB_MEMORY must be a size such as 256MB').default('256MB'),
+  BOOKTAPE_DUCKDB_BOOK_CACHE_MB: int(0).default(256),
   QDB_CLIENT_CONF: z.string().optional(),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
@@ -63,6 +64,8 @@ export interface Config {
   duckdbPath: string;
   /** DuckDB's memory_limit: bounds the embedded store's memory. */
   duckdbMemory: string;
+  /** Blocks of stored rows the DuckDB store keeps for "the book at T" lookups, in MB (estimated). */
+  duckdbBookCacheMb: number;
   /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
   questdbConf: string | undefined;
   redisUrl: string;
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     store,
     duckdbPath: e.BOOKTAPE_DUCKDB_PATH,
     duckdbMemory: e.BOOKTAPE_DUCKDB_MEMORY,
+    duckdbBookCacheMb: e.BOOKTAPE_DUCKDB_BOOK_CACHE_MB,
     questdbConf: e.QDB_CLIENT_CONF,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,

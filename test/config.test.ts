@@ -17,12 +17,14 @@ describe('configuration', () => {
     expect(c.store).toBe('duckdb');
     expect(c.writeBatchRows).toBe(8192);
     expect(loadConfig({ BOOKTAPE_WRITE_BATCH_ROWS: '4096' }).writeBatchRows).toBe(4096);
+    expect(c.duckdbBookCacheMb).toBe(256);
+    expect(loadConfig({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '0' }).duckdbBookCacheMb).toBe(0);
   });
 
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
       ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
-      ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5'],
+      ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5'], ['BOOKTAPE_DUCKDB_BOOK_CACHE_MB', '-1'], ['BOOKTAPE_DUCKDB_BOOK_CACHE_MB', 'big'],
       ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn']]) {
       const err = thrownBy({ [name]: value });
       expect(err).toBeInstanceOf(ConfigError);

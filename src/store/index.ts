@@ -6,7 +6,7 @@ import { QuestDbStore } from './questdb/store.js';
 export * from './port.js';
 
 /** The store the configuration names: QuestDB when configured, else embedded DuckDB. */
-export function openStore(config: Pick<Config, 'store' | 'duckdbPath' | 'duckdbMemory' | 'questdbConf'>): SnapshotStore {
+export function openStore(config: Pick<Config, 'store' | 'duckdbPath' | 'duckdbMemory' | 'duckdbBookCacheMb' | 'questdbConf'>): SnapshotStore {
   if (config.store === 'questdb') return new QuestDbStore(config.questdbConf!);
-  return new DuckDbStore(config.duckdbPath, config.duckdbMemory);
+  return new DuckDbStore(config.duckdbPath, config.duckdbMemory, config.duckdbBookCacheMb * 2 ** 20);
 }

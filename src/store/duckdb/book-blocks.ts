@@ -15,19 +15,37 @@ type Block = Map<bigint, () => StoredSnapshot>;
  * builds its one row from the chunks' vectors in microseconds, so looking
  * around an instant (scrubbing a chart, stepping through time) reads the
  * database once per block. Blocks are keyed by their first and last
- * instants; the least recently used go past `capacity` (a block at depth 10
- * holds ~0.6 MB), and writes drop them all, as a write can add a later row
- * at a cached instant.
+ * instants. The least recently used go once the blocks' bytes (as `size`
+ * estimates them) pass `capacity`; a block larger than that is kept alone
+ * until the next one loads. Writes drop them all, as a write can add a later
+ * row at a cached instant.
+ *
+ * The capacity matters most under concurrency: each client stepping through
+ * time holds its own block, and once the clients' blocks outnumber what fits,
+ * least-recently-used eviction drops each block just before its client comes
+ * back for it, so almost every lookup reads the database (measured with 100
+ * clients: p50 105–114 ms with 64 blocks cached, 21 ms with all of them).
  */
 export class BookBlocks {
   private readonly blocks = new Map<string, Promise<Block>>();
+  /** Estimated bytes of each loaded block still held; loading blocks count from when they load. */
+  private readonly sizes = new Map<string, number>();
+  private held = 0;
 
   constructor(
     /** Reads SELECT_SNAPSHOT rows of `symbol` with ts_recv in [first, last]. */
     private readonly read: (symbol: string, first: bigint, last: bigint) => Promise<DuckDBDataChunk[]>,
     private readonly rows: ChunkRows,
+    /** Bytes a block's chunks hold, estimated. */
+    private readonly size: (chunks: DuckDBDataChunk[]) => number,
+    /** Bytes of blocks to keep. */
     private readonly capacity: number,
   ) {}
+
+  /** Estimated bytes of the blocks held. */
+  get bytes(): number {
+    return this.held;
+  }
 
   /** The book of `symbol` at instant `ts`, which lies in the block [first, last]; null if no row is there. */
   async book(symbol: string, first: bigint, last: bigint, ts: bigint): Promise<StoredSnapshot | null> {
@@ -36,12 +54,11 @@ export class BookBlocks {
     if (block !== undefined) {
       this.blocks.delete(key); // most recently used last
     } else {
-      block = this.load(symbol, first, last);
+      block = this.load(key, symbol, first, last);
       const loading = block;
       loading.catch(() => {
-        if (this.blocks.get(key) === loading) this.blocks.delete(key);
+        if (this.blocks.get(key) === loading) this.drop(key);
       });
-      if (this.blocks.size >= this.capacity) this.blocks.delete(this.blocks.keys().next().value!);
     }
     this.blocks.set(key, block);
     return (await block).get(ts)?.() ?? null;
@@ -50,6 +67,25 @@ export class BookBlocks {
   /** Drops every block: rows were written. */
   clear(): void {
     this.blocks.clear();
+    this.sizes.clear();
+    this.held = 0;
+  }
+
+  private drop(key: string): void {
+    this.blocks.delete(key);
+    this.held -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
+  }
+
+  /** Counts a loaded block's bytes (unless it was dropped while loading), then evicts down to the capacity. */
+  private loaded(key: string, bytes: number): void {
+    if (!this.blocks.has(key)) return;
+    this.sizes.set(key, bytes);
+    this.held += bytes;
+    for (const other of this.blocks.keys()) {
+      if (this.held <= this.capacity) break;
+      if (other !== key && this.sizes.has(other)) this.drop(other); // blocks still loading free nothing yet
+    }
   }
 
   /**
@@ -57,10 +93,11 @@ export class BookBlocks {
    * (books of one symbol on several publishers or instruments), the book is
    * the last in (sequence, sub_sequence, instrument_id, publisher_id) order.
    */
-  private async load(symbol: string, first: bigint, last: bigint): Promise<Block> {
+  private async load(key: string, symbol: string, first: bigint, last: bigint): Promise<Block> {
     const block: Block = new Map();
     const best = new Map<bigint, number[]>();
-    for (const chunk of await this.read(symbol, first, last)) {
+    const chunks = await this.read(symbol, first, last);
+    for (const chunk of chunks) {
       const row = this.rows(chunk);
       const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
       // SELECT_SNAPSHOT's first columns: ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence.
@@ -74,6 +111,7 @@ export class BookBlocks {
         block.set(ts, () => row(i));
       }
     }
+    this.loaded(key, this.size(chunks));
     return block;
   }
 }

@@ -32,9 +32,8 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
  * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
-/** bookAt reads this many instants of a symbol at once, and keeps BOOK_BLOCKS such blocks (~0.6 MB each at depth 10). */
+/** bookAt reads this many instants of a symbol at once (a block; ~1 MB at depth 10, see blockBytes). */
 const BOOK_BLOCK_INSTANTS = 1024;
-const BOOK_BLOCKS = 64;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -52,10 +51,16 @@ export class DuckDbStore implements SnapshotStore {
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
-  private readonly books = new BookBlocks((symbol, first, last) => this.readBlock(symbol, first, last), chunkRows, BOOK_BLOCKS);
+  private readonly books: BookBlocks;
   private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
 
-  constructor(readonly path: string, private readonly memoryLimit = '256MB') {}
+  /**
+   * `memoryLimit` is DuckDB's; `bookCacheBytes` bounds the blocks of rows
+   * that bookAt keeps (BOOKTAPE_DUCKDB_BOOK_CACHE_MB).
+   */
+  constructor(readonly path: string, private readonly memoryLimit = '256MB', bookCacheBytes = 256 * 2 ** 20) {
+    this.books = new BookBlocks((symbol, first, last) => this.readBlock(symbol, first, last), chunkRows, blockBytes, bookCacheBytes);
+  }
 
   private async connection(): Promise<DuckDBConnection> {
     if (this.conn) return this.conn;
@@ -415,6 +420,22 @@ function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
 }
 
 const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+
+/**
+ * What a SELECT_SNAPSHOT result's chunks hold, estimated: each chunk's
+ * vectors have room for 2,048 rows (~272 bytes a row: 8 to 16 bytes for each
+ * of 22 columns), and the six level lists 8 bytes per level. For a block of
+ * 1,024 rows at depth 10 (one chunk) that is ~1.05 MB; the server's RSS grew
+ * ~1.0 MB per such block held (88 blocks, measured).
+ */
+function blockBytes(chunks: DuckDBDataChunk[]): number {
+  let bytes = 0;
+  for (const chunk of chunks) {
+    bytes += 2048 * 272;
+    for (let k = 16; k < 22; k++) bytes += 8 * (chunk.getColumnVector(k) as DuckDBListVector).childVector.itemCount;
+  }
+  return bytes;
+}
 
 /** Builds row i of a SELECT_SNAPSHOT result chunk as a snapshot, from its vectors. */
 function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
