@@ -2,16 +2,19 @@
  * API benchmarks against a `booktape serve` child process on the embedded store:
  *  - unpaced replay throughput, 1 client and 50 concurrent clients
  *  - pacing accuracy at several rates
- *  - book export latency at 100 concurrent clients
+ *  - book export latency at 100 concurrent clients (autocannon), next to the
+ *    same load against a bare HTTP server: this machine's floor
  * The store is built once under bench/out (CLX5 plus a synthetic file).
  *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
  *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
  *   BENCH_API_ONLY        comma-separated groups to run: replay, pace, export (default all)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = `${root}bench/out`;
@@ -35,14 +38,20 @@ if (!existsSync(dbPath)) {
   for (const f of [`${out}/CLX5_mbo.dbn`, synth]) execFileSync('node', [cli, 'ingest', f], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-const server = spawn('node', [cli, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-const stop = () => server.kill('SIGTERM');
-process.on('exit', stop);
-for (let i = 0; ; i++) {
-  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
-  if (i > 100) throw new Error('server did not start');
-  await new Promise((r) => setTimeout(r, 100));
+let server: ChildProcess | null = null;
+/** Starts `booktape serve` on the bench store (with `settings` over the bench's), once the last one has stopped. */
+async function serve(settings: Record<string, string> = {}): Promise<void> {
+  if (server !== null && server.exitCode === null) await once(server, 'exit');
+  server = spawn('node', [cli, 'serve'], { env: { ...env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    if (i > 100) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
+const stop = () => server?.kill('SIGTERM');
+process.on('exit', stop);
+await serve();
 
 /** Reads a replay, counting frames (lines minus header and end) and bytes. */
 async function replay(query: string): Promise<{ frames: number; bytes: number; seconds: number }> {
@@ -89,41 +98,76 @@ if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
 }
 
 /**
- * 100 clients, 20 requests each, for the book of `symbol` at 997 distinct
- * instants spread evenly over [first, first + span]. Client c's k-th request
- * asks for instant number ((20c + k) * stride) mod 997: stride 1 keeps each
- * client near one point in time, as a user stepping through a chart does;
- * a large stride makes consecutive requests far apart.
+ * 100 connections (autocannon: one request in flight on each, as 100
+ * concurrent clients), 2,000 requests in all, for the book of `symbol` at 997
+ * distinct instants spread evenly over [first, first + span]. Connection c's
+ * k-th request asks for instant number ((20c + k) * stride) mod 997: stride 1
+ * keeps each connection near one point in time, as a user stepping through a
+ * chart does; a large stride makes consecutive requests far apart.
  */
-async function exportLatency(label: string, symbol: string, first: bigint, span: bigint, stride = 1): Promise<void> {
-  if (!runs('export')) return;
-  const lat: number[] = [];
-  let errors = 0;
+async function bookLoad(target: string, symbol: string, first: bigint, span: bigint, stride = 1): Promise<string> {
+  let clients = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 100 }, async (_, c) => {
-    for (let k = 0; k < 20; k++) {
-      const at = first + (span * BigInt(((c * 20 + k) * stride) % 997)) / 997n;
-      const t = performance.now();
-      const res = await fetch(`${base}/v1/books/${symbol}?at=${at}&depth=10`);
-      await res.arrayBuffer();
-      lat.push(performance.now() - t);
-      if (!res.ok) errors++;
-    }
-  }));
-  lat.sort((a, b) => a - b);
-  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))];
-  console.log(`${label.padEnd(35)}p50 ${pct(0.5).toFixed(1)} ms  p99 ${pct(0.99).toFixed(1)} ms  ${(lat.length / ((performance.now() - t0) / 1000)).toFixed(0)} req/s  errors ${errors}/${lat.length}`);
+  let last = t0;
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+    const run = autocannon({
+      url: target, connections: 100, amount: 2000, timeout: 30,
+      requests: [{
+        setupRequest: (req, context: { client?: number; k?: number }) => {
+          if (context.client === undefined) [context.client, context.k] = [clients++, 0];
+          const n = ((context.client * 20 + context.k!++) * stride) % 997;
+          return { ...req, path: `/v1/books/${symbol}?at=${first + (span * BigInt(n)) / 997n}&depth=10` };
+        },
+      }],
+    }, (err, result) => (err ? reject(err) : resolve(result)));
+    // autocannon ends a run on its next 1-second tick: the rate is taken up to the last reply.
+    run.on('response', () => { last = performance.now(); });
+  });
+  const errors = r.errors + r.timeouts + r.non2xx;
+  return `p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  ${(r.requests.total / ((last - t0) / 1000)).toFixed(0)} req/s  errors ${errors}/${r.requests.total}`;
 }
 
-// CLX5's first 2.5 hours (~32k snapshots): after the first reads, the blocks that hold these instants are in memory.
-await exportLatency('book export, 100 concurrent', 'CLX5', 1758742200001385399n, 9_000_000_000_000n);
-// A synthetic symbol's whole range (~135k snapshots in 132 blocks of 1,024 instants, twice what bookAt keeps).
-const syn = instruments.find((i) => i.symbol.startsWith('SYN')) as unknown as { symbol: string; first_ts_recv: string; last_ts_recv: string };
-const synFirst = BigInt(syn.first_ts_recv);
-const synSpan = BigInt(syn.last_ts_recv) - synFirst;
-await exportLatency('  same, a larger book', syn.symbol, synFirst, synSpan);
-// Consecutive requests ~5 blocks apart, cycling through all of them, at
-// instants half a step from the previous case's (none cached by it).
-await exportLatency('  same, scattered', syn.symbol, synFirst + synSpan / 1994n, synSpan, 37);
+/**
+ * What this machine's HTTP stack and the load generator cost with no work
+ * behind them: the same load against a bare node:http server (another
+ * process, as the API is) that answers every request with one fixed book
+ * reply, after one untimed pass. No server on this machine answers faster
+ * than this floor.
+ */
+async function harnessFloor(symbol: string): Promise<void> {
+  const body = Buffer.from(await (await fetch(`${base}/v1/books/${symbol}?depth=10`)).arrayBuffer());
+  const port = PORT + 10;
+  const bare = spawn('node', ['-e', `
+    const body = Buffer.from(process.argv[1], 'base64');
+    require('node:http').createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    }).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, body.toString('base64')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => bare.stdout.once('data', resolve));
+  try {
+    await bookLoad(`http://127.0.0.1:${port}`, symbol, 0n, 0n);
+    console.log(`  floor: a bare server, ${body.length} B`.padEnd(35) + (await bookLoad(`http://127.0.0.1:${port}`, symbol, 0n, 0n)));
+  } finally {
+    bare.kill();
+  }
+}
+
+if (runs('export')) {
+  // CLX5's first 2.5 hours (~32k snapshots): after the first reads, the blocks that hold these instants are in memory.
+  console.log('book export, 100 concurrent'.padEnd(35) + (await bookLoad(base, 'CLX5', 1758742200001385399n, 9_000_000_000_000n)));
+  // A synthetic symbol's whole range (~90k snapshots: 88 blocks of 1,024 instants, ~90 MB, in a 256 MB cache).
+  const [syn, other] = ['SYN0', 'SYN2'].map((symbol) => {
+    const i = instruments.find((x) => x.symbol === symbol) as unknown as { first_ts_recv: string; last_ts_recv: string };
+    return { symbol, first: BigInt(i.first_ts_recv), span: BigInt(i.last_ts_recv) - BigInt(i.first_ts_recv) };
+  });
+  console.log('  same, a larger book'.padEnd(35) + (await bookLoad(base, syn.symbol, syn.first, syn.span)));
+  // Another symbol (none of its blocks read before), consecutive requests ~5 blocks apart, cycling through all of them.
+  console.log('  same, scattered'.padEnd(35) + (await bookLoad(base, other.symbol, other.first, other.span, 37)));
+  // The larger book again, in a fresh server whose cache holds fewer blocks (~30) than the 100 clients step through.
+  stop();
+  await serve({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '32' });
+  console.log('  a larger book, 32 MB cache'.padEnd(35) + (await bookLoad(base, syn.symbol, syn.first, syn.span)));
+  await harnessFloor('CLX5');
+}
 stop();
 process.exit(0);
