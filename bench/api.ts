@@ -2,8 +2,9 @@
  * API benchmarks against a `booktape serve` child process on the embedded store:
  *  - unpaced replay throughput, 1 client and 50 concurrent clients
  *  - pacing accuracy at several rates
- *  - book export latency at 100 concurrent clients (autocannon), next to the
- *    same load against a bare HTTP server: this machine's floor
+ *  - book export latency at 100 concurrent clients (autocannon)
+ * Replay and book lookups are each followed by a floor: the same load against
+ * a bare HTTP server that only sends fixed bytes.
  * The store is built once under bench/out (CLX5 plus a synthetic file).
  *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
@@ -53,10 +54,10 @@ const stop = () => server?.kill('SIGTERM');
 process.on('exit', stop);
 await serve();
 
-/** Reads a replay, counting frames (lines minus header and end) and bytes. */
-async function replay(query: string): Promise<{ frames: number; bytes: number; seconds: number }> {
+/** Reads an NDJSON stream, counting its lines and bytes. */
+async function readLines(url: string): Promise<{ lines: number; bytes: number; seconds: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${base}/v1/replay?${query}`);
+  const res = await fetch(url);
   let bytes = 0;
   let lines = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -65,7 +66,37 @@ async function replay(query: string): Promise<{ frames: number; bytes: number; s
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) lines++;
   }
-  return { frames: lines - 2, bytes, seconds: (performance.now() - t0) / 1000 };
+  return { lines, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Reads a replay, counting frames (lines minus header and end) and bytes. */
+async function replay(query: string): Promise<{ frames: number; bytes: number; seconds: number }> {
+  const r = await readLines(`${base}/v1/replay?${query}`);
+  return { frames: r.lines - 2, bytes: r.bytes, seconds: r.seconds };
+}
+
+/**
+ * A bare node:http server in another process, as the API is: it answers
+ * every request with `reply` written `times` times over (in chunks of about
+ * 64 KB, waiting for 'drain'), and does nothing else. The same load against
+ * it gives this machine's floor: no server here does better.
+ */
+async function bareServer(reply: Buffer, times = 1): Promise<{ url: string; close: () => void }> {
+  const port = PORT + 10;
+  const bare = spawn('node', ['-e', `
+    const reply = Buffer.from(process.argv[1], 'base64');
+    const times = Number(process.argv[2]);
+    const per = Math.max(1, Math.min(times, Math.floor(65536 / reply.length)));
+    const chunk = Buffer.concat(Array(per).fill(reply));
+    require('node:http').createServer(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length * times });
+      for (let left = times; left > 0; left -= per) {
+        if (!res.write(left >= per ? chunk : chunk.subarray(0, left * reply.length))) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+    }).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, reply.toString('base64'), String(times)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(bare.stdout, 'data');
+  return { url: `http://127.0.0.1:${port}`, close: () => bare.kill() };
 }
 
 const instruments = (await (await fetch(`${base}/v1/instruments`)).json()) as Array<{ symbol: string; snapshots: number }>;
@@ -86,6 +117,18 @@ if (runs('replay')) {
   const f50 = many.reduce((n, r) => n + r.frames, 0);
   const b50 = many.reduce((n, r) => n + r.bytes, 0);
   console.log(`replay, 50 clients, unpaced       ${(f50 / s50 / 1e3).toFixed(1)} k frames/s total  ${(b50 / s50 / 1e6).toFixed(1)} MB/s  (${many.every((r) => r.frames === 32_053) ? 'all complete' : 'INCOMPLETE'})`);
+
+  // The floor: as many frames, one real frame (the stream's mean size) repeated, from a bare server.
+  const lines = (await (await fetch(`${base}/v1/books/SYN0/snapshots?limit=1000&format=ndjson`)).text()).trimEnd().split('\n');
+  const mean = one.bytes / (one.frames + 2);
+  const frame = Buffer.from(lines.reduce((a, b) => (Math.abs(b.length + 1 - mean) < Math.abs(a.length + 1 - mean) ? b : a)) + '\n');
+  const bare = await bareServer(frame, one.frames);
+  try {
+    const r = await readLines(bare.url);
+    console.log(`  floor: a bare server, ${frame.length} B`.padEnd(35) + `${(r.lines / r.seconds / 1e3).toFixed(1)} k frames/s  ${(r.bytes / r.seconds / 1e6).toFixed(1)} MB/s`);
+  } finally {
+    bare.close();
+  }
 }
 
 if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
@@ -127,28 +170,15 @@ async function bookLoad(target: string, symbol: string, first: bigint, span: big
   return `p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  ${(r.requests.total / ((last - t0) / 1000)).toFixed(0)} req/s  errors ${errors}/${r.requests.total}`;
 }
 
-/**
- * What this machine's HTTP stack and the load generator cost with no work
- * behind them: the same load against a bare node:http server (another
- * process, as the API is) that answers every request with one fixed book
- * reply, after one untimed pass. No server on this machine answers faster
- * than this floor.
- */
-async function harnessFloor(symbol: string): Promise<void> {
-  const body = Buffer.from(await (await fetch(`${base}/v1/books/${symbol}?depth=10`)).arrayBuffer());
-  const port = PORT + 10;
-  const bare = spawn('node', ['-e', `
-    const body = Buffer.from(process.argv[1], 'base64');
-    require('node:http').createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-      res.end(body);
-    }).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, body.toString('base64')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => bare.stdout.once('data', resolve));
+/** The floor of the lookups: the same load, with one fixed book reply from a bare server (after an untimed pass). */
+async function bookFloor(symbol: string): Promise<void> {
+  const reply = Buffer.from(await (await fetch(`${base}/v1/books/${symbol}?depth=10`)).arrayBuffer());
+  const bare = await bareServer(reply);
   try {
-    await bookLoad(`http://127.0.0.1:${port}`, symbol, 0n, 0n);
-    console.log(`  floor: a bare server, ${body.length} B`.padEnd(35) + (await bookLoad(`http://127.0.0.1:${port}`, symbol, 0n, 0n)));
+    await bookLoad(bare.url, symbol, 0n, 0n);
+    console.log(`  floor: a bare server, ${reply.length} B`.padEnd(35) + (await bookLoad(bare.url, symbol, 0n, 0n)));
   } finally {
-    bare.kill();
+    bare.close();
   }
 }
 
@@ -167,7 +197,7 @@ if (runs('export')) {
   stop();
   await serve({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '32' });
   console.log('  a larger book, 32 MB cache'.padEnd(35) + (await bookLoad(base, syn.symbol, syn.first, syn.span)));
-  await harnessFloor('CLX5');
+  await bookFloor('CLX5');
 }
 stop();
 process.exit(0);
