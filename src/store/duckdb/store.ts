@@ -395,11 +395,6 @@ export class DuckDbStore implements SnapshotStore {
   }
 }
 
-/**
- * Runs a SELECT_SNAPSHOT query and builds snapshots straight from the result
- * vectors (typed arrays underneath; list levels read from their flat child
- * vectors), instead of materialising row objects value by value.
- */
 /** A query's result chunks. */
 async function readChunks(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<DuckDBDataChunk[]> {
   const result = await c.run(sql, params);
@@ -408,6 +403,11 @@ async function readChunks(c: DuckDBConnection, sql: string, params: DuckDBValue[
   return chunks;
 }
 
+/**
+ * Runs a SELECT_SNAPSHOT query and builds snapshots straight from the result
+ * vectors (typed arrays underneath; list levels read from their flat child
+ * vectors), instead of materialising row objects value by value.
+ */
 async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
   const out: StoredSnapshot[] = [];
   for (const chunk of await readChunks(c, sql, params)) chunkSnapshots(chunk, out);
