@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../src/api/metrics.js';
 import { loadConfig } from '../src/config.js';
+import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { DDL } from '../src/store/questdb/store.js';
 import { ROOT } from './helpers.js';
 
@@ -142,7 +143,7 @@ describe('Grafana dashboards', () => {
   });
 
   it('Prometheus queries name only metrics that /metrics exposes', async () => {
-    const metrics = createMetrics();
+    const metrics = createMetrics(null, new DuckDbStore(':memory:')); // the embedded store adds its book cache's metrics
     const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     names.add('booktape_queue_jobs'); // registered when a queue is given
     const exposed = (name: string) => names.has(name) || names.has(name.replace(/_(bucket|sum|count)$/, ''));

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ingestMetrics } from '../../jobs/metrics.js';
 import { probeJobCounts } from '../../jobs/queue.js';
+import type { SnapshotStore } from '../store/port.js';
 
 /** The job states /metrics reports for the ingest queue. */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
@@ -10,11 +11,37 @@ export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'com
  * Everything /metrics exposes, in one registry per app. With `queue`, each
  * scrape also reads the ingest queue's job counts from Redis: they cover
  * every worker sharing the queue, where the ingest counters below count only
- * jobs this process ran.
+ * jobs this process ran. With a `store` that caches rows for book lookups,
+ * each scrape reads the cache's size and hit counts (to size
+ * BOOKTAPE_DUCKDB_BOOK_CACHE_MB: many misses under steady load mean the
+ * clients' blocks do not fit).
  */
-export function createMetrics(queue: Queue | null = null) {
+export function createMetrics(queue: Queue | null = null, store: Pick<SnapshotStore, 'bookCache'> | null = null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
+  const cache = store?.bookCache === undefined ? null : () => store.bookCache!();
+  if (cache !== null) {
+    new Gauge({
+      name: 'booktape_book_cache_bytes',
+      help: 'Estimated bytes of stored rows held for book lookups (BOOKTAPE_DUCKDB_BOOK_CACHE_MB bounds it)',
+      registers: [registry],
+      collect() {
+        this.set(cache().bytes);
+      },
+    });
+    new Counter({
+      name: 'booktape_book_cache_lookups_total',
+      help: 'Book lookups by whether their block of rows was in memory (hit) or read from the store (miss)',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        const { hits, misses } = cache();
+        this.reset(); // the store counts; this reports its totals
+        this.inc({ result: 'hit' }, hits);
+        this.inc({ result: 'miss' }, misses);
+      },
+    });
+  }
   return {
     registry,
     requestSeconds: new Histogram({

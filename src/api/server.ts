@@ -44,7 +44,7 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
   const hasRedis = await redisAnswers(config.redisUrl);
   if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
   const queue = hasRedis ? ingestQueue(config) : null;
-  const metrics = createMetrics(queue);
+  const metrics = createMetrics(queue, store);
   const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
   const reads = new ActiveReads();
   const app = createApp({ config, store, queue, metrics, log, reads });

@@ -100,6 +100,15 @@ export interface SnapshotStore {
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** What the store keeps in memory for bookAt, where it keeps anything (for /metrics). */
+  bookCache?(): BookCacheStats;
+}
+
+/** A store's cache of rows for bookAt: estimated bytes held, and lookups since start served from it or not. */
+export interface BookCacheStats {
+  bytes: number;
+  hits: number;
+  misses: number;
 }
 
 /**

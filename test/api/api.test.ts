@@ -67,6 +67,26 @@ describe('HTTP API on the DuckDB store', () => {
     expect(at.ts_recv).toBe(want.tsRecv.toString());
   });
 
+  it('/metrics reports the book cache: a lookup in a block not yet read is a miss, the next in that block a hit', async () => {
+    const cache = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const value = (re: RegExp) => Number(re.exec(text)?.[1]);
+      return {
+        bytes: value(/^booktape_book_cache_bytes (\d+)$/m),
+        hits: value(/^booktape_book_cache_lookups_total\{result="hit"\} (\d+)$/m),
+        misses: value(/^booktape_book_cache_lookups_total\{result="miss"\} (\d+)$/m),
+      };
+    };
+    const before = await cache();
+    // The first two instants lie in the first block, which no earlier test read (they asked for 20:00 and the latest).
+    for (const s of [stored[0], stored[1]]) {
+      expect((await fetch(`${base}/v1/books/CLX5?at=${s.tsRecv}`)).status).toBe(200);
+    }
+    const after = await cache();
+    expect([after.misses - before.misses, after.hits - before.hits]).toEqual([1, 1]);
+    expect(after.bytes).toBeGreaterThan(before.bytes);
+  });
+
   it('404s say what is wrong: unknown symbol, instant before the data', async () => {
     const unknown = await fetch(`${base}/v1/books/NOPE`);
     expect(unknown.status).toBe(404);

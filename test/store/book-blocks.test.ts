@@ -74,7 +74,7 @@ describe('BookBlocks', () => {
     await at(7);
     await at(16);
     expect(reads).toEqual(['0-9', '10-19', '20-29', '10-19']);
-    expect(blocks.bytes).toBe(200);
+    expect(blocks.stats()).toEqual({ bytes: 200, hits: 2, misses: 4 });
   });
 
   it('keeps a block larger than its capacity alone, until the next one loads', async () => {
@@ -84,13 +84,14 @@ describe('BookBlocks', () => {
     await at(15);
     await at(5);
     expect(reads).toEqual(['0-9', '10-19', '0-9']);
-    expect(blocks.bytes).toBe(100);
+    expect(blocks.stats().bytes).toBe(100);
   });
 
   it('reads a block once for concurrent lookups in it', async () => {
-    const { reads, at } = cache(1000);
+    const { blocks, reads, at } = cache(1000);
     expect(await Promise.all([at(1), at(2), at(3)])).toEqual([1n, 2n, 3n]);
     expect(reads).toEqual(['0-9']);
+    expect(blocks.stats()).toEqual({ bytes: 100, hits: 2, misses: 1 });
   });
 
   it('clear() drops every block, and one loading meanwhile is neither kept nor counted', async () => {
@@ -99,11 +100,11 @@ describe('BookBlocks', () => {
     const loading = at(5);
     blocks.clear();
     expect(await loading).toBe(5n);
-    expect(blocks.bytes).toBe(0);
+    expect(blocks.stats().bytes).toBe(0);
     await at(6);
     await at(16);
     expect(reads).toEqual(['10-19', '0-9', '0-9', '10-19']);
-    expect(blocks.bytes).toBe(200);
+    expect(blocks.stats().bytes).toBe(200);
   });
 
   it('does not keep a block whose read failed: the next lookup reads it again', async () => {
@@ -111,6 +112,6 @@ describe('BookBlocks', () => {
     await expect(at(5)).rejects.toThrow('read failed');
     expect(await at(5)).toBe(5n);
     expect(reads).toEqual(['0-9', '0-9']);
-    expect(blocks.bytes).toBe(100);
+    expect(blocks.stats().bytes).toBe(100);
   });
 });

@@ -1,5 +1,5 @@
 import type { DuckDBDataChunk, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
-import type { StoredSnapshot } from '../port.js';
+import type { BookCacheStats, StoredSnapshot } from '../port.js';
 
 /** Row i of a result chunk, as a snapshot. */
 export type ChunkRows = (chunk: DuckDBDataChunk) => (i: number) => StoredSnapshot;
@@ -31,6 +31,8 @@ export class BookBlocks {
   /** Estimated bytes of each loaded block still held; loading blocks count from when they load. */
   private readonly sizes = new Map<string, number>();
   private held = 0;
+  private hits = 0;
+  private misses = 0;
 
   constructor(
     /** Reads SELECT_SNAPSHOT rows of `symbol` with ts_recv in [first, last]. */
@@ -42,9 +44,9 @@ export class BookBlocks {
     private readonly capacity: number,
   ) {}
 
-  /** Estimated bytes of the blocks held. */
-  get bytes(): number {
-    return this.held;
+  /** Estimated bytes of the blocks held, and lookups so far that found their block here (or loading) or read it. */
+  stats(): BookCacheStats {
+    return { bytes: this.held, hits: this.hits, misses: this.misses };
   }
 
   /** The book of `symbol` at instant `ts`, which lies in the block [first, last]; null if no row is there. */
@@ -52,8 +54,10 @@ export class BookBlocks {
     const key = `${symbol}\u0000${first}\u0000${last}`;
     let block = this.blocks.get(key);
     if (block !== undefined) {
+      this.hits++;
       this.blocks.delete(key); // most recently used last
     } else {
+      this.misses++;
       block = this.load(key, symbol, first, last);
       const loading = block;
       loading.catch(() => {

@@ -9,7 +9,7 @@ import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { toNanos } from '../columns.js';
 import {
-  StoreError, compareKeys, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, compareKeys, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
@@ -274,6 +274,10 @@ export class DuckDbStore implements SnapshotStore {
     const found = await this.instants.block(symbol, at, BOOK_BLOCK_INSTANTS);
     if (found === null) return null;
     return this.books.book(symbol, found.first, found.last, found.ts);
+  }
+
+  bookCache(): BookCacheStats {
+    return this.books.stats();
   }
 
   private async readBlock(symbol: string, first: bigint, last: bigint): Promise<DuckDBDataChunk[]> {
