@@ -44,7 +44,7 @@ export class BookBlocks {
     private readonly capacity: number,
   ) {}
 
-  /** Estimated bytes of the blocks held, and lookups so far that found their block here (or loading) or read it. */
+  /** Estimated bytes held; lookups so far that found their block here (loaded or loading), and those that read it. */
   stats(): BookCacheStats {
     return { bytes: this.held, hits: this.hits, misses: this.misses };
   }
