@@ -95,7 +95,9 @@ async function bareServer(reply: Buffer, times = 1): Promise<{ url: string; clos
       }
       res.end();
     }).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, reply.toString('base64'), String(times)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await once(bare.stdout, 'data');
+  const exited = once(bare, 'exit').then(([code]) => { throw new Error(`the bare server exited (${code}) before it listened`); });
+  await Promise.race([once(bare.stdout, 'data'), exited]);
+  exited.catch(() => undefined); // killed later, on purpose
   return { url: `http://127.0.0.1:${port}`, close: () => bare.kill() };
 }
 
