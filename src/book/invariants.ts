@@ -24,7 +24,8 @@ export function checkBook(book: Book): string[] {
         if (!ordered) problems.push(`${name} levels out of order at ${prev} then ${level.price}`);
       }
       if (level.tob) {
-        if (level.head !== null) problems.push(`${name} TOB level ${level.price} holds orders`);
+        // Snapshots read a TOB level's count as is: it must stay 0.
+        if (level.head !== null || level.count !== 0) problems.push(`${name} TOB level ${level.price} holds orders`);
         continue;
       }
       if (level.count === 0) problems.push(`${name} level ${level.price} is empty but present`);

@@ -100,7 +100,7 @@ export class SnapshotBuffer extends RowKeyBuffer {
       const l = levels[j];
       out[base + k] = l.price;
       out[base + depth + k] = l.size;
-      out[base + 2 * depth + k] = l.tob ? 0 : l.count;
+      out[base + 2 * depth + k] = l.count; // 0 on a TOB level (it holds no orders)
     }
     this.bidLevels[i] = n;
     base += 3 * depth;
@@ -110,7 +110,7 @@ export class SnapshotBuffer extends RowKeyBuffer {
       const l = levels[j];
       out[base + k] = l.price;
       out[base + depth + k] = l.size;
-      out[base + 2 * depth + k] = l.tob ? 0 : l.count;
+      out[base + 2 * depth + k] = l.count; // 0 on a TOB level (it holds no orders)
     }
     this.askLevels[i] = n;
     return i;

@@ -39,7 +39,7 @@ export function packLevels(side: BookSide, depth: number): number[] {
   const stop = Math.max(0, levels.length - depth);
   for (let j = levels.length - 1; j >= stop; j--) {
     const l = levels[j];
-    out.push(l.price, l.size, l.tob ? 0 : l.count);
+    out.push(l.price, l.size, l.count); // 0 on a TOB level (it holds no orders)
   }
   return out;
 }
