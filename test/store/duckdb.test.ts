@@ -123,6 +123,31 @@ describe('DuckDB store: reads and writes', () => {
   });
 });
 
+describe('DuckDB store: book lookups', () => {
+  it('answer every instant right with no room for blocks: concurrent lookups share a read, an evicted block is read again', async () => {
+    const store = new DuckDbStore(tempPath(), '256MB', 0); // BOOKTAPE_DUCKDB_BOOK_CACHE_MB=0
+    await store.init();
+    const batch = clx5FirstBatch(); // 4,096 rows: a few blocks of 1,024 instants
+    await store.writeSnapshots(batch, () => 'CLX5');
+    const rows = Array.from({ length: batch.length }, (_, i) => batch.row(i));
+    const lastAt = new Map(rows.map((r) => [r.tsRecv, r])); // rows of one book are in key order
+    const instants = [...lastAt.keys()].filter((_, k) => k % 7 === 0);
+    // Out of time order and all at once, as concurrent API clients ask.
+    const order = instants.map((_, k) => instants[(k * 7919) % instants.length]);
+    const got = await Promise.all(order.map((at) => store.bookAt('CLX5', at)));
+    order.forEach((at, n) => expect(got[n], `book at ${at}`).toEqual({ ...lastAt.get(at)!, symbol: 'CLX5' }));
+    const before = store.bookCache();
+    expect(before.hits + before.misses).toBe(order.length);
+    // Then one at a time, between the first instant and the last: each lookup reads its block again.
+    const [first, last] = [instants[0], instants.at(-1)!];
+    for (const at of [first, last, first, last]) expect(await store.bookAt('CLX5', at)).toEqual({ ...lastAt.get(at)!, symbol: 'CLX5' });
+    const after = store.bookCache();
+    expect(after.misses - before.misses).toBe(4);
+    expect(after.bytes).toBeLessThan(2 * 2 ** 20); // one block (~1 MB) held, no more
+    await store.close();
+  });
+});
+
 describe('DuckDB store: re-opened', () => {
   it('a store opened again on its file still adds nothing when the same batch is written again', async () => {
     const path = tempPath();
