@@ -9,8 +9,8 @@ type Block = Map<bigint, () => StoredSnapshot>;
 
 /**
  * bookAt's rows, read a block of instants at a time and kept as DuckDB
- * result chunks. DuckDB decompresses at least a vector (2,048 values) of
- * every column a query reads, so one stored row costs 4–5 ms, and the ~1,000
+ * result chunks. DuckDB scans at least a vector (2,048 values) of every
+ * column a query reads, so one stored row costs 4–5 ms, and the ~1,000
  * rows around it little more (5–13 ms, measured). A lookup in a cached block
  * builds its one row from the chunks' vectors in microseconds, so looking
  * around an instant (scrubbing a chart, stepping through time) reads the
