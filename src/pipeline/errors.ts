@@ -1,11 +1,9 @@
 import { isDbnError } from '../dbn/errors.js';
 import { SourceError } from './source.js';
-import { StoreError } from '../store/port.js';
+import { StoreError, isStoreFailure } from '../store/port.js';
 
-/** Failures of the moment (the store, the network, the engine thread): a retry may succeed. */
-const RETRYABLE = new Set([
-  'STORE_UNAVAILABLE', 'STORE_BUSY', 'STORE_READ_FAILED', 'STORE_WRITE_FAILED', 'SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL',
-]);
+/** Failures of the moment besides the store's (the network, the engine thread): a retry may succeed. */
+const RETRYABLE = new Set(['SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL']);
 
 /**
  * Why an ingest failed, with the code of the underlying typed error (DbnError,
@@ -16,9 +14,9 @@ export class IngestError extends Error {
     super(message);
   }
 
-  /** Errors nothing will fix by retrying: bad files, refused sources. */
+  /** Errors nothing will fix by retrying: bad files, refused sources. Every store failure may pass. */
   get permanent(): boolean {
-    return !RETRYABLE.has(this.code);
+    return !(isStoreFailure(this) || RETRYABLE.has(this.code));
   }
 
   toJSON(): { code: string; message: string; offset?: number } {

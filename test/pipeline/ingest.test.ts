@@ -138,3 +138,14 @@ describe('ingest: file -> books -> snapshots in the store', () => {
   }, 60_000);
 });
 
+
+describe('IngestError.permanent: what a job retries', () => {
+  it('retries every store failure and failures of the moment; not bad files or refused sources', () => {
+    for (const code of ['STORE_UNAVAILABLE', 'STORE_BUSY', 'STORE_READ_FAILED', 'STORE_WRITE_FAILED', 'SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL']) {
+      expect(new IngestError(code, 'x').permanent, code).toBe(false);
+    }
+    for (const code of ['TRUNCATED_RECORD', 'NOT_MBO', 'SOURCE_NOT_ALLOWED', 'SOURCE_NOT_FOUND']) {
+      expect(new IngestError(code, 'x').permanent, code).toBe(true);
+    }
+  });
+});
