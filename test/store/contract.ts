@@ -145,12 +145,14 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     );
   }, propertyTimeout(120_000));
 
-  it('round-trips every field, one-sided books, long and non-ASCII symbols, and rows with no symbol', async () => {
+  it('round-trips every field, one-sided books, long and non-ASCII symbols, no price, and rows with no symbol', async () => {
     const store = await fresh();
     const s = joinRows([batches[0][0], 0, 200]);
     // Level sizes are sums of u32 order sizes: one above 2^32 must survive too.
     const row = s.bidLevels.findIndex((n) => n > 1);
     s.levels[s.slot(row, BID_SZ) + 1] = 2 ** 40 + 7;
+    // A record without a price (UNDEF_PRICE) is stored as NULL and read back as null.
+    s.price[3] = NaN;
     const long = 'CLX5 C0065000 Ω-long';
     await store.writeSnapshots(s, () => long);
     await store.flush();
@@ -160,13 +162,32 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     expect(expected.some((r) => r.bids.length === 0 || r.asks.length === 0)).toBe(true);
     expect(expected[row].bids[4]).toBe(2 ** 40 + 7);
     expect(rows).toEqual(expected);
+    expect(rows[3].price).toBeNull();
     const other = await fresh();
     await other.writeSnapshots(s, () => null);
     await other.flush();
     const [info] = await other.listInstruments();
     expect(info).toMatchObject({ symbol: null, snapshots: s.length });
+    const unnamed = [];
+    for await (const r of other.readRange({ symbols: [] })) unnamed.push(r);
+    expect(unnamed).toEqual(expected.map((r) => ({ ...r, symbol: null })));
     await store.close();
     await other.close();
+  });
+
+  it('rows of interleaved symbols, some differing only late in the name, some long, some none, read back with their own', async () => {
+    const store = await fresh();
+    const s = joinRows([batches[0][0], 0, 300]);
+    const names = ['CLX5 C00650', 'CLX5 C00651', 'CLX5 P00650', 'CLX5', null, 'CLX5 C0065000 long', 'CLX5 C0065000 lone'];
+    // Runs of one symbol and single rows between them.
+    for (let i = 0; i < s.length; i++) s.instrumentId[i] = 1 + (i % 10 < 3 ? 0 : i % names.length);
+    await store.writeSnapshots(s, (id) => names[id - 1]);
+    await store.flush();
+    const rows = [];
+    for await (const r of store.readRange({ symbols: [] })) rows.push(r);
+    expect(rows).toHaveLength(s.length);
+    for (const r of rows) expect(r.symbol).toBe(names[r.instrumentId - 1]);
+    await store.close();
   });
 
   it('action and side bytes outside ASCII (a corrupt or newer file) are stored and read back as their characters', async () => {

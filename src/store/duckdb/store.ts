@@ -2,23 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
-  type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBType, type DuckDBValue, type DuckDBVector,
+  type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
 import type { RowKeyColumns } from '../../book/row-columns.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { toNanos } from '../columns.js';
 import {
   StoreError, compareKeys, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
+import { SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
 import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
 
-// Sizes are read as DOUBLE[] (exact below 2^53): node-api returns a bigint per UBIGINT value.
-const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, ascii(action), ascii(side), price, size,
-  flags, ts_in_delta, depth, crossed, locked, bid_px, bid_sz::DOUBLE[], bid_ct, ask_px, ask_sz::DOUBLE[], ask_ct FROM book_snapshots`;
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
 const READ_CONNECTIONS = 4;
 /** book_snapshots' column types, in table order, for data chunks. */
@@ -32,7 +29,7 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
  * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
-/** bookAt reads this many instants of a symbol at once (a block; ~1 MB at depth 10, see blockBytes). */
+/** bookAt reads this many instants of a symbol at once (a block; ~0.6 MB at depth 10, as SnapshotRows counts it). */
 const BOOK_BLOCK_INSTANTS = 1024;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
@@ -59,7 +56,7 @@ export class DuckDbStore implements SnapshotStore {
    * that bookAt keeps (BOOKTAPE_DUCKDB_BOOK_CACHE_MB).
    */
   constructor(readonly path: string, private readonly memoryLimit = '256MB', bookCacheBytes = 256 * 2 ** 20) {
-    this.books = new BookBlocks((symbol, first, last) => this.readBlock(symbol, first, last), chunkRows, blockBytes, bookCacheBytes);
+    this.books = new BookBlocks((symbol, first, last) => this.readBlock(symbol, first, last), bookCacheBytes);
   }
 
   private async connection(): Promise<DuckDBConnection> {
@@ -280,8 +277,9 @@ export class DuckDbStore implements SnapshotStore {
     return this.books.stats();
   }
 
-  private async readBlock(symbol: string, first: bigint, last: bigint): Promise<DuckDBDataChunk[]> {
-    return this.read((c) => readChunks(c, `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]));
+  private async readBlock(symbol: string, first: bigint, last: bigint): Promise<SnapshotRows[]> {
+    const chunks = await this.read((c) => readChunks(c, `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]));
+    return chunks.map((chunk) => new SnapshotRows(chunk));
   }
 
   private async loadInstants(symbol: string): Promise<BigInt64Array> {
@@ -407,83 +405,14 @@ async function readChunks(c: DuckDBConnection, sql: string, params: DuckDBValue[
   return chunks;
 }
 
-/**
- * Runs a SELECT_SNAPSHOT query and builds snapshots straight from the result
- * vectors (typed arrays underneath; list levels read from their flat child
- * vectors), instead of materialising row objects value by value.
- */
+/** Runs a SELECT_SNAPSHOT query: its rows as snapshots, built from each result chunk's columns (SnapshotRows). */
 async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
   const out: StoredSnapshot[] = [];
-  for (const chunk of await readChunks(c, sql, params)) chunkSnapshots(chunk, out);
-  return out;
-}
-
-function chunkSnapshots(chunk: DuckDBDataChunk, out: StoredSnapshot[]): void {
-  const row = chunkRows(chunk);
-  for (let i = 0; i < chunk.rowCount; i++) out.push(row(i));
-}
-
-const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
-
-/**
- * What a SELECT_SNAPSHOT result's chunks hold, estimated: each chunk's
- * vectors have room for 2,048 rows (~272 bytes a row: 8 to 16 bytes for each
- * of 22 columns), and the six level lists 8 bytes per level. For a block of
- * 1,024 rows at depth 10 (one chunk) that is ~1.05 MB; the server's RSS grew
- * ~1.0 MB per such block held (88 blocks, measured).
- */
-function blockBytes(chunks: DuckDBDataChunk[]): number {
-  let bytes = 0;
-  for (const chunk of chunks) {
-    bytes += 2048 * 272;
-    for (let k = 16; k < 22; k++) bytes += 8 * (chunk.getColumnVector(k) as DuckDBListVector).childVector.itemCount;
+  for (const chunk of await readChunks(c, sql, params)) {
+    const rows = new SnapshotRows(chunk);
+    for (let i = 0; i < rows.length; i++) out.push(rows.row(i));
   }
-  return bytes;
-}
-
-/** Builds row i of a SELECT_SNAPSHOT result chunk as a snapshot, from its vectors. */
-function chunkRows(chunk: DuckDBDataChunk): (i: number) => StoredSnapshot {
-  const col = (k: number) => chunk.getColumnVector(k) as DuckDBVector<DuckDBValue>;
-  const [tsRecv, tsEvent, inst, pub, seq, sub, sym, action, side, price, size, flags, delta, depth, crossed, locked] =
-    Array.from({ length: 16 }, (_, k) => col(k));
-  const lists = [16, 17, 18, 19, 20, 21].map((k) => col(k) as unknown as DuckDBListVector);
-  const children = lists.map((l) => l.childVector as DuckDBVector<number | null>);
-  const pack = (i: number, px: number, sz: number, ct: number): number[] => {
-    const n = lists[px].getEntryLength(i);
-    const packed = new Array<number>(n * 3);
-    const op = lists[px].getEntryOffset(i);
-    const os = lists[sz].getEntryOffset(i);
-    const oc = lists[ct].getEntryOffset(i);
-    for (let j = 0; j < n; j++) {
-      packed[3 * j] = toNanos(children[px].getItem(op + j) as number);
-      packed[3 * j + 1] = children[sz].getItem(os + j) as number;
-      packed[3 * j + 2] = children[ct].getItem(oc + j) as number;
-    }
-    return packed;
-  };
-  return (i) => {
-    const p = price.getItem(i) as number | null;
-    return {
-      symbol: sym.getItem(i) as string | null,
-      instrumentId: inst.getItem(i) as number,
-      publisherId: pub.getItem(i) as number,
-      tsRecv: tsRecv.getItem(i) as bigint,
-      tsEvent: tsEvent.getItem(i) as bigint,
-      sequence: seq.getItem(i) as number,
-      subSequence: sub.getItem(i) as number,
-      action: CHAR[action.getItem(i) as number],
-      side: CHAR[side.getItem(i) as number],
-      price: p === null ? null : toNanos(p),
-      size: size.getItem(i) as number,
-      flags: flags.getItem(i) as number,
-      tsInDelta: delta.getItem(i) as number,
-      depth: depth.getItem(i) as number,
-      crossed: crossed.getItem(i) as boolean,
-      locked: locked.getItem(i) as boolean,
-      bids: pack(i, 0, 1, 2),
-      asks: pack(i, 3, 4, 5),
-    };
-  };
+  return out;
 }
 
 /** DuckDB's reasons when its memory limit is reached: queries say "Out of Memory Error", the appender "could not allocate block". */
