@@ -91,6 +91,24 @@ describe('replay frames', () => {
     }
   });
 
+  it('level prices written again from the table of recent ones are exact, through collisions and evictions', () => {
+    // More distinct prices than the table has slots, each used again and again, in frames of a small chunk (some overflow it).
+    // Some far apart, most on a tick grid, near each other and -0, so that neighbours share slots too.
+    const grid = Array.from({ length: 20_000 }, (_, t) => (t - 100) * 1e7);
+    const prices = [...fc.sample(fc.maxSafeInteger(), { numRuns: 2_000, seed: 7 }), ...grid, -0];
+    const base = fc.sample(storedSnapshot, { numRuns: 1, seed: 7 })[0];
+    const frames = Array.from({ length: 5_000 }, (_, f) => ({
+      ...base,
+      bids: Array.from({ length: 10 }, (_, k) => [prices[(f * 7 + k * 613) % prices.length], k, 1]).flat(),
+      asks: Array.from({ length: 10 }, (_, k) => [prices[(f * 3 + k * 1009) % prices.length], k, 2]).flat(),
+    }));
+    for (const chunk of [256, 64 * 1024]) {
+      const written = writeInChunks(chunk, [...frames, ...frames], (writer, s) => writer.frame(s, 10, true));
+      const expected = frames.map((s) => `${JSON.stringify(referenceFrame(s, 10))}\n`).join('');
+      expect(written).toBe(expected + expected);
+    }
+  });
+
   it('matches JSON.stringify of the reference for any stored values, at any depth and chunk size', () => {
     fc.assert(fc.property(fc.array(storedSnapshot, { maxLength: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 4096 }), (frames, depth, chunk) => {
       const written = writeInChunks(chunk, frames, (writer, s) => writer.frame(s, depth, true));
