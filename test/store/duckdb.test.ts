@@ -123,6 +123,30 @@ describe('DuckDB store: reads and writes', () => {
   });
 });
 
+describe('DuckDB store: ranges', () => {
+  it('a consumer that never waits still lets the window read ahead run: the event loop turns within a window', async () => {
+    const store = new DuckDbStore(tempPath());
+    await store.init();
+    await store.writeSnapshots(clx5FirstBatch(), () => 'CLX5'); // 4,096 rows: windows of ~1,024
+    let turns = 0;
+    let ticking = true;
+    const tick = () => { turns++; if (ticking) setImmediate(tick); };
+    setImmediate(tick);
+    // Event-loop turns seen by the time each row arrives, for the first window's rows.
+    const seen: number[] = [];
+    for await (const _ of store.readRange({ symbols: [], pageSize: 1024 })) {
+      if (seen.length === 900) break;
+      seen.push(turns);
+    }
+    ticking = false;
+    // Between the first row and the 900th (all in the first window, as the
+    // window reads at most 4 x 1,024 rows), the loop turned: the read ahead
+    // was not held back until the consumer ran out of rows.
+    expect(seen.at(-1)! - seen[0]).toBeGreaterThan(0);
+    await store.close();
+  });
+});
+
 describe('DuckDB store: book lookups', () => {
   it('answer every instant right with no room for blocks: concurrent lookups share a read, an evicted block is read again', async () => {
     const store = new DuckDbStore(tempPath(), '256MB', 0); // BOOKTAPE_DUCKDB_BOOK_CACHE_MB=0

@@ -31,6 +31,8 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
 const CHECKPOINT_THRESHOLD = '128MB';
 /** bookAt reads this many instants of a symbol at once (a block; ~0.6 MB at depth 10, as SnapshotRows counts it). */
 const BOOK_BLOCK_INSTANTS = 1024;
+/** readRange lets the event loop turn after this many rows while its read ahead is under way. */
+const YIELD_ROWS = 256;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -362,15 +364,25 @@ export class DuckDbStore implements SnapshotStore {
       }
       start += width;
       width = rows.length === 0 ? width * 4n : clampBig((width * BigInt(pageSize)) / BigInt(rows.length), width / 8n, width * 8n);
+      let landed = true;
       if (start <= hi && remaining > rows.length) {
+        landed = false;
         next = window(start, width);
-        next.catch(() => undefined); // read ahead; a consumer that stops early leaves it unawaited
+        // Read ahead; a consumer that stops early leaves it unawaited.
+        next.then(() => { landed = true; }, () => { landed = true; });
       }
-      for (const row of rows) {
+      for (let k = 0; k < rows.length; k++) {
+        const row = rows[k];
         if (signal?.aborted || remaining <= 0) return;
         if (q.after !== undefined && row.tsRecv === q.after.tsRecv && compareKeys(row, q.after) <= 0) continue;
         remaining--;
         yield row;
+        // The read ahead is several asynchronous steps (prepare, execute,
+        // one fetch per chunk), each taken only when the event loop turns: a
+        // consumer that never waits (writes that do not fill the socket) held
+        // it back until this window was used up. Framing the API bench's rows
+        // in process: 120–185 k rows/s without these turns, 225–270 k with.
+        if (!landed && k % YIELD_ROWS === YIELD_ROWS - 1) await breather();
       }
     }
   }
