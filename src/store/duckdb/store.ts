@@ -13,7 +13,7 @@ import {
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
-import { SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
+import { OrderedRows, SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
 import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
 
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
@@ -280,8 +280,7 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   private async readBlock(symbol: string, first: bigint, last: bigint): Promise<SnapshotRows[]> {
-    const chunks = await this.read((c) => readChunks(c, `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]));
-    return chunks.map((chunk) => new SnapshotRows(chunk));
+    return this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE symbol = $1 AND ts_recv BETWEEN $2 AND $3`, [symbol, first, last]));
   }
 
   private async loadInstants(symbol: string): Promise<BigInt64Array> {
@@ -303,9 +302,9 @@ export class DuckDbStore implements SnapshotStore {
       const ts = found.getRowObjectsJS()[0]?.ts as bigint | null;
       if (ts === null || ts === undefined) return null;
       params[1] = ts;
-      const rows = await readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ${where.replace('ts_recv <= $2', 'ts_recv = $2')}
+      const [rows] = await readRows(c, `${SELECT_SNAPSHOT} WHERE ${where.replace('ts_recv <= $2', 'ts_recv = $2')}
         ORDER BY sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`, params);
-      return rows[0] ?? null;
+      return rows?.row(0) ?? null;
     });
   }
 
@@ -314,10 +313,10 @@ export class DuckDbStore implements SnapshotStore {
    * bounded sort, and zone maps on ts_recv (rows land in time order) keep
    * each query to the row groups it needs. Window widths adapt to the data's
    * density to hold about `pageSize` rows, and the next window is read while
-   * this one is consumed. The sort is done here, not by an ORDER BY: DuckDB's
-   * sort carries the level lists along and halved the read rate, while a
-   * window comes back as a few runs already in order (the parallel scan's),
-   * which Array.sort merges in close to linear time. Keyset pages (ORDER BY
+   * this one is consumed. The sort is done here (OrderedRows), not by an
+   * ORDER BY: DuckDB's sort carries the level lists along and halved the read
+   * rate. A window is kept as columns and each row built as it is yielded.
+   * Keyset pages (ORDER BY
    * key LIMIT n after the last key) were tried first: each page re-scanned
    * and top-n sorted everything after it, so a long replay was quadratic. A
    * single ORDER BY cursor per replay held a full sort per client and ran out
@@ -337,28 +336,29 @@ export class DuckDbStore implements SnapshotStore {
     ));
     const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
     if (lo === null || hi === null) return;
-    const window = async (start: bigint, width: bigint): Promise<StoredSnapshot[]> => {
+    const window = async (start: bigint, width: bigint): Promise<OrderedRows | number> => {
       // A 1 ns window is read whole, however many rows it holds (a burst at
       // one instant cannot be split further), and sorted like any other.
-      // Past the cap a wider window is retried narrower, so which of its rows
-      // came back does not matter and they are not sorted.
+      // Past the cap a wider window is retried narrower, so only its row
+      // count matters.
       const whole = width === 1n;
       const limit = whole ? '' : ` LIMIT ${cap + 1}`;
-      const rows = await this.read((c) => readSnapshots(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
+      const parts = await this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
         start, minBig(start + width, hi + 1n), ...q.symbols,
       ]));
-      return rows.length > cap && !whole ? rows : rows.sort(compareKeys);
+      const count = parts.reduce((sum, rows) => sum + rows.length, 0);
+      return count > cap && !whole ? count : new OrderedRows(parts);
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
     let start = lo;
     // The window read ahead while the last one is yielded; null when none was
     // (the last one looked like enough for the limit, but rows skipped up to
     // q.after do not count, so the loop may still need another).
-    let next: Promise<StoredSnapshot[]> | null = window(start, width);
+    let next: Promise<OrderedRows | number> | null = window(start, width);
     while (start <= hi && remaining > 0 && !signal?.aborted) {
       const rows = await (next ?? window(start, width));
       next = null;
-      if (rows.length > cap && width > 1n) {
+      if (typeof rows === 'number') {
         width = maxBig(1n, width / 8n);
         continue;
       }
@@ -372,7 +372,7 @@ export class DuckDbStore implements SnapshotStore {
         next.then(() => { landed = true; }, () => { landed = true; });
       }
       for (let k = 0; k < rows.length; k++) {
-        const row = rows[k];
+        const row = rows.row(k);
         if (signal?.aborted || remaining <= 0) return;
         if (q.after !== undefined && row.tsRecv === q.after.tsRecv && compareKeys(row, q.after) <= 0) continue;
         remaining--;
@@ -417,14 +417,9 @@ async function readChunks(c: DuckDBConnection, sql: string, params: DuckDBValue[
   return chunks;
 }
 
-/** Runs a SELECT_SNAPSHOT query: its rows as snapshots, built from each result chunk's columns (SnapshotRows). */
-async function readSnapshots(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<StoredSnapshot[]> {
-  const out: StoredSnapshot[] = [];
-  for (const chunk of await readChunks(c, sql, params)) {
-    const rows = new SnapshotRows(chunk);
-    for (let i = 0; i < rows.length; i++) out.push(rows.row(i));
-  }
-  return out;
+/** Runs a SELECT_SNAPSHOT query: each result chunk's rows. */
+async function readRows(c: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<SnapshotRows[]> {
+  return (await readChunks(c, sql, params)).map((chunk) => new SnapshotRows(chunk));
 }
 
 /** DuckDB's reasons when its memory limit is reached: queries say "Out of Memory Error", the appender "could not allocate block". */
