@@ -24,17 +24,17 @@ export const INDEX_BYTES_PER_ROW = 160;
 type Block = Map<bigint, () => StoredSnapshot>;
 
 /**
- * bookAt's rows, read a block of instants at a time and kept as the
- * columns of DuckDB's result chunks. DuckDB scans at least a vector (2,048 values) of every
- * column a query reads, so one stored row costs 4–5 ms, and the ~1,000
- * rows around it little more (5–13 ms, measured). A lookup in a cached block
- * builds its one row from the chunks' vectors in microseconds, so looking
- * around an instant (scrubbing a chart, stepping through time) reads the
- * database once per block. Blocks are keyed by their first and last
+ * bookAt's rows, read a block of instants at a time and kept as the columns
+ * of DuckDB's result chunks. DuckDB scans at least a vector (2,048 values)
+ * of every column a query reads, so one stored row costs 4–5 ms, and the
+ * ~1,000 rows around it little more (5–13 ms, measured). A lookup in a
+ * cached block builds its one row from the columns in microseconds, so
+ * looking around an instant (scrubbing a chart, stepping through time) reads
+ * the database once per block. Blocks are keyed by their first and last
  * instants. The least recently used go once the blocks' bytes pass
- * `capacity`; a block larger than that is kept alone
- * until the next one loads. Writes drop them all, as a write can add a later
- * row at a cached instant.
+ * `capacity`; a block larger than that is kept alone until the next one
+ * loads. Writes drop them all, as a write can add a later row at a cached
+ * instant.
  *
  * The capacity matters most under concurrency: each client stepping through
  * time holds its own block, and once the clients' blocks outnumber what fits,

@@ -29,7 +29,7 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
  * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
-/** bookAt reads this many instants of a symbol at once (a block; ~0.6 MB at depth 10, as SnapshotRows counts it). */
+/** bookAt reads this many instants of a symbol at once (a block: ~0.7 MB at depth 10 with its index, as BookBlocks counts it). */
 const BOOK_BLOCK_INSTANTS = 1024;
 /** readRange lets the event loop turn after this many rows while its read ahead is under way. */
 const YIELD_ROWS = 256;
@@ -316,11 +316,10 @@ export class DuckDbStore implements SnapshotStore {
    * this one is consumed. The sort is done here (OrderedRows), not by an
    * ORDER BY: DuckDB's sort carries the level lists along and halved the read
    * rate. A window is kept as columns and each row built as it is yielded.
-   * Keyset pages (ORDER BY
-   * key LIMIT n after the last key) were tried first: each page re-scanned
-   * and top-n sorted everything after it, so a long replay was quadratic. A
-   * single ORDER BY cursor per replay held a full sort per client and ran out
-   * of memory at 50 clients.
+   * Keyset pages (ORDER BY key LIMIT n after the last key) were tried first:
+   * each page re-scanned and top-n sorted everything after it, so a long
+   * replay was quadratic. A single ORDER BY cursor per replay held a full
+   * sort per client and ran out of memory at 50 clients.
    */
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
     const pageSize = q.pageSize ?? 4096;
