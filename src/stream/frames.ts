@@ -174,11 +174,12 @@ function decimal(o: Buffer, p: number, nanos: number): number {
 
 /**
  * Level prices as written lately, by their nanos, in a direct-mapped table:
- * a replay's frames repeat the same few hundred prices (levels near the top
- * move little), and formatting one (~40 ns, about 40% of a frame) cost more
- * than finding and copying it. Module-level, as V8 re-checks typed arrays
- * read from object fields, and shared: a price's text never changes. Only
- * safe integers are kept (at most 20 bytes quoted); others are rare.
+ * a replay's frames and an export's rows repeat the same few hundred prices
+ * (levels near the top move little), and formatting one (~40 ns, about 40%
+ * of a JSON frame) cost more than finding and copying it. Module-level, as
+ * V8 re-checks typed arrays read from object fields, and shared: a price's
+ * text never changes. Only safe integers are kept (at most 18 bytes); others
+ * are rare.
  */
 const PRICE_SLOT_BITS = 12;
 const PRICE_SLOT_BYTES = 32;
@@ -186,15 +187,15 @@ const priceKeys = new Float64Array(1 << PRICE_SLOT_BITS).fill(NaN); // NaN: no p
 const priceLengths = new Uint8Array(1 << PRICE_SLOT_BITS);
 const priceText = Buffer.alloc((1 << PRICE_SLOT_BITS) * PRICE_SLOT_BYTES);
 
-/** price(), from the table of recent ones. */
-function levelPrice(o: Buffer, p: number, nanos: number): number {
-  if (!Number.isSafeInteger(nanos)) return price(o, p, nanos);
+/** decimal(), from the table of recent prices. */
+function levelDecimal(o: Buffer, p: number, nanos: number): number {
+  if (!Number.isSafeInteger(nanos)) return decimal(o, p, nanos);
   // The low 32 bits of the nanos, mixed (tick sizes leave the lowest bits zero).
   const slot = Math.imul(nanos >>> 0, 0x9e3779b1) >>> (32 - PRICE_SLOT_BITS);
   const at = slot * PRICE_SLOT_BYTES;
   if (priceKeys[slot] !== nanos) {
     priceKeys[slot] = nanos;
-    priceLengths[slot] = price(priceText, at, nanos) - at;
+    priceLengths[slot] = decimal(priceText, at, nanos) - at;
   }
   const n = priceLengths[slot];
   for (let k = 0; k < n; k++) o[p + k] = priceText[at + k];
@@ -206,7 +207,9 @@ function levels(o: Buffer, p: number, packed: number[], n: number): number {
   for (let k = 0; k < n; k += 3) {
     if (k > 0) o[p++] = 0x2c; // ,
     o[p++] = 0x5b; // [
-    p = levelPrice(o, p, packed[k]);
+    o[p++] = 0x22;
+    p = levelDecimal(o, p, packed[k]);
+    o[p++] = 0x22;
     o[p++] = 0x2c;
     p = int(o, p, packed[k + 1]);
     o[p++] = 0x2c;
@@ -269,7 +272,7 @@ function csvLevel(o: Buffer, p: number, packed: number[], k: number): number {
     o[p++] = 0x2c;
     return p;
   }
-  p = decimal(o, p, packed[k]);
+  p = levelDecimal(o, p, packed[k]);
   o[p++] = 0x2c;
   p = int(o, p, packed[k + 1]);
   o[p++] = 0x2c;

@@ -91,7 +91,7 @@ describe('replay frames', () => {
     }
   });
 
-  it('level prices written again from the table of recent ones are exact, through collisions and evictions', () => {
+  it('level prices written again from the table of recent ones are exact, in JSON and CSV, through collisions and evictions', () => {
     // More distinct prices than the table has slots, each used again and again, in frames of a small chunk (some overflow it).
     // Some far apart, most on a tick grid, near each other and -0, so that neighbours share slots too.
     const grid = Array.from({ length: 20_000 }, (_, t) => (t - 100) * 1e7);
@@ -106,6 +106,10 @@ describe('replay frames', () => {
       const written = writeInChunks(chunk, [...frames, ...frames], (writer, s) => writer.frame(s, 10, true));
       const expected = frames.map((s) => `${JSON.stringify(referenceFrame(s, 10))}\n`).join('');
       expect(written).toBe(expected + expected);
+      // CSV export rows take their prices from the same table.
+      const csv = writeInChunks(chunk, [...frames, ...frames], (writer, s) => writer.csvRow(s, 10));
+      const expectedCsv = frames.map((s) => `${referenceCsvRow(s, 10)}\n`).join('');
+      expect(csv).toBe(expectedCsv + expectedCsv);
     }
   });
 
