@@ -10,12 +10,17 @@
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
  *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
  *   BENCH_API_ONLY        comma-separated groups to run: replay, pace, export (default all)
+ * The replay group also reads the same frames in this process, with the
+ * server stopped (DuckDB lets one process open the file): the store's read
+ * path and the frame writer without HTTP.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { DuckDbStore } from '../src/store/duckdb/store.js';
+import { FrameWriter } from '../src/stream/frames.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = `${root}bench/out`;
@@ -51,6 +56,13 @@ async function serve(settings: Record<string, string> = {}): Promise<void> {
   }
 }
 const stop = () => server?.kill('SIGTERM');
+/** Stops the server and waits for it to exit, so that this process can open the store. */
+async function stopped(): Promise<void> {
+  if (server === null || server.exitCode !== null) return;
+  const exit = once(server, 'exit');
+  stop();
+  await exit;
+}
 process.on('exit', stop);
 await serve();
 
@@ -131,6 +143,36 @@ if (runs('replay')) {
   } finally {
     bare.close();
   }
+
+  await stopped();
+  const read = await inProcess(synthSymbols.split(','), false);
+  const framed = await inProcess(synthSymbols.split(','), true);
+  console.log(`  in process, no HTTP: read ${(read / 1e3).toFixed(1)} k rows/s, read and framed ${(framed / 1e3).toFixed(1)} k frames/s (median of 3 passes)`);
+  await serve();
+}
+
+/** Rows per second through readRange (and the frame writer, when `frames`) in this process: the median of 3 passes. */
+async function inProcess(symbols: string[], frames: boolean): Promise<number> {
+  const store = new DuckDbStore(dbPath);
+  const rates: number[] = [];
+  try {
+    for (let pass = 0; pass < 3; pass++) {
+      const writer = new FrameWriter(80 * 1024);
+      let rows = 0;
+      const t0 = performance.now();
+      for await (const s of store.readRange({ symbols })) {
+        rows++;
+        if (frames) {
+          writer.frame(s, 10, true);
+          if (writer.length >= 64 * 1024) writer.take();
+        }
+      }
+      rates.push(rows / ((performance.now() - t0) / 1000));
+    }
+  } finally {
+    await store.close();
+  }
+  return rates.sort((a, b) => a - b)[1];
 }
 
 if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
