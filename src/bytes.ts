@@ -109,6 +109,12 @@ function u32(o: Buffer, p: number, x: number): number {
     o[p] = 0x30 + x;
     return p + 1;
   }
+  if (x < 100) {
+    // Sizes and order counts mostly: straight from the table.
+    o[p] = PAIRS[2 * x];
+    o[p + 1] = PAIRS[2 * x + 1];
+    return p + 2;
+  }
   let n = 0;
   while (x >= 100) {
     const q = (x / 100) >>> 0;
