@@ -5,7 +5,7 @@ import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import type { SnapshotStore, StoredSnapshot } from '../../src/store/port.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
-import { BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
+import { BID_PX, BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
 import { propertyRuns, propertyTimeout } from '../property.js';
@@ -153,6 +153,10 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     s.levels[s.slot(row, BID_SZ) + 1] = 2 ** 40 + 7;
     // A record without a price (UNDEF_PRICE) is stored as NULL and read back as null.
     s.price[3] = NaN;
+    // Negative values where the types allow them: a price (spreads trade below zero) and ts_in_delta.
+    s.levels[s.slot(row, BID_PX)] = -500_000_000;
+    s.price[4] = -1_250_000_000;
+    s.tsInDelta[5] = -7;
     const long = 'CLX5 C0065000 Ω-long';
     await store.writeSnapshots(s, () => long);
     await store.flush();
@@ -163,6 +167,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     expect(expected[row].bids[4]).toBe(2 ** 40 + 7);
     expect(rows).toEqual(expected);
     expect(rows[3].price).toBeNull();
+    expect([rows[row].bids[0], rows[4].price, rows[5].tsInDelta]).toEqual([-500_000_000, -1_250_000_000, -7]);
     const other = await fresh();
     await other.writeSnapshots(s, () => null);
     await other.flush();
