@@ -160,9 +160,10 @@ async function inProcess(symbols: string[], frames: boolean): Promise<number> {
       const writer = new FrameWriter(80 * 1024);
       let rows = 0;
       const t0 = performance.now();
-      for await (const s of store.readRange({ symbols })) {
-        rows++;
-        if (frames) {
+      for await (const batch of store.readRange({ symbols })) {
+        rows += batch.length;
+        if (!frames) continue;
+        for (const s of batch) {
           writer.frame(s, 10, true);
           if (writer.length >= 64 * 1024) writer.take();
         }

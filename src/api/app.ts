@@ -185,15 +185,17 @@ export function createApp(deps: AppDeps): express.Express {
     if (q.format === 'json') writer.text('[');
     const complete = await deps.reads.run(controller, async (signal) => {
       let first = true;
-      for await (const s of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit }, signal)) {
-        if (q.format === 'csv') writer.csvRow(s, q.depth);
-        else {
-          if (q.format === 'json' && !first) writer.text(',');
-          writer.frame(s, q.depth, q.format === 'ndjson');
+      for await (const batch of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit }, signal)) {
+        for (const s of batch) {
+          if (q.format === 'csv') writer.csvRow(s, q.depth);
+          else {
+            if (q.format === 'json' && !first) writer.text(',');
+            writer.frame(s, q.depth, q.format === 'ndjson');
+          }
+          first = false;
+          if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
+          if (signal.aborted) return false;
         }
-        first = false;
-        if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
-        if (signal.aborted) return false;
       }
       return !signal.aborted;
     });

@@ -95,8 +95,13 @@ export interface SnapshotStore {
   listInstruments(): Promise<InstrumentInfo[]>;
   /** The latest snapshot of the symbol at or before `at` (default: the latest). */
   bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null>;
-  /** Snapshots in key order (ts_recv, instrument_id, publisher_id, sequence, sub_sequence), page by page. */
-  readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot>;
+  /**
+   * Snapshots in key order (ts_recv, instrument_id, publisher_id, sequence,
+   * sub_sequence), a batch of rows at a time, never an empty one: a consumer
+   * pays the asynchronous iteration once a batch, not once a row (that was
+   * ~15% of a replay's time in process). `rowsOf` goes row by row.
+   */
+  readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -130,4 +135,9 @@ export class StoreError extends Error {
 export function isStoreFailure(err: unknown): err is { code: StoreError['code']; message: string } {
   const code = (err as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'string' && code.startsWith('STORE_');
+}
+
+/** A range's rows one by one, from readRange's batches. */
+export async function* rowsOf(batches: AsyncIterable<StoredSnapshot[]>): AsyncGenerator<StoredSnapshot> {
+  for await (const batch of batches) yield* batch;
 }

@@ -91,23 +91,25 @@ export async function streamReplay(
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    for await (const s of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after }, signal)) {
-      if (signal.aborted) break;
-      if (firstTs === null) firstTs = s.tsRecv;
-      lastTs = s.tsRecv;
-      if (paced) {
-        // When this frame is due, in ms since the replay began.
-        const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
-        const lead = due - (performance.now() - started);
-        if (lead > 1) {
-          await flush();
-          await sleep(lead);
+    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after }, signal)) {
+      for (const s of batch) {
+        if (signal.aborted) break replay;
+        if (firstTs === null) firstTs = s.tsRecv;
+        lastTs = s.tsRecv;
+        if (paced) {
+          // When this frame is due, in ms since the replay began.
+          const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
+          const lead = due - (performance.now() - started);
+          if (lead > 1) {
+            await flush();
+            await sleep(lead);
+          }
         }
+        writer.frame(s, req.depth, true);
+        pendingFrames++;
+        counts.frames++;
+        if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
       }
-      writer.frame(s, req.depth, true);
-      pendingFrames++;
-      counts.frames++;
-      if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
     }
   } catch (err) {
     if (signal.aborted) return counts;

@@ -10,7 +10,7 @@ import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { referenceFrame } from './frame-reference.js';
-import type { StoredSnapshot } from '../../src/store/port.js';
+import { rowsOf, type StoredSnapshot } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
 import { tcpExchange } from './tcp-client.js';
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
     sourcePolicy: { dataRoots: [dir], allowHosts: [], maxBytes: 1e12, timeoutMs: 5000, maxRedirects: 0 },
   });
   stored = [];
-  for await (const s of store.readRange({ symbols: ['CLX5'] })) stored.push(s);
+  for await (const s of rowsOf(store.readRange({ symbols: ['CLX5'] }))) stored.push(s);
   server = await startServer(config, store, pino({ level: 'silent' }));
   base = `http://127.0.0.1:${server.httpPort}`;
 }, 120_000);
@@ -212,9 +212,9 @@ describe('HTTP API on the DuckDB store', () => {
   });
 
   it('a client that disconnects stops the database reads at once', async () => {
-    let pages = 0;
+    let rowsRead = 0;
     const original = store.readRange.bind(store);
-    store.readRange = (q, signal) => { const g = original({ ...q, pageSize: 100 }, signal); return (async function* () { for await (const s of g) { pages++; yield s; } })(); };
+    store.readRange = (q, signal) => { const g = original({ ...q, pageSize: 100 }, signal); return (async function* () { for await (const batch of g) { rowsRead += batch.length; yield batch; } })(); };
     try {
       const controller = new AbortController();
       const res = await fetch(`${base}/v1/replay?symbols=CLX5&rate=2000`, { signal: controller.signal });
@@ -223,9 +223,9 @@ describe('HTTP API on the DuckDB store', () => {
       await new Promise((r) => setTimeout(r, 300));
       controller.abort();
       await new Promise((r) => setTimeout(r, 500));
-      const after = pages;
+      const after = rowsRead;
       await new Promise((r) => setTimeout(r, 500));
-      expect(pages).toBe(after); // nothing more read
+      expect(rowsRead).toBe(after); // nothing more read
       expect(after).toBeLessThan(5_000); // ~2000 frames/s for under a second, not the whole range
     } finally {
       store.readRange = original;

@@ -10,6 +10,7 @@ import { packedLevelsJson } from '../../src/book/export.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { rowsOf } from '../../src/store/port.js';
 import { CLI, CLX5 } from '../helpers.js';
 import { add, encode } from '../book/records.js';
 
@@ -76,11 +77,11 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     const opts = { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } };
     await ingest(file, opts);
     const first = [];
-    for await (const r of store.readRange({ symbols: [] })) first.push(r);
+    for await (const r of rowsOf(store.readRange({ symbols: [] }))) first.push(r);
     const again = await ingest(file, opts);
     expect(again.snapshots).toBe(32_053);
     const second = [];
-    for await (const r of store.readRange({ symbols: [] })) second.push(r);
+    for await (const r of rowsOf(store.readRange({ symbols: [] }))) second.push(r);
     expect(second.length).toBe(first.length);
     expect(second).toEqual(first);
     expect(await store.hasSucceeded(again.sha256)).toBe(true);

@@ -134,9 +134,11 @@ describe('DuckDB store: ranges', () => {
     setImmediate(tick);
     // Event-loop turns seen by the time each row arrives, for the first window's rows.
     const seen: number[] = [];
-    for await (const _ of store.readRange({ symbols: [], pageSize: 1024 })) {
-      if (seen.length === 900) break;
-      seen.push(turns);
+    reading: for await (const batch of store.readRange({ symbols: [], pageSize: 1024 })) {
+      for (const _ of batch) {
+        if (seen.length === 900) break reading;
+        seen.push(turns);
+      }
     }
     ticking = false;
     // Between the first row and the 900th (all in the first window, as the

@@ -31,8 +31,8 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
 const CHECKPOINT_THRESHOLD = '128MB';
 /** bookAt reads this many instants of a symbol at once (a block: ~0.7 MB at depth 10 with its index, as BookBlocks counts it). */
 const BOOK_BLOCK_INSTANTS = 1024;
-/** readRange lets the event loop turn after this many rows while its read ahead is under way. */
-const YIELD_ROWS = 256;
+/** Rows per batch from readRange; between batches it lets the event loop turn while its read ahead is under way. */
+const BATCH_ROWS = 256;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -315,13 +315,13 @@ export class DuckDbStore implements SnapshotStore {
    * density to hold about `pageSize` rows, and the next window is read while
    * this one is consumed. The sort is done here (OrderedRows), not by an
    * ORDER BY: DuckDB's sort carries the level lists along and halved the read
-   * rate. A window is kept as columns and each row built as it is yielded.
+   * rate. A window is kept as columns and its rows built a batch at a time.
    * Keyset pages (ORDER BY key LIMIT n after the last key) were tried first:
    * each page re-scanned and top-n sorted everything after it, so a long
    * replay was quadratic. A single ORDER BY cursor per replay held a full
    * sort per client and ran out of memory at 50 clients.
    */
-  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
+  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
     const pageSize = q.pageSize ?? 4096;
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
@@ -370,19 +370,23 @@ export class DuckDbStore implements SnapshotStore {
         // Read ahead; a consumer that stops early leaves it unawaited.
         next.then(() => { landed = true; }, () => { landed = true; });
       }
-      for (let k = 0; k < rows.length; k++) {
+      let batch: StoredSnapshot[] = [];
+      for (let k = 0; k < rows.length && remaining > 0 && !signal?.aborted; k++) {
         const row = rows.row(k);
-        if (signal?.aborted || remaining <= 0) return;
         if (q.after !== undefined && row.tsRecv === q.after.tsRecv && compareKeys(row, q.after) <= 0) continue;
         remaining--;
-        yield row;
+        batch.push(row);
+        if (batch.length < BATCH_ROWS) continue;
+        yield batch;
+        batch = [];
         // The read ahead is several asynchronous steps (prepare, execute,
         // one fetch per chunk), each taken only when the event loop turns: a
         // consumer that never waits (writes that do not fill the socket) held
         // it back until this window was used up. Framing the API bench's rows
         // in process: 120–185 k rows/s without these turns, 225–270 k with.
-        if (!landed && k % YIELD_ROWS === YIELD_ROWS - 1) await breather();
+        if (!landed) await breather();
       }
+      if (batch.length > 0 && !signal?.aborted) yield batch;
     }
   }
 

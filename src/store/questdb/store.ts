@@ -237,7 +237,7 @@ export class QuestDbStore implements SnapshotStore {
     return rows.length ? rowToSnapshot(toStoredRow(rows[0])) : null;
   }
 
-  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot> {
+  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
     const pageSize = q.pageSize ?? 2000;
     let remaining = q.limit ?? Infinity;
     // Keyset pages: each starts after the last row of the one before (or the caller's key).
@@ -261,14 +261,17 @@ export class QuestDbStore implements SnapshotStore {
       const sql = `${SELECT_SNAPSHOT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
         ORDER BY ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence LIMIT ${take}`;
       const rows = (await this.rows(sql)).map(toStoredRow);
+      const batch: StoredSnapshot[] = [];
       for (const row of rows) {
         // ns bounds are exact; the SQL bounds above are per µs. Only rows
         // inside them count towards the limit.
         if ((q.from !== undefined && row.ts_recv < q.from) || (q.to !== undefined && row.ts_recv > q.to)) continue;
-        if (remaining <= 0 || signal?.aborted) return;
+        if (remaining <= 0) break;
         remaining--;
-        yield rowToSnapshot(row);
+        batch.push(rowToSnapshot(row));
       }
+      if (signal?.aborted) return;
+      if (batch.length > 0) yield batch;
       if (rows.length < take) return;
       after = rows[rows.length - 1];
     }
