@@ -168,10 +168,11 @@ const PART_ROWS = 1 << 16;
 /**
  * Rows of several result chunks, in key order (ts_recv, instrument_id,
  * publisher_id, sequence, sub_sequence), built as snapshots only when asked
- * for (readRange asks for a batch at a time). A replay's window of rows is held as columns and each row object dies
- * young, where a window of row objects (~800 bytes each) outlived
- * young-generation collections and was copied by each: a 1-client replay
- * over HTTP went from 119–132 k to 132–160 k frames/s.
+ * for (readRange asks a batch at a time). A replay's window of rows is held
+ * as columns and each row object dies young, where a window of row objects
+ * (~800 bytes each) outlived young-generation collections and was copied by
+ * each: a 1-client replay over HTTP went from 119–132 k to 132–160 k
+ * frames/s.
  */
 export class OrderedRows {
   readonly length: number;
