@@ -159,9 +159,38 @@ function price(o: Buffer, p: number, nanos: number): number {
   return p;
 }
 
-/** A price in 1e-9 units as its decimal string, unquoted (65.400000000). */
+/**
+ * Prices as written lately, by their nanos, in a direct-mapped table: a
+ * replay's frames and an export's rows repeat the same few hundred prices
+ * (levels near the top move little, a trigger's price is often one of
+ * them), and formatting one (~40 ns, about 40% of a JSON frame) cost more
+ * than finding and copying it. Module-level, as V8 re-checks typed arrays
+ * read from object fields, and shared: a price's text never changes. Only
+ * safe integers are kept (at most 18 bytes); others are rare.
+ */
+const PRICE_SLOT_BITS = 12;
+const PRICE_SLOT_BYTES = 32;
+const priceKeys = new Float64Array(1 << PRICE_SLOT_BITS).fill(NaN); // NaN: no price equals it
+const priceLengths = new Uint8Array(1 << PRICE_SLOT_BITS);
+const priceText = Buffer.alloc((1 << PRICE_SLOT_BITS) * PRICE_SLOT_BYTES);
+
+/** A price in 1e-9 units as its decimal string, unquoted (65.400000000): from the table, formatted on a miss. */
 function decimal(o: Buffer, p: number, nanos: number): number {
   if (!Number.isSafeInteger(nanos)) return put(o, p, bytesOf(formatPrice(nanos)));
+  // The low 32 bits of the nanos, mixed (tick sizes leave the lowest bits zero).
+  const slot = Math.imul(nanos >>> 0, 0x9e3779b1) >>> (32 - PRICE_SLOT_BITS);
+  const at = slot * PRICE_SLOT_BYTES;
+  if (priceKeys[slot] !== nanos) {
+    priceKeys[slot] = nanos;
+    priceLengths[slot] = formatDecimal(priceText, at, nanos) - at;
+  }
+  const n = priceLengths[slot];
+  for (let k = 0; k < n; k++) o[p + k] = priceText[at + k];
+  return p + n;
+}
+
+/** decimal()'s text for a safe integer, formatted. */
+function formatDecimal(o: Buffer, p: number, nanos: number): number {
   if (nanos < 0) {
     o[p++] = 0x2d; // -
     nanos = -nanos;
@@ -172,44 +201,12 @@ function decimal(o: Buffer, p: number, nanos: number): number {
   return nineDigits(o, p, nanos - whole * 1e9);
 }
 
-/**
- * Level prices as written lately, by their nanos, in a direct-mapped table:
- * a replay's frames and an export's rows repeat the same few hundred prices
- * (levels near the top move little), and formatting one (~40 ns, about 40%
- * of a JSON frame) cost more than finding and copying it. Module-level, as
- * V8 re-checks typed arrays read from object fields, and shared: a price's
- * text never changes. Only safe integers are kept (at most 18 bytes); others
- * are rare.
- */
-const PRICE_SLOT_BITS = 12;
-const PRICE_SLOT_BYTES = 32;
-const priceKeys = new Float64Array(1 << PRICE_SLOT_BITS).fill(NaN); // NaN: no price equals it
-const priceLengths = new Uint8Array(1 << PRICE_SLOT_BITS);
-const priceText = Buffer.alloc((1 << PRICE_SLOT_BITS) * PRICE_SLOT_BYTES);
-
-/** decimal(), from the table of recent prices. */
-function levelDecimal(o: Buffer, p: number, nanos: number): number {
-  if (!Number.isSafeInteger(nanos)) return decimal(o, p, nanos);
-  // The low 32 bits of the nanos, mixed (tick sizes leave the lowest bits zero).
-  const slot = Math.imul(nanos >>> 0, 0x9e3779b1) >>> (32 - PRICE_SLOT_BITS);
-  const at = slot * PRICE_SLOT_BYTES;
-  if (priceKeys[slot] !== nanos) {
-    priceKeys[slot] = nanos;
-    priceLengths[slot] = decimal(priceText, at, nanos) - at;
-  }
-  const n = priceLengths[slot];
-  for (let k = 0; k < n; k++) o[p + k] = priceText[at + k];
-  return p + n;
-}
-
 /** The first `n` packed entries ([price, size, count] per level) as [[...],[...]], without the outer brackets. */
 function levels(o: Buffer, p: number, packed: number[], n: number): number {
   for (let k = 0; k < n; k += 3) {
     if (k > 0) o[p++] = 0x2c; // ,
     o[p++] = 0x5b; // [
-    o[p++] = 0x22;
-    p = levelDecimal(o, p, packed[k]);
-    o[p++] = 0x22;
+    p = price(o, p, packed[k]);
     o[p++] = 0x2c;
     p = int(o, p, packed[k + 1]);
     o[p++] = 0x2c;
@@ -272,7 +269,7 @@ function csvLevel(o: Buffer, p: number, packed: number[], k: number): number {
     o[p++] = 0x2c;
     return p;
   }
-  p = levelDecimal(o, p, packed[k]);
+  p = decimal(o, p, packed[k]);
   o[p++] = 0x2c;
   p = int(o, p, packed[k + 1]);
   o[p++] = 0x2c;
