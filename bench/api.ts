@@ -45,9 +45,8 @@ if (!existsSync(dbPath)) {
 }
 
 let server: ChildProcess | null = null;
-/** Starts `booktape serve` on the bench store (with `settings` over the bench's), once the last one has stopped. */
+/** Starts `booktape serve` on the bench store (with `settings` over the bench's); the last one must have stopped (stopped()). */
 async function serve(settings: Record<string, string> = {}): Promise<void> {
-  if (server !== null && server.exitCode === null) await once(server, 'exit');
   server = spawn('node', [cli, 'serve'], { env: { ...env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
@@ -56,7 +55,7 @@ async function serve(settings: Record<string, string> = {}): Promise<void> {
   }
 }
 const stop = () => server?.kill('SIGTERM');
-/** Stops the server and waits for it to exit, so that this process can open the store. */
+/** Stops the server and waits for it to exit: DuckDB lets one process open the store, this one or the next server. */
 async function stopped(): Promise<void> {
   if (server === null || server.exitCode !== null) return;
   const exit = once(server, 'exit');
@@ -230,7 +229,7 @@ async function bookFloor(symbol: string): Promise<void> {
 if (runs('export')) {
   // CLX5's first 2.5 hours (~32k snapshots): after the first reads, the blocks that hold these instants are in memory.
   console.log('book export, 100 concurrent'.padEnd(35) + (await bookLoad(base, 'CLX5', 1758742200001385399n, 9_000_000_000_000n)));
-  // A synthetic symbol's whole range (~90k snapshots: 88 blocks of 1,024 instants, ~90 MB, in a 256 MB cache).
+  // A synthetic symbol's whole range (~90k snapshots: 88 blocks of 1,024 instants, ~60 MB as counted, in a 256 MB cache).
   const [syn, other] = ['SYN0', 'SYN2'].map((symbol) => {
     const i = instruments.find((x) => x.symbol === symbol) as unknown as { first_ts_recv: string; last_ts_recv: string };
     return { symbol, first: BigInt(i.first_ts_recv), span: BigInt(i.last_ts_recv) - BigInt(i.first_ts_recv) };
@@ -238,8 +237,8 @@ if (runs('export')) {
   console.log('  same, a larger book'.padEnd(35) + (await bookLoad(base, syn.symbol, syn.first, syn.span)));
   // Another symbol (none of its blocks read before), consecutive requests ~5 blocks apart, cycling through all of them.
   console.log('  same, scattered'.padEnd(35) + (await bookLoad(base, other.symbol, other.first, other.span, 37)));
-  // The larger book again, in a fresh server whose cache holds fewer blocks (~30) than the 100 clients step through.
-  stop();
+  // The larger book again, in a fresh server whose cache holds fewer blocks (~45) than the 100 clients step through.
+  await stopped();
   await serve({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '32' });
   console.log('  a larger book, 32 MB cache'.padEnd(35) + (await bookLoad(base, syn.symbol, syn.first, syn.span)));
   await bookFloor('CLX5');
