@@ -9,6 +9,7 @@
  *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
  *   BENCH_PACE_SECONDS    length of each pacing run (default 10)
+ *   BENCH_LOOKUPS         requests in each book-lookup run (default 2,000)
  *   BENCH_API_ONLY        comma-separated groups to run: replay, pace, export (default all)
  * The replay group also reads the same frames in this process, with the
  * server stopped (DuckDB lets one process open the file): the store's read
@@ -17,9 +18,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
+import { SELECT_SNAPSHOT } from '../src/store/duckdb/snapshot-rows.js';
 import { FrameWriter } from '../src/stream/frames.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,6 +31,7 @@ const out = `${root}bench/out`;
 const cli = `${root}dist/src/cli.js`;
 const records = Number(process.env.BENCH_API_RECORDS ?? 700_000);
 const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);
+const lookups = Number(process.env.BENCH_LOOKUPS ?? 2000);
 const dbPath = `${out}/api-${records}.duckdb`;
 const PORT = 18_181;
 const env = {
@@ -34,6 +39,7 @@ const env = {
   LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1', // reads only: the bench needs no jobs
 };
 const base = `http://127.0.0.1:${PORT}`;
+const require = createRequire(import.meta.url);
 
 mkdirSync(out, { recursive: true });
 if (!existsSync(dbPath)) {
@@ -87,29 +93,34 @@ async function replay(query: string): Promise<{ frames: number; bytes: number; s
 }
 
 /**
- * A bare node:http server in another process, as the API is: it answers
- * every request with `reply` written `times` times over (in chunks of about
- * 64 KB, waiting for 'drain'), and does nothing else. The same load against
- * it gives this machine's floor: no server here does better.
+ * A bare server in another process, as the API is: it answers every request
+ * with `reply` written `times` times over (in chunks of about 64 KB, waiting
+ * for 'drain'), and does nothing else. The same load against it gives this
+ * machine's floor: with node:http, no server here does better; with
+ * `express`, no Express app (as the API is) does better.
  */
-async function bareServer(reply: Buffer, times = 1): Promise<{ url: string; close: () => void }> {
+async function bareServer(reply: Buffer, times = 1, express = false): Promise<{ url: string; close: () => Promise<void> }> {
   const port = PORT + 10;
-  const bare = spawn('node', ['-e', `
-    const reply = Buffer.from(process.argv[1], 'base64');
-    const times = Number(process.argv[2]);
-    const per = Math.max(1, Math.min(times, Math.floor(65536 / reply.length)));
-    const chunk = Buffer.concat(Array(per).fill(reply));
-    require('node:http').createServer(async (req, res) => {
+  const handler = `async (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length * times });
       for (let left = times; left > 0; left -= per) {
         if (!res.write(left >= per ? chunk : chunk.subarray(0, left * reply.length))) await new Promise((r) => res.once('drain', r));
       }
       res.end();
-    }).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, reply.toString('base64'), String(times)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(bare, 'exit').then(([code]) => { throw new Error(`the bare server exited (${code}) before it listened`); });
+    }`;
+  const app = express ? `require(${JSON.stringify(require.resolve('express'))})().use(${handler})` : handler;
+  const bare = spawn('node', ['-e', `
+    const reply = Buffer.from(process.argv[1], 'base64');
+    const times = Number(process.argv[2]);
+    const per = Math.max(1, Math.min(times, Math.floor(65536 / reply.length)));
+    const chunk = Buffer.concat(Array(per).fill(reply));
+    require('node:http').createServer(${app}).listen(${port}, '127.0.0.1', () => process.stdout.write('up'));`, reply.toString('base64'), String(times)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gone = once(bare, 'exit');
+  const exited = gone.then(([code]) => { throw new Error(`the bare server exited (${code}) before it listened`); });
   await Promise.race([once(bare.stdout, 'data'), exited]);
   exited.catch(() => undefined); // killed later, on purpose
-  return { url: `http://127.0.0.1:${port}`, close: () => bare.kill() };
+  // Closed once it has exited, so that the next bare server can take the port.
+  return { url: `http://127.0.0.1:${port}`, close: async () => { bare.kill(); await gone; } };
 }
 
 const instruments = (await (await fetch(`${base}/v1/instruments`)).json()) as Array<{ symbol: string; snapshots: number }>;
@@ -140,25 +151,44 @@ if (runs('replay')) {
     const r = await readLines(bare.url);
     console.log(`  floor: a bare server, ${frame.length} B`.padEnd(35) + `${(r.lines / r.seconds / 1e3).toFixed(1)} k frames/s  ${(r.bytes / r.seconds / 1e6).toFixed(1)} MB/s`);
   } finally {
-    bare.close();
+    await bare.close();
   }
 
   await stopped();
-  const read = await inProcess(synthSymbols.split(','), false);
-  const framed = await inProcess(synthSymbols.split(','), true);
-  console.log(`  in process, no HTTP: read ${(read / 1e3).toFixed(1)} k rows/s, read and framed ${(framed / 1e3).toFixed(1)} k frames/s (median of 3 passes)`);
+  const symbols = synthSymbols.split(',');
+  const read = await readInProcess(symbols, false);
+  const framed = await readInProcess(symbols, true);
+  const scan = await duckdbAlone(symbols);
+  console.log(`  in process, no HTTP: read ${perSecond(read)} k rows/s, read and framed ${perSecond(framed)} k frames/s; CPU ${cpuPerRow(read)} and ${cpuPerRow(framed)} µs a row (medians of 3 passes)`);
+  console.log(`  DuckDB alone, the same rows: ${perSecond(scan)} k rows/s, CPU ${cpuPerRow(scan)} µs a row (unordered, no rows built)`);
   await serve();
 }
 
-/** Rows per second through readRange (and the frame writer, when `frames`) in this process: the median of 3 passes. */
-async function inProcess(symbols: string[], frames: boolean): Promise<number> {
+/** A timed pass: rows, wall seconds, and CPU seconds of this process (every thread, DuckDB's included). */
+interface Pass { rows: number; seconds: number; cpuSeconds: number }
+function perSecond(p: Pass): string { return (p.rows / p.seconds / 1e3).toFixed(1); }
+function cpuPerRow(p: Pass): string { return ((p.cpuSeconds / p.rows) * 1e6).toFixed(2); }
+
+/** Times 3 passes of `pass` (which returns the rows it read) and returns the one of median rate. */
+async function medianOf3(pass: () => Promise<number>): Promise<Pass> {
+  const passes: Pass[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const rows = await pass();
+    const c = process.cpuUsage(c0);
+    passes.push({ rows, seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 });
+  }
+  return passes.sort((a, b) => a.rows / a.seconds - b.rows / b.seconds)[1];
+}
+
+/** Reads the rows of `symbols` through readRange (and the frame writer, when `frames`) in this process. */
+async function readInProcess(symbols: string[], frames: boolean): Promise<Pass> {
   const store = new DuckDbStore(dbPath);
-  const rates: number[] = [];
   try {
-    for (let pass = 0; pass < 3; pass++) {
+    return await medianOf3(async () => {
       const writer = new FrameWriter(80 * 1024);
       let rows = 0;
-      const t0 = performance.now();
       for await (const batch of store.readRange({ symbols })) {
         rows += batch.length;
         if (!frames) continue;
@@ -167,12 +197,31 @@ async function inProcess(symbols: string[], frames: boolean): Promise<number> {
           if (writer.length >= 64 * 1024) writer.take();
         }
       }
-      rates.push(rows / ((performance.now() - t0) / 1000));
-    }
+      return rows;
+    });
   } finally {
     await store.close();
   }
-  return rates.sort((a, b) => a - b)[1];
+}
+
+/**
+ * The same rows as one DuckDB query of the columns readRange selects,
+ * fetched chunk by chunk and not read: DuckDB's own share of a replay.
+ */
+async function duckdbAlone(symbols: string[]): Promise<Pass> {
+  const db = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  const c = await db.connect();
+  try {
+    return await medianOf3(async () => {
+      const result = await c.stream(`${SELECT_SNAPSHOT} WHERE symbol IN (${symbols.map((x) => `'${x}'`).join(', ')})`);
+      let rows = 0;
+      for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) rows += chunk.rowCount;
+      return rows;
+    });
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
 }
 
 if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
@@ -186,7 +235,7 @@ if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
 
 /**
  * 100 connections (autocannon: one request in flight on each, as 100
- * concurrent clients), 2,000 requests in all, for the book of `symbol` at 997
+ * concurrent clients), `lookups` requests in all, for the book of `symbol` at 997
  * distinct instants spread evenly over [first, first + span]. Connection c's
  * k-th request asks for instant number ((20c + k) * stride) mod 997: stride 1
  * keeps each connection near one point in time, as a user stepping through a
@@ -198,7 +247,7 @@ async function bookLoad(target: string, symbol: string, first: bigint, span: big
   let last = t0;
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
     const run = autocannon({
-      url: target, connections: 100, amount: 2000, timeout: 30,
+      url: target, connections: 100, amount: lookups, timeout: 30,
       requests: [{
         setupRequest: (req, context: { client?: number; k?: number }) => {
           if (context.client === undefined) [context.client, context.k] = [clients++, 0];
@@ -214,15 +263,22 @@ async function bookLoad(target: string, symbol: string, first: bigint, span: big
   return `p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  ${(r.requests.total / ((last - t0) / 1000)).toFixed(0)} req/s  errors ${errors}/${r.requests.total}`;
 }
 
-/** The floor of the lookups: the same load, with one fixed book reply from a bare server (after an untimed pass). */
+/**
+ * The floors of the lookups: the same load, with one fixed book reply, from
+ * a bare node:http server and from a bare Express app (each after an
+ * untimed pass).
+ */
 async function bookFloor(symbol: string): Promise<void> {
   const reply = Buffer.from(await (await fetch(`${base}/v1/books/${symbol}?depth=10`)).arrayBuffer());
-  const bare = await bareServer(reply);
-  try {
-    await bookLoad(bare.url, symbol, 0n, 0n);
-    console.log(`  floor: a bare server, ${reply.length} B`.padEnd(35) + (await bookLoad(bare.url, symbol, 0n, 0n)));
-  } finally {
-    bare.close();
+  for (const express of [false, true]) {
+    const bare = await bareServer(reply, 1, express);
+    try {
+      await bookLoad(bare.url, symbol, 0n, 0n);
+      const label = `  floor: ${express ? 'bare Express' : 'a bare server'}, ${reply.length} B`;
+      console.log(label.padEnd(35) + (await bookLoad(bare.url, symbol, 0n, 0n)));
+    } finally {
+      await bare.close();
+    }
   }
 }
 
