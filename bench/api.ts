@@ -213,7 +213,7 @@ async function duckdbAlone(symbols: string[]): Promise<Pass> {
   const c = await db.connect();
   try {
     return await medianOf3(async () => {
-      const result = await c.stream(`${SELECT_SNAPSHOT} WHERE symbol IN (${symbols.map((x) => `'${x}'`).join(', ')})`);
+      const result = await c.stream(`${SELECT_SNAPSHOT} WHERE symbol IN (${symbols.map((_, k) => `$${k + 1}`).join(', ')})`, symbols);
       let rows = 0;
       for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) rows += chunk.rowCount;
       return rows;
