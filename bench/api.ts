@@ -4,7 +4,8 @@
  *  - pacing accuracy at several rates
  *  - book export latency at 100 concurrent clients (autocannon)
  * Replay and book lookups are each followed by a floor: the same load against
- * a bare HTTP server that only sends fixed bytes.
+ * a bare HTTP server that only sends fixed bytes (for lookups, also a bare
+ * Express app).
  * The store is built once under bench/out (CLX5 plus a synthetic file).
  *   BENCH_API_RECORDS     synthetic records ingested for the replay store (default 700,000:
  *                         ~540k frames, so the rate=50000 pacing run lasts its full 10 s)
@@ -13,7 +14,8 @@
  *   BENCH_API_ONLY        comma-separated groups to run: replay, pace, export (default all)
  * The replay group also reads the same frames in this process, with the
  * server stopped (DuckDB lets one process open the file): the store's read
- * path and the frame writer without HTTP.
+ * path and the frame writer without HTTP, and DuckDB alone, each with the
+ * CPU it costs a row.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
