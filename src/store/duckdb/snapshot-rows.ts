@@ -109,7 +109,6 @@ export class SnapshotRows implements BlockRows {
   }
 
   row(i: number): StoredSnapshot {
-    const valid = this.priceValid;
     return {
       symbol: this.symbol[i],
       instrumentId: this.instrumentId[i],
@@ -120,7 +119,7 @@ export class SnapshotRows implements BlockRows {
       subSequence: this.subSequence[i],
       action: CHAR[this.action[i] & 0xff],
       side: CHAR[this.side[i] & 0xff],
-      price: valid !== null && (valid[i >> 3] & (1 << (i & 7))) === 0 ? null : toNanos(this.price[i]),
+      price: isNull(this.priceValid, i) ? null : toNanos(this.price[i]),
       size: this.size[i],
       flags: this.flags[i],
       tsInDelta: this.tsInDelta[i],
@@ -139,6 +138,11 @@ function validity(v: duckdb.Vector, n: number): Uint8Array | null {
   return bits ? bits : null;
 }
 
+/** Whether row i is NULL by `validity`'s bits. */
+function isNull(valid: Uint8Array | null, i: number): boolean {
+  return valid !== null && (valid[i >> 3] & (1 << (i & 7))) === 0;
+}
+
 /**
  * A VARCHAR vector's strings (16-byte duckdb_string_t: a u32 length, then up
  * to 12 bytes inline or a prefix and a pointer). Rows come in runs of one
@@ -153,7 +157,7 @@ function strings(v: duckdb.Vector, n: number): (string | null)[] {
   for (let i = 0; i < n; i++) {
     const at = 16 * i;
     const length = w[4 * i];
-    if (valid !== null && (valid[i >> 3] & (1 << (i & 7))) === 0) out[i] = null;
+    if (isNull(valid, i)) out[i] = null;
     else if (length > INLINE_STRING_BYTES) out[i] = utf8.decode(duckdb.get_data_from_pointer(raw.buffer as ArrayBuffer, raw.byteOffset + at + 8, length));
     else if (i > 0 && out[i - 1] !== null && length === w[4 * i - 4] && w[4 * i + 1] === w[4 * i - 3] && w[4 * i + 2] === w[4 * i - 2] && w[4 * i + 3] === w[4 * i - 1]) {
       out[i] = out[i - 1];
