@@ -146,8 +146,7 @@ export class Book {
       if (size > order.size) this.anomalies.over_cancel++;
       this.removeOrder(order);
     } else {
-      order.size -= size;
-      order.level!.size -= size;
+      order.level!.resize(order, order.size - size);
     }
   }
 
@@ -183,8 +182,7 @@ export class Book {
       this.levelFor(side, price).append(order);
     } else {
       // Same price, size down (or unchanged): keeps its place.
-      level.size += size - order.size;
-      order.size = size;
+      level.resize(order, size);
     }
   }
 
@@ -213,7 +211,7 @@ export class Book {
 
   private detach(order: Order, level: PriceLevel): void {
     level.remove(order);
-    if (level.count === 0) this.sides[order.side].removeLevel(level);
+    if (level.head === null) level.side.removeLevel(level);
   }
 
   private removeOrder(order: Order): void {
@@ -226,11 +224,10 @@ export class Book {
   }
 
   private checkCross(): void {
-    const bid = this.sides[BID].best();
-    const ask = this.sides[ASK].best();
-    if (bid === undefined || ask === undefined) return;
-    if (bid.price > ask.price) this.anomalies.crossed++;
-    else if (bid.price === ask.price) this.anomalies.locked++;
+    const bid = this.sides[BID].bestPrice();
+    const ask = this.sides[ASK].bestPrice();
+    if (bid > ask) this.anomalies.crossed++; // NaN (an empty side) is neither
+    else if (bid === ask) this.anomalies.locked++;
   }
 
   /** Size ahead of an order in its level's queue, or undefined if it is not live. */

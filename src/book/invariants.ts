@@ -4,7 +4,8 @@ import { ASK, BID, type Order } from './level.js';
 /**
  * Checks every structural invariant of a book; returns the violations (empty
  * when sound). O(orders): for the verify mode and tests, not the hot path.
- *  - levels strictly ordered, best last; no empty non-TOB level
+ *  - levels strictly ordered, best last; no empty non-TOB level; each level
+ *    knows its place in its side's arrays
  *  - level size = sum of its orders' sizes, count = number of orders
  *  - every order has size > 0, sits in exactly one level at its own price
  *    and side, and is indexed; every indexed order is in a level
@@ -18,6 +19,7 @@ export function checkBook(book: Book): string[] {
     const name = sideIndex === BID ? 'bid' : 'ask';
     for (let i = 0; i < side.levels.length; i++) {
       const level = side.levels[i];
+      if (level.index !== i || level.side !== side) problems.push(`${name} level ${i} records its place as ${level.index}`);
       if (i > 0) {
         const prev = side.levels[i - 1].price;
         const ordered = sideIndex === BID ? prev < level.price : prev > level.price;

@@ -1,3 +1,5 @@
+import type { BookSide } from './side.js';
+
 /** Bid or ask, as array indexes. */
 export const BID = 0;
 export const ASK = 1;
@@ -26,18 +28,27 @@ export class Order {
 
 /**
  * One price on one side: a FIFO queue of orders (an intrusive doubly-linked
- * list, O(1) append and remove) with its total size and order count kept up
- * to date, so reading a level never walks its orders.
+ * list, O(1) append and remove). Its price, total size and order count live
+ * in its side's typed arrays at `index` (see BookSide), kept up to date by
+ * `append`, `remove` and `resize`, so reading a level never walks its orders
+ * and reading the top N levels touches no level object at all.
  *
  * A top-of-book level (from an F_TOB add) has a size but no orders, and
  * reports an order count of 0, as the spec requires.
  */
 export class PriceLevel {
-  size = 0;
-  count = 0;
   head: Order | null = null;
   tail: Order | null = null;
-  constructor(readonly price: number, readonly tob = false) {}
+  constructor(
+    readonly side: BookSide,
+    /** Where this level's price, size and count sit in its side's arrays; moves as levels come and go. */
+    public index: number,
+    readonly tob: boolean,
+  ) {}
+
+  get price(): number { return this.side.prices[this.index]; }
+  get size(): number { return this.side.sizes[this.index]; }
+  get count(): number { return this.side.counts[this.index]; }
 
   append(o: Order): void {
     o.level = this;
@@ -46,8 +57,9 @@ export class PriceLevel {
     if (this.tail === null) this.head = o;
     else this.tail.next = o;
     this.tail = o;
-    this.size += o.size;
-    this.count++;
+    const side = this.side;
+    side.sizes[this.index] += o.size;
+    side.counts[this.index]++;
   }
 
   remove(o: Order): void {
@@ -57,7 +69,14 @@ export class PriceLevel {
     else o.next.prev = o.prev;
     o.prev = o.next = null;
     o.level = null;
-    this.size -= o.size;
-    this.count--;
+    const side = this.side;
+    side.sizes[this.index] -= o.size;
+    side.counts[this.index]--;
+  }
+
+  /** Order `o`, in this level, now has `size`: the level's total follows. */
+  resize(o: Order, size: number): void {
+    this.side.sizes[this.index] += size - o.size;
+    o.size = size;
   }
 }

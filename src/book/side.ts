@@ -1,33 +1,42 @@
 import { BID, PriceLevel, type SideIndex } from './level.js';
 
+/** Levels a side has room for before its arrays first grow (they double). */
+const INITIAL_LEVELS = 16;
+
 /**
  * The price levels of one side, sorted so that the best level is LAST: most
  * activity is near the top, so inserts and removals there shift few entries,
  * and reading the top N walks N entries from the end.
  * Bids ascend (best = highest, last); asks descend (best = lowest, last).
+ *
+ * Level i's price, total size and order count are `prices[i]`, `sizes[i]`
+ * and `counts[i]`, and its order queue is `levels[i]`. Keeping the figures in
+ * typed arrays rather than in the level objects is what makes snapshots
+ * cheap: the top N levels are read as contiguous doubles, with no object
+ * loads, shape checks or boxed prices (a price in 1e-9 units is above 2^31,
+ * so V8 keeps it in a heap box when it is an object field).
  */
 export class BookSide {
   readonly levels: PriceLevel[] = [];
+  prices = new Float64Array(INITIAL_LEVELS);
+  sizes = new Float64Array(INITIAL_LEVELS);
+  counts = new Float64Array(INITIAL_LEVELS);
   constructor(readonly side: SideIndex) {}
-
-  /** True when `a` sorts before `b` on this side (is further from the top). */
-  private before(a: number, b: number): boolean {
-    return this.side === BID ? a < b : a > b;
-  }
 
   /** Index of the level at `price`, or -(insertion point) - 1. */
   private search(price: number): number {
-    const levels = this.levels;
+    const prices = this.prices;
+    const n = this.levels.length;
     // Fast path: the top of the book.
-    const n = levels.length;
-    if (n > 0 && levels[n - 1].price === price) return n - 1;
+    if (n > 0 && prices[n - 1] === price) return n - 1;
+    const bid = this.side === BID;
     let lo = 0;
     let hi = n - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const p = levels[mid].price;
+      const p = prices[mid];
       if (p === price) return mid;
-      if (this.before(p, price)) lo = mid + 1;
+      if (bid ? p < price : p > price) lo = mid + 1;
       else hi = mid - 1;
     }
     return -lo - 1;
@@ -41,43 +50,92 @@ export class BookSide {
   getOrCreate(price: number): PriceLevel {
     const i = this.search(price);
     if (i >= 0) return this.levels[i];
-    const level = new PriceLevel(price);
-    const at = -i - 1;
-    if (at === this.levels.length) this.levels.push(level);
-    else this.levels.splice(at, 0, level);
+    return this.insertAt(-i - 1, price, false);
+  }
+
+  /** A new, empty level at `at`; the better levels above it move up one. */
+  private insertAt(at: number, price: number, tob: boolean): PriceLevel {
+    const levels = this.levels;
+    const n = levels.length;
+    if (n === this.prices.length) this.grow();
+    const { prices, sizes, counts } = this;
+    const level = new PriceLevel(this, at, tob);
+    levels.push(level);
+    for (let j = n; j > at; j--) {
+      const moved = levels[j - 1];
+      moved.index = j;
+      levels[j] = moved;
+      prices[j] = prices[j - 1];
+      sizes[j] = sizes[j - 1];
+      counts[j] = counts[j - 1];
+    }
+    levels[at] = level;
+    prices[at] = price;
+    sizes[at] = 0;
+    counts[at] = 0;
     return level;
   }
 
   removeLevel(level: PriceLevel): void {
-    const i = this.search(level.price);
-    if (i >= 0 && this.levels[i] === level) this.levels.splice(i, 1);
+    const levels = this.levels;
+    const at = level.index;
+    if (at < 0 || levels[at] !== level) return; // already gone (the side was cleared)
+    const { prices, sizes, counts } = this;
+    const n = levels.length - 1;
+    for (let j = at; j < n; j++) {
+      const moved = levels[j + 1];
+      moved.index = j;
+      levels[j] = moved;
+      prices[j] = prices[j + 1];
+      sizes[j] = sizes[j + 1];
+      counts[j] = counts[j + 1];
+    }
+    levels.pop();
+    level.index = -1;
+  }
+
+  private grow(): void {
+    const n = this.prices.length * 2;
+    const prices = new Float64Array(n);
+    const sizes = new Float64Array(n);
+    const counts = new Float64Array(n);
+    prices.set(this.prices);
+    sizes.set(this.sizes);
+    counts.set(this.counts);
+    this.prices = prices;
+    this.sizes = sizes;
+    this.counts = counts;
   }
 
   /** The whole side becomes one top-of-book level (F_TOB), or empty. */
   replaceWithTob(price: number | null, size: number): void {
-    this.levels.length = 0;
-    if (price !== null) {
-      const level = new PriceLevel(price, true);
-      level.size = size;
-      this.levels.push(level);
-    }
+    this.clear();
+    if (price !== null) this.sizes[this.insertAt(0, price, true).index] = size;
   }
 
   clear(): void {
+    for (const level of this.levels) level.index = -1;
     this.levels.length = 0;
   }
 
   best(): PriceLevel | undefined {
-    return this.levels[this.levels.length - 1];
+    const n = this.levels.length;
+    return n > 0 ? this.levels[n - 1] : undefined;
+  }
+
+  /** The best price, or NaN when the side is empty. */
+  bestPrice(): number {
+    const n = this.levels.length;
+    return n > 0 ? this.prices[n - 1] : NaN;
   }
 
   /** The i-th best level (0 = best). */
   nth(i: number): PriceLevel | undefined {
-    return this.levels[this.levels.length - 1 - i];
+    const j = this.levels.length - 1 - i;
+    return i >= 0 && j >= 0 ? this.levels[j] : undefined;
   }
 
   get depth(): number {
     return this.levels.length;
   }
 }
-
