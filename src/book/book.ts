@@ -1,7 +1,7 @@
 import { Flag } from '../dbn/constants.js';
 import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
-import { ASK, BID, Order, type PriceLevel, type SideIndex } from './level.js';
+import { ASK, BID, Order, orderKey, type PriceLevel, type SideIndex } from './level.js';
 import { OrderIndex } from './order-index.js';
 import { BookSide } from './side.js';
 
@@ -126,8 +126,8 @@ export class Book {
     if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
     const size = r.size;
     if (size === 0) { this.anomalies.zero_size_add++; return; }
-    const hi = r.orderIdHi;
-    const lo = r.orderIdLo;
+    const hi = r.orderKeyHi;
+    const lo = r.orderKeyLo;
     const old = this.orders.get(hi, lo);
     if (old !== undefined) {
       this.anomalies.duplicate_add++;
@@ -137,10 +137,10 @@ export class Book {
   }
 
   private cancel(r: MboView): void {
-    const order = this.orders.get(r.orderIdHi, r.orderIdLo);
+    const order = this.orders.get(r.orderKeyHi, r.orderKeyLo);
     if (order === undefined) { this.anomalies.cancel_unknown++; return; }
     if (sideOf(r.side) !== order.side) this.anomalies.side_mismatch++;
-    if (r.priceNanos !== order.price) this.anomalies.price_mismatch++;
+    if (r.priceNanos !== order.level!.price) this.anomalies.price_mismatch++;
     const size = r.size;
     if (size >= order.size) {
       if (size > order.size) this.anomalies.over_cancel++;
@@ -151,7 +151,7 @@ export class Book {
   }
 
   private modify(r: MboView): void {
-    const order = this.orders.get(r.orderIdHi, r.orderIdLo);
+    const order = this.orders.get(r.orderKeyHi, r.orderKeyLo);
     const side = sideOf(r.side);
     const price = r.priceNanos;
     const size = r.size;
@@ -160,7 +160,7 @@ export class Book {
       if (side === -1) { this.anomalies.bad_side++; return; }
       if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
       if (size === 0) { this.anomalies.zero_size_add++; return; }
-      this.insert(r.orderIdHi, r.orderIdLo, side, price, size);
+      this.insert(r.orderKeyHi, r.orderKeyLo, side, price, size);
       return;
     }
     if (size === 0) {
@@ -171,12 +171,11 @@ export class Book {
     if (side === -1) { this.anomalies.bad_side++; return; }
     if (Number.isNaN(price)) { this.anomalies.bad_price++; return; }
     const level = order.level!;
-    if (side !== order.side || price !== order.price || size > order.size) {
+    if (side !== order.side || price !== level.price || size > order.size) {
       // Loses priority: to the back of its (new) level.
       if (side !== order.side) this.anomalies.side_mismatch++;
       this.detach(order, level);
       order.side = side;
-      order.price = price;
       order.size = size;
       order.priority = this.nextPriority++;
       this.levelFor(side, price).append(order);
@@ -194,7 +193,7 @@ export class Book {
   }
 
   private insert(hi: number, lo: number, side: SideIndex, price: number, size: number): void {
-    const order = new Order(hi, lo, side, price, size, this.nextPriority++);
+    const order = new Order(hi, lo, side, size, this.nextPriority++);
     this.levelFor(side, price).append(order);
     this.orders.set(order);
   }
@@ -216,11 +215,11 @@ export class Book {
 
   private removeOrder(order: Order): void {
     this.detach(order, order.level!);
-    this.orders.delete(order.idHi, order.idLo);
+    this.orders.delete(order.keyHi, order.keyLo);
   }
 
   private forgetOrders(level: PriceLevel): void {
-    for (let o = level.head; o !== null; o = o.next) this.orders.delete(o.idHi, o.idLo);
+    for (let o = level.head; o !== null; o = o.next) this.orders.delete(o.keyHi, o.keyLo);
   }
 
   private checkCross(): void {
@@ -245,6 +244,7 @@ export class Book {
 
   /** A live order by its exact u64 id. */
   order(id: bigint): Order | undefined {
-    return this.orders.get(Number(id >> 32n), Number(id & 0xffffffffn));
+    const [hi, lo] = orderKey(id);
+    return this.orders.get(hi, lo);
   }
 }

@@ -7,8 +7,9 @@ import { ASK, BID, type Order } from './level.js';
  *  - levels strictly ordered, best last; no empty non-TOB level; each level
  *    knows its place in its side's arrays
  *  - level size = sum of its orders' sizes, count = number of orders
- *  - every order has size > 0, sits in exactly one level at its own price
- *    and side, and is indexed; every indexed order is in a level
+ *  - every order has size > 0, sits in exactly one level (whose price is
+ *    its price) on its own side, and is indexed; every indexed order is in
+ *    a level
  *  - FIFO: priority stamps increase from head to tail
  */
 export function checkBook(book: Book): string[] {
@@ -39,12 +40,11 @@ export function checkBook(book: Book): string[] {
         count++;
         size += o.size;
         if (o.size <= 0) problems.push(`order ${o.id} has size ${o.size}`);
-        if (o.price !== level.price) problems.push(`order ${o.id} at price ${o.price} sits in level ${level.price}`);
         if (o.side !== sideIndex) problems.push(`order ${o.id} of side ${o.side} sits on the ${name} side`);
         if (o.level !== level) problems.push(`order ${o.id} does not point back to its level`);
         if (o.prev !== prev) problems.push(`order ${o.id} has a broken prev link`);
         if (o.priority <= lastPriority) problems.push(`order ${o.id} breaks FIFO at ${name} ${level.price}`);
-        if (book.orders.get(o.idHi, o.idLo) !== o) problems.push(`order ${o.id} is in a level but not indexed`);
+        if (book.orders.get(o.keyHi, o.keyLo) !== o) problems.push(`order ${o.id} is in a level but not indexed`);
         if (seen.has(o)) problems.push(`order ${o.id} is in two levels`);
         seen.add(o);
         lastPriority = o.priority;

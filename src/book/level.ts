@@ -5,25 +5,39 @@ export const BID = 0;
 export const ASK = 1;
 export type SideIndex = typeof BID | typeof ASK;
 
+/**
+ * A live order. Every field is a small integer or a pointer, so creating one
+ * allocates nothing else: the id is kept as two signed 32-bit halves (an
+ * unsigned half above 2^31, or a price in 1e-9 units, would be a boxed
+ * number in V8), and the price is the level's.
+ */
 export class Order {
   prev: Order | null = null;
   next: Order | null = null;
   level: PriceLevel | null = null;
   constructor(
-    /** The u64 order id as its 32-bit halves: exact, and cheap to hash. */
-    readonly idHi: number,
-    readonly idLo: number,
+    /** The u64 order id as signed 32-bit halves (see `orderKey`): exact, and cheap to hash. */
+    readonly keyHi: number,
+    readonly keyLo: number,
     public side: SideIndex,
-    /** 1e-9 units, exact. */
-    public price: number,
     public size: number,
     /** Arrival stamp in the book; a later stamp is behind in the queue. */
     public priority: number,
   ) {}
 
   get id(): bigint {
-    return (BigInt(this.idHi) << 32n) | BigInt(this.idLo);
+    return (BigInt(this.keyHi >>> 0) << 32n) | BigInt(this.keyLo >>> 0);
   }
+
+  /** 1e-9 units, exact: the price of the level it sits in (NaN once it has left the book). */
+  get price(): number {
+    return this.level === null ? NaN : this.level.price;
+  }
+}
+
+/** An order id as the signed 32-bit halves [hi, lo] that Order and OrderIndex key on. */
+export function orderKey(id: bigint): [number, number] {
+  return [Number(BigInt.asIntN(32, id >> 32n)), Number(BigInt.asIntN(32, id))];
 }
 
 /**

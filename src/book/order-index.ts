@@ -2,22 +2,23 @@ import type { Order } from './level.js';
 
 /**
  * Live orders by exact u64 id: an open-addressing hash table (linear probing,
- * backward-shift deletion) keyed on the id's two 32-bit halves. No bigint and
+ * backward-shift deletion) keyed on the id's two 32-bit halves, as signed
+ * bit patterns (`orderKey`). No bigint and
  * no allocation per lookup, whatever the id's size: a JS Map would need a
  * bigint or heap-number key for ids above 2^31, which the engine bench showed
  * to dominate the apply path.
  */
 export class OrderIndex {
-  private keysHi: Uint32Array;
-  private keysLo: Uint32Array;
+  private keysHi: Int32Array;
+  private keysLo: Int32Array;
   private slots: Array<Order | null>;
   private mask: number;
   private count = 0;
 
   constructor(capacity = 1024) {
     const n = 1 << Math.ceil(Math.log2(Math.max(16, capacity)));
-    this.keysHi = new Uint32Array(n);
-    this.keysLo = new Uint32Array(n);
+    this.keysHi = new Int32Array(n);
+    this.keysLo = new Int32Array(n);
     this.slots = new Array<Order | null>(n).fill(null);
     this.mask = n - 1;
   }
@@ -41,7 +42,7 @@ export class OrderIndex {
   /** Inserts or replaces the order under its id. */
   set(order: Order): void {
     if ((this.count + 1) * 2 > this.slots.length) this.grow();
-    const { idHi: hi, idLo: lo } = order;
+    const { keyHi: hi, keyLo: lo } = order;
     const mask = this.mask;
     for (let i = OrderIndex.hash(hi, lo) & mask; ; i = (i + 1) & mask) {
       const o = this.slots[i];
@@ -84,8 +85,8 @@ export class OrderIndex {
   private grow(): void {
     const old = this.slots;
     const n = old.length * 2;
-    this.keysHi = new Uint32Array(n);
-    this.keysLo = new Uint32Array(n);
+    this.keysHi = new Int32Array(n);
+    this.keysLo = new Int32Array(n);
     this.slots = new Array<Order | null>(n).fill(null);
     this.mask = n - 1;
     this.count = 0;

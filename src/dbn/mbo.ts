@@ -31,6 +31,9 @@ export class MboView {
   get orderIdLo(): number { return this.view.getUint32(this.offset + 16, true); }
   get orderIdHi(): number { return this.view.getUint32(this.offset + 20, true); }
   get orderId(): bigint { return this.view.getBigUint64(this.offset + 16, true); }
+  /** order_id's halves as signed 32-bit bit patterns: the book's keys (small integers in V8, never boxed). */
+  get orderKeyLo(): number { return this.view.getInt32(this.offset + 16, true); }
+  get orderKeyHi(): number { return this.view.getInt32(this.offset + 20, true); }
   get priceLo(): number { return this.view.getUint32(this.offset + 24, true); }
   get priceHi(): number { return this.view.getInt32(this.offset + 28, true); }
   get priceRaw(): bigint { return this.view.getBigInt64(this.offset + 24, true); }

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Order, OrderIndex } from '../../src/book/index.js';
+import { Order, OrderIndex, orderKey } from '../../src/book/index.js';
 import { propertyRuns } from '../property.js';
 
-const order = (id: bigint) => new Order(Number(id >> 32n), Number(id & 0xffffffffn), 0, 1, 1, 0);
+const order = (id: bigint) => new Order(...orderKey(id), 0, 1, 0);
 
 describe('OrderIndex (open addressing, backward-shift deletion)', () => {
   it('behaves as a Map<bigint, Order> under random set/delete/get, through growth and wraparound', () => {
@@ -19,7 +19,7 @@ describe('OrderIndex (open addressing, backward-shift deletion)', () => {
         const index = new OrderIndex(16);
         const model = new Map<bigint, Order>();
         for (const { kind, id } of ops) {
-          const [hi, lo] = [Number(id >> 32n), Number(id & 0xffffffffn)];
+          const [hi, lo] = orderKey(id);
           if (kind === 'set') {
             const o = order(id);
             index.set(o);
@@ -31,7 +31,7 @@ describe('OrderIndex (open addressing, backward-shift deletion)', () => {
           expect(index.get(hi, lo)).toBe(model.get(id));
           expect(index.size).toBe(model.size);
         }
-        for (const [k, o] of model) expect(index.get(Number(k >> 32n), Number(k & 0xffffffffn))).toBe(o);
+        for (const [k, o] of model) expect(index.get(...orderKey(k))).toBe(o);
         expect(new Set(index.values())).toEqual(new Set(model.values()));
       }),
       propertyRuns(300, 5),
