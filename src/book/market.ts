@@ -22,6 +22,8 @@ export interface SnapshotPolicy {
 }
 
 const T = 84;
+const RECENT_BITS = 8;
+const RECENT_BOOKS = 1 << RECENT_BITS;
 
 /** Where one book's interval sampling stands: its bucket and last emitted row. */
 interface SamplerState {
@@ -47,8 +49,13 @@ export class Market {
   afterRecord: ((book: Book, r: MboView) => void) | null = null;
   private readonly sampling = new Map<Book, SamplerState>();
   private readonly cursor = new MboView();
-  private lastKey = -1;
-  private lastBook: Book | null = null;
+  /**
+   * Books by a hash of (instrument, publisher), checked on use: most records
+   * find their book here rather than in the Map, whose lookup is the larger
+   * part of routing a record when books interleave (26 -> 23 ns a record on
+   * the bench file, whose six books change on 64% of records).
+   */
+  private readonly recent: Array<Book | null> = new Array<Book | null>(RECENT_BOOKS).fill(null);
 
   constructor(readonly policy: SnapshotPolicy = { depth: 10, intervalNs: 0 }, snapshotCapacity = 4096) {
     this.snapshots = new SnapshotBuffer(Math.max(1, policy.depth), snapshotCapacity);
@@ -56,15 +63,16 @@ export class Market {
   }
 
   book(instrumentId: number, publisherId: number): Book {
+    const slot = (Math.imul(instrumentId, 0x9e3779b1) ^ Math.imul(publisherId, 0x85ebca6b)) >>> (32 - RECENT_BITS);
+    const hit = this.recent[slot];
+    if (hit !== null && hit.instrumentId === instrumentId && hit.publisherId === publisherId) return hit;
     const key = instrumentId * 65536 + publisherId;
-    if (key === this.lastKey) return this.lastBook!;
     let book = this.books.get(key);
     if (book === undefined) {
       book = new Book(instrumentId, publisherId);
       this.books.set(key, book);
     }
-    this.lastKey = key;
-    this.lastBook = book;
+    this.recent[slot] = book;
     return book;
   }
 

@@ -302,4 +302,28 @@ describe('order ids are exact u64', () => {
     expect(market.books.size).toBe(3);
     expect(market.anomalies().duplicate_add).toBe(0);
   });
+
+  it('records reach their own book among thousands interleaved (more books than the recent-books table holds)', () => {
+    // Round-robin over more books than the table has slots, so that slots are
+    // shared by books of one instrument on other publishers (10 instruments,
+    // ids up to 2^32 - 1, on 300 publishers each) and of other instruments
+    // on one publisher (300 instruments on publisher 7).
+    const keys = [
+      ...Array.from({ length: 3000 }, (_, k) => ({ instrumentId: Math.floor(k / 300) * 477_218_588 + 1, publisherId: 1 + (k % 300) })),
+      ...Array.from({ length: 300 }, (_, k) => ({ instrumentId: 10_000 + k, publisherId: 7 })),
+    ];
+    keys.push({ instrumentId: 0xffffffff, publisherId: 65535 });
+    const records = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [k, key] of keys.entries()) records.push({ ...add(round * 10_000 + k, 'B', 10 + round, k + 1), ...key });
+    }
+    const { market } = run(records);
+    expect([...market.books.values()].filter((b) => b.records > 0)).toHaveLength(keys.length); // run() also opens INSTRUMENT's book
+    for (const [k, key] of keys.entries()) {
+      const book = market.book(key.instrumentId, key.publisherId);
+      expect([book.instrumentId, book.publisherId, book.records, book.orders.size]).toEqual([key.instrumentId, key.publisherId, 3, 3]);
+      expect(bids(book)).toEqual([[12, k + 1, 1], [11, k + 1, 1], [10, k + 1, 1]]);
+    }
+    expect(market.anomalies().duplicate_add).toBe(0);
+  });
 });
