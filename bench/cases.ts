@@ -89,7 +89,7 @@ async function engine(file: string, objects: boolean): Promise<CaseResult> {
     onCaptured: (buf) => {
       snapshots += buf.length;
       if (objects) for (let i = 0; i < buf.length; i++) checksum += buf.row(i).bids.length;
-      else checksum += buf.bidLevels[buf.length - 1];
+      else checksum += buf.bidLevels(buf.length - 1);
     },
   });
   const seconds = (performance.now() - t0) / 1000;

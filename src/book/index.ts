@@ -12,4 +12,4 @@ export * from "./mbp.js";
 export * from "./replay-file.js";
 export * from "./snapshot-buffer.js";
 export * from "./trade-buffer.js";
-export * from "./row-columns.js";
+export * from "./row-buffer.js";

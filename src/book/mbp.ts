@@ -44,39 +44,39 @@ export class MbpError extends Error {
 
 /**
  * Writes row i of `buf` (depth 1 or 10) as one DBN MBP-1 or MBP-10 record
- * (80 or 368 bytes) at `o`, straight from the buffer's columns: the file
+ * (80 or 368 bytes) at `o`, straight from the buffer's rows: the file
  * path of `mbp --format dbn` makes no object and no bigint per record.
  */
 export function writeMbpRecord(view: DataView, o: number, buf: SnapshotBuffer, i: number): void {
   const levels = buf.depth as 1 | 10;
   view.setUint8(o, mbpRecordLength(levels) / 4);
   view.setUint8(o + 1, levels === 10 ? RType.MBP_10 : RType.MBP_1);
-  view.setUint16(o + 2, buf.publisherId[i], true);
-  view.setUint32(o + 4, buf.instrumentId[i], true);
-  view.setUint32(o + 8, buf.tsEventLo[i], true);
-  view.setUint32(o + 12, buf.tsEventHi[i], true);
-  const price = buf.price[i];
+  view.setUint16(o + 2, buf.publisherId(i), true);
+  view.setUint32(o + 4, buf.instrumentId(i), true);
+  view.setUint32(o + 8, buf.tsEventLo(i), true);
+  view.setUint32(o + 12, buf.tsEventHi(i), true);
+  const price = buf.price(i);
   if (Number.isNaN(price)) {
     view.setUint32(o + 16, UNDEF_PRICE_LO, true);
     view.setUint32(o + 20, UNDEF_PRICE_HI, true);
   } else setI64(view, o + 16, price);
-  view.setUint32(o + 24, buf.size[i], true);
-  view.setUint8(o + 28, buf.action[i]);
-  view.setUint8(o + 29, buf.side[i]);
-  view.setUint8(o + 30, buf.flags[i]);
+  view.setUint32(o + 24, buf.size(i), true);
+  view.setUint8(o + 28, buf.action(i));
+  view.setUint8(o + 29, buf.side(i));
+  view.setUint8(o + 30, buf.flags(i));
   view.setUint8(o + 31, changeLevel(buf, i));
-  view.setUint32(o + 32, buf.tsRecvLo[i], true);
-  view.setUint32(o + 36, buf.tsRecvHi[i], true);
-  view.setInt32(o + 40, buf.tsInDelta[i], true);
-  view.setUint32(o + 44, buf.sequence[i], true);
-  const lv = buf.levels;
+  view.setUint32(o + 32, buf.tsRecvLo(i), true);
+  view.setUint32(o + 36, buf.tsRecvHi(i), true);
+  view.setInt32(o + 40, buf.tsInDelta(i), true);
+  view.setUint32(o + 44, buf.sequence(i), true);
+  const lv = buf.rows;
   const bid = buf.slot(i, BID_PX);
   const ask = buf.slot(i, ASK_PX);
   const d = buf.depth;
   for (let k = 0; k < levels; k++) {
     const l = o + 48 + k * 32;
-    const hasBid = k < buf.bidLevels[i];
-    const hasAsk = k < buf.askLevels[i];
+    const hasBid = k < buf.bidLevels(i);
+    const hasAsk = k < buf.askLevels(i);
     if (hasBid) setI64(view, l, lv[bid + k]);
     else { view.setUint32(l, UNDEF_PRICE_LO, true); view.setUint32(l + 4, UNDEF_PRICE_HI, true); }
     if (hasAsk) setI64(view, l + 8, lv[ask + k]);
@@ -90,11 +90,11 @@ export function writeMbpRecord(view: DataView, o: number, buf: SnapshotBuffer, i
 
 /** MBP's `depth`: the level (0 = best) of the triggering record's price on its side, 0 when it is not there. */
 function changeLevel(buf: SnapshotBuffer, i: number): number {
-  const side = buf.side[i];
+  const side = buf.side(i);
   const field = side === B ? BID_PX : side === A ? ASK_PX : -1;
-  if (field === -1 || Number.isNaN(buf.price[i])) return 0;
+  if (field === -1 || Number.isNaN(buf.price(i))) return 0;
   const run = buf.slot(i, field);
-  for (let k = 0, n = buf.counts(field)[i]; k < n; k++) if (buf.levels[run + k] === buf.price[i]) return k;
+  for (let k = 0, n = buf.levelCount(i, field); k < n; k++) if (buf.rows[run + k] === buf.price(i)) return k;
   return 0;
 }
 
@@ -112,7 +112,7 @@ const LEVEL_BYTES = 6 * 34;
 
 /**
  * MBP json lines and csv rows in Databento's names and order, written as
- * bytes straight from the snapshot columns (like the replay frames): levels
+ * bytes straight from the snapshot rows (like the replay frames): levels
  * bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct; prices and u64s as integer
  * strings; missing levels UNDEF_PRICE with zero size and count.
  */
@@ -129,38 +129,38 @@ export class MbpTextWriter extends ByteChunks {
     const o = this.chunk;
     let p = this.pos;
     if (json) p = put(o, p, J_TS_RECV);
-    p = int64(o, p, buf.tsRecvHi[i], buf.tsRecvLo[i], false, json);
+    p = int64(o, p, buf.tsRecvHi(i), buf.tsRecvLo(i), false, json);
     p = field(o, p, json, J_TS_EVENT);
-    p = int64(o, p, buf.tsEventHi[i], buf.tsEventLo[i], false, json);
+    p = int64(o, p, buf.tsEventHi(i), buf.tsEventLo(i), false, json);
     p = field(o, p, json, J_RTYPE);
     // Databento's MBP schemas are MBP-1 (rtype 0x01) and MBP-10 (0x0A); other depths have no rtype.
     if (buf.depth === 10) p = put(o, p, TEN);
     else if (buf.depth === 1) o[p++] = 0x31; // 1
     else if (json) p = put(o, p, NULL);
     p = field(o, p, json, J_PUBLISHER);
-    p = int(o, p, buf.publisherId[i]);
+    p = int(o, p, buf.publisherId(i));
     p = field(o, p, json, J_INSTRUMENT);
-    p = int(o, p, buf.instrumentId[i]);
+    p = int(o, p, buf.instrumentId(i));
     p = field(o, p, json, J_ACTION);
-    p = put(o, p, chars[buf.action[i]]);
+    p = put(o, p, chars[buf.action(i)]);
     p = field(o, p, json, J_SIDE);
-    p = put(o, p, chars[buf.side[i]]);
+    p = put(o, p, chars[buf.side(i)]);
     p = field(o, p, json, J_DEPTH);
     p = int(o, p, changeLevel(buf, i));
     p = field(o, p, json, J_PRICE);
-    p = price(o, p, buf.price[i], json);
+    p = price(o, p, buf.price(i), json);
     p = field(o, p, json, J_SIZE);
-    p = int(o, p, buf.size[i]);
+    p = int(o, p, buf.size(i));
     p = field(o, p, json, J_FLAGS);
-    p = int(o, p, buf.flags[i]);
+    p = int(o, p, buf.flags(i));
     p = field(o, p, json, J_DELTA);
-    p = int(o, p, buf.tsInDelta[i]);
+    p = int(o, p, buf.tsInDelta(i));
     p = field(o, p, json, J_SEQUENCE);
-    p = int(o, p, buf.sequence[i]);
+    p = int(o, p, buf.sequence(i));
     if (json) p = put(o, p, J_LEVELS);
-    const bids = buf.bidLevels[i];
-    const asks = buf.askLevels[i];
-    const lv = buf.levels;
+    const bids = buf.bidLevels(i);
+    const asks = buf.askLevels(i);
+    const lv = buf.rows;
     const d = buf.depth;
     const bid = buf.slot(i, BID_PX);
     const ask = buf.slot(i, ASK_PX);

@@ -1,16 +1,32 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
 import type { BookSide } from './side.js';
-import { RowKeyBuffer, captureRowKey, exportColumns, type ExportedColumns } from './row-columns.js';
+import { KeyField, RowBuffer, type ExportedRows } from './row-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 
-const SNAPSHOT_ROW_COLUMNS = [
-  'instrumentId', 'publisherId', 'tsRecvHi', 'tsRecvLo', 'tsEventHi', 'tsEventLo', 'sequence', 'subSequence', 'action', 'side', 'flags',
-  'price', 'size', 'tsInDelta', 'bidLevels', 'askLevels',
-] as const;
+/**
+ * Where each field of a snapshot row after its key (KeyField) sits: row i's
+ * field f is `rows[at(i) + f]` (a const enum, as KeyField is). The levels
+ * follow them (`slot`).
+ */
+export const enum SnapshotField {
+  /** ASCII code of the triggering record's action. */
+  action = 8,
+  /** ASCII code of its side. */
+  side = 9,
+  flags = 10,
+  /** 1e-9 units; NaN when the record has no (representable) price. */
+  price = 11,
+  size = 12,
+  tsInDelta = 13,
+  /** Levels present on each side (at most the depth). */
+  bidLevels = 14,
+  askLevels = 15,
+}
+const LEVELS_AT = 16;
 
 /**
- * The level fields of a row, in the order of their runs in `levels` (and of
+ * The level fields of a row, in the order of their runs (and of
  * LEVEL_COLUMNS in the stores): each run is `depth` slots, best first.
  */
 export const BID_PX = 0, BID_SZ = 1, BID_CT = 2, ASK_PX = 3, ASK_SZ = 4, ASK_CT = 5;
@@ -22,8 +38,8 @@ const LEVEL_FIELDS = 6;
  * `depth` slots from `base` (prices, sizes, counts; best first) and returns
  * how many levels there were. Two levels a turn: V8 re-checks each typed
  * array and reloads its length at every turn of a loop, so a turn that copies
- * two levels pays that once for six values instead of three (about 20% less
- * for the whole snapshot at depth 10).
+ * two levels pays that once for six values instead of three (a whole
+ * snapshot at depth 10 took 104 ns that way, against 88).
  */
 function copyTopLevels(out: Float64Array, base: number, depth: number, side: BookSide): number {
   const { prices, sizes, counts } = side;
@@ -50,82 +66,84 @@ function copyTopLevels(out: Float64Array, base: number, depth: number, side: Boo
 }
 
 /**
- * Depth snapshots in columns, reused batch after batch: the engine writes
- * rows with no allocation, and writers (stores, MBP output) read columns or
+ * Depth snapshots, reused batch after batch: the engine writes rows with no
+ * allocation, and writers (stores, MBP output) read fields by row or
  * materialise a row as a DepthSnapshot only where they need an object.
  *
- * All level values live in one array, `levels`: row i holds six runs of
- * `depth` slots (bid prices, sizes, counts, then ask prices, sizes, counts),
- * best first, from `slot(i, field)`; `bidLevels[i]` and `askLevels[i]` say
- * how many slots of each run are present. One array rather than six: V8
- * re-checks a typed array at every store to it when the array comes from a
- * field, and with one array capture (60 stores per MBP-10 row) made the
- * engine bench ~13% faster.
+ * Row i is `stride` doubles from `at(i)` in `rows` (see RowBuffer): the key,
+ * the triggering record's fields (SnapshotField), then six runs of `depth`
+ * level slots (bid prices, sizes, counts, then ask prices, sizes, counts),
+ * best first, from `slot(i, field)`; `bidLevels(i)` and `askLevels(i)` say
+ * how many slots of each run are present.
  */
-export class SnapshotBuffer extends RowKeyBuffer {
-  readonly action: Uint8Array;
-  readonly side: Uint8Array;
-  readonly flags: Uint8Array;
-  /** 1e-9 units; NaN when the record has no (representable) price. */
-  readonly price: Float64Array;
-  readonly size: Uint32Array;
-  readonly tsInDelta: Int32Array;
-  readonly bidLevels: Uint16Array;
-  readonly askLevels: Uint16Array;
-  /** Prices in 1e-9 units, sizes and counts; see the class comment for the layout. */
-  readonly levels: Float64Array;
-  /** Slots per row in `levels`: six runs of `depth`. */
-  readonly rowSlots: number;
-
-  /** Allocates empty columns, or adopts `columns` (from `exportColumns`, e.g. sent by the engine thread). */
-  constructor(readonly depth: number, capacity = 4096, columns?: ExportedColumns) {
-    super(capacity, columns);
-    const n = capacity;
-    const c = columns?.columns;
-    this.rowSlots = LEVEL_FIELDS * depth;
-    this.action = (c?.action as Uint8Array) ?? new Uint8Array(n);
-    this.side = (c?.side as Uint8Array) ?? new Uint8Array(n);
-    this.flags = (c?.flags as Uint8Array) ?? new Uint8Array(n);
-    this.price = (c?.price as Float64Array) ?? new Float64Array(n);
-    this.size = (c?.size as Uint32Array) ?? new Uint32Array(n);
-    this.tsInDelta = (c?.tsInDelta as Int32Array) ?? new Int32Array(n);
-    this.bidLevels = (c?.bidLevels as Uint16Array) ?? new Uint16Array(n);
-    this.askLevels = (c?.askLevels as Uint16Array) ?? new Uint16Array(n);
-    this.levels = (c?.levels as Float64Array) ?? new Float64Array(n * this.rowSlots);
+export class SnapshotBuffer extends RowBuffer {
+  /** Allocates empty rows, or adopts exported ones (from `exportRows`, e.g. sent by the engine thread). */
+  constructor(readonly depth: number, capacity = 4096, exported?: ExportedRows) {
+    super(capacity, LEVELS_AT + LEVEL_FIELDS * depth, exported);
   }
 
-  static adopt(e: ExportedColumns): SnapshotBuffer {
+  static adopt(e: ExportedRows): SnapshotBuffer {
     return new SnapshotBuffer(e.depth, e.length, e);
   }
 
-  /** A compact copy of the filled rows, whose buffers can be transferred to another thread. */
-  exportColumns(): ExportedColumns {
-    return exportColumns(this, this.length, this.depth, SNAPSHOT_ROW_COLUMNS, ['levels'], this.rowSlots);
+  /** A compact copy of the filled rows, whose buffer can be transferred to another thread. */
+  exportRows(): ExportedRows {
+    return this.exportAs(this.depth);
   }
 
-  /** Where `field`'s run of row i starts in `levels` (its best level). */
+  action(i: number): number { return this.rows[i * this.stride + SnapshotField.action]; }
+  side(i: number): number { return this.rows[i * this.stride + SnapshotField.side]; }
+  flags(i: number): number { return this.rows[i * this.stride + SnapshotField.flags]; }
+  price(i: number): number { return this.rows[i * this.stride + SnapshotField.price]; }
+  size(i: number): number { return this.rows[i * this.stride + SnapshotField.size]; }
+  tsInDelta(i: number): number { return this.rows[i * this.stride + SnapshotField.tsInDelta]; }
+  bidLevels(i: number): number { return this.rows[i * this.stride + SnapshotField.bidLevels]; }
+  askLevels(i: number): number { return this.rows[i * this.stride + SnapshotField.askLevels]; }
+
+  /** Where `field`'s run of row i starts in `rows` (its best level). */
   slot(i: number, field: LevelField): number {
-    return i * this.rowSlots + field * this.depth;
+    return i * this.stride + LEVELS_AT + field * this.depth;
   }
 
-  /** Levels present per row on the side of `field`: `bidLevels` or `askLevels`. */
-  counts(field: LevelField): Uint16Array {
-    return field < ASK_PX ? this.bidLevels : this.askLevels;
+  /** Levels present in row i on the side of `field`. */
+  levelCount(i: number, field: LevelField): number {
+    return field < ASK_PX ? this.bidLevels(i) : this.askLevels(i);
   }
 
-  /** Appends the book's top `depth` levels, taken after record `r`. Returns the row. */
+  /**
+   * Appends the book's top `depth` levels, taken after record `r`. Returns the row.
+   *
+   * The key is written out here, not through captureRowKey as trades do: the
+   * smaller body that the call makes is one V8 then inlines into
+   * Market.apply, which leaves no inlining budget for copyTopLevels, and
+   * the engine ran ~5% slower that way.
+   */
   capture(book: Book, r: MboView): number {
     const i = this.length++;
-    captureRowKey(this, i, r, book.snapshotOrdinal);
-    this.action[i] = r.action;
-    this.side[i] = r.side;
-    this.flags[i] = r.flags;
-    this.price[i] = r.priceNanos;
-    this.size[i] = r.size;
-    this.tsInDelta[i] = r.tsInDelta;
-    const base = i * this.rowSlots;
-    this.bidLevels[i] = copyTopLevels(this.levels, base, this.depth, book.bids);
-    this.askLevels[i] = copyTopLevels(this.levels, base + 3 * this.depth, this.depth, book.asks);
+    const rows = this.rows;
+    const b = i * this.stride;
+    const v = r.view;
+    const o = r.offset;
+    const recvLo = v.getUint32(o + 40, true);
+    const recvHi = v.getUint32(o + 44, true);
+    const sequence = v.getUint32(o + 52, true);
+    rows[b + KeyField.instrumentId] = v.getUint32(o + 4, true);
+    rows[b + KeyField.publisherId] = v.getUint16(o + 2, true);
+    rows[b + KeyField.tsRecvHi] = recvHi;
+    rows[b + KeyField.tsRecvLo] = recvLo;
+    rows[b + KeyField.tsEventHi] = v.getUint32(o + 12, true);
+    rows[b + KeyField.tsEventLo] = v.getUint32(o + 8, true);
+    rows[b + KeyField.sequence] = sequence;
+    rows[b + KeyField.subSequence] = book.snapshotOrdinal.next(recvHi, recvLo, sequence);
+    rows[b + SnapshotField.action] = v.getUint8(o + 38);
+    rows[b + SnapshotField.side] = v.getUint8(o + 39);
+    rows[b + SnapshotField.flags] = v.getUint8(o + 36);
+    rows[b + SnapshotField.price] = r.priceNanos;
+    rows[b + SnapshotField.size] = v.getUint32(o + 32, true);
+    rows[b + SnapshotField.tsInDelta] = v.getInt32(o + 48, true);
+    const depth = this.depth;
+    rows[b + SnapshotField.bidLevels] = copyTopLevels(rows, b + LEVELS_AT, depth, book.bids);
+    rows[b + SnapshotField.askLevels] = copyTopLevels(rows, b + LEVELS_AT + 3 * depth, depth, book.asks);
     return i;
   }
 
@@ -136,12 +154,12 @@ export class SnapshotBuffer extends RowKeyBuffer {
 
   /** True when row i and row j of `other` (of the same depth) show the same levels (prices, sizes, counts). */
   sameLevels(i: number, other: SnapshotBuffer, j: number): boolean {
-    if (this.bidLevels[i] !== other.bidLevels[j] || this.askLevels[i] !== other.askLevels[j]) return false;
+    if (this.bidLevels(i) !== other.bidLevels(j) || this.askLevels(i) !== other.askLevels(j)) return false;
     for (let field = BID_PX; field <= ASK_CT; field++) {
       const a = this.slot(i, field as LevelField);
       const b = other.slot(j, field as LevelField);
-      for (let k = 0, n = this.counts(field as LevelField)[i]; k < n; k++) {
-        if (this.levels[a + k] !== other.levels[b + k]) return false;
+      for (let k = 0, n = this.levelCount(i, field as LevelField); k < n; k++) {
+        if (this.rows[a + k] !== other.rows[b + k]) return false;
       }
     }
     return true;
@@ -150,20 +168,19 @@ export class SnapshotBuffer extends RowKeyBuffer {
   /** Copies row i of `from` (of the same depth) into row 0 of this buffer (for keeping the last emitted row). */
   copyRow(from: SnapshotBuffer, i: number): void {
     this.length = 1;
-    this.bidLevels[0] = from.bidLevels[i];
-    this.askLevels[0] = from.askLevels[i];
-    const s = from.slot(i, BID_PX);
-    this.levels.set(from.levels.subarray(s, s + from.rowSlots), 0);
+    const s = from.at(i);
+    this.rows.set(from.rows.subarray(s, s + from.stride), 0);
   }
 
   /** Packed [price, size, count, ...] best first, for one side of row i. */
   packed(i: number, side: 'bid' | 'ask'): number[] {
     const field = side === 'bid' ? BID_PX : ASK_PX;
     const px = this.slot(i, field);
-    const n = this.counts(field)[i];
+    const n = this.levelCount(i, field);
     const d = this.depth;
+    const rows = this.rows;
     const out: number[] = [];
-    for (let k = 0; k < n; k++) out.push(this.levels[px + k], this.levels[px + d + k], this.levels[px + 2 * d + k]);
+    for (let k = 0; k < n; k++) out.push(rows[px + k], rows[px + d + k], rows[px + 2 * d + k]);
     return out;
   }
 
@@ -173,19 +190,20 @@ export class SnapshotBuffer extends RowKeyBuffer {
     const asks = this.packed(i, 'ask');
     const bestBid = bids.length > 0 ? bids[0] : NaN;
     const bestAsk = asks.length > 0 ? asks[0] : NaN;
+    const price = this.price(i);
     return {
-      instrumentId: this.instrumentId[i],
-      publisherId: this.publisherId[i],
+      instrumentId: this.instrumentId(i),
+      publisherId: this.publisherId(i),
       tsRecv: this.tsRecv(i),
       tsEvent: this.tsEvent(i),
-      sequence: this.sequence[i],
-      subSequence: this.subSequence[i],
-      action: String.fromCharCode(this.action[i]),
-      side: String.fromCharCode(this.side[i]),
-      price: Number.isNaN(this.price[i]) ? null : this.price[i],
-      size: this.size[i],
-      flags: this.flags[i],
-      tsInDelta: this.tsInDelta[i],
+      sequence: this.sequence(i),
+      subSequence: this.subSequence(i),
+      action: String.fromCharCode(this.action(i)),
+      side: String.fromCharCode(this.side(i)),
+      price: Number.isNaN(price) ? null : price,
+      size: this.size(i),
+      flags: this.flags(i),
+      tsInDelta: this.tsInDelta(i),
       depth: this.depth,
       bids,
       asks,

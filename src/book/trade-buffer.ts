@@ -1,42 +1,42 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
-import { RowKeyBuffer, captureRowKey, exportColumns, type ExportedColumns } from './row-columns.js';
+import { RowBuffer, captureRowKey, type ExportedRows } from './row-buffer.js';
 
-const TRADE_COLUMNS = [
-  'instrumentId', 'publisherId', 'tsRecvHi', 'tsRecvLo', 'tsEventHi', 'tsEventLo', 'sequence', 'subSequence', 'side', 'price', 'size',
-] as const;
-
-/** Trades (T records) in columns, reused batch after batch like SnapshotBuffer. */
-export class TradeBuffer extends RowKeyBuffer {
+/** Where each field of a trade row after its key (KeyField) sits: row i's field f is `rows[at(i) + f]` (a const enum, as KeyField is). */
+export const enum TradeField {
   /** Aggressor side (B, A or N) as an ASCII code. */
-  readonly side: Uint8Array;
+  side = 8,
   /** 1e-9 units; NaN when undefined. */
-  readonly price: Float64Array;
-  readonly size: Uint32Array;
+  price = 9,
+  size = 10,
+}
+const TRADE_FIELDS = 11;
 
-  /** Allocates empty columns, or adopts exported ones. */
-  constructor(capacity = 4096, columns?: ExportedColumns) {
-    super(capacity, columns);
-    const n = capacity;
-    const c = columns?.columns;
-    this.side = (c?.side as Uint8Array) ?? new Uint8Array(n);
-    this.price = (c?.price as Float64Array) ?? new Float64Array(n);
-    this.size = (c?.size as Uint32Array) ?? new Uint32Array(n);
+/** Trades (T records), reused batch after batch like SnapshotBuffer. */
+export class TradeBuffer extends RowBuffer {
+  /** Allocates empty rows, or adopts exported ones. */
+  constructor(capacity = 4096, exported?: ExportedRows) {
+    super(capacity, TRADE_FIELDS, exported);
   }
 
-  static adopt(e: ExportedColumns): TradeBuffer {
+  static adopt(e: ExportedRows): TradeBuffer {
     return new TradeBuffer(e.length, e);
   }
 
-  exportColumns(): ExportedColumns {
-    return exportColumns(this, this.length, 0, TRADE_COLUMNS, [], 0);
+  exportRows(): ExportedRows {
+    return this.exportAs(0);
   }
 
+  side(i: number): number { return this.rows[i * this.stride + TradeField.side]; }
+  price(i: number): number { return this.rows[i * this.stride + TradeField.price]; }
+  size(i: number): number { return this.rows[i * this.stride + TradeField.size]; }
+
   capture(r: MboView, book: Book): void {
-    const i = this.length++;
-    captureRowKey(this, i, r, book.tradeOrdinal);
-    this.side[i] = r.side;
-    this.price[i] = r.priceNanos;
-    this.size[i] = r.size;
+    const rows = this.rows;
+    const b = this.length++ * this.stride;
+    captureRowKey(rows, b, r, book.tradeOrdinal);
+    rows[b + TradeField.side] = r.side;
+    rows[b + TradeField.price] = r.priceNanos;
+    rows[b + TradeField.size] = r.size;
   }
 }

@@ -1,4 +1,4 @@
-import type { ExportedColumns } from '../book/row-columns.js';
+import type { ExportedRows } from '../book/row-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SymbolMapping } from '../dbn/metadata.js';
 import type { SourcePolicy } from './source.js';
@@ -23,7 +23,7 @@ export interface BookSummary {
 /** Messages from the engine thread, in order: metadata, (batch|progress)*, done or error. */
 export type EngineMessage =
   | { type: 'metadata'; name: string; dataset: string; schema: string; mappings: SymbolMapping[] }
-  | { type: 'batch'; snapshots: ExportedColumns; trades: ExportedColumns }
+  | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows }
   | { type: 'progress'; bytes: number; totalBytes: number | null; records: number }
   | {
       type: 'done';

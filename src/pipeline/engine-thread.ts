@@ -1,6 +1,6 @@
 /**
  * The CPU-heavy half of ingestion, in a worker thread: source -> hash ->
- * decode -> books -> snapshot and trade columns, posted to the main thread
+ * decode -> books -> snapshot and trade rows, posted to the main thread
  * (which alone talks to the store and to Redis). At most MAX_IN_FLIGHT
  * batches wait for an ack, so a slow store slows decoding instead of
  * growing memory.
@@ -10,7 +10,7 @@ import { openDbnStream, zstdOptionsFor } from '../dbn/reader.js';
 import { Credits } from '../flow.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/replay-file.js';
-import { transferList } from '../book/row-columns.js';
+import { transferList } from '../book/row-buffer.js';
 import { openSource } from './source.js';
 import { toIngestError } from './errors.js';
 import type { EngineRequest, EngineMessage } from './engine-protocol.js';
@@ -42,8 +42,8 @@ async function run(): Promise<void> {
     // Large batches: each store write has a fixed cost (a commit, an overlap check).
     capacity: request.batchRows,
     onCaptured: async (snapshots, trades) => {
-      const s = snapshots.exportColumns();
-      const t = trades.exportColumns();
+      const s = snapshots.exportRows();
+      const t = trades.exportRows();
       batches.sent();
       post({ type: 'batch', snapshots: s, trades: t }, [...transferList(s), ...transferList(t)]);
       await batches.room();

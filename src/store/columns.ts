@@ -15,25 +15,25 @@ export const LEVEL_COLUMNS = ['bid_px', 'bid_sz', 'bid_ct', 'ask_px', 'ask_sz', 
 
 /** One side's level field of row i, as stored (prices in price units). */
 export function levelColumn(buf: SnapshotBuffer, i: number, field: LevelField): number[] {
-  const n = buf.counts(field)[i];
+  const n = buf.levelCount(i, field);
   const base = buf.slot(i, field);
   const out = new Array<number>(n);
   const price = field === BID_PX || field === ASK_PX;
-  for (let k = 0; k < n; k++) out[k] = price ? buf.levels[base + k] / NANOS : buf.levels[base + k];
+  for (let k = 0; k < n; k++) out[k] = price ? buf.rows[base + k] / NANOS : buf.rows[base + k];
   return out;
 }
 
 /** Scalar top-of-book columns for cheap SQL and dashboards; NaN where a side is empty. */
 export function topOfBook(buf: SnapshotBuffer, i: number) {
-  const hasBid = buf.bidLevels[i] > 0;
-  const hasAsk = buf.askLevels[i] > 0;
-  const bid = buf.levels[buf.slot(i, BID_PX)];
-  const ask = buf.levels[buf.slot(i, ASK_PX)];
+  const hasBid = buf.bidLevels(i) > 0;
+  const hasAsk = buf.askLevels(i) > 0;
+  const bid = buf.rows[buf.slot(i, BID_PX)];
+  const ask = buf.rows[buf.slot(i, ASK_PX)];
   return {
     bidPx: hasBid ? bid / NANOS : NaN,
-    bidSz: hasBid ? buf.levels[buf.slot(i, BID_SZ)] : NaN,
+    bidSz: hasBid ? buf.rows[buf.slot(i, BID_SZ)] : NaN,
     askPx: hasAsk ? ask / NANOS : NaN,
-    askSz: hasAsk ? buf.levels[buf.slot(i, ASK_SZ)] : NaN,
+    askSz: hasAsk ? buf.rows[buf.slot(i, ASK_SZ)] : NaN,
     spread: hasBid && hasAsk ? (ask - bid) / NANOS : NaN,
     crossed: hasBid && hasAsk && bid > ask,
     locked: hasBid && hasAsk && bid === ask,

@@ -5,7 +5,8 @@ import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import { rowsOf, type SnapshotStore, type StoredSnapshot } from '../../src/store/port.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
-import { BID_PX, BID_SZ, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
+import { BID_PX, BID_SZ, SnapshotField, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
+import { KeyField } from '../../src/book/row-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
 import { propertyRuns, propertyTimeout } from '../property.js';
@@ -18,8 +19,8 @@ function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
   for (let o = batch.start; o < batch.end; ) {
     o = market.apply(batch, o);
     out.push([
-      (market.snapshots.constructor as typeof SnapshotBuffer).adopt(market.snapshots.exportColumns()),
-      (market.trades.constructor as typeof TradeBuffer).adopt(market.trades.exportColumns()),
+      (market.snapshots.constructor as typeof SnapshotBuffer).adopt(market.snapshots.exportRows()),
+      (market.trades.constructor as typeof TradeBuffer).adopt(market.trades.exportRows()),
     ]);
     market.snapshots.clear();
     market.trades.clear();
@@ -36,21 +37,26 @@ const symbolOf = (id: number) => (id === 432669 ? 'CLX5' : null);
 
 /** One buffer of the given row ranges of several buffers, in order (same depth). */
 function joinRows(...parts: Array<[SnapshotBuffer, number, number]>): SnapshotBuffer {
-  const exported = parts.map(([b]) => b.exportColumns());
-  const depth = exported[0].depth;
+  const { depth, stride } = parts[0][0];
   const length = parts.reduce((n, [, from, to]) => n + to - from, 0);
-  const columns: Record<string, Float64Array | Uint8Array | Uint16Array | Uint32Array | Int32Array> = {};
-  for (const [k, first] of Object.entries(exported[0].columns)) {
-    const width = first.length / exported[0].length; // 1 for row columns, 6 x depth for levels
-    const out = new (first.constructor as Float64ArrayConstructor)(length * width);
-    let at = 0;
-    parts.forEach(([, from, to], p) => {
-      out.set(exported[p].columns[k].subarray(from * width, to * width) as Float64Array, at);
-      at += (to - from) * width;
-    });
-    columns[k] = out;
+  const rows = new Float64Array(length * stride);
+  let at = 0;
+  for (const [b, from, to] of parts) {
+    rows.set(b.rows.subarray(b.at(from), b.at(to)), at);
+    at += (to - from) * stride;
   }
-  return (parts[0][0].constructor as typeof SnapshotBuffer).adopt({ depth, length, columns });
+  return (parts[0][0].constructor as typeof SnapshotBuffer).adopt({ depth, length, rows });
+}
+
+/** Sets one field of row i (tests craft rows from the engine's). */
+function set(buf: SnapshotBuffer, i: number, field: number, value: number): void {
+  buf.rows[buf.at(i) + field] = value;
+}
+
+/** Sets row i's ts_recv. */
+function setTsRecv(buf: SnapshotBuffer, i: number, ts: bigint): void {
+  set(buf, i, KeyField.tsRecvHi, Number(ts >> 32n));
+  set(buf, i, KeyField.tsRecvLo, Number(ts & 0xffffffffn));
 }
 
 /**
@@ -108,10 +114,10 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     // at the very instant where stored rows end.
     const source = joinRows([batches[0][0], 0, 800]);
     for (let i = 0; i < source.length; i++) {
-      if (i % 3 === 0) source.instrumentId[i] = 432670;
-      source.tsRecvHi[i] = source.tsRecvHi[i - (i % 4)];
-      source.tsRecvLo[i] = source.tsRecvLo[i - (i % 4)];
-      source.subSequence[i] = i; // keys stay unique
+      if (i % 3 === 0) set(source, i, KeyField.instrumentId, 432670);
+      set(source, i, KeyField.tsRecvHi, source.tsRecvHi(i - (i % 4)));
+      set(source, i, KeyField.tsRecvLo, source.tsRecvLo(i - (i % 4)));
+      set(source, i, KeyField.subSequence, i); // keys stay unique
     }
     const symbols = (id: number) => (id === 432669 ? 'CLX5' : id === 432670 ? 'CLX6' : null);
     const range = fc.tuple(fc.integer({ min: 0, max: 800 }), fc.integer({ min: 0, max: 120 }), fc.boolean())
@@ -149,14 +155,14 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     const store = await fresh();
     const s = joinRows([batches[0][0], 0, 200]);
     // Level sizes are sums of u32 order sizes: one above 2^32 must survive too.
-    const row = s.bidLevels.findIndex((n) => n > 1);
-    s.levels[s.slot(row, BID_SZ) + 1] = 2 ** 40 + 7;
+    const row = Array.from({ length: s.length }, (_, i) => s.bidLevels(i)).findIndex((n) => n > 1);
+    s.rows[s.slot(row, BID_SZ) + 1] = 2 ** 40 + 7;
     // A record without a price (UNDEF_PRICE) is stored as NULL and read back as null.
-    s.price[3] = NaN;
+    set(s, 3, SnapshotField.price, NaN);
     // Negative values where the types allow them: a price (spreads trade below zero) and ts_in_delta.
-    s.levels[s.slot(row, BID_PX)] = -500_000_000;
-    s.price[4] = -1_250_000_000;
-    s.tsInDelta[5] = -7;
+    s.rows[s.slot(row, BID_PX)] = -500_000_000;
+    set(s, 4, SnapshotField.price, -1_250_000_000);
+    set(s, 5, SnapshotField.tsInDelta, -7);
     const long = 'CLX5 C0065000 Ω-long';
     await store.writeSnapshots(s, () => long);
     await store.flush();
@@ -185,7 +191,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     const s = joinRows([batches[0][0], 0, 300]);
     const names = ['CLX5 C00650', 'CLX5 C00651', 'CLX5 P00650', 'CLX5', null, 'CLX5 C0065000 long', 'CLX5 C0065000 lone'];
     // Runs of one symbol and single rows between them.
-    for (let i = 0; i < s.length; i++) s.instrumentId[i] = 1 + (i % 10 < 3 ? 0 : i % names.length);
+    for (let i = 0; i < s.length; i++) set(s, i, KeyField.instrumentId, 1 + (i % 10 < 3 ? 0 : i % names.length));
     await store.writeSnapshots(s, (id) => names[id - 1]);
     await store.flush();
     const rows = [];
@@ -198,12 +204,12 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
   it('action and side bytes outside ASCII (a corrupt or newer file) are stored and read back as their characters', async () => {
     const store = await fresh();
     const s = joinRows([batches[0][0], 0, 4]);
-    [0x7f, 0xc8, 0xff, 0x80].forEach((b, i) => { s.action[i] = b; s.side[i] = 0xff - i; });
+    [0x7f, 0xc8, 0xff, 0x80].forEach((b, i) => { set(s, i, SnapshotField.action, b); set(s, i, SnapshotField.side, 0xff - i); });
     await store.writeSnapshots(s, symbolOf);
     await store.flush();
     const rows = [];
     for await (const r of rowsOf(store.readRange({ symbols: [] }))) rows.push(r);
-    expect(rows.map((r) => [r.action, r.side])).toEqual([0, 1, 2, 3].map((i) => [String.fromCharCode(s.action[i]), String.fromCharCode(s.side[i])]));
+    expect(rows.map((r) => [r.action, r.side])).toEqual([0, 1, 2, 3].map((i) => [String.fromCharCode(s.action(i)), String.fromCharCode(s.side(i))]));
     expect(await store.bookAt('CLX5', rows[3].tsRecv)).toMatchObject({ action: String.fromCharCode(0x80), side: String.fromCharCode(0xfc) });
     await store.close();
   });
@@ -333,8 +339,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     expect(rows.tsRecv(9) < base && base + 9n < rows.tsRecv(20)).toBe(true);
     for (let j = 10; j < 20; j++) {
       const ts = base + BigInt(j - 10);
-      rows.tsRecvHi[j] = Number(ts >> 32n);
-      rows.tsRecvLo[j] = Number(ts & 0xffffffffn);
+      setTsRecv(rows, j, ts);
     }
     await store.writeSnapshots(rows, symbolOf);
     await store.flush();
@@ -350,8 +355,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     const rows = joinRows([batches[0][0], 0, 400]);
     const burst = rows.tsRecv(0);
     for (let j = 0; j < 300; j++) {
-      rows.tsRecvHi[j] = Number(burst >> 32n);
-      rows.tsRecvLo[j] = Number(burst & 0xffffffffn);
+      setTsRecv(rows, j, burst);
     }
     await store.writeSnapshots(rows, symbolOf);
     await store.flush();
@@ -414,13 +418,12 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
           for (const r of runs) {
             ts += r.gap;
             for (let k = 0; k < r.rows && i < rows.length; k++, i++, ts += r.step) {
-              rows.tsRecvHi[i] = Number(ts >> 32n);
-              rows.tsRecvLo[i] = Number(ts & 0xffffffffn);
+              setTsRecv(rows, i, ts);
               // Keys stay unique; rows at one instant differ in instrument, and in
               // sequences written out of order, so only a sort puts them in key order.
-              rows.instrumentId[i] = 432669 + instruments.next().value;
-              rows.sequence[i] = (i * 7919) % 100_003;
-              rows.subSequence[i] = 0;
+              set(rows, i, KeyField.instrumentId, 432669 + instruments.next().value);
+              set(rows, i, KeyField.sequence, (i * 7919) % 100_003);
+              set(rows, i, KeyField.subSequence, 0);
             }
           }
           const all = Array.from({ length: rows.length }, (_, k) => rows.row(k)).sort((a, b) =>
@@ -469,13 +472,12 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
           let ts = 1_758_000_000_000_000_000n;
           for (let i = 0; i < rows.length; i++) {
             ts += spec[i].step;
-            rows.tsRecvHi[i] = Number(ts >> 32n);
-            rows.tsRecvLo[i] = Number(ts & 0xffffffffn);
+            setTsRecv(rows, i, ts);
             // Books: (432669, 1), (432670, 1), (432669, 2); sequences collide on purpose, sub_sequence keeps keys unique.
-            rows.instrumentId[i] = spec[i].book === 1 ? 432670 : 432669;
-            rows.publisherId[i] = spec[i].book === 2 ? 2 : 1;
-            rows.sequence[i] = spec[i].sequence;
-            rows.subSequence[i] = i;
+            set(rows, i, KeyField.instrumentId, spec[i].book === 1 ? 432670 : 432669);
+            set(rows, i, KeyField.publisherId, spec[i].book === 2 ? 2 : 1);
+            set(rows, i, KeyField.sequence, spec[i].sequence);
+            set(rows, i, KeyField.subSequence, i);
           }
           const all = Array.from({ length: rows.length }, (_, k) => rows.row(k));
           const later = (a: DepthSnapshot, b: DepthSnapshot) =>

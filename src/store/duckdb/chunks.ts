@@ -1,5 +1,5 @@
 /**
- * Builds DuckDB data chunks from the engine's columns with bulk memory
+ * Builds DuckDB data chunks from the engine's rows with bulk memory
  * copies. node-api's value-by-value setters cross N-API once per value (and
  * once per list element): that capped ingestion at ~24k snapshot rows/s.
  * Here each column of a chunk is filled in a typed array in JS and copied into
@@ -13,9 +13,9 @@
 import { endianness } from 'node:os';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
-import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
-import type { TradeBuffer } from '../../book/trade-buffer.js';
-import type { RowKeyColumns } from '../../book/row-columns.js';
+import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, SnapshotField, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import { TradeField, type TradeBuffer } from '../../book/trade-buffer.js';
+import { KeyField, type RowBuffer } from '../../book/row-buffer.js';
 import { NANOS, topOfBook } from '../columns.js';
 import type { SymbolOf } from '../port.js';
 
@@ -48,17 +48,21 @@ class ChunkFiller {
     copy(this.next(), values);
   }
 
-  /** A column of rows [start, end) of a buffer column, with no conversion. */
-  slice(values: Uint8Array | Uint16Array | Uint32Array | Int32Array): void {
-    this.raw(values.subarray(this.start, this.end));
+  /** A fixed-width column of one field of rows [start, end), whose values `Column` holds as they are. */
+  field(Column: Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor, buf: RowBuffer, field: number): void {
+    const out = new Column(this.n);
+    const { rows, stride } = buf;
+    for (let r = 0, at = buf.at(this.start) + field; r < this.n; r++, at += stride) out[r] = rows[at];
+    this.raw(out);
   }
 
-  /** BIGINT nanoseconds from (hi, lo) u32 halves, written as little-endian words. */
-  nanos(hi: Uint32Array, lo: Uint32Array): void {
+  /** BIGINT nanoseconds from the (hi, lo) u32 halves in two fields, written as little-endian words. */
+  nanos(buf: RowBuffer, hi: number, lo: number): void {
     const words = new Uint32Array(this.n * 2);
-    for (let r = 0, i = this.start; r < this.n; r++, i++) {
-      words[2 * r] = lo[i];
-      words[2 * r + 1] = hi[i];
+    const { rows, stride } = buf;
+    for (let r = 0, at = buf.at(this.start); r < this.n; r++, at += stride) {
+      words[2 * r] = rows[at + lo];
+      words[2 * r + 1] = rows[at + hi];
     }
     this.raw(words);
   }
@@ -89,10 +93,11 @@ class ChunkFiller {
    * in valid data; a byte of 0x80 or more (a corrupt or newer file) is two
    * UTF-8 bytes, as DuckDB refuses a string that is not valid UTF-8.
    */
-  chars(codes: Uint8Array): void {
+  chars(buf: RowBuffer, field: number): void {
     const out = new Uint32Array(this.n * 4);
-    for (let r = 0, i = this.start; r < this.n; r++, i++) {
-      const c = codes[i];
+    const { rows, stride } = buf;
+    for (let r = 0, at = buf.at(this.start) + field; r < this.n; r++, at += stride) {
+      const c = rows[at];
       if (c < 0x80) {
         out[4 * r] = 1;
         out[4 * r + 1] = c;
@@ -148,16 +153,15 @@ class ChunkFiller {
    */
   levels(buf: SnapshotBuffer, field: LevelField, as: 'price' | 'u64' | 'u32'): void {
     const v = this.next();
-    const slots = buf.levels;
-    const counts = buf.counts(field);
+    const slots = buf.rows;
     // (u64 offset, u64 length) per row, as little-endian u32 words: no BigInt per value.
     const entries = new Uint32Array(this.n * 4);
     let total = 0;
-    for (let r = 0, i = this.start; r < this.n; r++, i++) total += counts[i];
+    for (let i = this.start; i < this.end; i++) total += buf.levelCount(i, field);
     const child = as === 'price' ? new Float64Array(total) : as === 'u64' ? new Uint32Array(total * 2) : new Uint32Array(total);
     let at = 0;
-    for (let r = 0, i = this.start, base = buf.slot(this.start, field); r < this.n; r++, i++, base += buf.rowSlots) {
-      const k = counts[i];
+    for (let r = 0, i = this.start, base = buf.slot(this.start, field); r < this.n; r++, i++, base += buf.stride) {
+      const k = buf.levelCount(i, field);
       setU64(entries, 2 * r, at);
       setU64(entries, 2 * r + 1, k);
       if (as === 'price') for (let j = 0; j < k; j++) child[at + j] = slots[base + j] / NANOS;
@@ -201,14 +205,14 @@ function copy(v: duckdb.Vector, a: Typed): void {
   if (a.byteLength > 0) duckdb.copy_data_to_vector(v, 0, a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
 }
 
-function keyColumns(f: ChunkFiller, b: RowKeyColumns, symbolOf: SymbolOf): void {
-  f.nanos(b.tsRecvHi, b.tsRecvLo);
-  f.nanos(b.tsEventHi, b.tsEventLo);
-  f.slice(b.instrumentId);
-  f.slice(b.publisherId);
-  f.slice(b.sequence);
-  f.slice(b.subSequence);
-  f.strings((i) => symbolOf(b.instrumentId[i]));
+function keyColumns(f: ChunkFiller, b: RowBuffer, symbolOf: SymbolOf): void {
+  f.nanos(b, KeyField.tsRecvHi, KeyField.tsRecvLo);
+  f.nanos(b, KeyField.tsEventHi, KeyField.tsEventLo);
+  f.field(Uint32Array, b, KeyField.instrumentId);
+  f.field(Uint16Array, b, KeyField.publisherId);
+  f.field(Uint32Array, b, KeyField.sequence);
+  f.field(Uint16Array, b, KeyField.subSequence);
+  f.strings((i) => symbolOf(b.instrumentId(i)));
 }
 
 /** Chunks for `book_snapshots` rows, in table column order (see schema.ts). */
@@ -219,12 +223,12 @@ export function* snapshotChunks(buf: SnapshotBuffer, types: DuckDBType[], symbol
     const tops = Array.from({ length: f.n }, (_, r) => topOfBook(buf, start + r));
     const top = (i: number) => tops[i - start];
     keyColumns(f, buf, symbolOf);
-    f.chars(buf.action);
-    f.chars(buf.side);
-    f.doubles((i) => buf.price[i] / NANOS);
-    f.slice(buf.size);
-    f.slice(buf.flags);
-    f.slice(buf.tsInDelta);
+    f.chars(buf, SnapshotField.action);
+    f.chars(buf, SnapshotField.side);
+    f.doubles((i) => buf.price(i) / NANOS);
+    f.field(Uint32Array, buf, SnapshotField.size);
+    f.field(Uint8Array, buf, SnapshotField.flags);
+    f.field(Int32Array, buf, SnapshotField.tsInDelta);
     f.raw(new Uint16Array(f.n).fill(d));
     f.doubles((i) => top(i).bidPx);
     f.ubigints((i) => top(i).bidSz);
@@ -248,9 +252,9 @@ export function* tradeChunks(buf: TradeBuffer, types: DuckDBType[], symbolOf: Sy
   for (let start = 0; start < buf.length; start += CHUNK_ROWS) {
     const f = new ChunkFiller(types, start, Math.min(buf.length, start + CHUNK_ROWS));
     keyColumns(f, buf, symbolOf);
-    f.chars(buf.side);
-    f.doubles((i) => buf.price[i] / NANOS);
-    f.slice(buf.size);
+    f.chars(buf, TradeField.side);
+    f.doubles((i) => buf.price(i) / NANOS);
+    f.field(Uint32Array, buf, TradeField.size);
     yield f.chunk;
   }
 }

@@ -4,7 +4,7 @@ import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
-import type { RowKeyColumns } from '../../book/row-columns.js';
+import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
@@ -144,7 +144,7 @@ export class DuckDbStore implements SnapshotStore {
    * the staging table and an anti-join moves only the new keys on.
    */
   private write(
-    table: 'book_snapshots' | 'trades', buf: RowKeyColumns & { length: number }, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf,
+    table: 'book_snapshots' | 'trades', buf: RowBuffer, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf,
   ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
@@ -461,28 +461,28 @@ const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
 const clampBig = (x: bigint, lo: bigint, hi: bigint) => maxBig(1n, maxBig(lo, minBig(hi, x)));
 
 /** The written rows' instants by symbol, for the symbols `wanted` says the index holds. */
-function instantsBySymbol(buf: RowKeyColumns & { length: number }, symbolOf: SymbolOf, wanted: (s: string) => boolean): Map<string, bigint[]> {
+function instantsBySymbol(buf: RowBuffer, symbolOf: SymbolOf, wanted: (s: string) => boolean): Map<string, bigint[]> {
   const out = new Map<string, bigint[]>();
   for (let i = 0; i < buf.length; i++) {
-    const symbol = symbolOf(buf.instrumentId[i]);
+    const symbol = symbolOf(buf.instrumentId(i));
     if (symbol === null || !wanted(symbol)) continue;
     let list = out.get(symbol);
     if (list === undefined) out.set(symbol, (list = []));
-    list.push((BigInt(buf.tsRecvHi[i]) << 32n) | BigInt(buf.tsRecvLo[i]));
+    list.push((BigInt(buf.tsRecvHi(i)) << 32n) | BigInt(buf.tsRecvLo(i)));
   }
   return out;
 }
 
 /** A batch's ts_recv bounds (ns) and its distinct instrument ids. */
-function batchRange(buf: RowKeyColumns & { length: number }): { lo: bigint; hi: bigint; instruments: number[] } {
+function batchRange(buf: RowBuffer): { lo: bigint; hi: bigint; instruments: number[] } {
   let loHi = Infinity, loLo = 0, hiHi = -1, hiLo = 0;
   const ids = new Set<number>();
   for (let i = 0; i < buf.length; i++) {
-    const h = buf.tsRecvHi[i];
-    const l = buf.tsRecvLo[i];
+    const h = buf.tsRecvHi(i);
+    const l = buf.tsRecvLo(i);
     if (h < loHi || (h === loHi && l < loLo)) { loHi = h; loLo = l; }
     if (h > hiHi || (h === hiHi && l > hiLo)) { hiHi = h; hiLo = l; }
-    ids.add(buf.instrumentId[i]);
+    ids.add(buf.instrumentId(i));
   }
   return { lo: (BigInt(loHi) << 32n) | BigInt(loLo), hi: (BigInt(hiHi) << 32n) | BigInt(hiLo), instruments: [...ids] };
 }

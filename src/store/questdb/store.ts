@@ -1,5 +1,5 @@
 import { Sender } from '@questdb/nodejs-client';
-import type { RowKeyColumns } from '../../book/row-columns.js';
+import type { RowBuffer } from '../../book/row-buffer.js';
 import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
@@ -75,16 +75,16 @@ const splitNs = (hi: number, lo: number): [bigint, number] => {
  * Starts row i of `table` with its key columns (symbols first, as ILP
  * requires); returns ts_recv in ns for the row's `at()`.
  */
-function rowKey(s: Sender, table: string, buf: RowKeyColumns, i: number, symbolOf: SymbolOf, symbols: Record<string, string>): bigint {
-  const [recv, recvNanos] = splitNs(buf.tsRecvHi[i], buf.tsRecvLo[i]);
-  const [event, eventNanos] = splitNs(buf.tsEventHi[i], buf.tsEventLo[i]);
+function rowKey(s: Sender, table: string, buf: RowBuffer, i: number, symbolOf: SymbolOf, symbols: Record<string, string>): bigint {
+  const [recv, recvNanos] = splitNs(buf.tsRecvHi(i), buf.tsRecvLo(i));
+  const [event, eventNanos] = splitNs(buf.tsEventHi(i), buf.tsEventLo(i));
   s.table(table);
-  const sym = symbolOf(buf.instrumentId[i]);
+  const sym = symbolOf(buf.instrumentId(i));
   if (sym !== null) s.symbol('symbol', sym);
   for (const [k, v] of Object.entries(symbols)) s.symbol(k, v);
   s.intColumn('ts_recv_nanos', recvNanos).timestampColumn('ts_event', event, 'ns').intColumn('ts_event_nanos', eventNanos);
-  s.intColumn('instrument_id', buf.instrumentId[i]).intColumn('publisher_id', buf.publisherId[i]);
-  s.intColumn('sequence', buf.sequence[i]).intColumn('sub_sequence', buf.subSequence[i]);
+  s.intColumn('instrument_id', buf.instrumentId(i)).intColumn('publisher_id', buf.publisherId(i));
+  s.intColumn('sequence', buf.sequence(i)).intColumn('sub_sequence', buf.subSequence(i));
   return recv;
 }
 
@@ -148,11 +148,11 @@ export class QuestDbStore implements SnapshotStore {
     for (let i = 0; i < buf.length; i++) {
       const top = topOfBook(buf, i);
       const recv = rowKey(s, 'book_snapshots', buf, i, symbolOf, {
-        action: String.fromCharCode(buf.action[i]),
-        side: String.fromCharCode(buf.side[i]),
+        action: String.fromCharCode(buf.action(i)),
+        side: String.fromCharCode(buf.side(i)),
       });
-      if (!Number.isNaN(buf.price[i])) s.floatColumn('price', buf.price[i] / NANOS);
-      s.intColumn('size', buf.size[i]).intColumn('flags', buf.flags[i]).intColumn('ts_in_delta', buf.tsInDelta[i]).intColumn('depth', buf.depth);
+      if (!Number.isNaN(buf.price(i))) s.floatColumn('price', buf.price(i) / NANOS);
+      s.intColumn('size', buf.size(i)).intColumn('flags', buf.flags(i)).intColumn('ts_in_delta', buf.tsInDelta(i)).intColumn('depth', buf.depth);
       if (!Number.isNaN(top.bidPx)) s.floatColumn('best_bid_px', top.bidPx).floatColumn('best_bid_sz', top.bidSz);
       if (!Number.isNaN(top.askPx)) s.floatColumn('best_ask_px', top.askPx).floatColumn('best_ask_sz', top.askSz);
       if (!Number.isNaN(top.spread)) s.floatColumn('spread', top.spread);
@@ -167,9 +167,9 @@ export class QuestDbStore implements SnapshotStore {
     if (buf.length === 0) return;
     const s = await this.ilp();
     for (let i = 0; i < buf.length; i++) {
-      const recv = rowKey(s, 'trades', buf, i, symbolOf, { side: String.fromCharCode(buf.side[i]) });
-      if (!Number.isNaN(buf.price[i])) s.floatColumn('price', buf.price[i] / NANOS);
-      s.intColumn('size', buf.size[i]);
+      const recv = rowKey(s, 'trades', buf, i, symbolOf, { side: String.fromCharCode(buf.side(i)) });
+      if (!Number.isNaN(buf.price(i))) s.floatColumn('price', buf.price(i) / NANOS);
+      s.intColumn('size', buf.size(i));
       await s.at(recv, 'ns');
     }
     await this.flushSender(s);
