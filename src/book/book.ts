@@ -23,6 +23,7 @@ export class KeyOrdinal {
   /** [sequence, last ordinal] of the other sequences seen at this ts_recv. */
   private readonly others: number[] = [];
 
+  /** The ordinal of a row at ts_recv (hi, lo) and `sequence`; `lo` as a signed bit pattern (`| 0`), which stays a small integer in V8. */
   next(hi: number, lo: number, sequence: number): number {
     if (hi === this.hi && lo === this.lo) {
       if (sequence === this.sequence) return ++this.n;
@@ -65,7 +66,12 @@ export class Book {
   readonly sides: [BookSide, BookSide] = [new BookSide(BID), new BookSide(ASK)];
   readonly orders = new OrderIndex();
   readonly anomalies = new Anomalies();
-  /** ts_recv of the last record applied, as 32-bit halves (no allocation). */
+  /**
+   * ts_recv of the last record applied, as 32-bit halves (no allocation);
+   * the low half as a signed bit pattern, so that it stays a small integer
+   * in V8 (a field that turns from small integer to double changes the
+   * object's shape, and V8 throws away code compiled for the old one).
+   */
   lastTsRecvHi = 0;
   lastTsRecvLo = 0;
   lastSequence = 0;
@@ -81,15 +87,15 @@ export class Book {
   get asks(): BookSide { return this.sides[ASK]; }
 
   get lastTsRecv(): bigint {
-    return (BigInt(this.lastTsRecvHi) << 32n) | BigInt(this.lastTsRecvLo);
+    return (BigInt(this.lastTsRecvHi) << 32n) | BigInt(this.lastTsRecvLo >>> 0);
   }
 
   /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */
   apply(r: MboView): boolean {
     const o = r.offset;
-    const lo = r.view.getUint32(o + 40, true);
+    const lo = r.view.getInt32(o + 40, true);
     const hi = r.view.getUint32(o + 44, true);
-    if (hi < this.lastTsRecvHi || (hi === this.lastTsRecvHi && lo < this.lastTsRecvLo)) this.anomalies.ts_recv_backwards++;
+    if (hi < this.lastTsRecvHi || (hi === this.lastTsRecvHi && lo >>> 0 < this.lastTsRecvLo >>> 0)) this.anomalies.ts_recv_backwards++;
     this.lastTsRecvLo = lo;
     this.lastTsRecvHi = hi;
     this.lastSequence = r.sequence;

@@ -110,5 +110,5 @@ export function captureRowKey(rows: Float64Array, b: number, r: MboView, ordinal
   rows[b + KeyField.tsEventHi] = v.getUint32(o + 12, true);
   rows[b + KeyField.tsEventLo] = v.getUint32(o + 8, true);
   rows[b + KeyField.sequence] = sequence;
-  rows[b + KeyField.subSequence] = ordinal.next(recvHi, recvLo, sequence);
+  rows[b + KeyField.subSequence] = ordinal.next(recvHi, recvLo | 0, sequence);
 }
