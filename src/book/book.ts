@@ -1,3 +1,4 @@
+import { u64Of } from '../bytes.js';
 import { Flag } from '../dbn/constants.js';
 import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
@@ -87,7 +88,7 @@ export class Book {
   get asks(): BookSide { return this.sides[ASK]; }
 
   get lastTsRecv(): bigint {
-    return (BigInt(this.lastTsRecvHi) << 32n) | BigInt(this.lastTsRecvLo >>> 0);
+    return u64Of(this.lastTsRecvHi, this.lastTsRecvLo);
   }
 
   /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */

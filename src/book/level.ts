@@ -1,3 +1,4 @@
+import { u64Of } from '../bytes.js';
 import type { BookSide } from './side.js';
 
 /** Bid or ask, as array indexes. */
@@ -26,7 +27,7 @@ export class Order {
   ) {}
 
   get id(): bigint {
-    return (BigInt(this.keyHi >>> 0) << 32n) | BigInt(this.keyLo >>> 0);
+    return u64Of(this.keyHi, this.keyLo);
   }
 
   /** 1e-9 units, exact: the price of the level it sits in (NaN once it has left the book). */

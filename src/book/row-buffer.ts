@@ -1,3 +1,4 @@
+import { u64Of } from '../bytes.js';
 import type { MboView } from '../dbn/mbo.js';
 import type { KeyOrdinal } from './book.js';
 
@@ -78,11 +79,11 @@ export abstract class RowBuffer {
   subSequence(i: number): number { return this.rows[i * this.stride + KeyField.subSequence]; }
 
   tsRecv(i: number): bigint {
-    return (BigInt(this.tsRecvHi(i)) << 32n) | BigInt(this.tsRecvLo(i));
+    return u64Of(this.tsRecvHi(i), this.tsRecvLo(i));
   }
 
   tsEvent(i: number): bigint {
-    return (BigInt(this.tsEventHi(i)) << 32n) | BigInt(this.tsEventLo(i));
+    return u64Of(this.tsEventHi(i), this.tsEventLo(i));
   }
 
   /** ts_recv as a double (exact to ~256 ns). */

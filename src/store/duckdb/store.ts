@@ -4,6 +4,7 @@ import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
+import { u64Of } from '../../bytes.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
@@ -468,7 +469,7 @@ function instantsBySymbol(buf: RowBuffer, symbolOf: SymbolOf, wanted: (s: string
     if (symbol === null || !wanted(symbol)) continue;
     let list = out.get(symbol);
     if (list === undefined) out.set(symbol, (list = []));
-    list.push((BigInt(buf.tsRecvHi(i)) << 32n) | BigInt(buf.tsRecvLo(i)));
+    list.push(u64Of(buf.tsRecvHi(i), buf.tsRecvLo(i)));
   }
   return out;
 }
@@ -484,5 +485,5 @@ function batchRange(buf: RowBuffer): { lo: bigint; hi: bigint; instruments: numb
     if (h > hiHi || (h === hiHi && l > hiLo)) { hiHi = h; hiLo = l; }
     ids.add(buf.instrumentId(i));
   }
-  return { lo: (BigInt(loHi) << 32n) | BigInt(loLo), hi: (BigInt(hiHi) << 32n) | BigInt(hiLo), instruments: [...ids] };
+  return { lo: u64Of(loHi, loLo), hi: u64Of(hiHi, hiLo), instruments: [...ids] };
 }

@@ -1,4 +1,5 @@
 import { Sender } from '@questdb/nodejs-client';
+import { u64Of } from '../../bytes.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
@@ -67,7 +68,7 @@ export function execEndpoint(conf: string): { base: string; headers: Record<stri
 }
 
 const splitNs = (hi: number, lo: number): [bigint, number] => {
-  const ns = (BigInt(hi) << 32n) | BigInt(lo);
+  const ns = u64Of(hi, lo);
   return [ns, Number(ns % 1000n)];
 };
 
