@@ -11,7 +11,7 @@ import type { DepthSnapshot } from './snapshot.js';
  */
 export const enum SnapshotField {
   /** ASCII code of the triggering record's action. */
-  action = 8,
+  action = KeyField.subSequence + 1,
   /** ASCII code of its side. */
   side = 9,
   flags = 10,
@@ -23,7 +23,7 @@ export const enum SnapshotField {
   bidLevels = 14,
   askLevels = 15,
 }
-const LEVELS_AT = 16;
+const LEVELS_AT = SnapshotField.askLevels + 1;
 
 /**
  * The level fields of a row, in the order of their runs (and of

@@ -1,16 +1,16 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
-import { RowBuffer, captureRowKey, type ExportedRows } from './row-buffer.js';
+import { KeyField, RowBuffer, captureRowKey, type ExportedRows } from './row-buffer.js';
 
 /** Where each field of a trade row after its key (KeyField) sits: row i's field f is `rows[at(i) + f]` (a const enum, as KeyField is). */
 export const enum TradeField {
   /** Aggressor side (B, A or N) as an ASCII code. */
-  side = 8,
+  side = KeyField.subSequence + 1,
   /** 1e-9 units; NaN when undefined. */
   price = 9,
   size = 10,
 }
-const TRADE_FIELDS = 11;
+const TRADE_FIELDS = TradeField.size + 1;
 
 /** Trades (T records), reused batch after batch like SnapshotBuffer. */
 export class TradeBuffer extends RowBuffer {
