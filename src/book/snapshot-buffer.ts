@@ -13,15 +13,15 @@ export const enum SnapshotField {
   /** ASCII code of the triggering record's action. */
   action = KeyField.subSequence + 1,
   /** ASCII code of its side. */
-  side = 9,
-  flags = 10,
+  side,
+  flags,
   /** 1e-9 units; NaN when the record has no (representable) price. */
-  price = 11,
-  size = 12,
-  tsInDelta = 13,
+  price,
+  size,
+  tsInDelta,
   /** Levels present on each side (at most the depth). */
-  bidLevels = 14,
-  askLevels = 15,
+  bidLevels,
+  askLevels,
 }
 const LEVELS_AT = SnapshotField.askLevels + 1;
 
@@ -134,7 +134,7 @@ export class SnapshotBuffer extends RowBuffer {
     rows[b + KeyField.tsEventHi] = v.getUint32(o + 12, true);
     rows[b + KeyField.tsEventLo] = v.getUint32(o + 8, true);
     rows[b + KeyField.sequence] = sequence;
-    rows[b + KeyField.subSequence] = book.snapshotOrdinal.next(recvHi, recvLo, sequence);
+    rows[b + KeyField.subSequence] = book.snapshotOrdinal.next(recvHi, recvLo | 0, sequence);
     rows[b + SnapshotField.action] = v.getUint8(o + 38);
     rows[b + SnapshotField.side] = v.getUint8(o + 39);
     rows[b + SnapshotField.flags] = v.getUint8(o + 36);

@@ -7,8 +7,8 @@ export const enum TradeField {
   /** Aggressor side (B, A or N) as an ASCII code. */
   side = KeyField.subSequence + 1,
   /** 1e-9 units; NaN when undefined. */
-  price = 9,
-  size = 10,
+  price,
+  size,
 }
 const TRADE_FIELDS = TradeField.size + 1;
 
