@@ -177,7 +177,7 @@ describe('booktape CLI', () => {
     const plain = decodeBuffer(readFileSync(a));
     const packed = decodeBuffer(readFileSync(z));
     expect(packed.metadata).toEqual(plain.metadata);
-    expect(packed.batch.bytes.subarray(packed.batch.start).equals(plain.batch.bytes.subarray(plain.batch.start))).toBe(true);
+    expect(Buffer.from(packed.batch.bytes.subarray(packed.batch.start)).equals(plain.batch.bytes.subarray(plain.batch.start))).toBe(true);
     // Checksummed like Databento's own files (frame header descriptor bit 2),
     // so damage is an error rather than wrong values: here, to the checksum itself.
     const zst = readFileSync(z);

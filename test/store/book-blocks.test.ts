@@ -9,7 +9,7 @@ import type { StoredSnapshot } from '../../src/store/port.js';
  */
 const BLOCK = 100 + 10 * INDEX_BYTES_PER_ROW;
 function rowsOf(first: bigint, last: bigint): BlockRows[] {
-  const ts = [];
+  const ts: bigint[] = [];
   for (let t = first; t <= last && t < 100n; t++) ts.push(t);
   const ones = ts.map(() => 1);
   return [{
