@@ -128,29 +128,37 @@ function u32(o: Buffer, p: number, x: number): number {
     o[p + 1] = PAIRS[2 * x + 1];
     return p + 2;
   }
+  // As a u32, so that V8 divides in integers rather than in doubles.
+  let v = x >>> 0;
   let n = 0;
-  while (x >= 100) {
-    const q = (x / 100) >>> 0;
-    const r = 2 * (x - q * 100);
+  while (v >= 100) {
+    const q = (v / 100) >>> 0;
+    const r = 2 * (v - q * 100);
     digits[n++] = PAIRS[r + 1];
     digits[n++] = PAIRS[r];
-    x = q;
+    v = q;
   }
-  if (x >= 10) {
-    digits[n++] = PAIRS[2 * x + 1];
-    digits[n++] = PAIRS[2 * x];
-  } else digits[n++] = 0x30 + x;
+  if (v >= 10) {
+    digits[n++] = PAIRS[2 * v + 1];
+    digits[n++] = PAIRS[2 * v];
+  } else digits[n++] = 0x30 + v;
   while (n > 0) o[p++] = digits[--n];
   return p;
 }
 
 /** Nine digits, zero-padded (x < 1e9): the low part of a large integer, or a price's fraction. */
 export function nineDigits(o: Buffer, p: number, x: number): number {
-  for (let k = 8; k >= 0; k--) {
-    const q = (x / 10) | 0;
-    o[p + k] = 0x30 + (x - q * 10);
-    x = q;
+  // An int32 (x < 1e9 < 2^31), so that V8 divides in integers rather than
+  // in doubles; two digits a division, from the table.
+  let v = x | 0;
+  for (let k = 7; k > 0; k -= 2) {
+    const q = (v / 100) | 0;
+    const r = 2 * (v - q * 100);
+    o[p + k] = PAIRS[r];
+    o[p + k + 1] = PAIRS[r + 1];
+    v = q;
   }
+  o[p] = 0x30 + v;
   return p + 9;
 }
 

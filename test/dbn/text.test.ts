@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { i64, u64 } from '../../src/bytes.js';
+import { i64, int, nineDigits, u64 } from '../../src/bytes.js';
 import { MboTextWriter, MboView, mboToCsvRow, mboToJson } from '../../src/dbn/index.js';
 import { propertyRuns } from '../property.js';
 
@@ -27,6 +27,25 @@ describe('u64 and i64 from 32-bit halves', () => {
         expect(write((o, p) => i64(o, p, ...halves(x)))).toBe(BigInt.asIntN(64, x).toString());
       }),
       propertyRuns(2000, 3),
+    );
+  });
+});
+
+describe('int and nineDigits', () => {
+  it('write a number as String does, at the edges of each path', () => {
+    const edges = [0, 9, 10, 99, 100, 101, 999_999_999, 1e9, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 65_400_000_000, 2 ** 53 - 1];
+    for (const x of edges) expect(write((o, p) => int(o, p, x))).toBe(String(x));
+    // Outside the integer paths: as JSON writes them.
+    for (const x of [-1, 0.5, -0, 2 ** 53, 1e21, NaN]) expect(write((o, p) => int(o, p, x))).toBe(JSON.stringify(x));
+  });
+
+  it('write any safe integer exactly, and nine digits zero-padded', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 }), fc.maxSafeNat()), fc.integer({ min: 0, max: 999_999_999 }), (x, low) => {
+        expect(write((o, p) => int(o, p, x))).toBe(String(x));
+        expect(write((o, p) => nineDigits(o, p, low))).toBe(String(low).padStart(9, '0'));
+      }),
+      propertyRuns(2000, 4),
     );
   });
 });
