@@ -50,6 +50,12 @@ export class DuckDbStore implements SnapshotStore {
   private nextReader = 0;
   /** Serialises statements: node-api connections are not re-entrant. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Reads under way, settled or not: close() waits for them. Closing a
+   * connection while a query runs on it crashes the process (a segfault in
+   * DuckDB), and a replay that stops early leaves its read ahead running.
+   */
+  private readonly reading = new Set<Promise<void>>();
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
   private readonly books: BookBlocks;
   private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
@@ -98,12 +104,18 @@ export class DuckDbStore implements SnapshotStore {
    * Reads see what is committed and do not wait behind writes in the queue
    * (an ingest's batches, each an append and a commit).
    */
-  private async read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    try {
-      return await fn(await this.reader());
-    } catch (err) {
-      throw this.failure('read', err);
-    }
+  private read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = (async () => {
+      try {
+        return await fn(await this.reader());
+      } catch (err) {
+        throw this.failure('read', err);
+      }
+    })();
+    const settled = run.then(() => undefined, () => undefined);
+    this.reading.add(settled);
+    void settled.then(() => this.reading.delete(settled));
+    return run;
   }
 
   /**
@@ -403,7 +415,12 @@ export class DuckDbStore implements SnapshotStore {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    // Until no write is queued and no read runs: one may start another.
+    for (let tail = this.queue; ; tail = this.queue) {
+      await tail;
+      await Promise.all(this.reading);
+      if (tail === this.queue && this.reading.size === 0) break;
+    }
     for (const r of this.readers) r.closeSync();
     this.readers = [];
     this.conn?.closeSync();
