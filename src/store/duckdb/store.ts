@@ -105,13 +105,7 @@ export class DuckDbStore implements SnapshotStore {
    * (an ingest's batches, each an append and a commit).
    */
   private read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    const run = (async () => {
-      try {
-        return await fn(await this.reader());
-      } catch (err) {
-        throw this.failure('read', err);
-      }
-    })();
+    const run = this.reader().then(fn).catch((err: unknown) => { throw this.failure('read', err); });
     const settled = run.then(() => undefined, () => undefined);
     this.reading.add(settled);
     void settled.then(() => this.reading.delete(settled));
