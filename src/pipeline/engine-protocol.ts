@@ -1,3 +1,4 @@
+// src/pipeline/: ingest: a source (file or URL) through the engine thread into the store, with progress and a summary.
 import type { SerializedError } from '../errors.js';
 import type { ExportedRows } from '../book/row-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';

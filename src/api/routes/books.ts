@@ -1,3 +1,4 @@
+// src/api/routes/: one module per route group, each with its router and its OpenAPI description.
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SnapshotStore, StoredSnapshot } from '../../store/port.js';
