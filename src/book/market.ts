@@ -52,8 +52,7 @@ export class Market {
   /**
    * Books by a hash of (instrument, publisher), checked on use: most records
    * find their book here rather than in the Map, whose lookup is the larger
-   * part of routing a record when books interleave (26 -> 23 ns a record on
-   * the bench file, whose six books change on 64% of records).
+   * part of routing a record when books interleave, as they do in real files.
    */
   private readonly recent: Array<Book | null> = new Array<Book | null>(RECENT_BOOKS).fill(null);
 

@@ -42,8 +42,7 @@ export function transferList(e: ExportedRows): ArrayBuffer[] {
  * Row-major in one array, because the engine writes a whole row at a time:
  * V8 re-checks a typed array and reloads its length at every store to it
  * when it is read from a field, so a snapshot's 16 values into 16 column
- * arrays took twice as long as into one array (32 against 18 ns), and the
- * engine ran ~9% faster once rows went into one array. Every u32, i32 and
+ * arrays cost about twice what they cost into one array. Every u32, i32 and
  * price in 1e-9 units (|x| <= 2^53) is exact in a double.
  */
 export abstract class RowBuffer {

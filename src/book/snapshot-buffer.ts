@@ -117,8 +117,7 @@ export class SnapshotBuffer extends RowBuffer {
    * The key is written out here, not through captureRowKey as trades do: the
    * smaller body that the call makes is one V8 then inlines into
    * Market.apply, which leaves no inlining budget for copyTopLevels, and
-   * the engine ran ~5% slower that way (rechecked on 2026-12-02, on another
-   * machine: 6.41 against 6.63 M records/s, means of 7 interleaved runs).
+   * the engine ran measurably slower that way (docs/benchmarks.md).
    */
   capture(book: Book, r: MboView): number {
     const i = this.length++;

@@ -1,7 +1,7 @@
 /**
  * Builds DuckDB data chunks from the engine's rows with bulk memory
  * copies. node-api's value-by-value setters cross N-API once per value (and
- * once per list element): that capped ingestion at ~24k snapshot rows/s.
+ * once per list element), which made them the bound on ingestion.
  * Here each column of a chunk is filled in a typed array in JS and copied into
  * the vector once, through DuckDB's own node bindings.
  *
