@@ -6,6 +6,7 @@ import { Book } from './book.js';
 import { SnapshotBuffer } from './snapshot-buffer.js';
 import { TradeBuffer } from './trade-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
+import { HeaderOffset } from '../dbn/layout.js';
 
 export interface SnapshotPolicy {
   /** Levels per side; 0 takes no snapshots. */
@@ -91,7 +92,7 @@ export class Market {
     let o = from;
     while (o < b.end) {
       const next = o + view.getUint8(o) * 4;
-      const rtype = view.getUint8(o + 1);
+      const rtype = view.getUint8(o + HeaderOffset.rtype);
       if (rtype !== RType.MBO) {
         this.counts.addOther(rtype);
         o = next;
