@@ -20,6 +20,8 @@ import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
 import { SourceError, refuseDisallowedUrl } from '../pipeline/source.js';
 import { Problem, problemHandler } from './problem.js';
+import { bboRouter } from './bbo.js';
+import { pageRouter } from './page.js';
 
 export interface AppDeps {
   config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
@@ -54,7 +56,10 @@ function requireToken(kind: 'write' | 'read', token: string | undefined) {
       return next(new Problem(403, 'WRITES_DISABLED', 'this server has no BOOKTAPE_WRITE_TOKEN: set one to allow ingest requests and Bull Board'));
     }
     if (tokenMatches(presentedToken(req), token)) return next();
-    res.setHeader('WWW-Authenticate', 'Basic realm="booktape", charset="UTF-8"');
+    // Basic for the write token, so that a browser asks for it on Bull Board;
+    // Bearer for reads, so that the book page's fetches get the 401 to show
+    // its own token form instead of the browser's login prompt.
+    res.setHeader('WWW-Authenticate', kind === 'write' ? 'Basic realm="booktape", charset="UTF-8"' : 'Bearer realm="booktape"');
     next(new Problem(401, 'UNAUTHORIZED', `send the ${kind} token as "Authorization: Bearer <token>"`));
   };
 }
@@ -156,6 +161,24 @@ export function createApp(deps: AppDeps): express.Express {
     }
     res.json(bookJson(snap, q.depth));
   });
+
+  /**
+   * @openapi
+   * /v1/books/{symbol}/bbo:
+   *   get:
+   *     summary: Best bid, best ask and trades downsampled into buckets (what the book page charts)
+   *     parameters:
+   *       - { in: path, name: symbol, required: true, schema: { type: string }, example: CLX5 }
+   *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
+   *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
+   *       - { in: query, name: every, schema: { type: string, default: 1s }, description: 'bucket size that divides a day: 100ms, 1s, 5m, 1h, 1d; buckets start at UTC midnight' }
+   *       - { in: query, name: publisher_id, schema: { type: integer } }
+   *     responses:
+   *       200: { description: "{symbol, every, every_ns, from, to, buckets: [{ts (ns string, bucket start), snapshots, bid, ask: {first, last, min, max} | null, trades: {count, volume, price: {first, last, min, max} | null} | null}]}; prices are numbers; empty buckets are left out" }
+   *       400: { description: "A parameter is invalid, or the range holds more than 10,000 buckets (TOO_MANY_BUCKETS) (problem+json)" }
+   *       404: { description: Unknown symbol (problem+json) }
+   */
+  app.use(bboRouter(store, read));
 
   /**
    * @openapi
@@ -315,6 +338,8 @@ export function createApp(deps: AppDeps): express.Express {
   } else {
     app.use('/admin/queues', (_req, _res, next) => next(new Problem(503, 'JOBS_UNAVAILABLE', 'Bull Board needs Redis at REDIS_URL')));
   }
+
+  app.use(pageRouter());
 
   app.use((req, _res, next) => next(new Problem(404, 'NOT_FOUND', `no route ${req.method} ${req.path}; see /docs`)));
   app.use(problemHandler((err) => log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'request failed')));

@@ -1,5 +1,4 @@
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import type { BboBucketJson } from './model.js';
 
 /** A window of time, in seconds since the epoch (uPlot's x unit). */

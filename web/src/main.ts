@@ -1,7 +1,8 @@
+import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { ApiError, getJson, readToken, setReadToken } from './api.js';
 import { everyFor } from './buckets.js';
-import { BboChart, type Window } from './chart.js';
+import type { BboChart, Window } from './chart.js';
 import { Ladder } from './ladder.js';
 import { bookOf, type BboJson, type Book, type BookJson, type Instrument } from './model.js';
 import { Replay, type ReplayStatus } from './replay.js';
@@ -35,8 +36,13 @@ const ui = {
   replayStatus: $<HTMLElement>('replay-status'),
 };
 
+// Asked for before anything else is set up: the first paint waits on it.
+let instrumentsRequest: Promise<Instrument[]> = getJson<Instrument[]>('/v1/instruments');
+instrumentsRequest.catch(() => undefined); // start() reports it
+
 const ladder = new Ladder($('ladder'), DEPTH);
-const chart = new BboChart($('chart'), (w) => void loadChart(w), () => void loadChart(null), (ns) => { stopReplay(); goTo(ns); });
+/** Made once the first book is drawn, so that neither its code nor its data delays it. */
+let chart: BboChart | null = null;
 
 interface Selection {
   symbol: string;
@@ -72,6 +78,7 @@ ui.tokenForm.addEventListener('submit', (e) => {
   ui.token.value = '';
   ui.tokenForm.hidden = true;
   clearError();
+  instrumentsRequest = getJson<Instrument[]>('/v1/instruments');
   void start();
 });
 
@@ -92,8 +99,13 @@ function show(book: Book): void {
     const b = drawPending!;
     drawPending = null;
     ladder.render(b);
-    chart.mark(b.tsRecv);
-    document.body.dataset.shownTs = b.tsRecv;
+    chart?.mark(b.tsRecv);
+    // For tests and the curious: what is drawn, how often, and when the first book was.
+    const body = document.body.dataset;
+    body.shownTs = b.tsRecv;
+    body.renders = String(Number(body.renders ?? 0) + 1);
+    body.firstPaintMs ??= performance.now().toFixed(0);
+    body.renderedAt = performance.now().toFixed(1);
   });
   drawPending = book;
   rememberInUrl();
@@ -236,13 +248,16 @@ async function loadChart(w: Window | null): Promise<void> {
   const from = w === null ? selection.first : BigInt(Math.floor(w.min * 1e6)) * 1000n;
   const to = w === null ? selection.last : BigInt(Math.ceil(w.max * 1e6)) * 1000n;
   if (to <= from) return;
+  // The chart's code (uPlot) is a chunk of its own, loaded after the first book is drawn.
+  const { BboChart } = await import('./chart.js');
+  chart ??= new BboChart($('chart'), (zoomed) => void loadChart(zoomed), () => void loadChart(null), (ns) => { stopReplay(); void goTo(ns); });
   chartRequest?.abort();
   const request = (chartRequest = new AbortController());
   const q = new URLSearchParams({ from: from.toString(), to: to.toString(), every: everyFor(to - from) });
   if (selection.publisherId !== undefined) q.set('publisher_id', String(selection.publisherId));
   try {
     const bbo = await getJson<BboJson>(`/v1/books/${encodeURIComponent(selection.symbol)}/bbo?${q}`, request.signal);
-    chart.show(bbo.buckets, { min: Number(from / 1000n) / 1e6, max: Number(to / 1000n) / 1e6 });
+    chart!.show(bbo.buckets, { min: Number(from / 1000n) / 1e6, max: Number(to / 1000n) / 1e6 });
   } catch (err) {
     if ((err as Error).name !== 'AbortError') showError(err);
   }
@@ -282,7 +297,10 @@ async function open(symbol: string, publisherId: number | undefined, at: bigint 
   shown = null;
   selection = select(symbol, publisherId);
   document.title = `${symbol}: booktape`;
-  await Promise.all([goTo(at), loadChart(null)]);
+  await goTo(at);
+  await loadChart(null);
+  const drawn = shown as Book | null; // set by goTo, meanwhile
+  if (drawn !== null) chart?.mark(drawn.tsRecv);
 }
 
 ui.instrument.addEventListener('change', () => void open(ui.instrument.value, undefined, undefined));
@@ -290,7 +308,7 @@ ui.publisher.addEventListener('change', () => void open(selection!.symbol, Numbe
 
 async function start(): Promise<void> {
   try {
-    instruments = await getJson<Instrument[]>('/v1/instruments');
+    instruments = await instrumentsRequest;
   } catch (err) {
     showError(err);
     return;
