@@ -51,7 +51,8 @@ export class Ladder {
     const state = book.crossed ? 'crossed' : book.locked ? 'locked' : null;
     this.badge.hidden = state === null;
     this.badge.className = `badge ${state ?? ''}`;
-    this.badge.textContent = state === 'crossed' ? 'CROSSED: best bid above best ask' : state === 'locked' ? 'LOCKED: best bid equals best ask' : '';
+    this.badge.textContent = state === null ? '' : state.toUpperCase();
+    this.badge.title = state === 'crossed' ? 'best bid above best ask' : state === 'locked' ? 'best bid equals best ask' : '';
     let largest = 1;
     for (const l of book.bids) largest = Math.max(largest, l.size);
     for (const l of book.asks) largest = Math.max(largest, l.size);
