@@ -200,6 +200,29 @@ describe.skipIf(!hasChromium)(`the book page in headless Chromium${hasChromium ?
     await page.close();
   });
 
+  it('pause stops the replay where it is; play resumes after the last frame received', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(`${open.url}/?symbol=CLX5&at=2025-09-24T20:00:00Z`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true' && document.body.dataset.shownTs !== undefined);
+    await page.selectOption('#speed', '10');
+    await page.click('#play');
+    await page.waitForFunction(() => /replaying: [1-9]/.test(document.getElementById('replay-status')!.textContent ?? ''));
+    await page.click('#play'); // now Pause
+    await page.waitForFunction(() => document.getElementById('replay-status')!.dataset.state === 'paused');
+    const pausedAt = BigInt((await shownTs(page))!);
+    await page.waitForTimeout(300);
+    expect(BigInt((await shownTs(page))!)).toBe(pausedAt); // stays paused
+    const resumed = page.waitForRequest((r) => r.url().includes('/v1/replay?'));
+    await page.click('#play');
+    const after = new URL((await resumed).url()).searchParams.get('after');
+    expect(after).toMatch(/^\d+,432669,1,\d+,\d+$/);
+    expect(BigInt(after!.split(',')[0]) >= pausedAt).toBe(true);
+    await page.waitForFunction((t) => BigInt(document.body.dataset.shownTs!) > BigInt(t), pausedAt.toString());
+    await page.click('#play');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('an unpaced replay of all 32,053 frames keeps the page drawing and its memory flat', async () => {
     const { page, errors } = await newPage();
     await page.goto(`${open.url}/?symbol=CLX5&at=2025-09-24T19:30:01Z`);

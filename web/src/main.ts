@@ -215,10 +215,12 @@ function showReplayStatus(s: ReplayStatus): void {
   ui.replayStatus.textContent = text;
   ui.replayStatus.dataset.state = s.state;
   ui.play.textContent = s.state === 'playing' ? 'Pause' : 'Play';
-  if (s.state !== 'playing') replayFrom = s.state === 'paused' ? replay.lastKey : null;
+  // A cut replay resumes after its last frame; one that ended or failed starts afresh.
+  if (s.state === 'cut') replayFrom = replay.lastKey;
+  if (s.state === 'ended' || s.state === 'failed') replayFrom = null;
 }
 
-/** Where Play resumes: after the last frame a paused replay received, else from the instant shown. */
+/** Where Play resumes: after the last frame a paused or cut replay received; null: from the instant shown. */
 let replayFrom: string | null = null;
 
 function stopReplay(): void {
@@ -229,6 +231,7 @@ function stopReplay(): void {
 ui.play.addEventListener('click', () => {
   if (replay.playing) {
     replay.stop();
+    replayFrom = replay.lastKey;
     return;
   }
   if (selection === null) return;

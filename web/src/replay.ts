@@ -57,15 +57,18 @@ export class Replay {
     else if (o.from !== undefined) q.set('from', o.from);
     let frames = 0;
     this.frames = 0;
+    this.lastKey = null;
     let ended = false;
     const done = (s: ReplayStatus) => {
       if (this.controller === controller) this.controller = null;
       this.flush();
       this.status(s);
     };
+    let reading = false;
     try {
       const res = await fetch(`/v1/replay?${q}`, { headers: headers(), signal: controller.signal });
       if (!res.ok) throw await failure(res);
+      reading = true;
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let partial = '';
       this.status({ state: 'playing', frames });
@@ -106,6 +109,8 @@ export class Replay {
       done(ended ? { state: 'ended', frames } : { state: 'cut', frames });
     } catch (err) {
       if ((err as Error).name === 'AbortError') done({ state: 'paused', frames });
+      // The connection broke under the body (a reset, not a clean end): cut all the same.
+      else if (reading && err instanceof TypeError) done({ state: 'cut', frames });
       else done({ state: 'failed', frames, detail: (err as Error).message });
     }
   }
