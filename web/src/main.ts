@@ -235,7 +235,9 @@ ui.play.addEventListener('click', () => {
     return;
   }
   if (selection === null) return;
-  const from = shown === null ? selection.first : BigInt(shown.tsRecv) + 1n;
+  // From the instant asked for last (the book shown is the one at it, or is on its way).
+  const asked = parseInstant(ui.instant.value);
+  const from = asked !== null ? asked + 1n : shown === null ? selection.first : BigInt(shown.tsRecv) + 1n;
   void replay.play({
     symbol: selection.symbol, publisherId: selection.publisherId, depth: DEPTH, speed: Number(ui.speed.value),
     ...(replayFrom !== null ? { after: replayFrom } : { from: from.toString() }),
