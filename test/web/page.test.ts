@@ -259,7 +259,9 @@ describe.skipIf(!hasChromium)(`the book page in headless Chromium${hasChromium ?
     const gap = await page.evaluate(() => (window as unknown as { longestGap: number }).longestGap);
     const grown = (await heap()) - before;
     console.log(`unpaced replay of ${frames} frames: longest gap between animation frames ${gap.toFixed(0)} ms, heap growth ${(grown / 2 ** 20).toFixed(2)} MB`);
-    expect(gap, 'longest ms between animation frames').toBeLessThan(500);
+    // As for first paint: at rest the budget; under a queue of other work a loose bound.
+    const load = loadavg()[0] / availableParallelism();
+    expect(gap, `longest ms between animation frames (load ${load.toFixed(1)} per core)`).toBeLessThan(load <= 1.5 ? 250 : 2000);
     expect(grown, 'heap growth in bytes over the replay').toBeLessThan(8 * 2 ** 20);
     expect(errors).toEqual([]);
     await page.close();
