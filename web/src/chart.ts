@@ -7,6 +7,13 @@ export interface Window {
   max: number;
 }
 
+/** An axis label for x (seconds since the epoch) on a window `span` seconds wide. */
+function utcLabel(x: number, span: number): string {
+  const iso = new Date(x * 1000).toISOString(); // 2025-09-24T19:30:00.000Z
+  if (span > 2 * 86_400) return iso.slice(5, 16).replace('T', ' ');
+  return span > 600 ? iso.slice(11, 16) : span > 10 ? iso.slice(11, 19) : iso.slice(11, 23);
+}
+
 const seconds = (ns: string | bigint): number => Number(BigInt(ns) / 1000n) / 1e6;
 
 /**
@@ -33,7 +40,8 @@ export class BboChart {
         { label: 'Best ask', stroke: '#cf222e', width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) },
         { label: 'Trade', stroke: '#0969da', width: 0, points: { show: true, size: 4, fill: '#0969da' }, paths: () => null },
       ],
-      axes: [{}, { size: 70 }],
+      // UTC on the axis, 24-hour, with seconds or milliseconds as the zoom needs them.
+      axes: [{ values: (u, splits) => splits.map((x) => utcLabel(x, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0))) }, { size: 70 }],
       cursor: {
         drag: { x: true, y: false },
         bind: { dblclick: () => () => { reset(); return null; } },
