@@ -5,7 +5,10 @@ import type { RowBuffer } from '../../book/row-buffer.js';
 import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
-import { StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf } from '../port.js';
+import { bbo } from './bbo.js';
+import {
+  StoreError, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+} from '../port.js';
 
 /**
  * QuestDB, the production store. Writes: ILP over HTTP with
@@ -276,6 +279,8 @@ export class QuestDbStore implements SnapshotStore {
       after = rows[rows.length - 1];
     }
   }
+
+  bbo(q: BboQuery): Promise<BboBucket[]> { return bbo((sql) => this.rows(sql), q); }
 
   async countSnapshots(): Promise<number> {
     const rows = await this.rows('SELECT count() n FROM book_snapshots');
