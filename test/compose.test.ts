@@ -1,10 +1,7 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createMetrics } from '../src/api/metrics.js';
 import { loadConfig } from '../src/config.js';
-import { DuckDbStore } from '../src/store/duckdb/store.js';
-import { DDL } from '../src/store/questdb/store.js';
 import { ROOT } from './helpers.js';
 
 /**
@@ -105,77 +102,9 @@ describe('docker-compose.yml', () => {
     expect(sources.find((s) => s.uid === 'prometheus')!.url).toBe('http://prometheus:9090');
     const providers = yamlAt(`${provisioning}/dashboards/booktape.yml`).providers as Array<{ options: { path: string } }>;
     const dashboards = mountOf(grafana, providers[0].options.path);
-    expect(dashboards).toBe('./deploy/grafana/dashboards');
+    expect(dashboards).toBe('./dashboards');
     for (const v of [...(grafana.volumes ?? []), ...(prometheus.volumes ?? [])].filter((v) => !v.startsWith('./'))) {
       expect(Object.keys(compose.volumes)).toContain(v.split(':')[0]);
-    }
-  });
-});
-
-/** Every table's columns, from the QuestDB DDL the store runs. */
-const tables = new Map(
-  DDL.map((sql) => /CREATE TABLE IF NOT EXISTS (\w+) \(([\s\S]*?)\) TIMESTAMP/.exec(sql)!).map((m) => [
-    m[1], new Set(m[2].split(',').map((c) => c.trim().split(/\s+/)[0])),
-  ]),
-);
-
-interface Target { datasource: { uid: string }; rawSql?: string; expr?: string }
-interface Panel { title: string; datasource: { uid: string }; targets: Target[] }
-const dashboardDir = `${ROOT}deploy/grafana/dashboards/`;
-const dashboards = readdirSync(dashboardDir).filter((f) => f.endsWith('.json')).map((f) => ({
-  file: f,
-  json: JSON.parse(readFileSync(dashboardDir + f, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Array<{ query: string; datasource: { uid: string } }> } },
-}));
-
-describe('Grafana dashboards', () => {
-  it('there are book and pipeline dashboards with distinct uids', () => {
-    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['booktape-books', 'booktape-pipeline']);
-  });
-
-  it('every query uses a provisioned data source', () => {
-    for (const { file, json } of dashboards) {
-      for (const p of json.panels) {
-        for (const t of p.targets) {
-          expect([p.datasource.uid, t.datasource.uid], `${file}: ${p.title}`).toEqual([t.datasource.uid, t.rawSql ? 'questdb' : 'prometheus']);
-        }
-      }
-    }
-  });
-
-  it('Prometheus queries name only metrics that /metrics exposes', async () => {
-    const metrics = createMetrics(null, new DuckDbStore(':memory:')); // the embedded store adds its book cache's metrics
-    const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
-    names.add('booktape_queue_jobs'); // registered when a queue is given
-    const exposed = (name: string) => names.has(name) || names.has(name.replace(/_(bucket|sum|count)$/, ''));
-    let seen = 0;
-    for (const { json } of dashboards) {
-      for (const t of json.panels.flatMap((p) => p.targets)) {
-        for (const name of t.expr?.match(/\bbooktape_\w+/g) ?? []) {
-          expect(exposed(name), name).toBe(true);
-          seen++;
-        }
-      }
-    }
-    expect(seen).toBeGreaterThanOrEqual(6);
-  });
-
-  it('SQL queries read tables and columns that the QuestDB store creates', () => {
-    const queries = dashboards.flatMap(({ json }) => [
-      ...json.panels.flatMap((p) => p.targets.map((t) => t.rawSql)),
-      ...json.templating.list.map((v) => v.query),
-    ]).filter((q): q is string => q !== undefined);
-    expect(queries.length).toBeGreaterThanOrEqual(9);
-    for (const sql of queries) {
-      const table = /\bFROM (\w+)/.exec(sql)![1];
-      expect(tables.has(table), `${table} in: ${sql}`).toBe(true);
-      const aliases = new Set([...sql.matchAll(/\bAS (\w+)/g)].map((m) => m[1]));
-      // Grafana's macros and variables, then every snake_case or lower-case word
-      // that is not SQL: each must be a column of the table or an alias.
-      const words = sql.replace(/\$\{?__\w+\}?(\([^)]*\))?|\$\w+|'[^']*'/g, ' ').match(/\b[a-z][a-z_0-9]*\b/g) ?? [];
-      const functions = new Set(['last', 'min', 'max', 'avg', 'sum', 'count', 'cast']);
-      for (const w of words.filter((w) => !functions.has(w) && w !== table)) {
-        expect(tables.get(table)!.has(w) || aliases.has(w), `${w} in: ${sql}`).toBe(true);
-      }
     }
   });
 });
