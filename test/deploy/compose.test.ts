@@ -358,3 +358,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
   });
 });
+
+describe('.env.example', () => {
+  it('names every setting the configuration reads', () => {
+    const example = readFileSync(`${ROOT}.env.example`, 'utf8');
+    for (const name of CONFIG_NAMES) expect(example, name).toContain(name);
+  });
+});
