@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { UsageError } from './errors.js';
 
 /**
@@ -7,11 +8,20 @@ import { UsageError } from './errors.js';
  * and no file is no error. Runs before any command reads its configuration.
  */
 export function loadEnvFile(path = '.env'): void {
+  const fail = (why: string) =>
+    new UsageError('BAD_ENV_FILE', `cannot read ${path} (${why}): fix or remove it, or set the variables in the environment`);
+  let isFile: boolean;
   try {
-    process.loadEnvFile(path);
+    isFile = statSync(path).isFile();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    throw new UsageError('BAD_ENV_FILE', `cannot read ${path} (${code ?? (err as Error).message}): fix or remove it, or set the variables in the environment`);
+    throw fail(code ?? String(err));
+  }
+  if (!isFile) throw fail('not a file');
+  try {
+    process.loadEnvFile(path);
+  } catch (err) {
+    throw fail((err as NodeJS.ErrnoException).code ?? String(err));
   }
 }
