@@ -175,6 +175,30 @@ describe('docker-compose.yml', () => {
     for (const svc of [redis, prometheus, grafana]) expect(svc.image).toMatch(/:v?\d+\.\d+\.\d+(-\w+)?$/);
   });
 
+  it('Prometheus scrapes the API and every worker at the ports they serve /metrics on', () => {
+    const file = mountOf(prometheus, '/etc/prometheus/prometheus.yml')!;
+    const scrape = (parse(readFileSync(`${ROOT}${file}`, 'utf8')) as { scrape_configs: Array<{
+      job_name: string; metrics_path: string; static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }>;
+    }> }).scrape_configs;
+    const job = (name: string) => scrape.find((j) => j.job_name === name)!;
+    expect(job('booktape-api').metrics_path).toBe('/metrics');
+    expect(job('booktape-api').static_configs![0].targets).toEqual([`api:${loadConfig(envOf(api)).port}`]);
+    expect(job('booktape-worker').metrics_path).toBe('/metrics');
+    expect(job('booktape-worker').dns_sd_configs![0]).toMatchObject({ names: ['worker'], port: loadConfig(envOf(worker)).metricsPort });
+  });
+
+  it('Grafana is provisioned with QuestDB (PostgreSQL wire) and Prometheus, and loads dashboards/', () => {
+    const provisioning = mountOf(grafana, '/etc/grafana/provisioning')!;
+    const sources = (parse(readFileSync(`${ROOT}${provisioning}/datasources/booktape.yml`, 'utf8')) as {
+      datasources: Array<{ uid: string; type: string; url: string; user?: string; jsonData?: { database?: string } }>;
+    }).datasources;
+    const qdb = sources.find((s) => s.uid === 'questdb')!;
+    expect(qdb).toMatchObject({ type: 'grafana-postgresql-datasource', url: 'questdb:8812', user: envOf(questdb).QDB_PG_USER, jsonData: { database: 'qdb' } });
+    expect(sources.find((s) => s.uid === 'prometheus')!.url).toBe('http://prometheus:9090');
+    const providers = (parse(readFileSync(`${ROOT}${provisioning}/dashboards/booktape.yml`, 'utf8')) as { providers: Array<{ options: { path: string } }> }).providers;
+    expect(mountOf(grafana, providers[0].options.path)).toBe('./dashboards');
+  });
+
   describe('the QuestDB healthcheck, run by bash against an HTTP server', () => {
     let server: Server;
     let status = 200;
