@@ -1,3 +1,4 @@
+// jobs/: BullMQ on Redis: the ingest queue and worker, the inbox scanner, IngestJobs on a queue.
 import type { Queue } from 'bullmq';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';

@@ -92,4 +92,13 @@ describe('architecture: the import graph', () => {
     expect(cycles).toEqual([]);
   });
 
+
+  it('each folder says in one line, atop its first file, what it is for', () => {
+    // One file per folder opens with "// <folder>/: <purpose>"; it was the first by name when written.
+    const folders = [...new Set(files.map((f) => dirname(f)))].filter((d) => d !== 'src');
+    expect(folders.length).toBeGreaterThanOrEqual(10);
+    const saying = (d: string) => files.filter((f) => dirname(f) === d && readFileSync(join(ROOT, f), 'utf8').startsWith(`// ${d}/: `));
+    expect(folders.filter((d) => saying(d).length !== 1)).toEqual([]);
+  });
+
 });

@@ -1,3 +1,4 @@
+// src/api/: the HTTP API: Express app, auth, problem+json, OpenAPI, the IngestJobs port, metrics and probes.
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
