@@ -88,5 +88,8 @@ describe('CI and the image', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/^HEALTHCHECK [^\n]*\\\n\s+CMD \["node", "-e", [^\n]*\/healthz/m);
     expect(readFileSync(`${ROOT}.dockerignore`, 'utf8')).toMatch(/^\.env$/m);
+    // The build stage copies every tsconfig `npm run build` reads.
+    const copied = [...stages[0].matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
+    for (const [, config] of pkg.scripts.build.matchAll(/tsc -p (\S+)/g)) expect(copied, config).toContain(config);
   });
 });
