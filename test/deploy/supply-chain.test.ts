@@ -66,13 +66,14 @@ describe('CI and the image', () => {
 
   it('the GitHub workflow runs .ci/run on push and pull requests, and builds the image', () => {
     const wf = parse(readFileSync(`${ROOT}.github/workflows/ci.yml`, 'utf8')) as {
-      on: Record<string, unknown>; jobs: Record<string, { steps: Array<{ run?: string }>; services?: Record<string, { image: string }> }>;
+      on: Record<string, unknown>; jobs: Record<string, { steps: Array<{ run?: string }> }>;
     };
     expect(Object.keys(wf.on).sort()).toEqual(['pull_request', 'push']);
     const runs = (job: string) => wf.jobs[job].steps.map((s) => s.run ?? '').join('\n');
     const tester = Object.keys(wf.jobs).find((j) => /^bash \.ci\/run$/m.test(runs(j)));
     expect(tester).toBeDefined();
-    expect(wf.jobs[tester!].services?.redis.image).toMatch(/^redis:/);
+    // Tests start their own redis-server too, so the binary is installed, not a service container.
+    expect(runs(tester!)).toMatch(/apt-get install .*redis-server/);
     expect(Object.keys(wf.jobs).some((j) => /docker build\b.* \.$/m.test(runs(j)))).toBe(true);
   });
 
