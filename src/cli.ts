@@ -11,6 +11,7 @@ import { UsageError } from './cli/errors.js';
 import { parseDuration, parseInstant } from './time.js';
 import { reportCliError } from './cli/errors.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
+import { loadEnvFile } from './cli/env-file.js';
 
 const program = new Command();
 program
@@ -145,7 +146,12 @@ program
     );
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+async function main(): Promise<void> {
+  loadEnvFile();
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
   process.exitCode = reportCliError(err);
 });
 
