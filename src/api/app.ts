@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerJSDoc from 'swagger-jsdoc';
@@ -9,17 +8,21 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
+import type { RangeQuery, SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
 import { enqueueIngest, readIngestJob, readinessChecks, type IngestJobData } from '../../jobs/queue.js';
 import type { IngestSummary } from '../pipeline/ingest.js';
 import { FrameWriter, csvHeader } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
 import type { ActiveReads } from '../stream/active-reads.js';
+import { openDbnReplay, streamDbnReplay } from '../stream/dbn-replay.js';
+import type { Pace } from '../stream/pacing.js';
+import { TOO_MANY_STREAMS, tooManyStreamsDetail, type StreamSlots } from '../stream/stream-slots.js';
 import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
 import { SourceError, refuseDisallowedUrl } from '../pipeline/source.js';
 import { Problem, problemHandler } from './problem.js';
+import { tokenMatches } from '../tokens.js';
 
 export interface AppDeps {
   config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
@@ -30,13 +33,8 @@ export interface AppDeps {
   log: Logger;
   /** Replays and exports in flight: the server stops them before the store closes. */
   reads: ActiveReads;
-}
-
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  /** Streams open at once, shared with the TCP port (BOOKTAPE_MAX_STREAMS). */
+  slots: StreamSlots;
 }
 
 /** Bearer token, or HTTP Basic with the token as password (what a browser can send, for Bull Board). */
@@ -176,35 +174,45 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/v1/books/:symbol/snapshots', read, async (req, res) => {
     const q = SnapshotsQuery.parse(req.query);
     const symbol = String(req.params.symbol);
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
-    const type = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' }[q.format];
-    res.status(200).type(type);
-    const writer = new FrameWriter();
-    if (q.format === 'csv') writer.text(csvHeader(q.depth) + '\n');
-    if (q.format === 'json') writer.text('[');
-    const complete = await deps.reads.run(controller, async (signal) => {
-      let first = true;
-      for await (const batch of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit }, signal)) {
-        for (const s of batch) {
-          if (q.format === 'csv') writer.csvRow(s, q.depth);
-          else {
-            if (q.format === 'json' && !first) writer.text(',');
-            writer.frame(s, q.depth, q.format === 'ndjson');
-          }
-          first = false;
-          if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
-          if (signal.aborted) return false;
-        }
+    const release = takeSlot();
+    try {
+      const controller = new AbortController();
+      res.on('close', () => controller.abort());
+      const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit };
+      if (q.format === 'dbn') {
+        await sendDbn(res, controller, range, q.depth, { rate: 0, speed: 0 }, 'http');
+        return;
       }
-      return !signal.aborted;
-    });
-    // Cut short (the client left, or a shutdown): the response is not
-    // ended, so the connection closes without the last chunk and the client
-    // cannot take a partial export for a whole one.
-    if (!complete) return;
-    if (q.format === 'json') writer.text(']');
-    res.end(writer.take());
+      const type = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' }[q.format];
+      res.status(200).type(type);
+      const writer = new FrameWriter();
+      if (q.format === 'csv') writer.text(csvHeader(q.depth) + '\n');
+      if (q.format === 'json') writer.text('[');
+      const complete = await deps.reads.run(controller, async (signal) => {
+        let first = true;
+        for await (const batch of store.readRange(range, signal)) {
+          for (const s of batch) {
+            if (q.format === 'csv') writer.csvRow(s, q.depth);
+            else {
+              if (q.format === 'json' && !first) writer.text(',');
+              writer.frame(s, q.depth, q.format === 'ndjson');
+            }
+            first = false;
+            if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
+            if (signal.aborted) return false;
+          }
+        }
+        return !signal.aborted;
+      });
+      // Cut short (the client left, or a shutdown): the response is not
+      // ended, so the connection closes without the last chunk and the client
+      // cannot take a partial export for a whole one.
+      if (!complete) return;
+      if (q.format === 'json') writer.text(']');
+      res.end(writer.take());
+    } finally {
+      release();
+    }
   });
 
   /**
@@ -225,13 +233,18 @@ export function createApp(deps: AppDeps): express.Express {
    */
   app.get('/v1/replay', read, async (req, res) => {
     const q = ReplayQuery.parse(req.query);
+    const release = takeSlot();
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    res.status(200).type('application/x-ndjson');
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Accel-Buffering', 'no');
     metrics.activeStreams.inc({ transport: 'http' });
     try {
+      if (q.format === 'dbn') {
+        await sendDbn(res, controller, { symbols: q.symbols, from: q.from, to: q.to, after: q.after }, q.depth, q, 'http');
+        return;
+      }
+      res.status(200).type('application/x-ndjson');
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('X-Accel-Buffering', 'no');
       const counts = await deps.reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
@@ -239,9 +252,38 @@ export function createApp(deps: AppDeps): express.Express {
       if (counts.failure !== undefined) deps.log.error({ err: counts.failure, frames: counts.frames }, 'http replay failed');
       res.end();
     } finally {
+      release();
       metrics.activeStreams.dec({ transport: 'http' });
     }
   });
+
+  /** A stream slot, or 503 TOO_MANY_STREAMS when all are taken. */
+  function takeSlot(): () => void {
+    const release = deps.slots.take();
+    if (release === null) throw new Problem(503, TOO_MANY_STREAMS, tooManyStreamsDetail(deps.slots.max));
+    return release;
+  }
+
+  /**
+   * A range as a DBN stream (see stream/dbn-replay.ts). X-Booktape-Records
+   * says how many records a whole stream carries, as the metadata's limit
+   * does; a stream cut part-way is not ended (no last chunk), so an HTTP
+   * client sees an error as well as a short count.
+   */
+  async function sendDbn(res: Response, controller: AbortController, range: RangeQuery, depth: number, pace: Pace, transport: 'http') {
+    const replay = await openDbnReplay(store, range, depth === 1 ? 1 : 10);
+    res.status(200).type('application/octet-stream');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.setHeader('X-Booktape-Records', String(replay.records));
+    const counts = await deps.reads.run(controller, (signal) => streamDbnReplay(store, replay, pace, res, signal, (records, bytes) => {
+      metrics.replayFrames.inc({ transport }, records);
+      metrics.replayBytes.inc({ transport }, bytes);
+    }));
+    if (counts.failure !== undefined) deps.log.error({ err: counts.failure, records: counts.frames }, 'http dbn stream failed');
+    if (counts.failure !== undefined || controller.signal.aborted) res.destroy();
+    else res.end();
+  }
 
   /**
    * @openapi

@@ -6,14 +6,15 @@ import type { Config } from '../config.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingestQueue } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
-import { createReplayServer } from '../stream/tcp.js';
+import { createReplayServer, type ReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
+import { StreamSlots } from '../stream/stream-slots.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
 
 export interface RunningServer {
   http: HttpServer;
-  tcp: TcpServer;
+  tcp: ReplayServer;
   httpPort: number;
   tcpPort: number;
   worker: RunningWorker | null;
@@ -47,12 +48,13 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
   const metrics = createMetrics(queue, store);
   const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
   const reads = new ActiveReads();
-  const app = createApp({ config, store, queue, metrics, log, reads });
+  const slots = new StreamSlots(config.maxStreams);
+  const app = createApp({ config, store, queue, metrics, log, reads, slots });
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
-  const tcp = createReplayServer(store, metrics, log, reads);
+  const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(config.tcpPort, () => resolve());
@@ -75,6 +77,7 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
       tcp.close();
       const closed = new Promise((r) => http.close(r));
       await reads.stop();
+      tcp.dropConnections();
       http.closeAllConnections();
       await closed;
       await worker?.close();

@@ -103,7 +103,7 @@ export interface SnapshotStore {
    */
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
   /**
-   * readRange's rows (without q.limit) as DBN MBP-1 or MBP-10 records, in
+   * readRange's rows as DBN MBP-1 or MBP-10 records, in
    * chunks of whole records, written straight from the store's columns: the
    * same bytes as stream/dbn.ts's writeMbpSnapshot of each row. Optional:
    * without it the rows are read as objects and encoded.

@@ -8,12 +8,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { mbpRecords, type MbpLevels } from '../../src/stream/dbn.js';
-import { CLI, CLX5 } from '../helpers.js';
-
-/** The records of a DBN stream: what follows the metadata. */
-export function recordsOf(dbn: Buffer): Buffer {
-  return dbn.subarray(8 + dbn.readUInt32LE(4));
-}
+import { CLI, CLX5, recordsOf } from '../helpers.js';
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];

@@ -356,7 +356,7 @@ export class DuckDbStore implements SnapshotStore {
   async *readRangeMbp(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const length = mbpRecordLength(levels);
     const perChunk = Math.max(1, Math.floor(RECORD_CHUNK_BYTES / length));
-    for await (const w of this.windows({ ...q, limit: undefined }, signal)) {
+    for await (const w of this.windows(q, signal)) {
       for (let k = w.first; k < w.end && !signal?.aborted; k += perChunk) {
         const n = Math.min(perChunk, w.end - k);
         const chunk = Buffer.allocUnsafe(n * length);
@@ -399,6 +399,7 @@ export class DuckDbStore implements SnapshotStore {
     const pageSize = q.pageSize ?? 4096;
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
+    if (signal?.aborted) return;
     const { where, params } = rangeWhere(q);
     const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
     const extent = await this.read((c) => c.runAndReadAll(
