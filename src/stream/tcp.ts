@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import type { SnapshotStore } from '../store/port.js';
+import { isStoreFailure, type SnapshotStore } from '../store/port.js';
 import type { Metrics } from '../api/metrics.js';
 import { ReplayQuery } from '../api/params.js';
 import { streamReplay } from './replay.js';
@@ -80,6 +80,7 @@ export function createReplayServer(
       });
     }
     function fail(code: string, detail: string) {
+      if (socket.writableEnded) return;
       started = true;
       clearTimeout(timer);
       finish(JSON.stringify({ type: 'error', code, detail }) + '\n');
@@ -90,7 +91,10 @@ export function createReplayServer(
       clearTimeout(timer);
       void serve(line).catch((err: unknown) => {
         log.error({ err: (err as Error)?.message }, 'tcp replay failed');
-        socket.destroy();
+        // Before the stream began (the symbols' check, a DBN replay's count): one error line says why.
+        if (socket.destroyed) return;
+        if (isStoreFailure(err)) fail(err.code, err.message);
+        else fail('INTERNAL', 'an unexpected error stopped the replay; it has been logged');
       });
     }
     socket.on('data', (chunk: string) => {
