@@ -1,9 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { isStoreFailure, type SnapshotStore } from '../store/port.js';
-import type { Metrics } from '../api/metrics.js';
-import { ReplayQuery } from '../api/params.js';
+import type { SnapshotStore } from '../store/port.js';
+import { isUnavailable } from '../errors.js';
+import type { ReplayMetrics } from './metrics.js';
+import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
 import { openDbnReplay, streamDbnReplay } from './dbn-replay.js';
 import type { ActiveReads } from './active-reads.js';
@@ -47,7 +48,7 @@ export interface ReplayServer extends Server {
  * records than its metadata's limit).
  */
 export function createReplayServer(
-  store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, opts: ReplayServerOptions = {},
+  store: SnapshotStore, metrics: ReplayMetrics, log: Logger, reads: ActiveReads, opts: ReplayServerOptions = {},
 ): ReplayServer {
   const requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const slots = opts.slots ?? new StreamSlots(Infinity);
@@ -93,7 +94,7 @@ export function createReplayServer(
         log.error({ err: (err as Error)?.message }, 'tcp replay failed');
         // Before the stream began (the symbols' check, a DBN replay's count): one error line says why.
         if (socket.destroyed) return;
-        if (isStoreFailure(err)) fail(err.code, err.message);
+        if (isUnavailable(err)) fail(err.code, err.message);
         else fail('INTERNAL', 'an unexpected error stopped the replay; it has been logged');
       });
     }
