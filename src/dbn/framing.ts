@@ -1,5 +1,6 @@
 import { MBO_RECORD_LENGTH, RECORD_HEADER_LENGTH, RType } from './constants.js';
 import { DbnError } from './errors.js';
+import { HeaderOffset } from './layout.js';
 
 /**
  * A run of whole, validated records: bytes[start, end) holds nothing but
@@ -37,7 +38,7 @@ export function frameRecords(view: DataView, start: number, end: number, streamO
       );
     }
     if (o + len > end) break;
-    if (len < MBO_RECORD_LENGTH && view.getUint8(o + 1) === RType.MBO) {
+    if (len < MBO_RECORD_LENGTH && view.getUint8(o + HeaderOffset.rtype) === RType.MBO) {
       throw new DbnError(
         'BAD_RECORD_LENGTH',
         `MBO record is ${len} bytes, but an MBO record needs ${MBO_RECORD_LENGTH}: the file is corrupt`,

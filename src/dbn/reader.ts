@@ -8,9 +8,9 @@ import { decompressBuffer, decompressIfZstd, isZstd, type DecompressOptions } fr
 export const READ_CHUNK_BYTES = 1 << 20;
 /**
  * Inputs at least this large (on disk or as downloaded) decompress zstd in a
- * worker thread. On the 5M-record bench file the books then ran ~1.4x faster
- * (2.29 M vs 1.63 M records/s, medians of 4 interleaved cold passes), still
- * short of the plain file. Smaller inputs skip the thread's start-up.
+ * worker thread, so that decompression and the books run side by side
+ * (docs/benchmarks.md has the measurement). Smaller inputs skip the thread's
+ * start-up.
  */
 export const ZSTD_THREAD_MIN_BYTES = 8 << 20;
 

@@ -1,16 +1,13 @@
 import type { Writable } from 'node:stream';
-import type { RowKey, SnapshotStore } from '../store/port.js';
+import { FLUSH_BYTES } from '../bytes.js';
+import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
 import { FrameWriter } from './frames.js';
 import { Schedule, pageSizeFor, sleepUnlessAborted } from './pacing.js';
 import { rowKeyText } from './requests.js';
 
-export interface ReplayRequest {
-  symbols: string[];
-  from?: bigint;
-  to?: bigint;
-  /** Resume: only frames after this row key (the last frame a cut replay delivered). */
-  after?: RowKey;
+/** A replay: which rows (as the store reads a range), at what depth and pace. */
+export interface ReplayRequest extends Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after'> {
   depth: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
@@ -42,8 +39,6 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-/** Bytes per write. */
-const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Streams a replay as NDJSON into `out` (an HTTP response or a TCP socket):
@@ -63,9 +58,9 @@ export async function streamReplay(
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
   const schedule = new Schedule(req);
   const paced = schedule.paced;
-  // Frames are written into chunks of about CHUNK_BYTES; the writer starts a
+  // Frames are written into chunks of about FLUSH_BYTES; the writer starts a
   // fresh chunk when one is handed to `out`, which may queue it.
-  const writer = new FrameWriter(CHUNK_BYTES + 16 * 1024);
+  const writer = new FrameWriter(FLUSH_BYTES + 16 * 1024);
   let pendingFrames = 0;
   const flush = async () => {
     if (writer.length === 0) return;
@@ -107,7 +102,7 @@ export async function streamReplay(
         writer.frame(s, req.depth, true);
         pendingFrames++;
         counts.frames++;
-        if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+        if (writer.length >= FLUSH_BYTES || (paced && pendingFrames >= 256)) await flush();
       }
     }
   } catch (err) {
