@@ -1,5 +1,6 @@
 import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 import type { Metadata } from './metadata.js';
+import { BooktapeError } from '../errors.js';
 import { HeaderOffset, MboOffset } from './layout.js';
 
 /**
@@ -140,11 +141,10 @@ export function setUndefPrice(view: DataView, o: number): void {
   view.setUint32(o + 4, UNDEF_PRICE_HI, true);
 }
 
-/** A stored level size or count too large for MBP's u32 fields. */
-export class MbpOverflowError extends Error {
-  readonly code = 'MBP_FIELD_OVERFLOW';
+/** A stored level size or count too large for MBP's u32 fields: the data is fine, the format is not. */
+export class MbpOverflowError extends BooktapeError {
   constructor(value: number) {
-    super(`a stored level holds ${value}, beyond MBP's u32 size and count fields: replay it as NDJSON instead`);
+    super('MBP_FIELD_OVERFLOW', 'invalid', `a stored level holds ${value}, beyond MBP's u32 size and count fields: replay it as NDJSON instead`);
   }
 }
 

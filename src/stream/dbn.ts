@@ -1,4 +1,5 @@
 import { RType, SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';
+import { HeaderOffset } from '../dbn/layout.js';
 import { encodeMetadata, setI64, setMbpU32, setUndefPrice } from '../dbn/encode.js';
 import type { InstrumentInfo, RangeQuery, SnapshotStore, StoredSnapshot } from '../store/port.js';
 
@@ -24,10 +25,10 @@ export function mbpLevelsOf(depth: number): MbpLevels | null {
  */
 export function writeMbpSnapshot(view: DataView, o: number, s: StoredSnapshot, levels: MbpLevels): void {
   view.setUint8(o, mbpRecordLength(levels) / 4);
-  view.setUint8(o + 1, levels === 10 ? RType.MBP_10 : RType.MBP_1);
-  view.setUint16(o + 2, s.publisherId, true);
-  view.setUint32(o + 4, s.instrumentId, true);
-  view.setBigUint64(o + 8, s.tsEvent, true);
+  view.setUint8(o + HeaderOffset.rtype, levels === 10 ? RType.MBP_10 : RType.MBP_1);
+  view.setUint16(o + HeaderOffset.publisherId, s.publisherId, true);
+  view.setUint32(o + HeaderOffset.instrumentId, s.instrumentId, true);
+  view.setBigUint64(o + HeaderOffset.tsEvent, s.tsEvent, true);
   if (s.price === null) setUndefPrice(view, o + 16);
   else setI64(view, o + 16, s.price);
   view.setUint32(o + 24, s.size, true);

@@ -11,6 +11,7 @@ import type { DuckDBDataChunk } from '@duckdb/node-api';
 import { toNanos } from '../columns.js';
 import { compareKeys, type RowKey, type StoredSnapshot } from '../port.js';
 import { RType } from '../../dbn/constants.js';
+import { HeaderOffset } from '../../dbn/layout.js';
 import { setI64, setMbpU32, setUndefPrice } from '../../dbn/encode.js';
 import type { BlockRows } from './book-blocks.js';
 
@@ -116,10 +117,10 @@ export class SnapshotRows implements BlockRows {
    */
   writeMbp(i: number, view: DataView, o: number, levels: 1 | 10): void {
     view.setUint8(o, (48 + 32 * levels) / 4);
-    view.setUint8(o + 1, levels === 10 ? RType.MBP_10 : RType.MBP_1);
-    view.setUint16(o + 2, this.publisherId[i], true);
-    view.setUint32(o + 4, this.instrumentId[i], true);
-    view.setBigInt64(o + 8, this.tsEvent[i], true);
+    view.setUint8(o + HeaderOffset.rtype, levels === 10 ? RType.MBP_10 : RType.MBP_1);
+    view.setUint16(o + HeaderOffset.publisherId, this.publisherId[i], true);
+    view.setUint32(o + HeaderOffset.instrumentId, this.instrumentId[i], true);
+    view.setBigInt64(o + HeaderOffset.tsEvent, this.tsEvent[i], true);
     const priced = !isNull(this.priceValid, i);
     const price = priced ? toNanos(this.price[i]) : 0;
     if (priced) setI64(view, o + 16, price);
