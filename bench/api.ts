@@ -65,7 +65,7 @@ if (runs('replay')) {
       const t0 = performance.now();
       const r = await Promise.all(Array.from({ length: clients }, () => readLines(bare.url)));
       const rate = r.reduce((n, x) => n + x.lines, 0) / ((performance.now() - t0) / 1000);
-      console.log(`  floor: a bare server, ${clients} client${clients > 1 ? 's' : ''}, ${frame.length} B`.padEnd(35) + `${(rate / 1e3).toFixed(1)} k frames/s  -> ${ratio(achieved, rate, '40%')}`);
+      console.log(`  floor: a bare server, ${clients} client${clients > 1 ? 's' : ''}, ${frame.length} B`.padEnd(44) + `${(rate / 1e3).toFixed(1)} k frames/s  -> ${ratio(achieved, rate, '40%')}`);
     } finally {
       await bare.close();
     }

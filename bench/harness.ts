@@ -24,6 +24,7 @@ export const base = `http://127.0.0.1:${PORT}`;
 const env = {
   ...process.env, BOOKTAPE_DUCKDB_PATH: dbPath, BOOKTAPE_DATA_ROOTS: out, PORT: String(PORT), BOOKTAPE_TCP_PORT: String(TCP_PORT),
   LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1', // reads only: the bench needs no jobs
+  BOOKTAPE_MAX_STREAMS: '64', // the 50-client replay: none refused
 };
 const require = createRequire(import.meta.url);
 
