@@ -1,6 +1,7 @@
 import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 import type { Metadata } from './metadata.js';
 import { BooktapeError } from '../errors.js';
+import { TWO_32 } from '../bytes.js';
 import { HeaderOffset, MboOffset } from './layout.js';
 
 /**
@@ -125,8 +126,6 @@ export function mboMetadata(opts: {
     })),
   };
 }
-
-const TWO_32 = 4294967296;
 
 /** An integer double (|x| <= 2^53) as a little-endian i64 at `o`: no bigint made. */
 export function setI64(view: DataView, o: number, x: number): void {
