@@ -292,17 +292,23 @@ describe('the TCP port', () => {
     const connections = () => new Promise<number>((r) => tcp.getConnections((_e, n) => r(n)));
     try {
       const clients: Socket[] = [];
+      const received: string[] = [];
       for (const payload of ['nope\n', '[1]\n', '{"symbols":"NOPE"}\n', null, null]) {
         // allowHalfOpen: the client never ends its side by itself, even after the server's FIN.
         const sock = connect({ port: (tcp.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-        sock.on('data', () => undefined);
+        const k = received.push('') - 1;
+        sock.setEncoding('utf8');
+        sock.on('data', (d: string) => { received[k] += d; });
         sock.on('error', () => undefined);
         if (payload !== null) sock.write(payload);
         clients.push(sock);
       }
-      await new Promise((r) => setTimeout(r, 150));
-      expect(await connections()).toBeGreaterThan(0); // the two silent ones wait for their request line
-      await new Promise((r) => setTimeout(r, 1000));
+      // Each got its error line, and the server closed every connection (bounded: a busy machine is slow, a leak is forever).
+      const t0 = performance.now();
+      while (((await connections()) > 0 || received.some((r) => !r.endsWith('\n'))) && performance.now() - t0 < 8_000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(received.map((r) => (JSON.parse(r) as { code: string }).code)).toEqual(['INVALID_JSON', 'INVALID_JSON', 'UNKNOWN_SYMBOL', 'REQUEST_TIMEOUT', 'REQUEST_TIMEOUT']);
       expect(await connections()).toBe(0);
       for (const c of clients) c.destroy();
     } finally {
