@@ -21,7 +21,7 @@ import autocannon from 'autocannon';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { SELECT_SNAPSHOT } from '../src/store/duckdb/snapshot-rows.js';
-import { FrameWriter } from '../src/stream/frames.js';
+import { FrameWriter } from '../src/encode/frames.js';
 import { bareServer, base, dbPath, ensureStore, ratio, readLines, serve, stop, stopped } from './harness.js';
 
 const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);

@@ -1,7 +1,7 @@
 import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 import type { Metadata } from './metadata.js';
 import { BooktapeError } from '../errors.js';
-import { TWO_32 } from '../bytes.js';
+import { TWO_32 } from '../u64.js';
 import { HeaderOffset, MboOffset } from './layout.js';
 
 /**
