@@ -64,6 +64,7 @@ const Env = z.object({
   BOOKTAPE_METRICS_PORT: optional(int(0).max(65_535)),
   BOOKTAPE_WRITE_TOKEN: optional(z.string().min(16, 'BOOKTAPE_WRITE_TOKEN must be at least 16 characters')),
   BOOKTAPE_READ_TOKEN: optional(z.string()),
+  BOOKTAPE_MAX_STREAMS: int(1).max(10_000).default(32),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -103,6 +104,8 @@ export interface Config {
   metricsPort: number | undefined;
   writeToken: string | undefined;
   readToken: string | undefined;
+  /** Replays (HTTP and TCP) and exports streaming at once; past it they are refused (TOO_MANY_STREAMS). */
+  maxStreams: number;
   logLevel: string;
 }
 
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.BOOKTAPE_METRICS_PORT,
     writeToken: e.BOOKTAPE_WRITE_TOKEN,
     readToken: e.BOOKTAPE_READ_TOKEN,
+    maxStreams: e.BOOKTAPE_MAX_STREAMS,
     logLevel: e.LOG_LEVEL,
   };
 }

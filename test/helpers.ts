@@ -42,3 +42,8 @@ export async function decodeAll(source: AsyncIterable<Uint8Array>) {
   for await (const b of stream.batches) batchRecords(b, records, counts);
   return { metadata: stream.metadata, records, counts };
 }
+
+/** The records of a DBN stream: what follows its prelude and metadata. */
+export function recordsOf(dbn: Buffer): Buffer {
+  return dbn.subarray(8 + dbn.readUInt32LE(4));
+}

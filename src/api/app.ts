@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { ActiveReads } from '../stream/active-reads.js';
+import { StreamSlots } from '../stream/stream-slots.js';
 import { guards as tokenGuards } from './auth.js';
 import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
@@ -27,18 +28,21 @@ export interface AppDeps {
   log: Logger;
   /** Replays and exports in flight: the server stops them before the store closes. */
   reads: ActiveReads;
+  /** Streams open at once, shared with the TCP port (BOOKTAPE_MAX_STREAMS); default: unbounded. */
+  slots?: StreamSlots;
 }
 
 /** The route groups of the API, each with its OpenAPI description; the docs group is added by createApp. */
 export function routeGroups(deps: AppDeps): RouteGroup[] {
   const guards = tokenGuards(deps.config);
   const { store, jobs, metrics, log, reads } = deps;
+  const slots = deps.slots ?? new StreamSlots(Infinity);
   return [
     healthRoutes({ store, jobs, metrics }),
     booksRoutes({ store, guards }),
     bboRoutes({ store, guards }),
-    snapshotsRoutes({ store, guards, reads }),
-    replayRoutes({ store, guards, reads, metrics, log }),
+    snapshotsRoutes({ store, guards, reads, slots, log }),
+    replayRoutes({ store, guards, reads, slots, metrics, log }),
     ingestRoutes({ jobs, guards, url: deps.config.url }),
     pageRoutes(),
   ];

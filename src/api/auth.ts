@@ -1,15 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Problem } from './problem.js';
+import { tokenMatches } from '../tokens.js';
 
 export type Access = 'read' | 'write';
-
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /** Bearer token, or HTTP Basic with the token as password (what a browser can send, for Bull Board). */
 function presentedToken(req: Request): string | undefined {

@@ -3,15 +3,16 @@ import type { Server as TcpServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore } from '../store/port.js';
-import { createReplayServer } from '../stream/tcp.js';
+import { createReplayServer, type ReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
+import { StreamSlots } from '../stream/stream-slots.js';
 import { createApp } from './app.js';
 import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 
 export interface RunningServer {
   http: HttpServer;
-  tcp: TcpServer;
+  tcp: ReplayServer;
   httpPort: number;
   tcpPort: number;
   /**
@@ -24,7 +25,7 @@ export interface RunningServer {
 }
 
 export interface ServerDeps {
-  config: Pick<Config, 'port' | 'tcpPort' | 'writeToken' | 'readToken' | 'url'>;
+  config: Pick<Config, 'port' | 'tcpPort' | 'writeToken' | 'readToken' | 'url' | 'maxStreams'>;
   store: SnapshotStore;
   /** null: no Redis; the read side works and job routes answer 503. */
   jobs: IngestJobs | null;
@@ -36,12 +37,13 @@ export interface ServerDeps {
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, store, jobs, metrics, log } = deps;
   const reads = new ActiveReads();
-  const app = createApp({ config, store, jobs, metrics, log, reads });
+  const slots = new StreamSlots(config.maxStreams);
+  const app = createApp({ config, store, jobs, metrics, log, reads, slots });
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
-  const tcp = createReplayServer(store, metrics, log, reads);
+  const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(config.tcpPort, () => resolve());
@@ -58,6 +60,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       tcp.close();
       const closed = new Promise((r) => http.close(r));
       await reads.stop();
+      tcp.dropConnections();
       http.closeAllConnections();
       await closed;
     },

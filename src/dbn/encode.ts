@@ -1,5 +1,7 @@
-import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType } from './constants.js';
+import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 import type { Metadata } from './metadata.js';
+import { BooktapeError } from '../errors.js';
+import { TWO_32 } from '../u64.js';
 import { HeaderOffset, MboOffset } from './layout.js';
 
 /**
@@ -123,4 +125,30 @@ export function mboMetadata(opts: {
       intervals: [{ start_date: startDate, end_date: endDate, symbol: String(s.instrumentId) }],
     })),
   };
+}
+
+/** An integer double (|x| <= 2^53) as a little-endian i64 at `o`: no bigint made. */
+export function setI64(view: DataView, o: number, x: number): void {
+  const hi = Math.floor(x / TWO_32);
+  view.setUint32(o, x - hi * TWO_32, true);
+  view.setInt32(o + 4, hi, true);
+}
+
+/** UNDEF_PRICE (i64::MAX, "no price") at `o`. */
+export function setUndefPrice(view: DataView, o: number): void {
+  view.setUint32(o, UNDEF_PRICE_LO, true);
+  view.setUint32(o + 4, UNDEF_PRICE_HI, true);
+}
+
+/** A stored level size or count too large for MBP's u32 fields: the data is fine, the format is not. */
+export class MbpOverflowError extends BooktapeError {
+  constructor(value: number) {
+    super('MBP_FIELD_OVERFLOW', 'invalid', `a stored level holds ${value}, beyond MBP's u32 size and count fields: replay it as NDJSON instead`);
+  }
+}
+
+/** A level size or count as MBP's u32: a value past it is refused, never wrapped. */
+export function setMbpU32(view: DataView, o: number, x: number): void {
+  if (x > 0xffffffff) throw new MbpOverflowError(x);
+  view.setUint32(o, x, true);
 }

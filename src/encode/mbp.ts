@@ -1,9 +1,9 @@
 import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
 import { BooktapeError } from '../errors.js';
 import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put } from './bytes.js';
-import { TWO_32 } from '../u64.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { HeaderOffset } from '../dbn/layout.js';
+import { setI64 } from '../dbn/encode.js';
 
 /**
  * Depth snapshots in Databento's MBP shapes: JSON lines (flattened header,
@@ -22,13 +22,6 @@ export function mbpCsvHeader(depth: number): string {
 }
 
 const A = 65, B = 66;
-
-/** An integer double (|x| <= 2^53) as a little-endian i64 at `o`. */
-function setI64(view: DataView, o: number, x: number): void {
-  const hi = Math.floor(x / TWO_32);
-  view.setUint32(o, x - hi * TWO_32, true);
-  view.setInt32(o + 4, hi, true);
-}
 
 /** A level size or count as MBP's u32, refusing what would not fit rather than wrapping it. */
 function setU32(view: DataView, o: number, x: number, what: string, buf: SnapshotBuffer, i: number): void {

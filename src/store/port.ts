@@ -154,6 +154,15 @@ export interface SnapshotStore {
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
   /** Best bid, best ask and trades of a symbol, downsampled into buckets (BboQuery), in time order. */
   bbo(q: BboQuery): Promise<BboBucket[]>;
+  /**
+   * readRange's rows as DBN MBP-1 or MBP-10 records, in
+   * chunks of whole records, written straight from the store's columns: the
+   * same bytes as stream/dbn.ts's writeMbpSnapshot of each row. Optional:
+   * without it the rows are read as objects and encoded.
+   */
+  readRangeMbp?(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array>;
+  /** How many rows readRange(q) yields now (q.limit aside): a DBN replay announces it up front. */
+  countRange(q: RangeQuery): Promise<number>;
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
+import { Schedule, pageSizeFor, sleepUnlessAborted } from './pacing.js';
 import { FrameWriter } from '../encode/frames.js';
 import { rowKeyText } from './requests.js';
 
@@ -38,7 +39,6 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Streams a replay as NDJSON into `out` (an HTTP response or a TCP socket):
@@ -56,7 +56,8 @@ export async function streamReplay(
   onChunk?: (frames: number, bytes: number) => void,
 ): Promise<ReplayCounts> {
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
-  const paced = req.rate > 0 || req.speed > 0;
+  const schedule = new Schedule(req);
+  const paced = schedule.paced;
   // Frames are written into chunks of about FLUSH_BYTES; the writer starts a
   // fresh chunk when one is handed to `out`, which may queue it.
   const writer = new FrameWriter(FLUSH_BYTES + 16 * 1024);
@@ -83,22 +84,19 @@ export async function streamReplay(
   }));
   await flush();
 
-  const started = performance.now();
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after }, signal)) {
+    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after, pageSize: pageSizeFor(req) }, signal)) {
       for (const s of batch) {
         if (signal.aborted) break replay;
         if (firstTs === null) firstTs = s.tsRecv;
         lastTs = s.tsRecv;
         if (paced) {
-          // When this frame is due, in ms since the replay began.
-          const due = req.rate > 0 ? (counts.frames * 1000) / req.rate : Number(s.tsRecv - firstTs) / 1e6 / req.speed;
-          const lead = due - (performance.now() - started);
+          const lead = schedule.lead(counts.frames, s.tsRecv);
           if (lead > 1) {
             await flush();
-            await sleep(lead);
+            if (!(await sleepUnlessAborted(lead, signal))) break replay;
           }
         }
         writer.frame(s, req.depth, true);

@@ -52,6 +52,13 @@ export const rowKey = z.string().transform((s, ctx) => {
 /** A row key as `after` takes it. */
 export const rowKeyText = (k: RowKey): string => `${k.tsRecv},${k.instrumentId},${k.publisherId},${k.sequence},${k.subSequence}`;
 
+/** DBN has MBP-1 and MBP-10 records only. */
+const dbnDepth = {
+  message: 'format=dbn writes MBP-1 or MBP-10 records: depth must be 1 or 10',
+  path: ['depth'],
+};
+const dbnHasDepth = (q: { format: string; depth: number }) => q.format !== 'dbn' || q.depth === 1 || q.depth === 10;
+
 /** GET /v1/books/{symbol}/snapshots: an export of a range. */
 export const SnapshotsQuery = z.object({
   from: instant.optional(),
@@ -59,8 +66,18 @@ export const SnapshotsQuery = z.object({
   limit: number('an integer from 1 to 1000000').int().min(1).max(1_000_000).default(10_000),
   after: rowKey.optional(),
   depth: depth(50, 10),
-  format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
-}).strict().refine(inOrder, ordered);
+  format: z.enum(['json', 'ndjson', 'csv', 'dbn']).default('ndjson'),
+}).strict().refine(inOrder, ordered).refine(dbnHasDepth, dbnDepth);
+
+/**
+ * A pace: 0 (unpaced) or from MIN_PACE up. Below it a frame would be due
+ * hours or years after the one before; a replay that slow holds its stream
+ * slot and its rows for nothing.
+ */
+export const MIN_PACE = 0.001;
+const pace = (what: string, max: number) => number(`${what}: 0 (as fast as possible) or ${MIN_PACE} to ${max}`)
+  .refine((x) => x === 0 || (x >= MIN_PACE && x <= max), `must be 0 (as fast as possible) or from ${MIN_PACE} to ${max}`)
+  .default(0);
 
 /** GET /v1/replay's query, and the TCP replay's request line. */
 export const ReplayQuery = z.object({
@@ -69,9 +86,11 @@ export const ReplayQuery = z.object({
   to: instant.optional(),
   after: rowKey.optional(),
   depth: depth(50, 10),
-  rate: number('messages per second, 0 to 10000000').min(0).max(10_000_000).default(0),
-  speed: number('a multiple of recorded time, 0 to 1000000').min(0).max(1_000_000).default(0),
+  rate: pace('messages per second', 10_000_000),
+  speed: pace('a multiple of recorded time', 1_000_000),
+  format: z.enum(['ndjson', 'dbn']).default('ndjson'),
 }).strict()
   .refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] })
-  .refine(inOrder, ordered);
+  .refine(inOrder, ordered)
+  .refine(dbnHasDepth, dbnDepth);
 export type ExportRequest = z.infer<typeof SnapshotsQuery>;

@@ -8,6 +8,7 @@ import { createApp } from '../../src/api/app.js';
 import { createMetrics } from '../../src/api/metrics.js';
 import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { StreamSlots } from '../../src/stream/stream-slots.js';
 import { ActiveReads } from '../../src/stream/active-reads.js';
 
 /** Every route the app answers, as "METHOD /openapi/{path}", read from Express's own router. */
@@ -28,7 +29,7 @@ interface Layer { route?: { path: string; methods: Record<string, boolean> }; ha
 const store = new DuckDbStore(':memory:');
 const app = createApp({
   config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined },
-  store, jobs: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads(),
+  store, jobs: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads(), slots: new StreamSlots(8),
 });
 let http: HttpServer;
 let doc: OpenAPIV3.Document;
@@ -86,12 +87,12 @@ describe('the served OpenAPI document', () => {
     const exportOp = doc.paths['/v1/books/{symbol}/snapshots']!.get!;
     const params = Object.fromEntries((exportOp.parameters as OpenAPIV3.ParameterObject[]).map((p) => [`${p.in}:${p.name}`, p.schema]));
     expect(Object.keys(params).sort()).toEqual(['path:symbol', 'query:after', 'query:depth', 'query:format', 'query:from', 'query:limit', 'query:to']);
-    expect(params['query:format']).toMatchObject({ enum: ['json', 'ndjson', 'csv'], default: 'ndjson' });
+    expect(params['query:format']).toMatchObject({ enum: ['json', 'ndjson', 'csv', 'dbn'], default: 'ndjson' });
     expect(params['query:depth']).toMatchObject({ type: 'integer', minimum: 1, maximum: 50, default: 10 });
-    expect(Object.keys(exportOp.responses['200'] && (exportOp.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
+    expect(Object.keys(exportOp.responses['200'] && (exportOp.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/json', 'application/x-ndjson', 'text/csv', 'application/octet-stream']);
     const ingest = doc.paths['/v1/ingest']!.post!;
     expect(Object.keys(ingest.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '500', '503']);
     expect((ingest.requestBody as OpenAPIV3.RequestBodyObject).content['application/json'].schema).toMatchObject({ required: ['source'], additionalProperties: false });
-    expect(Object.keys(doc.paths['/v1/replay']!.get!.responses['200'] && (doc.paths['/v1/replay']!.get!.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/x-ndjson']);
+    expect(Object.keys(doc.paths['/v1/replay']!.get!.responses['200'] && (doc.paths['/v1/replay']!.get!.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/x-ndjson', 'application/octet-stream']);
   });
 });

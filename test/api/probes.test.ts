@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { tcpExchange } from './tcp-client.js';
+import { StreamSlots } from '../../src/stream/stream-slots.js';
 import { ActiveReads } from '../../src/stream/active-reads.js';
 import { createReplayServer } from '../../src/stream/tcp.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
@@ -42,7 +43,7 @@ afterAll(async () => {
 /** The app on the test's store, with `queue` (null: no Redis) and `tokens`, on a free port. */
 async function serve(queue: ReturnType<typeof ingestQueue> | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
   const jobs = queue === null ? null : bullIngestJobs(queue);
-  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads(), slots: new StreamSlots(8) });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }
@@ -83,7 +84,7 @@ describe('without Redis or tokens', () => {
 
 describe('TCP replay requests', () => {
   it('a client that sends no request line within the timeout gets one REQUEST_TIMEOUT line and is closed', async () => {
-    const tcp = createReplayServer(store, createMetrics(null), pino({ level: 'silent' }), new ActiveReads(), 200);
+    const tcp = createReplayServer(store, createMetrics(null), pino({ level: 'silent' }), new ActiveReads(), { requestTimeoutMs: 200 });
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
     try {
       const text = await tcpExchange((tcp.address() as AddressInfo).port, '{"symbols":', { halfClose: false }); // and nothing more

@@ -1,13 +1,12 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { SnapshotStore } from '../../store/port.js';
-import type { ActiveReads } from '../../stream/active-reads.js';
 import type { ReplayMetrics } from '../../stream/metrics.js';
 import { streamReplay } from '../../stream/replay.js';
 import { ReplayQuery } from '../../stream/requests.js';
 import type { Guards } from '../auth.js';
-import { operation, type RouteGroup } from '../openapi.js';
+import { operation, problem, type RouteGroup } from '../openapi.js';
+import { DBN_MEDIA_TYPE, sendDbn, takeStreamSlot, type StreamDeps } from '../streams.js';
 import { NanosSchema, SnapshotFrameSchema } from '../schemas.js';
 
 /** Replay over HTTP: the same stream as the TCP port, as chunked NDJSON. */
@@ -24,19 +23,25 @@ const EndLine = z.object({
 const ErrorLine = z.object({ type: z.literal('error'), code: z.string(), detail: z.string(), frames: z.number().int() });
 const ReplayLine = z.union([HeaderLine, SnapshotFrameSchema, EndLine, ErrorLine]);
 
-export function replayRoutes(deps: { store: SnapshotStore; guards: Guards; reads: ActiveReads; metrics: ReplayMetrics; log: Logger }): RouteGroup {
+export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: ReplayMetrics; log: Logger }): RouteGroup {
   const { store, guards, reads, metrics, log } = deps;
   const router = Router();
 
   router.get('/v1/replay', guards.read, async (req, res) => {
     const q = ReplayQuery.parse(req.query);
+    const release = takeStreamSlot(deps.slots);
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    res.status(200).type('application/x-ndjson');
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Accel-Buffering', 'no');
     metrics.activeStreams.inc({ transport: 'http' });
     try {
+      if (q.format === 'dbn') {
+        const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'http replay failed');
+        await sendDbn({ ...deps, onFailure }, res, controller, { symbols: q.symbols, from: q.from, to: q.to, after: q.after }, q.depth, q);
+        return;
+      }
+      res.status(200).type('application/x-ndjson');
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('X-Accel-Buffering', 'no');
       const counts = await reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
@@ -44,6 +49,7 @@ export function replayRoutes(deps: { store: SnapshotStore; guards: Guards; reads
       if (counts.failure !== undefined) log.error({ err: counts.failure, frames: counts.frames }, 'http replay failed');
       res.end();
     } finally {
+      release();
       metrics.activeStreams.dec({ transport: 'http' });
     }
   });
@@ -54,18 +60,25 @@ export function replayRoutes(deps: { store: SnapshotStore; guards: Guards; reads
     paths: {
       '/v1/replay': {
         get: operation(TAG, {
-          summary: 'Replay snapshots as chunked NDJSON (a header line, frames, an end marker with counts)',
+          summary: 'Replay snapshots as chunked NDJSON (a header line, frames, an end marker with counts), or as DBN (format=dbn)',
           description: 'Lines: {type:header}, {type:snapshot}..., then {type:end, complete, frames}; '
             + 'or {type:error, code, detail, frames} in place of the end marker when the store fails part-way. '
-            + 'A stream without either line was cut: resume it with `after` set to the key of the last frame received.',
+            + 'A stream without either line was cut: resume it with `after` set to the key of the last frame received. '
+            + 'format=dbn: a DBN v3 stream of MBP-10 records (MBP-1 at depth=1), the metadata first; its `limit` and the '
+            + 'X-Booktape-Records header give the records of a whole stream, so a cut one has fewer. '
+            + 'At BOOKTAPE_MAX_STREAMS streams (replays and exports, HTTP and TCP) more are refused: 503 TOO_MANY_STREAMS.',
           access: 'read',
           query: ReplayQuery,
           responses: {
             200: {
               description: 'NDJSON, one line per item; each line is one of the shapes below',
-              content: { 'application/x-ndjson': ReplayLine },
+              content: {
+                'application/x-ndjson': ReplayLine,
+                [DBN_MEDIA_TYPE]: { type: 'string', format: 'binary', description: 'format=dbn: DBN v3, MBP-10 or MBP-1 records' },
+              },
             },
           },
+          problems: [problem('unavailable')],
         }),
       },
     },

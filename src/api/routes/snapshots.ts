@@ -1,34 +1,45 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { SnapshotStore } from '../../store/port.js';
-import type { ActiveReads } from '../../stream/active-reads.js';
+import type { Logger } from 'pino';
 import { EXPORT_MEDIA_TYPES, streamExport } from '../../stream/export.js';
 import { SnapshotsQuery } from '../../stream/requests.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { SnapshotFrameSchema } from '../schemas.js';
+import { DBN_MEDIA_TYPE, sendDbn, takeStreamSlot, type StreamDeps } from '../streams.js';
 
 /** Exports: a range of one symbol's snapshots, streamed as JSON, NDJSON or CSV. */
 
 const TAG = 'exports';
 const SymbolPath = z.object({ symbol: z.string().describe('a raw symbol, e.g. CLX5') });
 
-export function snapshotsRoutes(deps: { store: SnapshotStore; guards: Guards; reads: ActiveReads }): RouteGroup {
-  const { store, guards, reads } = deps;
+export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger }): RouteGroup {
+  const { store, guards, reads, log } = deps;
   const router = Router();
 
   router.get('/v1/books/:symbol/snapshots', guards.read, async (req, res) => {
     const q = SnapshotsQuery.parse(req.query);
     const symbol = String(req.params.symbol);
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
-    res.status(200).type(EXPORT_MEDIA_TYPES[q.format]);
-    const { complete, tail } = await reads.run(controller, (signal) => streamExport(store, symbol, q, res, signal));
-    // Cut short (the client left, or a shutdown): the response is not
-    // ended, so the connection closes without the last chunk and the client
-    // cannot take a partial export for a whole one.
-    if (!complete) return;
-    res.end(tail);
+    const release = takeStreamSlot(deps.slots);
+    try {
+      const controller = new AbortController();
+      res.on('close', () => controller.abort());
+      if (q.format === 'dbn') {
+        const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'dbn export failed');
+        const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit };
+        await sendDbn({ ...deps, onFailure }, res, controller, range, q.depth, { rate: 0, speed: 0 });
+        return;
+      }
+      res.status(200).type(EXPORT_MEDIA_TYPES[q.format]);
+      const { complete, tail } = await reads.run(controller, (signal) => streamExport(store, symbol, { ...q, format: q.format }, res, signal));
+      // Cut short (the client left, or a shutdown): the response is not
+      // ended, so the connection closes without the last chunk and the client
+      // cannot take a partial export for a whole one.
+      if (!complete) return;
+      res.end(tail);
+    } finally {
+      release();
+    }
   });
 
   return {
@@ -51,10 +62,11 @@ export function snapshotsRoutes(deps: { store: SnapshotStore; guards: Guards; re
                 [EXPORT_MEDIA_TYPES.json]: z.array(SnapshotFrameSchema),
                 [EXPORT_MEDIA_TYPES.ndjson]: { type: 'string', description: 'one snapshot JSON object per line (the JSON format\'s items)' },
                 [EXPORT_MEDIA_TYPES.csv]: { type: 'string', description: 'a header row, then one row per snapshot; levels as bid_px_00, bid_sz_00, bid_ct_00, ...' },
+                [DBN_MEDIA_TYPE]: { type: 'string', format: 'binary', description: 'format=dbn: DBN v3, MBP-10 records (MBP-1 at depth=1); X-Booktape-Records and the metadata\'s limit give the count of a whole one' },
               },
             },
           },
-          problems: [problem('unavailable')],
+          problems: [problem('unavailable')], // also TOO_MANY_STREAMS past BOOKTAPE_MAX_STREAMS
         }),
       },
     },

@@ -9,7 +9,10 @@
 import duckdb from '@duckdb/node-bindings';
 import type { DuckDBDataChunk } from '@duckdb/node-api';
 import { toNanos } from '../columns.js';
-import type { StoredSnapshot } from '../port.js';
+import { compareKeys, type RowKey, type StoredSnapshot } from '../port.js';
+import { RType } from '../../dbn/constants.js';
+import { HeaderOffset } from '../../dbn/layout.js';
+import { setI64, setMbpU32, setUndefPrice } from '../../dbn/encode.js';
 import type { BlockRows } from './book-blocks.js';
 
 /**
@@ -108,6 +111,58 @@ export class SnapshotRows implements BlockRows {
     return packed;
   }
 
+  /**
+   * Writes row i as one DBN MBP record (80 or 368 bytes) at `o`, from the
+   * columns: the bytes stream/dbn.ts's writeMbpSnapshot writes for row(i).
+   */
+  writeMbp(i: number, view: DataView, o: number, levels: 1 | 10): void {
+    view.setUint8(o, (48 + 32 * levels) / 4);
+    view.setUint8(o + HeaderOffset.rtype, levels === 10 ? RType.MBP_10 : RType.MBP_1);
+    view.setUint16(o + HeaderOffset.publisherId, this.publisherId[i], true);
+    view.setUint32(o + HeaderOffset.instrumentId, this.instrumentId[i], true);
+    view.setBigInt64(o + HeaderOffset.tsEvent, this.tsEvent[i], true);
+    const priced = !isNull(this.priceValid, i);
+    const price = priced ? toNanos(this.price[i]) : 0;
+    if (priced) setI64(view, o + 16, price);
+    else setUndefPrice(view, o + 16);
+    view.setUint32(o + 24, this.size[i], true);
+    const side = this.side[i] & 0xff;
+    view.setUint8(o + 28, this.action[i] & 0xff);
+    view.setUint8(o + 29, side);
+    view.setUint8(o + 30, this.flags[i]);
+    view.setBigInt64(o + 32, this.tsRecv[i], true);
+    view.setInt32(o + 40, this.tsInDelta[i], true);
+    view.setUint32(o + 44, this.sequence[i], true);
+    let change = 0;
+    for (let s = 0; s < 2; s++) {
+      const px = s * 3;
+      const ep = this.entries[px], es = this.entries[px + 1], ec = this.entries[px + 2];
+      const vp = this.levelValues[px], vs = this.levelValues[px + 1], vc = this.levelValues[px + 2];
+      const n = Math.min(levels, ep[4 * i + 2]);
+      const op = ep[4 * i], os = es[4 * i], oc = ec[4 * i];
+      // The first level at the trigger's price on its side, as writeMbpSnapshot finds it.
+      let seeking = priced && side === (s === 0 ? B : A);
+      for (let k = 0; k < levels; k++) {
+        const l = o + 48 + k * 32 + s * 8;
+        if (k < n) {
+          const p = toNanos(vp[op + k]);
+          if (seeking && p === price) {
+            change = k;
+            seeking = false;
+          }
+          setI64(view, l, p);
+          setMbpU32(view, l + 16 - s * 4, vs[os + k]);
+          setMbpU32(view, l + 24 - s * 4, vc[oc + k]);
+        } else {
+          setUndefPrice(view, l);
+          view.setUint32(l + 16 - s * 4, 0, true);
+          view.setUint32(l + 24 - s * 4, 0, true);
+        }
+      }
+    }
+    view.setUint8(o + 31, change);
+  }
+
   row(i: number): StoredSnapshot {
     return {
       symbol: this.symbol[i],
@@ -131,6 +186,8 @@ export class SnapshotRows implements BlockRows {
     };
   }
 }
+
+const A = 65, B = 66;
 
 /** A vector's validity bits (1 = valid), or null when every row is valid. */
 function validity(v: duckdb.Vector, n: number): Uint8Array | null {
@@ -206,5 +263,24 @@ export class OrderedRows {
     const at = this.order[k];
     const part = (at / PART_ROWS) | 0;
     return this.parts[part].row(at - part * PART_ROWS);
+  }
+
+  /** The k-th row in key order as one DBN MBP record at `o` (SnapshotRows.writeMbp). */
+  writeMbp(k: number, view: DataView, o: number, levels: 1 | 10): void {
+    const at = this.order[k];
+    const part = (at / PART_ROWS) | 0;
+    this.parts[part].writeMbp(at - part * PART_ROWS, view, o, levels);
+  }
+
+  /** Whether the k-th row's key is `key` or before it. */
+  atOrBefore(k: number, key: RowKey): boolean {
+    const at = this.order[k];
+    const part = (at / PART_ROWS) | 0;
+    const rows = this.parts[part];
+    const i = at - part * PART_ROWS;
+    return compareKeys({
+      tsRecv: rows.tsRecv[i], instrumentId: rows.instrumentId[i], publisherId: rows.publisherId[i],
+      sequence: rows.sequence[i], subSequence: rows.subSequence[i],
+    }, key) <= 0;
   }
 }

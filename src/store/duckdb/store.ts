@@ -5,6 +5,7 @@ import {
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
 import { u64Of } from '../../u64.js';
+import { mbpRecordLength } from '../../dbn/constants.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
@@ -36,6 +37,8 @@ const CHECKPOINT_THRESHOLD = '128MB';
 const BOOK_BLOCK_INSTANTS = 1024;
 /** Rows per batch from readRange; between batches it lets the event loop turn while its read ahead is under way. */
 const BATCH_ROWS = 256;
+/** About this many bytes of records per chunk from readRangeMbp. */
+const RECORD_CHUNK_BYTES = 64 * 1024;
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -331,15 +334,78 @@ export class DuckDbStore implements SnapshotStore {
    * sort per client and ran out of memory at 50 clients.
    */
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
+    for await (const w of this.windows(q, signal)) {
+      let batch: StoredSnapshot[] = [];
+      for (let k = w.first; k < w.end && !signal?.aborted; k++) {
+        batch.push(w.rows.row(k));
+        if (batch.length < BATCH_ROWS) continue;
+        yield batch;
+        batch = [];
+        // The read ahead is several asynchronous steps (prepare, execute,
+        // one fetch per chunk), each taken only when the event loop turns: a
+        // consumer that never waits (writes that do not fill the socket) held
+        // it back until this window was used up.
+        if (!w.landed()) await breather();
+      }
+      if (batch.length > 0 && !signal?.aborted) yield batch;
+    }
+  }
+
+  /**
+   * readRange's rows as MBP records written from the window's columns, with
+   * no row object: chunks of whole records, about RECORD_CHUNK_BYTES each.
+   */
+  async *readRangeMbp(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const length = mbpRecordLength(levels);
+    const perChunk = Math.max(1, Math.floor(RECORD_CHUNK_BYTES / length));
+    for await (const w of this.windows(q, signal)) {
+      for (let k = w.first; k < w.end && !signal?.aborted; k += perChunk) {
+        const n = Math.min(perChunk, w.end - k);
+        const chunk = Buffer.allocUnsafe(n * length);
+        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        for (let j = 0; j < n; j++) w.rows.writeMbp(k + j, view, j * length, levels);
+        yield chunk;
+        if (!w.landed()) await breather();
+      }
+    }
+  }
+
+  async countRange(q: RangeQuery): Promise<number> {
+    const { where, params } = rangeWhere(q);
+    const after = q.after === undefined ? '' : ` AND (ts_recv > $${params.length + 1} OR (ts_recv = $${params.length + 1}
+      AND (instrument_id, publisher_id, sequence, sub_sequence) > ($${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $${params.length + 5})))`;
+    const keyParams: DuckDBValue[] = q.after === undefined ? [] : [
+      q.after.tsRecv, q.after.instrumentId, q.after.publisherId, q.after.sequence, q.after.subSequence,
+    ];
+    const r = await this.read((c) => c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM book_snapshots WHERE ${where}${after}`, [...params, ...keyParams]));
+    return Number(r.getRowObjectsJS()[0].n);
+  }
+
+  /**
+   * A range's rows, window by window, in key order: each window's rows
+   * [first, end) are the ones to give (those up to q.after skipped, q.limit
+   * applied), and landed() says whether the next window's read is done.
+   * Windows are ts_recv ranges, each sorted by the full key: a window is a
+   * bounded sort, and zone maps on ts_recv (rows land in time order) keep
+   * each query to the row groups it needs. Window widths adapt to the data's
+   * density to hold about `pageSize` rows, and the next window is read while
+   * this one is consumed. The sort is done here (OrderedRows), not by an
+   * ORDER BY: DuckDB's sort carries the level lists along and halved the read
+   * rate. A window is kept as columns; rows are built (or encoded) from them.
+   * Keyset pages (ORDER BY key LIMIT n after the last key) were tried first:
+   * each page re-scanned and top-n sorted everything after it, so a long
+   * replay was quadratic. A single ORDER BY cursor per replay held a full
+   * sort per client and ran out of memory at 50 clients.
+   */
+  private async *windows(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<{ rows: OrderedRows; first: number; end: number; landed: () => boolean }> {
     const pageSize = q.pageSize ?? 4096;
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
-    // Rows after q.after start at its instant; those there up to it are skipped below.
-    const from = q.after !== undefined && q.after.tsRecv > (q.from ?? 0n) ? q.after.tsRecv : q.from ?? 0n;
-    const params: DuckDBValue[] = [from, q.to ?? 0xffffffffffffffffn, ...q.symbols];
+    if (signal?.aborted) return;
+    const { where, params } = rangeWhere(q);
     const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
     const extent = await this.read((c) => c.runAndReadAll(
-      `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ts_recv BETWEEN $1 AND $2${symbols}`,
+      `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ${where}`,
       params,
     ));
     const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
@@ -359,9 +425,9 @@ export class DuckDbStore implements SnapshotStore {
     };
     let width = maxBig(1n, ((hi - lo + 1n) * BigInt(pageSize)) / n);
     let start = lo;
-    // The window read ahead while the last one is yielded; null when none was
-    // (the last one looked like enough for the limit, but rows skipped up to
-    // q.after do not count, so the loop may still need another).
+    // The window read ahead while the last one is given out; null when none
+    // was (the last one looked like enough for the limit, but rows skipped
+    // up to q.after do not count, so the loop may still need another).
     let next: Promise<OrderedRows | number> | null = window(start, width);
     while (start <= hi && remaining > 0 && !signal?.aborted) {
       const rows = await (next ?? window(start, width));
@@ -379,23 +445,12 @@ export class DuckDbStore implements SnapshotStore {
         // Read ahead; a consumer that stops early leaves it unawaited.
         next.then(() => { landed = true; }, () => { landed = true; });
       }
-      let batch: StoredSnapshot[] = [];
-      for (let k = 0; k < rows.length && remaining > 0 && !signal?.aborted; k++) {
-        const row = rows.row(k);
-        if (q.after !== undefined && row.tsRecv === q.after.tsRecv && compareKeys(row, q.after) <= 0) continue;
-        remaining--;
-        batch.push(row);
-        if (batch.length < BATCH_ROWS) continue;
-        yield batch;
-        batch = [];
-        // The read ahead is several asynchronous steps (prepare, execute,
-        // one fetch per chunk), each taken only when the event loop turns: a
-        // consumer that never waits (writes that do not fill the socket) held
-        // it back until this window was used up, and reads and framing then
-        // ran one after the other instead of overlapping.
-        if (!landed) await breather();
-      }
-      if (batch.length > 0 && !signal?.aborted) yield batch;
+      // Rows at q.after's instant up to it sort first in the window that holds it.
+      let first = 0;
+      if (q.after !== undefined) while (first < rows.length && rows.atOrBefore(first, q.after)) first++;
+      const end = Math.min(rows.length, first + remaining);
+      remaining -= end - first;
+      if (end > first) yield { rows, first, end, landed: () => landed };
     }
   }
 
@@ -487,6 +542,16 @@ function built(chunks: Iterable<DuckDBDataChunk>): Promise<DuckDBDataChunk[]> {
   })();
   all.catch(() => undefined);
   return all;
+}
+
+/**
+ * A range's condition on book_snapshots: ts_recv in [from, to] (from moved
+ * up to q.after's instant) and the symbols, as $1, $2, $3...
+ */
+function rangeWhere(q: RangeQuery): { where: string; params: DuckDBValue[]; from: bigint } {
+  const from = q.after !== undefined && q.after.tsRecv > (q.from ?? 0n) ? q.after.tsRecv : q.from ?? 0n;
+  const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
+  return { where: `ts_recv BETWEEN $1 AND $2${symbols}`, params: [from, q.to ?? 0xffffffffffffffffn, ...q.symbols], from };
 }
 
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);

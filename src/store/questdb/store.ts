@@ -249,17 +249,7 @@ export class QuestDbStore implements SnapshotStore {
       sequence: q.after.sequence, sub_sequence: q.after.subSequence,
     };
     while (remaining > 0 && !signal?.aborted) {
-      const where: string[] = [];
-      if (q.from !== undefined) where.push(`ts_recv >= cast(${q.from / 1000n} AS TIMESTAMP)`);
-      if (q.to !== undefined) where.push(`ts_recv <= cast(${q.to / 1000n} AS TIMESTAMP)`);
-      if (q.symbols.length) where.push(`symbol IN (${q.symbols.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`);
-      if (after !== null) {
-        const us = after.ts_recv / 1000n;
-        const nanos = Number(after.ts_recv % 1000n);
-        where.push(`(ts_recv > cast(${us} AS TIMESTAMP) OR (ts_recv = cast(${us} AS TIMESTAMP) AND (ts_recv_nanos > ${nanos} OR (ts_recv_nanos = ${nanos} AND
-          (instrument_id > ${after.instrument_id} OR (instrument_id = ${after.instrument_id} AND (publisher_id > ${after.publisher_id} OR
-          (publisher_id = ${after.publisher_id} AND (sequence > ${after.sequence} OR (sequence = ${after.sequence} AND sub_sequence > ${after.sub_sequence}))))))))))`);
-      }
+      const where = rangeWhere(q, after);
       const take = Math.min(pageSize, remaining);
       const sql = `${SELECT_SNAPSHOT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
         ORDER BY ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence LIMIT ${take}`;
@@ -282,6 +272,20 @@ export class QuestDbStore implements SnapshotStore {
 
   bbo(q: BboQuery): Promise<BboBucket[]> { return bbo((sql) => this.rows(sql), q); }
 
+  async countRange(q: RangeQuery): Promise<number> {
+    // The SQL bounds are per µs; rows outside the ns bounds are counted apart and taken off.
+    const after = q.after === undefined ? null : {
+      ts_recv: q.after.tsRecv, instrument_id: q.after.instrumentId, publisher_id: q.after.publisherId,
+      sequence: q.after.sequence, sub_sequence: q.after.subSequence,
+    };
+    const where = rangeWhere(q, after);
+    const inNs: string[] = [];
+    if (q.from !== undefined) inNs.push(`(ts_recv > cast(${q.from / 1000n} AS TIMESTAMP) OR ts_recv_nanos >= ${q.from % 1000n})`);
+    if (q.to !== undefined) inNs.push(`(ts_recv < cast(${q.to / 1000n} AS TIMESTAMP) OR ts_recv_nanos <= ${q.to % 1000n})`);
+    const rows = await this.rows(`SELECT count() n FROM book_snapshots WHERE ${[...where, ...inNs, 'true'].join(' AND ')}`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async countSnapshots(): Promise<number> {
     const rows = await this.rows('SELECT count() n FROM book_snapshots');
     return Number(rows[0]?.n ?? 0);
@@ -297,6 +301,24 @@ export class QuestDbStore implements SnapshotStore {
       this.sender = null;
     }
   }
+}
+
+type KeyRow = Pick<StoredRow, 'ts_recv' | 'instrument_id' | 'publisher_id' | 'sequence' | 'sub_sequence'>;
+
+/** SQL conditions of a range (per µs for from/to), past the key `after` when there is one. */
+function rangeWhere(q: RangeQuery, after: KeyRow | null): string[] {
+  const where: string[] = [];
+  if (q.from !== undefined) where.push(`ts_recv >= cast(${q.from / 1000n} AS TIMESTAMP)`);
+  if (q.to !== undefined) where.push(`ts_recv <= cast(${q.to / 1000n} AS TIMESTAMP)`);
+  if (q.symbols.length) where.push(`symbol IN (${q.symbols.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`);
+  if (after !== null) {
+    const us = after.ts_recv / 1000n;
+    const nanos = Number(after.ts_recv % 1000n);
+    where.push(`(ts_recv > cast(${us} AS TIMESTAMP) OR (ts_recv = cast(${us} AS TIMESTAMP) AND (ts_recv_nanos > ${nanos} OR (ts_recv_nanos = ${nanos} AND
+      (instrument_id > ${after.instrument_id} OR (instrument_id = ${after.instrument_id} AND (publisher_id > ${after.publisher_id} OR
+      (publisher_id = ${after.publisher_id} AND (sequence > ${after.sequence} OR (sequence = ${after.sequence} AND sub_sequence > ${after.sub_sequence}))))))))))`);
+  }
+  return where;
 }
 
 function toStoredRow(r: Record<string, unknown>): StoredRow {

@@ -1,0 +1,119 @@
+/**
+ * What the API benchmarks share: the bench store (built once under
+ * bench/out: CLX5 plus a synthetic file), a `booktape serve` child process
+ * on it, and the floors: a bare server in another process that answers
+ * every request with fixed bytes.
+ *   BENCH_API_RECORDS   synthetic records ingested for the store (default 700,000: ~540k frames)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const out = `${root}bench/out`;
+export const cli = `${root}dist/src/cli.js`;
+const records = Number(process.env.BENCH_API_RECORDS ?? 700_000);
+export const dbPath = `${out}/api-${records}.duckdb`;
+export const PORT = 18_181;
+export const TCP_PORT = 18_182;
+/** The bare servers' port. */
+const BARE_PORT = PORT + 10;
+export const base = `http://127.0.0.1:${PORT}`;
+const env = {
+  ...process.env, BOOKTAPE_DUCKDB_PATH: dbPath, BOOKTAPE_DATA_ROOTS: out, PORT: String(PORT), BOOKTAPE_TCP_PORT: String(TCP_PORT),
+  LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1', // reads only: the bench needs no jobs
+  BOOKTAPE_MAX_STREAMS: '64', // the 50-client replay: none refused
+};
+const require = createRequire(import.meta.url);
+
+/** Builds the bench store unless it is there. */
+export function ensureStore(): void {
+  mkdirSync(out, { recursive: true });
+  if (existsSync(dbPath)) return;
+  const synth = `${out}/synth-${records}.dbn`;
+  if (!existsSync(synth)) execFileSync('node', [cli, 'synth', synth, '--records', String(records), '--seed', '1'], { stdio: 'inherit' });
+  copyFileSync(`${root}data/CLX5_mbo.dbn`, `${out}/CLX5_mbo.dbn`);
+  process.stderr.write(`bench: building ${dbPath}\n`);
+  for (const f of [`${out}/CLX5_mbo.dbn`, synth]) execFileSync('node', [cli, 'ingest', f], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+let server: ChildProcess | null = null;
+
+/** Starts `booktape serve` on the bench store (with `settings` over the bench's); the last one must have stopped (stopped()). */
+export async function serve(settings: Record<string, string> = {}): Promise<void> {
+  server = spawn('node', [cli, 'serve'], { env: { ...env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    if (i > 300) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const stop = () => server?.kill('SIGTERM');
+
+/** Stops the server and waits for it to exit: DuckDB lets one process open the store, this one or the next server. */
+export async function stopped(): Promise<void> {
+  if (server === null || server.exitCode !== null) return;
+  const exit = once(server, 'exit');
+  stop();
+  await exit;
+}
+process.on('exit', stop);
+
+/** Reads a response, counting its bytes and lines (newlines). */
+export async function readLines(url: string): Promise<{ lines: number; bytes: number; seconds: number }> {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    // memchr, not a JS loop over every byte: the client shares the server's cores.
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) lines++;
+  }
+  return { lines, bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * A bare server in another process, as the API is: it answers every request
+ * with `head` (if any) and then `reply` written `times` times over (in
+ * chunks of about 64 KB, waiting for 'drain'), and does nothing else. The
+ * same load against it gives this machine's floor: with node:http, no
+ * server here does better; with `express`, no Express app (as the API is)
+ * does better.
+ */
+export async function bareServer(
+  reply: Buffer, times = 1, express = false, head: Buffer = Buffer.alloc(0),
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const handler = `async (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': head.length + reply.length * times });
+      if (head.length > 0) res.write(head);
+      for (let left = times; left > 0; left -= per) {
+        if (!res.write(left >= per ? chunk : chunk.subarray(0, left * reply.length))) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+    }`;
+  const app = express ? `require(${JSON.stringify(require.resolve('express'))})().use(${handler})` : handler;
+  const bare = spawn('node', ['-e', `
+    const reply = Buffer.from(process.argv[1], 'base64');
+    const times = Number(process.argv[2]);
+    const head = Buffer.from(process.argv[3], 'base64');
+    const per = Math.max(1, Math.min(times, Math.floor(65536 / reply.length)));
+    const chunk = Buffer.concat(Array(per).fill(reply));
+    require('node:http').createServer(${app}).listen(${BARE_PORT}, '127.0.0.1', () => process.stdout.write('up'));`,
+  reply.toString('base64'), String(times), head.toString('base64')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gone = once(bare, 'exit');
+  const exited = gone.then(([code]) => { throw new Error(`the bare server exited (${code}) before it listened`); });
+  await Promise.race([once(bare.stdout, 'data'), exited]);
+  exited.catch(() => undefined); // killed later, on purpose
+  // Closed once it has exited, so that the next bare server can take the port.
+  return { url: `http://127.0.0.1:${BARE_PORT}`, close: async () => { bare.kill(); await gone; } };
+}
+
+/** "x of floor" as a percentage, with the target it is held to. */
+export function ratio(value: number, floor: number, target: string): string {
+  return `${((value / floor) * 100).toFixed(0)}% of floor (target ${target})`;
+}
