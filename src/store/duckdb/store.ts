@@ -10,7 +10,7 @@ import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  StoreError, compareKeys, type BboBucket, type BboQuery, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, type BboBucket, type BboQuery, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { joinBuckets, spanOf } from '../bbo.js';
 import { bookBucketsSql, tradeBucketsSql } from './bbo.js';
