@@ -47,6 +47,7 @@ const Env = z.object({
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
   BOOKTAPE_JOB_BACKOFF_MS: int(0).default(5_000),
   BOOKTAPE_JOB_LOCK_MS: int(1_000).default(30_000),
+  BOOKTAPE_SHUTDOWN_MS: int(100).default(10_000),
   BOOKTAPE_INBOX: z.string().default('./var/inbox'),
   BOOKTAPE_SCAN_EVERY: z.string().optional(),
   BOOKTAPE_SCAN_CRON: z.string().optional(),
@@ -85,6 +86,8 @@ export interface Config {
   jobBackoffMs: number;
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */
   jobLockMs: number;
+  /** After SIGTERM/SIGINT, the longest a command takes to stop (then it exits 1 regardless of Redis or the store). */
+  shutdownMs: number;
   inbox: string;
   scanEveryMs: number | undefined;
   scanCron: string | undefined;
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
     jobBackoffMs: e.BOOKTAPE_JOB_BACKOFF_MS,
     jobLockMs: e.BOOKTAPE_JOB_LOCK_MS,
+    shutdownMs: e.BOOKTAPE_SHUTDOWN_MS,
     inbox: e.BOOKTAPE_INBOX,
     scanEveryMs: scan?.success ? scan.data / 1e6 : undefined,
     scanCron: e.BOOKTAPE_SCAN_CRON,

@@ -6,13 +6,13 @@ import swaggerUi from 'swagger-ui-express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore, StoredSnapshot } from '../store/port.js';
 import { packedLevelsJson } from '../book/export.js';
-import { enqueueIngest, readIngestJob, readinessChecks, type IngestJobData } from '../../jobs/queue.js';
-import type { IngestSummary } from '../pipeline/ingest.js';
+import { readinessChecks } from '../../jobs/queue.js';
+import type { IngestJobs } from '../../jobs/producer.js';
+import { JobsUnavailableError } from '../../jobs/redis.js';
 import { FrameWriter, csvHeader } from '../stream/frames.js';
 import { streamReplay } from '../stream/replay.js';
 import type { ActiveReads } from '../stream/active-reads.js';
@@ -24,8 +24,8 @@ import { Problem, problemHandler } from './problem.js';
 export interface AppDeps {
   config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
   store: SnapshotStore;
-  /** null when Redis is not reachable: job routes answer 503. */
-  queue: Queue<IngestJobData, IngestSummary> | null;
+  /** The job side; null in a process without one: job routes answer 503. Refuses within ~1 s while Redis is away. */
+  jobs: IngestJobs | null;
   metrics: Metrics;
   log: Logger;
   /** Replays and exports in flight: the server stops them before the store closes. */
@@ -91,9 +91,18 @@ export function createApp(deps: AppDeps): express.Express {
   });
   const read = requireToken('read', deps.config.readToken);
   const write = requireToken('write', deps.config.writeToken);
-  const jobsQueue = () => {
-    if (deps.queue === null) throw new Problem(503, 'JOBS_UNAVAILABLE', 'jobs need Redis: none answered at REDIS_URL when the server started');
-    return deps.queue;
+  const jobs = () => {
+    if (deps.jobs === null) throw new Problem(503, 'JOBS_UNAVAILABLE', 'this server runs no jobs');
+    return deps.jobs;
+  };
+  /** A job call, with Redis away or too slow answered as 503 JOBS_UNAVAILABLE. */
+  const jobCall = async <T>(call: (j: IngestJobs) => Promise<T>): Promise<T> => {
+    try {
+      return await call(jobs());
+    } catch (err) {
+      if (err instanceof JobsUnavailableError) throw new Problem(503, 'JOBS_UNAVAILABLE', err.message);
+      throw err;
+    }
   };
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -108,7 +117,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       503: { description: The store or Redis does not answer }
    */
   app.get('/readyz', async (_req, res) => {
-    const checks = await readinessChecks(store, deps.queue);
+    const checks = await readinessChecks(store, deps.jobs);
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
   });
@@ -253,7 +262,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       required: true
    *       content:
    *         application/json:
-   *           schema: { type: object, required: [source], properties: { source: { type: string } } }
+   *           schema: { type: object, required: [source], properties: { source: { type: string }, force: { type: boolean, description: 'queue a new run even if this content was ingested' } } }
    *     responses:
    *       202: { description: "Queued, or the existing job for this source: {job_id, existing, state}" }
    *       400: { description: Invalid body }
@@ -267,8 +276,8 @@ export function createApp(deps: AppDeps): express.Express {
       if (err instanceof SourceError) throw new Problem(400, err.code, err.message, 'source');
       throw err;
     }
-    const { job, existing } = await enqueueIngest(jobsQueue(), body);
-    res.status(202).location(`/v1/jobs/${job.id}`).json({ job_id: job.id, existing, state: await job.getState() });
+    const { job, existing, state } = await jobCall((j) => j.enqueue({ source: body.source }, { force: body.force }));
+    res.status(202).location(`/v1/jobs/${job.id}`).json({ job_id: job.id, existing, state });
   });
 
   /**
@@ -283,7 +292,7 @@ export function createApp(deps: AppDeps): express.Express {
    *       404: { description: No such job }
    */
   app.get('/v1/jobs/:id', read, async (req, res) => {
-    const reading = await readIngestJob(jobsQueue(), String(req.params.id));
+    const reading = await jobCall((j) => j.read(String(req.params.id)));
     if (!reading) throw new Problem(404, 'UNKNOWN_JOB', `no job ${req.params.id}`, 'id');
     const { job, state } = reading;
     res.json({
@@ -307,11 +316,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  if (deps.queue !== null) {
+  if (deps.jobs !== null) {
     const board = new ExpressAdapter();
     board.setBasePath('/admin/queues');
-    createBullBoard({ queues: [new BullMQAdapter(deps.queue)], serverAdapter: board });
-    app.use('/admin/queues', write, board.getRouter());
+    createBullBoard({ queues: [new BullMQAdapter(deps.jobs.queue)], serverAdapter: board });
+    const connected = (_req: Request, _res: Response, next: NextFunction) => {
+      next(deps.jobs?.connected ? undefined : new Problem(503, 'JOBS_UNAVAILABLE', 'Bull Board needs Redis, and it is not connected; retry shortly'));
+    };
+    app.use('/admin/queues', write, connected, board.getRouter());
   } else {
     app.use('/admin/queues', (_req, _res, next) => next(new Problem(503, 'JOBS_UNAVAILABLE', 'Bull Board needs Redis at REDIS_URL')));
   }

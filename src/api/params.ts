@@ -74,4 +74,4 @@ export const ReplayQuery = z.object({
   .refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] })
   .refine(inOrder, ordered);
 
-export const IngestBody = z.object({ source: z.string().min(1).max(4096) }).strict();
+export const IngestBody = z.object({ source: z.string().min(1).max(4096), force: z.boolean().optional() }).strict();

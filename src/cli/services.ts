@@ -15,9 +15,13 @@ import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
 import { refuseDisallowedUrl } from '../pipeline/source.js';
 import { startServer } from '../api/server.js';
-import { enqueueIngest, ingestQueue, readinessChecks } from '../../jobs/queue.js';
-import { ingestOptions, startWorker } from '../../jobs/worker.js';
+import { probeJobCounts, readinessChecks } from '../../jobs/queue.js';
+import { IngestJobs } from '../../jobs/producer.js';
+import { JobsUnavailableError, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
+import { ingestOptions, startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { ingestMetrics, serveProbes } from '../../jobs/metrics.js';
+import { ingestSummaryJson } from '../pipeline/summary-json.js';
+import { shutdownWithin, stopSignals } from './lifecycle.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
@@ -34,48 +38,65 @@ export async function ingestCommand(source: string): Promise<void> {
       },
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
-    process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
+    process.stdout.write(JSON.stringify(ingestSummaryJson(summary), null, 1) + '\n');
   } finally {
     await store.close();
   }
 }
 
-export async function enqueueCommand(source: string): Promise<void> {
+/** How long `enqueue` waits for Redis, in all: it fails with JOBS_UNAVAILABLE past this. */
+const ENQUEUE_TIMEOUT_MS = 5_000;
+
+export async function enqueueCommand(source: string, opts: { force?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   refuseDisallowedUrl(source, config.url);
-  const queue = ingestQueue(config);
+  if (!(await redisAnswers(config.redisUrl, 2_000))) {
+    throw new JobsUnavailableError(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
+  }
+  const jobs = new IngestJobs(config, ENQUEUE_TIMEOUT_MS);
   try {
-    const { job, existing } = await enqueueIngest(queue, { source });
-    process.stdout.write(JSON.stringify({ jobId: job.id, existing, state: await job.getState() }) + '\n');
+    const { job, existing, state } = await jobs.enqueue({ source }, { force: opts.force });
+    process.stdout.write(JSON.stringify({ job_id: job.id, existing, state }) + '\n');
   } finally {
-    await queue.close();
+    await jobs.close();
   }
 }
 
+/**
+ * A worker: ready (its "worker ready" line, its /readyz) only once Redis
+ * answers; until then it waits with a bounded backoff, logging once. After
+ * SIGTERM/SIGINT it hands its active jobs back and exits within
+ * BOOKTAPE_SHUTDOWN_MS whatever Redis and the store are doing.
+ */
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-worker');
+  const stop = stopSignals(log);
   const store = openStore(config);
   await store.init();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
-  const running = await startWorker(config, store, log, ingestMetrics(registry));
-  const metrics = config.metricsPort === undefined
+  const metrics = ingestMetrics(registry);
+  let running: RunningWorker | null = null;
+  const probes = config.metricsPort === undefined
     ? null
-    : await serveProbes(registry, config.metricsPort, () => readinessChecks(store, running.queue)); // ready as the API's /readyz
-  const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
-  log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down: finishing active jobs');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    : await serveProbes(registry, config.metricsPort, async () => {
+      const worker = running;
+      if (worker === null) return { store: 'ok', redis: 'waiting for Redis to answer' };
+      return readinessChecks(store, { probe: async () => { await probeJobCounts(worker.queue, ['waiting']); } });
+    });
+  const metricsAt = probes === null ? null : `http://localhost:${(probes.address() as AddressInfo).port}/metrics`;
+  log.info({ store: store.kind, redis: redactedUrl(config.redisUrl), metrics: metricsAt }, 'worker starting');
+  if (await waitForRedis(config.redisUrl, log, stop.signal)) {
+    running = await startWorker(config, store, log, metrics);
+    log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
+    await stop.stopped;
+  }
+  await shutdownWithin(config.shutdownMs, log, async () => {
+    await (running as RunningWorker | null)?.close();
+    probes?.close();
+    await store.close();
   });
-  await running.close();
-  metrics?.close();
-  await store.close();
   log.info('worker stopped');
 }
 
@@ -102,9 +123,16 @@ export async function demoCommand(): Promise<void> {
 
 /** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
 async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
-  const server = await startServer(config, store, log);
+  const stop = stopSignals(log);
+  let server;
+  try {
+    server = await startServer(config, store, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const base = `http://localhost:${server.httpPort}`;
-  log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
+  log.info({ http: base, tcp: server.tcpPort, store: store.kind }, 'serving');
   process.stderr.write(
     [
       `booktape: serving the ${store.kind} store`,
@@ -117,11 +145,9 @@ async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logg
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+  await stop.stopped;
+  await shutdownWithin(config.shutdownMs, log, async () => {
+    await server.close();
+    await store.close();
   });
-  log.info('shutting down');
-  await server.close();
-  await store.close();
 }

@@ -2,8 +2,11 @@ import { isDbnError } from '../dbn/errors.js';
 import { SourceError } from './source.js';
 import { StoreError, isStoreFailure } from '../store/port.js';
 
-/** Failures of the moment besides the store's (the network, the engine thread): a retry may succeed. */
-const RETRYABLE = new Set(['SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL']);
+/**
+ * Failures of the moment besides the store's (the network, the engine
+ * thread, a worker that stopped or lost its job): a retry may succeed.
+ */
+const RETRYABLE = new Set(['SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL', 'JOB_STALLED', 'LOCK_LOST', 'SHUTDOWN', 'JOBS_UNAVAILABLE']);
 
 /**
  * Why an ingest failed, with the code of the underlying typed error (DbnError,

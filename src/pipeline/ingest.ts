@@ -36,7 +36,31 @@ export interface IngestOptions {
    * instead of growing the process until the machine kills it.
    */
   engineHeapMb?: number;
+  /**
+   * Progress, about four times a second and once at the end with the final
+   * count. Advisory: a callback that throws or rejects never fails the run.
+   */
   onProgress?: (p: IngestProgress) => void | Promise<void>;
+  /**
+   * Stops the run when aborted (a lost job lock, a shutdown): the engine
+   * thread ends, writes under way settle, and the run fails with the
+   * signal's reason (an IngestError, else ABORTED).
+   */
+  signal?: AbortSignal;
+}
+
+/** Why a run was stopped, as the IngestError the caller passed as the signal's reason. */
+function abortReason(signal: AbortSignal): IngestError {
+  const r: unknown = signal.reason;
+  return r instanceof IngestError ? r : new IngestError('ABORTED', r instanceof Error ? r.message : String(r ?? 'the run was stopped'));
+}
+
+async function reportProgress(opts: IngestOptions, p: IngestProgress): Promise<void> {
+  try {
+    await opts.onProgress?.(p);
+  } catch {
+    // Progress is advisory: its consumer reports its own failures.
+  }
 }
 
 export interface IngestSummary {
@@ -86,6 +110,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     ...(opts.engineHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.engineHeapMb } } : {}),
   });
   let lastWrite: Promise<void> = Promise.resolve();
+  let stopOnAbort: (() => void) | undefined;
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
       // Messages are handled one at a time, in order. A batch's writes are
@@ -96,6 +121,12 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
         finished = true;
         reject(toIngestError(err));
       };
+      if (opts.signal !== undefined) {
+        const signal = opts.signal;
+        stopOnAbort = () => fail(abortReason(signal));
+        if (signal.aborted) stopOnAbort();
+        else signal.addEventListener('abort', stopOnAbort, { once: true });
+      }
       worker.on('message', (m: EngineMessage) => {
         chain = chain.then(async () => {
           if (finished) return;
@@ -122,14 +153,17 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
               return;
             }
             case 'progress':
-              await opts.onProgress?.({
+              // Below 100 until the run is done: the bytes read run ahead of the records written.
+              await reportProgress(opts, {
                 bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
-                percent: m.totalBytes ? Math.min(100, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
+                percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
               });
               return;
             case 'done':
               await lastWrite; // writes resolve in order: this is the last of them
+              if (finished) return; // stopped while the last write settled
               finished = true;
+              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, percent: 100 });
               resolve(m);
               return;
             case 'error':
@@ -147,6 +181,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
         });
       });
     });
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
     await opts.store.flush();
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - started.getTime();
@@ -188,6 +223,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
       .catch(() => undefined); // the store itself may be what failed
     throw e;
   } finally {
+    if (stopOnAbort !== undefined) opts.signal?.removeEventListener('abort', stopOnAbort);
     await worker.terminate();
   }
 }
