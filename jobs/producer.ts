@@ -33,8 +33,15 @@ export class IngestJobs {
     return this.redis.status === 'ready';
   }
 
+  /**
+   * Queues a job. Redis must first answer a PING in time: a Redis that hangs
+   * with its connection open would otherwise get the job once it woke, for
+   * a request already answered 503 (the window left is a Redis that hangs
+   * between the two).
+   */
   async enqueue(input: unknown, opts?: EnqueueOptions): Promise<Enqueued & { state: string }> {
     this.available();
+    await withinMs(this.redis.ping(), this.timeoutMs, 'enqueue');
     return withinMs((async () => {
       const enqueued = await enqueueIngest(this.queue, input, opts);
       return { ...enqueued, state: await enqueued.job.getState() };

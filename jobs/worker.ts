@@ -244,7 +244,8 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     redis.back();
     runs.renewed(jobIds);
   });
-  worker.on('ready', () => redis.back());
+  // After an outage, the connection's own 'ready' says Redis is back (an idle worker renews no locks).
+  worker.backend.on('ready', () => redis.back());
   // Failed without a run of the processor: BullMQ's own stall limit.
   worker.on('failed', (job, err) => {
     if (job && /allowable limit/.test(err.message)) void recordFailure(job as IngestJob, new IngestError('JOB_STALLED', err.message));

@@ -154,7 +154,7 @@ describe('booktape CLI', () => {
     const outside = await cliWith(env, 'ingest', CLX5);
     expect(outside.code).toBe(2);
     expect(outside.stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: .+\n$/);
-  });
+  }, 180_000); // three CLI runs, each loading the services and DuckDB
 
   it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));

@@ -320,8 +320,9 @@ export function createApp(deps: AppDeps): express.Express {
     const board = new ExpressAdapter();
     board.setBasePath('/admin/queues');
     createBullBoard({ queues: [new BullMQAdapter(deps.jobs.queue)], serverAdapter: board });
+    // Bull Board's own calls wait on Redis as long as it takes: a bounded round trip first.
     const connected = (_req: Request, _res: Response, next: NextFunction) => {
-      next(deps.jobs?.connected ? undefined : new Problem(503, 'JOBS_UNAVAILABLE', 'Bull Board needs Redis, and it is not connected; retry shortly'));
+      deps.jobs!.probe().then(() => next(), (err: Error) => next(new Problem(503, 'JOBS_UNAVAILABLE', `Bull Board needs Redis: ${err.message}`)));
     };
     app.use('/admin/queues', write, connected, board.getRouter());
   } else {
