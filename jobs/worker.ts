@@ -5,8 +5,8 @@ import { ingest, type IngestOptions, type IngestProgress } from '../src/pipeline
 import { IngestError, toIngestError } from '../src/pipeline/errors.js';
 import { ingestSummaryJson, type IngestSummaryJson } from '../src/pipeline/summary-json.js';
 import type { SnapshotStore } from '../src/store/port.js';
-import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
-import { RedisStateLog, isConnectionError } from './redis.js';
+import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, STORE_PROBE_MS, ingestQueue, redisConnection, type IngestJob } from './queue.js';
+import { RedisStateLog, isConnectionError, withinMs } from './redis.js';
 import { scanInbox } from './scan.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -140,6 +140,55 @@ class ActiveRuns {
   }
 }
 
+/** How often a worker kept off jobs by its store checks it again. */
+const STORE_RECHECK_MS = 5_000;
+
+/**
+ * Keeps a worker off jobs while its store cannot take writes (a full disk,
+ * an immutable or deleted file): checked before each run; on failure the
+ * worker pauses, logs once, checks again every STORE_RECHECK_MS and resumes
+ * (logging once) when a write lands. Jobs meanwhile wait in the queue for
+ * workers that can write, instead of failing here one after another.
+ */
+class StoreGate {
+  private blocked: NodeJS.Timeout | null = null;
+
+  constructor(private readonly store: SnapshotStore, private readonly log: Logger, private readonly worker: () => Worker) {}
+
+  /** null when writes land; else why not (and the worker is paused until they do). */
+  async check(): Promise<string | null> {
+    const problem = await this.problem();
+    if (problem !== null && this.blocked === null) {
+      this.log.error({ err: problem, recheck_ms: STORE_RECHECK_MS }, 'store does not take writes: taking no jobs until it does');
+      void this.worker().pause(true);
+      this.blocked = setInterval(() => void this.recheck(), STORE_RECHECK_MS);
+    }
+    return problem;
+  }
+
+  close(): void {
+    if (this.blocked !== null) clearInterval(this.blocked);
+    this.blocked = null;
+  }
+
+  private async recheck(): Promise<void> {
+    if (this.blocked === null || (await this.problem()) !== null || this.blocked === null) return;
+    this.close();
+    this.log.info('store takes writes again: taking jobs');
+    this.worker().resume();
+  }
+
+  private async problem(): Promise<string | null> {
+    if (this.store.probeWrite === undefined) return null;
+    try {
+      await withinMs(this.store.probeWrite(), STORE_PROBE_MS, 'the store write probe');
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+}
+
 /**
  * The ingest worker. The pipeline's CPU work runs in a worker thread per job,
  * so this event loop keeps renewing job locks; several workers (processes or
@@ -155,6 +204,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   const connection: ConnectionOptions = redisConnection(config);
   const runs = new ActiveRuns(config.jobLockMs, log);
   const redis = new RedisStateLog(log, 'worker');
+  const gate = new StoreGate(store, log, () => worker);
 
   /** A job that failed before or without a run of the pipeline: logged, counted and recorded as ingest() records its own. */
   const recordFailure = async (job: IngestJob, e: IngestError) => {
@@ -171,6 +221,11 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     INGEST_QUEUE,
     async (job: IngestJob, token?: string) => {
       const data = IngestJobData.parse(job.data);
+      if ((await gate.check()) !== null) {
+        // Not this job's failure: back to the queue, no attempt spent, for a worker that can write.
+        await job.moveToDelayed(Date.now() + STORE_RECHECK_MS, token);
+        throw new DelayedError();
+      }
       const runsSoFar = job.attemptsMade + job.stalledCounter;
       if (job.stalledCounter > 0 && runsSoFar >= config.jobAttempts) {
         const e = new IngestError('JOB_STALLED', `the job ran ${runsSoFar} times (${job.stalledCounter} of them stopped by a worker that died) without finishing; BOOKTAPE_JOB_ATTEMPTS is ${config.jobAttempts}`);
@@ -283,6 +338,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     scan,
     async close() {
       runs.stopAll(new IngestError('SHUTDOWN', 'the worker is shutting down; the job goes back to the queue'));
+      gate.close();
       await Promise.all([worker.close(), scan?.close()]);
       runs.close();
       await Promise.all([queue.close(), scanQueue?.close()]);

@@ -83,7 +83,7 @@ export async function workerCommand(): Promise<void> {
     : await serveProbes(registry, config.metricsPort, async () => {
       const worker = running;
       if (worker === null) return { store: 'ok', redis: 'waiting for Redis to answer' };
-      return readinessChecks(store, { probe: async () => { await probeJobCounts(worker.queue, ['waiting']); } });
+      return readinessChecks(store, { probe: async () => { await probeJobCounts(worker.queue, ['waiting']); } }, { write: true });
     });
   const metricsAt = probes === null ? null : `http://localhost:${(probes.address() as AddressInfo).port}/metrics`;
   log.info({ store: store.kind, redis: redactedUrl(config.redisUrl), metrics: metricsAt }, 'worker starting');

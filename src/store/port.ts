@@ -104,6 +104,12 @@ export interface SnapshotStore {
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
+  /**
+   * Whether a write would succeed now (a worker's readiness; it takes no
+   * job while this fails). A store without it is taken as writable when it
+   * answers ping().
+   */
+  probeWrite?(): Promise<void>;
   close(): Promise<void>;
   /** What the store keeps in memory for bookAt, where it keeps anything (for /metrics). */
   bookCache?(): BookCacheStats;

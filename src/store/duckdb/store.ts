@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
@@ -406,6 +407,31 @@ export class DuckDbStore implements SnapshotStore {
 
   async ping(): Promise<void> {
     await this.read(async (c) => { await c.run('SELECT 1'); });
+  }
+
+  /**
+   * Whether a write would land now: the file is still at its path (an open
+   * file whose directory was deleted takes writes that go nowhere) and a
+   * small committed write succeeds (a full disk, a read-only or immutable
+   * file fail it). It waits behind the writes queued before it.
+   */
+  async probeWrite(): Promise<void> {
+    if (this.path !== ':memory:') {
+      const found = await stat(this.path).then(() => true, () => false);
+      if (!found) throw new StoreError('STORE_UNAVAILABLE', `the DuckDB file ${this.path} is gone (deleted, or its directory was): restore it and restart this process`);
+    }
+    await this.queuedWrite(async (c) => {
+      await c.run('CREATE TABLE IF NOT EXISTS write_probe (written_at TIMESTAMP)');
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run('DELETE FROM write_probe');
+        await c.run('INSERT INTO write_probe VALUES (now())');
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async close(): Promise<void> {
