@@ -6,9 +6,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
-import { isUrl } from '../src/pipeline/source.js';
-import type { SnapshotStore } from '../src/store/port.js';
-import { redisBackoff, withinMs } from './redis.js';
+import { isUrl } from '../src/url-policy.js';
+import { redisBackoff } from './redis.js';
 
 export const INGEST_QUEUE = 'ingest';
 export const SCAN_QUEUE = 'scan';
@@ -171,32 +170,4 @@ export async function probeJobCounts(queue: Queue, states: JobState[], timeoutMs
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** How long a readiness check waits on the store's write probe (it waits behind queued writes). */
-export const STORE_PROBE_MS = 5_000;
-
-/**
- * Readiness of a process that serves reads or runs jobs: "ok" or the reason,
- * for the store and for Redis (null: this process runs no jobs). A worker
- * (`write`) is ready only if a store write lands now, not merely if the
- * store answers.
- */
-export async function readinessChecks(
-  store: Pick<SnapshotStore, 'ping' | 'probeWrite'>,
-  jobs: { probe(): Promise<void> } | null,
-  opts: { write?: boolean } = {},
-): Promise<Record<string, string>> {
-  const checks: Record<string, string> = {};
-  try {
-    if (opts.write && store.probeWrite) await withinMs(store.probeWrite(), STORE_PROBE_MS, 'the store write probe');
-    else await store.ping();
-    checks.store = 'ok';
-  } catch (e) { checks.store = (e as Error).message; }
-  try {
-    if (jobs === null) throw new Error('not connected');
-    await jobs.probe(); // a real round trip to Redis, bounded in time
-    checks.redis = 'ok';
-  } catch (e) { checks.redis = (e as Error).message; }
-  return checks;
 }

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { BooktapeError } from '../src/errors.js';
 
 /** Longest pause between reconnection attempts, for every booktape Redis client. */
 export const REDIS_MAX_BACKOFF_MS = 5_000;
@@ -14,9 +15,9 @@ export function redisBackoff(attempt: number): number {
   return Math.min(250 * 2 ** Math.min(attempt - 1, 10), REDIS_MAX_BACKOFF_MS);
 }
 
-/** Jobs need Redis and it did not answer in time: a 503 for the API, exit 2 for the CLI, retryable. */
-export class JobsUnavailableError extends Error {
-  readonly code = 'JOBS_UNAVAILABLE';
+/** Jobs need Redis and it did not answer in time: 'unavailable' (a 503 for the API, retryable). */
+export function jobsUnavailable(message: string): BooktapeError {
+  return new BooktapeError('JOBS_UNAVAILABLE', 'unavailable', message);
 }
 
 /** Redis answers PING within `timeoutMs` (connection included). Never throws. */
@@ -104,11 +105,11 @@ export function isConnectionError(err: unknown): boolean {
     || /Connection is closed|connect ETIMEDOUT|Stream isn't writeable|enableOfflineQueue|Reached the max retries/i.test(message);
 }
 
-/** `work`, or JobsUnavailableError once `ms` pass without an answer. */
+/** `work`, or JOBS_UNAVAILABLE once `ms` pass without an answer. */
 export async function withinMs<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new JobsUnavailableError(`${what}: Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(jobsUnavailable(`${what}: Redis did not answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([work, late]);

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
 import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
-import { IngestError } from '../src/pipeline/errors.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { enqueueIngest, type IngestJob, type IngestJobData } from './queue.js';
 
@@ -32,8 +31,11 @@ async function sha256Of(path: string): Promise<string> {
  * (a permanent code) is left failed.
  */
 export function retryableFailure(job: IngestJob, backoffMs: number, now = Date.now()): boolean {
-  const code = /^\[([A-Z_]+)\]/.exec(job.failedReason ?? '')?.[1] ?? 'JOB_STALLED';
-  if (new IngestError(code, '').permanent) return false;
+  // The worker fails a job for good with UnrecoverableError when its failure's kind is not retryable
+  // (FAILURE_KINDS); the one exception is a job whose runs were all cut short by dying workers.
+  const stalled = /^\[JOB_STALLED\]|allowable limit/.test(job.failedReason ?? '');
+  const permanent = (job.stacktrace ?? []).some((s) => s.startsWith('UnrecoverableError'));
+  if (permanent && !stalled) return false;
   const wait = backoffMs * 2 ** Math.min(Math.max(job.attemptsMade, 1), 16);
   return (job.finishedOn ?? 0) + wait <= now;
 }

@@ -1,36 +1,16 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
-import { ingest, type IngestOptions, type IngestProgress } from '../src/pipeline/ingest.js';
+import { ingest, type IngestProgress } from '../src/pipeline/ingest.js';
 import { IngestError, toIngestError } from '../src/pipeline/errors.js';
+import { ingestOptions } from '../src/pipeline/options.js';
+import type { IngestMetrics } from '../src/pipeline/metrics.js';
 import { ingestSummaryJson, type IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import { probeStoreWrite } from '../src/api/readiness.js';
 import type { SnapshotStore } from '../src/store/port.js';
-import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, STORE_PROBE_MS, ingestQueue, redisConnection, type IngestJob } from './queue.js';
-import { RedisStateLog, isConnectionError, withinMs } from './redis.js';
+import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
+import { RedisStateLog, isConnectionError } from './redis.js';
 import { scanInbox } from './scan.js';
-import type { IngestMetrics } from './metrics.js';
-
-export function sourcePolicy(config: Config) {
-  return {
-    dataRoots: config.dataRoots,
-    allowHosts: config.url.allowHosts,
-    maxBytes: config.url.maxBytes,
-    timeoutMs: config.url.timeoutMs,
-    maxRedirects: config.url.maxRedirects,
-  };
-}
-
-export function snapshotPolicy(config: Config) {
-  return { depth: config.depth, intervalNs: config.snapshotEveryNs };
-}
-
-/** Ingest options from the configuration: the same for jobs, `booktape ingest` and the demo. */
-export function ingestOptions(config: Config, store: SnapshotStore): IngestOptions {
-  return {
-    store, sourcePolicy: sourcePolicy(config), snapshotPolicy: snapshotPolicy(config),
-    batchRows: config.writeBatchRows, engineHeapMb: config.engineHeapMb,
-  };
-}
 
 export interface RunningWorker {
   ingest: Worker<IngestJobData, IngestSummaryJson>;
@@ -121,7 +101,7 @@ class ActiveRuns {
       const run = this.runs.get(id);
       if (run === undefined || run.stop.signal.aborted) continue;
       this.log.warn({ job_id: id, reason: why }, 'job lock lost: stopping this run; the job is handed to whichever worker holds it');
-      run.stop.abort(new IngestError('LOCK_LOST', `this worker lost the job's lock (${why}); the job is retried, by this worker or another`));
+      run.stop.abort(new IngestError('LOCK_LOST', 'unavailable', `this worker lost the job's lock (${why}); the job is retried, by this worker or another`));
     }
   }
 
@@ -179,9 +159,8 @@ class StoreGate {
   }
 
   private async problem(): Promise<string | null> {
-    if (this.store.probeWrite === undefined) return null;
     try {
-      await withinMs(this.store.probeWrite(), STORE_PROBE_MS, 'the store write probe');
+      await probeStoreWrite(this.store);
       return null;
     } catch (err) {
       return (err as Error).message;
@@ -228,8 +207,9 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       }
       const runsSoFar = job.attemptsMade + job.stalledCounter;
       if (job.stalledCounter > 0 && runsSoFar >= config.jobAttempts) {
-        const e = new IngestError('JOB_STALLED', `the job ran ${runsSoFar} times (${job.stalledCounter} of them stopped by a worker that died) without finishing; BOOKTAPE_JOB_ATTEMPTS is ${config.jobAttempts}`);
+        const e = new IngestError('JOB_STALLED', 'unavailable', `the job ran ${runsSoFar} times (${job.stalledCounter} of them stopped by a worker that died) without finishing; BOOKTAPE_JOB_ATTEMPTS is ${config.jobAttempts}`);
         await recordFailure(job, e);
+        // Final for this job's attempts, but not a bad file: the inbox scanner may queue it again later.
         throw new UnrecoverableError(`[${e.code}] ${e.message}`);
       }
       log.info({ job_id: job.id, source: data.source, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest started');
@@ -273,7 +253,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         const last = e.permanent || job.attemptsMade + 1 >= config.jobAttempts;
         if (last) log.error({ job_id: job.id, source: data.source, code: e.code, err: e.message }, 'ingest job failed');
         else log.warn({ job_id: job.id, code: e.code, err: e.message, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest failed; will retry');
-        // A corrupt file or a refused source will not get better on retry.
+        // A corrupt file or a refused source will not get better on retry (FAILURE_KINDS says which).
         if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
         throw new Error(`[${e.code}] ${e.message}`);
       } finally {
@@ -303,7 +283,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   worker.backend.on('ready', () => redis.back());
   // Failed without a run of the processor: BullMQ's own stall limit.
   worker.on('failed', (job, err) => {
-    if (job && /allowable limit/.test(err.message)) void recordFailure(job as IngestJob, new IngestError('JOB_STALLED', err.message));
+    if (job && /allowable limit/.test(err.message)) void recordFailure(job as IngestJob, new IngestError('JOB_STALLED', 'unavailable', err.message));
   });
 
   let scan: Worker | null = null;
@@ -337,7 +317,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     queue,
     scan,
     async close() {
-      runs.stopAll(new IngestError('SHUTDOWN', 'the worker is shutting down; the job goes back to the queue'));
+      runs.stopAll(new IngestError('SHUTDOWN', 'unavailable', 'the worker is shutting down; the job goes back to the queue'));
       gate.close();
       await Promise.all([worker.close(), scan?.close()]);
       runs.close();

@@ -3,6 +3,10 @@
  * serve, demo. They need the stores, BullMQ and the API (about a second of
  * module loading), so cli.ts imports this module only when one of them runs,
  * and the file commands (meta, decode, book, mbp, synth) start at once.
+ *
+ * This is the composition root: the one module that wires processes
+ * together, and so the one in src/ that may import jobs/ (the architecture
+ * test allows it here and nowhere else).
  */
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,25 +14,82 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { openStore } from '../store/index.js';
+import { openStore, type StoreOptions } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
-import { refuseDisallowedUrl } from '../pipeline/source.js';
-import { startServer } from '../api/server.js';
-import { probeJobCounts, readinessChecks } from '../../jobs/queue.js';
-import { IngestJobs } from '../../jobs/producer.js';
-import { JobsUnavailableError, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
-import { ingestOptions, startWorker, type RunningWorker } from '../../jobs/worker.js';
-import { ingestMetrics, serveProbes } from '../../jobs/metrics.js';
+import { ingestMetrics } from '../pipeline/metrics.js';
+import { ingestOptions } from '../pipeline/options.js';
 import { ingestSummaryJson } from '../pipeline/summary-json.js';
+import { refuseDisallowedUrl } from '../url-policy.js';
+import { startServer, type RunningServer } from '../api/server.js';
+import { createMetrics } from '../api/metrics.js';
+import { serveProbes } from '../api/probe-server.js';
+import { readinessChecks } from '../api/readiness.js';
+import { probeJobCounts } from '../../jobs/queue.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
+import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
+import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { shutdownWithin, stopSignals } from './lifecycle.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
 
+/** The store's own options, from the configuration. */
+export function storeOptions(config: Config): StoreOptions {
+  return config.store === 'questdb'
+    ? { kind: 'questdb', clientConf: config.questdbConf! }
+    : { kind: 'duckdb', path: config.duckdbPath, memoryLimit: config.duckdbMemory, bookCacheBytes: config.duckdbBookCacheMb * 2 ** 20 };
+}
+
+export interface RunningServices extends RunningServer {
+  /** The ingest worker `serve` runs itself with the embedded store, once Redis has answered; else null. */
+  worker(): RunningWorker | null;
+}
+
+/**
+ * What `serve` runs: the HTTP API and the TCP replay port, and the job
+ * queue. Both ports are bound first: a port in use stops the start with
+ * nothing served. Job routes answer 503 at once while Redis is away, and
+ * work again when it is back. With the embedded DuckDB store the ingest
+ * worker runs inside this process (DuckDB allows one process per file),
+ * started once Redis answers; with QuestDB run `booktape worker` processes.
+ * close() stops all of it, store aside.
+ */
+export async function startServices(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServices> {
+  const jobs = new RedisIngestJobs(config);
+  const metrics = createMetrics(jobs, store);
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, store, jobs, metrics, log });
+  } catch (err) {
+    await jobs.close();
+    throw err;
+  }
+  const stopping = new AbortController();
+  let worker: RunningWorker | null = null;
+  const workerStarted = store.kind !== 'duckdb'
+    ? Promise.resolve()
+    : waitForRedis(config.redisUrl, log, stopping.signal).then(async (up) => {
+      if (!up) return;
+      worker = await startWorker(config, store, log, metrics.ingest);
+      log.info({ redis: redactedUrl(config.redisUrl) }, 'ingest worker running in this process');
+    }).catch((err: unknown) => log.error({ err: (err as Error).message }, 'the in-process ingest worker did not start'));
+  return {
+    ...server,
+    worker: () => worker,
+    async close() {
+      stopping.abort();
+      await server.close();
+      await workerStarted;
+      await (worker as RunningWorker | null)?.close();
+      await jobs.close();
+    },
+  };
+}
+
 export async function ingestCommand(source: string): Promise<void> {
   const config = loadConfig();
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   try {
     await store.init();
     const summary = await ingest(source, {
@@ -51,12 +112,13 @@ export async function enqueueCommand(source: string, opts: { force?: boolean } =
   const config = loadConfig();
   refuseDisallowedUrl(source, config.url);
   if (!(await redisAnswers(config.redisUrl, 2_000))) {
-    throw new JobsUnavailableError(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
+    throw jobsUnavailable(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
   }
-  const jobs = new IngestJobs(config, ENQUEUE_TIMEOUT_MS);
+  const jobs = new RedisIngestJobs(config, ENQUEUE_TIMEOUT_MS);
   try {
-    const { job, existing, state } = await jobs.enqueue({ source }, { force: opts.force });
-    process.stdout.write(JSON.stringify({ job_id: job.id, existing, state }) + '\n');
+    await jobs.queue.waitUntilReady();
+    const { id, existing, state } = await jobs.enqueue(source, { force: opts.force });
+    process.stdout.write(JSON.stringify({ job_id: id, existing, state }) + '\n');
   } finally {
     await jobs.close();
   }
@@ -64,19 +126,19 @@ export async function enqueueCommand(source: string, opts: { force?: boolean } =
 
 /**
  * A worker: ready (its "worker ready" line, its /readyz) only once Redis
- * answers; until then it waits with a bounded backoff, logging once. After
- * SIGTERM/SIGINT it hands its active jobs back and exits within
- * BOOKTAPE_SHUTDOWN_MS whatever Redis and the store are doing.
+ * answers and a store write lands; until Redis answers it waits with a
+ * bounded backoff, logging once. After SIGTERM/SIGINT it hands its active
+ * jobs back and exits within BOOKTAPE_SHUTDOWN_MS whatever Redis and the
+ * store are doing.
  */
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-worker');
   const stop = stopSignals(log);
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
-  const metrics = ingestMetrics(registry);
   let running: RunningWorker | null = null;
   const probes = config.metricsPort === undefined
     ? null
@@ -88,7 +150,7 @@ export async function workerCommand(): Promise<void> {
   const metricsAt = probes === null ? null : `http://localhost:${(probes.address() as AddressInfo).port}/metrics`;
   log.info({ store: store.kind, redis: redactedUrl(config.redisUrl), metrics: metricsAt }, 'worker starting');
   if (await waitForRedis(config.redisUrl, log, stop.signal)) {
-    running = await startWorker(config, store, log, metrics);
+    running = await startWorker(config, store, log, ingestMetrics(registry));
     log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
     await stop.stopped;
   }
@@ -102,7 +164,7 @@ export async function workerCommand(): Promise<void> {
 
 export async function serveCommand(): Promise<void> {
   const config = loadConfig();
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
 }
@@ -110,7 +172,7 @@ export async function serveCommand(): Promise<void> {
 export async function demoCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-demo');
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   const options = ingestOptions(config, store);
   const summary = await ingest(`${DATA_DIR}CLX5_mbo.dbn`, {
@@ -121,12 +183,12 @@ export async function demoCommand(): Promise<void> {
   await serveUntilStopped(config, store, log);
 }
 
-/** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
+/** Serves until SIGTERM/SIGINT, then closes everything within BOOKTAPE_SHUTDOWN_MS and resolves. */
 async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
   const stop = stopSignals(log);
-  let server;
+  let server: RunningServices;
   try {
-    server = await startServer(config, store, log);
+    server = await startServices(config, store, log);
   } catch (err) {
     await store.close();
     throw err;

@@ -11,7 +11,7 @@ import { createReplayServer } from '../../src/stream/tcp.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest } from '../../jobs/queue.js';
-import { IngestJobs } from '../../jobs/producer.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { loadConfig } from '../../src/config.js';
 
 /**
@@ -40,8 +40,8 @@ afterAll(async () => {
 });
 
 /** The app on the test's store, with `jobs` (null: none) and `tokens`, on a free port. */
-async function serve(jobs: IngestJobs | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
-  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs?.queue ?? null), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+async function serve(jobs: RedisIngestJobs | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
+  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads() });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }
@@ -95,7 +95,7 @@ describe('TCP replay requests', () => {
 
 describe('health and metrics probes of Redis', () => {
   it('a Redis that never answers: /readyz is a 503 within seconds, /metrics answers without queue figures', async () => {
-    const jobs = new IngestJobs(config(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`));
+    const jobs = new RedisIngestJobs(config(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`));
     const { base, http } = await serve(jobs);
     try {
       const t0 = performance.now();
@@ -116,7 +116,7 @@ describe('health and metrics probes of Redis', () => {
   });
 
   it('with Redis, /metrics reports the queue jobs in each state, as BullMQ counts them', async () => {
-    const jobs = new IngestJobs(config('redis://127.0.0.1:6379'));
+    const jobs = new RedisIngestJobs(config('redis://127.0.0.1:6379'));
     const queue = jobs.queue;
     await queue.waitUntilReady();
     const { base, http } = await serve(jobs);

@@ -1,0 +1,85 @@
+// jobs/: BullMQ on Redis: the ingest queue and worker, the inbox scanner, IngestJobs on a queue.
+import type { RequestHandler } from 'express';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Config } from '../src/config.js';
+import type { IngestJobs } from '../src/api/jobs.js';
+import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import { enqueueIngest, ingestQueue, probeJobCounts, readIngestJob, REDIS_PROBE_MS, type IngestJobData } from './queue.js';
+import { jobsUnavailable, redisBackoff, withinMs } from './redis.js';
+
+/**
+ * The API's IngestJobs on the BullMQ ingest queue, answered or refused
+ * within `timeoutMs` whatever Redis is doing. It has a connection of its
+ * own, so that its state can be read at once: a command is sent only while
+ * it is 'ready', never queued while it is not (a request answered 503 must
+ * not be carried out when Redis comes back), and a write first needs Redis
+ * to answer a PING in time (a Redis that hangs with its connection open
+ * would otherwise get the job once it woke; the window left is a Redis that
+ * hangs between the two).
+ */
+export class RedisIngestJobs implements IngestJobs {
+  readonly queue: Queue<IngestJobData, IngestSummaryJson>;
+  private readonly redis: Redis;
+
+  constructor(config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>, private readonly timeoutMs = REDIS_PROBE_MS) {
+    this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: redisBackoff, connectTimeout: timeoutMs });
+    this.redis.on('error', () => undefined); // its state is read from `status`; the worker side logs outages
+    this.queue = ingestQueue(config, { connection: this.redis });
+    this.queue.on('error', () => undefined);
+  }
+
+  /** Throws JOBS_UNAVAILABLE unless the connection to Redis is up. */
+  private available(): void {
+    if (this.redis.status !== 'ready') throw jobsUnavailable(`jobs need Redis, and it is not connected (${this.redis.status}); retry shortly`);
+  }
+
+  async enqueue(source: string, opts: { force?: boolean } = {}) {
+    this.available();
+    await withinMs(this.redis.ping(), this.timeoutMs, 'enqueue');
+    return withinMs((async () => {
+      const { job, existing } = await enqueueIngest(this.queue, { source }, { force: opts.force });
+      return { id: String(job.id), existing, state: await job.getState() };
+    })(), this.timeoutMs, 'enqueue');
+  }
+
+  async read(id: string) {
+    this.available();
+    const reading = await withinMs(readIngestJob(this.queue, id), this.timeoutMs, 'reading the job');
+    if (reading === null) return null;
+    const { job, state } = reading;
+    return {
+      id: String(job.id), state, source: job.data.source, attemptsMade: job.attemptsMade,
+      progress: job.progress, summary: job.returnvalue ?? null, error: job.failedReason ?? null,
+    };
+  }
+
+  async probe(): Promise<void> {
+    this.available();
+    await probeJobCounts(this.queue, ['waiting'], this.timeoutMs);
+  }
+
+  async counts(states: readonly string[]) {
+    this.available();
+    return probeJobCounts(this.queue, [...states] as Parameters<typeof probeJobCounts>[1], this.timeoutMs);
+  }
+
+  /** Bull Board, behind a bounded round trip to Redis: its own calls would wait on Redis as long as it takes. */
+  dashboard(basePath: string): RequestHandler {
+    const board = new ExpressAdapter();
+    board.setBasePath(basePath);
+    createBullBoard({ queues: [new BullMQAdapter(this.queue)], serverAdapter: board });
+    const router = board.getRouter() as RequestHandler;
+    return (req, res, next) => {
+      this.probe().then(() => router(req, res, next), (err: unknown) => next(err));
+    };
+  }
+
+  async close(): Promise<void> {
+    await withinMs(this.queue.close(), this.timeoutMs, 'closing the queue').catch(() => undefined);
+    this.redis.disconnect();
+  }
+}
