@@ -9,7 +9,18 @@ import type { Config } from '../src/config.js';
 import type { IngestJobs } from '../src/api/jobs.js';
 import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
 import { enqueueIngest, ingestQueue, probeJobCounts, readIngestJob, REDIS_PROBE_MS, type IngestJobData } from './queue.js';
-import { jobsUnavailable, redisBackoff, withinMs } from './redis.js';
+import { isConnectionError, jobsUnavailable, redisBackoff, withinMs } from './redis.js';
+import { BooktapeError } from '../src/errors.js';
+
+/** `work` within `ms`, its connection failures (a Redis lost mid-command) as JOBS_UNAVAILABLE. */
+async function redisCall<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  try {
+    return await withinMs(work, ms, what);
+  } catch (err) {
+    if (err instanceof BooktapeError || !isConnectionError(err)) throw err;
+    throw jobsUnavailable(`${what}: ${(err as Error).message}`);
+  }
+}
 
 /**
  * The API's IngestJobs on the BullMQ ingest queue, answered or refused
@@ -39,8 +50,8 @@ export class RedisIngestJobs implements IngestJobs {
 
   async enqueue(source: string, opts: { force?: boolean } = {}) {
     this.available();
-    await withinMs(this.redis.ping(), this.timeoutMs, 'enqueue');
-    return withinMs((async () => {
+    await redisCall(this.redis.ping(), this.timeoutMs, 'enqueue');
+    return redisCall((async () => {
       const { job, existing } = await enqueueIngest(this.queue, { source }, { force: opts.force });
       return { id: String(job.id), existing, state: await job.getState() };
     })(), this.timeoutMs, 'enqueue');
@@ -48,7 +59,7 @@ export class RedisIngestJobs implements IngestJobs {
 
   async read(id: string) {
     this.available();
-    const reading = await withinMs(readIngestJob(this.queue, id), this.timeoutMs, 'reading the job');
+    const reading = await redisCall(readIngestJob(this.queue, id), this.timeoutMs, 'reading the job');
     if (reading === null) return null;
     const { job, state } = reading;
     return {
@@ -59,12 +70,12 @@ export class RedisIngestJobs implements IngestJobs {
 
   async probe(): Promise<void> {
     this.available();
-    await probeJobCounts(this.queue, ['waiting'], this.timeoutMs);
+    await redisCall(this.queue.getJobCounts('waiting'), this.timeoutMs, 'the queue');
   }
 
   async counts(states: readonly string[]) {
     this.available();
-    return probeJobCounts(this.queue, [...states] as Parameters<typeof probeJobCounts>[1], this.timeoutMs);
+    return redisCall(this.queue.getJobCounts(...states as Parameters<typeof probeJobCounts>[1]), this.timeoutMs, 'the queue');
   }
 
   /** Bull Board, behind a bounded round trip to Redis: its own calls would wait on Redis as long as it takes. */

@@ -10,6 +10,7 @@ import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { UsageError, reportCliError } from './cli/errors.js';
 import { checkOutputPath, openInputFile } from './cli/files.js';
+import { ProgressLine } from './cli/progress.js';
 import { parseDuration, parseInstant } from './time.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
 
@@ -80,7 +81,9 @@ program
       if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use an instant from 1970 to 2554 as ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
       at = parsed;
     }
-    const out = await reconstructedBooks(await openInputFile(file), { depth: opts.depth, at, verify: opts.verify });
+    const progress = new ProgressLine('book:');
+    const out = await reconstructedBooks(await openInputFile(file), { depth: opts.depth, at, verify: opts.verify, onProgress: (n) => progress.report(n) });
+    progress.end();
     process.stdout.write(JSON.stringify(out, null, 1) + '\n');
   });
 
@@ -103,7 +106,11 @@ program
       throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
     }
     if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
-    const n = await writeMbp(await openInputFile(file), process.stdout, { depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify });
+    const progress = new ProgressLine('mbp:');
+    const n = await writeMbp(await openInputFile(file), process.stdout, {
+      depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify, onProgress: (r) => progress.report(r),
+    });
+    progress.end();
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);
   });
 
@@ -157,7 +164,9 @@ program
       compressor.pipe(file);
       sink = compressor;
     }
-    const summary = await writeSynthetic(sink, opts);
+    const progress = new ProgressLine('synth:');
+    const summary = await writeSynthetic(sink, { ...opts, onProgress: (n) => progress.report(n, n / opts.records) });
+    progress.end();
     sink.end();
     await finished(file);
     const seconds = (performance.now() - started) / 1000;

@@ -118,6 +118,23 @@ describe('booktape CLI', () => {
     expect(synth.stderr).toBe(`booktape: error [NO_SUCH_DIRECTORY]: cannot write ${out}: the directory ${join(dir, 'missing')} does not exist; create it first\n`);
   });
 
+  it('long runs print progress lines to a non-terminal stderr every BOOKTAPE_PROGRESS_MS: synth with percent and time left, book with records and rate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-progress-'));
+    const out = join(dir, 'p.dbn');
+    const synth = await cliWith({ BOOKTAPE_PROGRESS_MS: '100' }, 'synth', out, '--records', '300000');
+    expect(synth.code).toBe(0);
+    const lines = synth.stderr.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines.slice(0, -1)) expect(l).toMatch(/^booktape: synth: [\d,]+ records, [\d,]+\/s, \d+\.\d%(, .+ left)?$/);
+    expect(lines.at(-1)).toMatch(/^booktape: wrote 300000 records/);
+    const book = await cliWith({ BOOKTAPE_PROGRESS_MS: '100' }, 'book', out, '--depth', '1');
+    expect(book.code).toBe(0);
+    expect(book.stderr).toMatch(/^booktape: book: [\d,]+ records, [\d,]+\/s$/m);
+    JSON.parse(book.stdout); // stdout keeps only the output
+    const quiet = await cli('book', CLX5, '--depth', '1'); // the default 5 s: a short run says nothing
+    expect(quiet.stderr).toBe('');
+  }, 180_000);
+
   it('enqueue with no Redis at REDIS_URL fails within seconds: one line, JOBS_UNAVAILABLE, exit 3 (try again later)', async () => {
     const t0 = performance.now();
     const r = await cliWith({ REDIS_URL: 'redis://127.0.0.1:1' }, 'enqueue', CLX5);

@@ -23,10 +23,11 @@ export class OwnRedis {
   private child: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), 'booktape-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly persist: boolean) {}
 
-  static async start(port?: number): Promise<OwnRedis> {
-    const r = new OwnRedis(port ?? (await freePort()));
+  /** `persist`: an append-only file synced on every write, so a restart (even after SIGKILL) keeps the queue. */
+  static async start(port?: number, opts: { persist?: boolean } = {}): Promise<OwnRedis> {
+    const r = new OwnRedis(port ?? (await freePort()), opts.persist ?? false);
     await r.start();
     return r;
   }
@@ -35,9 +36,10 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts (again): without persistence, so a restart is also a Redis that lost its data. */
+  /** Starts (again): without persistence (unless asked), a restart is also a Redis that lost its data. */
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    const persistence = this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await this.answers()) return;
       await new Promise((r) => setTimeout(r, 50));

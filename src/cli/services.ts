@@ -30,6 +30,7 @@ import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { shutdownWithin, stopSignals } from './lifecycle.js';
+import { ProgressLine } from './progress.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
@@ -92,13 +93,12 @@ export async function ingestCommand(source: string): Promise<void> {
   const store = openStore(storeOptions(config));
   try {
     await store.init();
+    const progress = new ProgressLine('ingest:');
     const summary = await ingest(source, {
       ...ingestOptions(config, store),
-      onProgress: (p) => {
-        if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
-      },
+      onProgress: (p) => progress.report(p.records, p.percent === null ? null : p.percent / 100),
     });
-    if (process.stderr.isTTY) process.stderr.write('\n');
+    progress.end();
     process.stdout.write(JSON.stringify(ingestSummaryJson(summary), null, 1) + '\n');
   } finally {
     await store.close();
