@@ -160,7 +160,11 @@ describe('booktape CLI', () => {
     // snake_case throughout, as the API's JSON
     const keys = (o: unknown): string[] => (o && typeof o === 'object' ? Object.entries(o).flatMap(([k, v]) => (/^0x/.test(k) ? [] : [k, ...keys(v)])) : []);
     expect(keys(summary).filter((k) => /[A-Z]/.test(k))).toEqual([]);
-    expect((await cliWith(env, 'ingest', file)).code).toBe(0);
+    expect(summary).toMatchObject({ snapshots_already_present: 0, trades_already_present: 0 });
+    const again = await cliWith(env, 'ingest', file);
+    expect(again.code).toBe(0);
+    // Written again, all of it already there: the second run adds no row, and says so.
+    expect(JSON.parse(again.stdout)).toMatchObject({ snapshots: 32_053, snapshots_already_present: 32_053, trades: 1_599, trades_already_present: 1_599 });
     const store = new DuckDbStore(env.BOOKTAPE_DUCKDB_PATH);
     await store.init();
     try {

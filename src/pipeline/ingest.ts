@@ -70,8 +70,12 @@ export interface IngestSummary {
   symbols: string[];
   records: number;
   otherRecords: Record<string, number>;
+  /** Snapshot and trade rows written. */
   snapshots: number;
   trades: number;
+  /** Of those, rows the store already held (a re-ingest); null when the store cannot tell. */
+  snapshotsPresent: number | null;
+  tradesPresent: number | null;
   books: BookSummary[];
   anomalies: Record<string, number>;
   durationMs: number;
@@ -99,6 +103,9 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   let symbolOf: (id: number) => string | null = () => null;
   let snapshots = 0;
   let trades = 0;
+  // Rows the store newly stored; null once a write could not tell (the rest were there already).
+  let snapshotsAdded: number | null = 0;
+  let tradesAdded: number | null = 0;
   const request: EngineRequest = {
     spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
@@ -140,9 +147,11 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
               // Issued without waiting for the previous batch to commit, so
               // this one is prepared meanwhile; stores apply writes in call
               // order, and the ack bounds how many batches are in flight.
-              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(() => {
+              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(([sw, tw]) => {
                 snapshots += s.length;
                 trades += t.length;
+                snapshotsAdded = sw && snapshotsAdded !== null ? snapshotsAdded + sw.added : null;
+                tradesAdded = tw && tradesAdded !== null ? tradesAdded + tw.added : null;
                 worker.postMessage({ type: 'ack' });
               });
               written.catch(fail);
@@ -195,6 +204,8 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
       otherRecords: done.otherRecords,
       snapshots,
       trades,
+      snapshotsPresent: snapshotsAdded === null ? null : snapshots - snapshotsAdded,
+      tradesPresent: tradesAdded === null ? null : trades - tradesAdded,
       books: done.books,
       anomalies: done.anomalies,
       durationMs,

@@ -16,6 +16,9 @@ export interface IngestSummaryJson {
   other_records: Record<string, number>;
   snapshots: number;
   trades: number;
+  /** Of the rows written, those the store already held (a re-ingest adds nothing); null when the store cannot tell. */
+  snapshots_already_present: number | null;
+  trades_already_present: number | null;
   books: Array<{ instrument_id: number; publisher_id: number; symbol: string | null; orders: number; anomalies: Record<string, number> }>;
   anomalies: Record<string, number>;
   duration_ms: number;
@@ -36,6 +39,8 @@ export function ingestSummaryJson(s: IngestSummary): IngestSummaryJson {
     other_records: s.otherRecords,
     snapshots: s.snapshots,
     trades: s.trades,
+    snapshots_already_present: s.snapshotsPresent,
+    trades_already_present: s.tradesPresent,
     books: s.books.map((b) => ({ instrument_id: b.instrumentId, publisher_id: b.publisherId, symbol: b.symbol, orders: b.orders, anomalies: b.anomalies })),
     anomalies: s.anomalies,
     duration_ms: s.durationMs,

@@ -67,6 +67,13 @@ export interface RangeQuery {
   pageSize?: number;
 }
 
+/**
+ * What a write reports: how many of the batch's rows were newly stored (the
+ * others were there already: a re-ingest), or nothing when the store cannot
+ * tell (QuestDB deduplicates on its own, after the write).
+ */
+export type WriteCount = { added: number } | void;
+
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
@@ -86,8 +93,8 @@ export interface SnapshotStore {
    * resolves: the store applies writes in call order, one at a time. The
    * batch is read until the promise settles: leave it unchanged until then.
    */
-  writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<void>;
-  writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<void>;
+  writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   /** Makes everything written so far durable and visible to reads. */
   flush(): Promise<void>;
   recordRun(run: IngestRun): Promise<void>;

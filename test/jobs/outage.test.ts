@@ -193,11 +193,11 @@ describe('Redis outages', () => {
     redis.freeze();
     await sleep(3_500); // longer than the 2 s lock
     redis.thaw();
-    await waitFor('the job to complete', async () => (await job.getState()) === 'completed', 150_000)
+    await waitFor('the job to complete', async () => (await job.getState()) === 'completed', 200_000)
       .catch((err: Error) => { throw new Error(`${err.message}; the worker logged: ${logged.map((l) => l.msg).join(' | ')}`); });
 
     expect(logged.filter((l) => l.msg.startsWith('job lock lost')).length).toBeGreaterThanOrEqual(1);
     expect(logged.filter((l) => l.msg === 'ingest finished')).toHaveLength(1); // not two "succeeded" runs
     expect(await store.countSnapshots()).toBe(expected);
-  }, 240_000);
+  }, 300_000);
 });

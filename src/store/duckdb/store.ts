@@ -156,12 +156,13 @@ export class DuckDbStore implements SnapshotStore {
   ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
-    return this.queuedWrite(async (c) => {
+    return this.queuedWrite(async (c): Promise<{ added: number }> => {
       const latest = await this.latestTs(c, table);
       // Past every stored row of its instruments, a batch cannot collide;
       // otherwise the table says whether any stored row lies in its range.
       const past = instruments.every((id) => (latest.get(id) ?? -1n) < lo);
       const direct = past || (await c.runAndReadAll(overlapSql(table, instruments.length), [lo, hi, ...instruments])).currentRowCount === 0;
+      let added = buf.length; // straight into the table: every row is new
       // One explicit transaction per batch: the appender's own commit could
       // run an automatic checkpoint (seconds) synchronously on this event
       // loop, where an async COMMIT runs it on DuckDB's threads.
@@ -190,7 +191,7 @@ export class DuckDbStore implements SnapshotStore {
           }
         }
         if (!direct) {
-          await c.run(mergeSql(table));
+          added = (await c.run(mergeSql(table))).rowsChanged;
           await c.run(`DELETE FROM ${stage}`);
         }
         await c.run('COMMIT');
@@ -203,6 +204,7 @@ export class DuckDbStore implements SnapshotStore {
         this.books.clear();
         this.instants.added(instantsBySymbol(buf, symbolOf, (s) => this.instants.has(s)));
       }
+      return { added };
     });
   }
 
@@ -225,12 +227,14 @@ export class DuckDbStore implements SnapshotStore {
   // Chunks are built when the write is issued, not when its turn comes: a
   // caller that does not wait for the previous write (ingest) gets this
   // work done while DuckDB commits that one on its own threads.
-  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('book_snapshots', buf, built(snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf)), symbolOf);
+  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('book_snapshots', buf, built(snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf)), symbolOf);
   }
 
-  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
+  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
   }
 
   async flush(): Promise<void> {
