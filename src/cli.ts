@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
 import { CompressStream } from 'zstd-napi';
 import { schemaName, stypeName } from './dbn/constants.js';
-import { requireMbo } from './book/replay-file.js';
+import { requireMbo } from './book/rebuild.js';
 import { writeSynthetic } from './dbn/synth.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';

@@ -1,7 +1,7 @@
-import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, field, int, int64, put } from '../bytes.js';
+import { ByteChunks, bytesOf, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put, TWO_32 } from '../bytes.js';
 import { UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
+import { HeaderOffset, MboOffset } from './layout.js';
 
-const TWO_32 = 4294967296;
 /** Largest high word for which hi * 2^32 + lo is still an exact double. */
 const MAX_SAFE_HI = 0x1fffff;
 
@@ -10,7 +10,7 @@ const MAX_SAFE_HI = 0x1fffff;
  * hot path moves it with `at()` and reads only the fields it needs; u64 fields
  * are exposed both exactly (bigint) and as 32-bit halves for allocation-free keys.
  *
- * Layout (DBN MboMsg, 56 bytes): header(16) order_id u64@16 price i64@24
+ * Layout (DBN MboMsg, 56 bytes; offsets named in layout.ts): header(16) order_id u64@16 price i64@24
  * size u32@32 flags u8@36 channel_id u8@37 action u8@38 side u8@39
  * ts_recv u64@40 ts_in_delta i32@48 sequence u32@52.
  */
@@ -24,33 +24,33 @@ export class MboView {
     return this;
   }
 
-  get rtype(): number { return this.view.getUint8(this.offset + 1); }
-  get publisherId(): number { return this.view.getUint16(this.offset + 2, true); }
-  get instrumentId(): number { return this.view.getUint32(this.offset + 4, true); }
-  get tsEvent(): bigint { return this.view.getBigUint64(this.offset + 8, true); }
-  get orderIdLo(): number { return this.view.getUint32(this.offset + 16, true); }
-  get orderIdHi(): number { return this.view.getUint32(this.offset + 20, true); }
-  get orderId(): bigint { return this.view.getBigUint64(this.offset + 16, true); }
+  get rtype(): number { return this.view.getUint8(this.offset + HeaderOffset.rtype); }
+  get publisherId(): number { return this.view.getUint16(this.offset + HeaderOffset.publisherId, true); }
+  get instrumentId(): number { return this.view.getUint32(this.offset + HeaderOffset.instrumentId, true); }
+  get tsEvent(): bigint { return this.view.getBigUint64(this.offset + HeaderOffset.tsEvent, true); }
+  get orderIdLo(): number { return this.view.getUint32(this.offset + MboOffset.orderId, true); }
+  get orderIdHi(): number { return this.view.getUint32(this.offset + MboOffset.orderIdHi, true); }
+  get orderId(): bigint { return this.view.getBigUint64(this.offset + MboOffset.orderId, true); }
   /** order_id's halves as signed 32-bit bit patterns: the book's keys (small integers in V8, never boxed). */
-  get orderKeyLo(): number { return this.view.getInt32(this.offset + 16, true); }
-  get orderKeyHi(): number { return this.view.getInt32(this.offset + 20, true); }
-  get priceLo(): number { return this.view.getUint32(this.offset + 24, true); }
-  get priceHi(): number { return this.view.getInt32(this.offset + 28, true); }
-  get priceRaw(): bigint { return this.view.getBigInt64(this.offset + 24, true); }
-  get size(): number { return this.view.getUint32(this.offset + 32, true); }
-  get flags(): number { return this.view.getUint8(this.offset + 36); }
-  get channelId(): number { return this.view.getUint8(this.offset + 37); }
+  get orderKeyLo(): number { return this.view.getInt32(this.offset + MboOffset.orderId, true); }
+  get orderKeyHi(): number { return this.view.getInt32(this.offset + MboOffset.orderIdHi, true); }
+  get priceLo(): number { return this.view.getUint32(this.offset + MboOffset.price, true); }
+  get priceHi(): number { return this.view.getInt32(this.offset + MboOffset.priceHi, true); }
+  get priceRaw(): bigint { return this.view.getBigInt64(this.offset + MboOffset.price, true); }
+  get size(): number { return this.view.getUint32(this.offset + MboOffset.size, true); }
+  get flags(): number { return this.view.getUint8(this.offset + MboOffset.flags); }
+  get channelId(): number { return this.view.getUint8(this.offset + MboOffset.channelId); }
   /** ASCII code of the action: A C M R T F N. */
-  get action(): number { return this.view.getUint8(this.offset + 38); }
+  get action(): number { return this.view.getUint8(this.offset + MboOffset.action); }
   /** ASCII code of the side: B A N. */
-  get side(): number { return this.view.getUint8(this.offset + 39); }
-  get tsRecv(): bigint { return this.view.getBigUint64(this.offset + 40, true); }
+  get side(): number { return this.view.getUint8(this.offset + MboOffset.side); }
+  get tsRecv(): bigint { return this.view.getBigUint64(this.offset + MboOffset.tsRecv, true); }
   /** ts_recv as a double: exact to ~256 ns, for interval arithmetic only. */
   get tsRecvApprox(): number {
-    return this.view.getUint32(this.offset + 44, true) * TWO_32 + this.view.getUint32(this.offset + 40, true);
+    return this.view.getUint32(this.offset + MboOffset.tsRecvHi, true) * TWO_32 + this.view.getUint32(this.offset + MboOffset.tsRecv, true);
   }
-  get tsInDelta(): number { return this.view.getInt32(this.offset + 48, true); }
-  get sequence(): number { return this.view.getUint32(this.offset + 52, true); }
+  get tsInDelta(): number { return this.view.getInt32(this.offset + MboOffset.tsInDelta, true); }
+  get sequence(): number { return this.view.getUint32(this.offset + MboOffset.sequence, true); }
 
   get isUndefPrice(): boolean {
     return this.priceHi === UNDEF_PRICE_HI && this.priceLo === UNDEF_PRICE_LO;
@@ -134,7 +134,7 @@ const LINE_BYTES = 512;
  */
 export class MboTextWriter extends ByteChunks {
   constructor(private readonly format: 'json' | 'csv') {
-    super(64 * 1024);
+    super(FLUSH_BYTES);
   }
 
   /** Appends record `r` as one line. */

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openStore } from '../../src/store/index.js';
 import { compareKeys, type SnapshotStore } from '../../src/store/port.js';
-import { rebuild } from '../../src/book/replay-file.js';
+import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { storeOptions } from '../../src/cli/services.js';
 import { enqueueIngest, ingestQueue, type IngestJob } from '../../jobs/queue.js';

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
-import { rebuild } from '../../src/book/replay-file.js';
+import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE } from '../../jobs/queue.js';
 import { startWorker } from '../../jobs/worker.js';

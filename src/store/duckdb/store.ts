@@ -28,7 +28,7 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
 ];
 /**
  * WAL size that triggers an automatic checkpoint. DuckDB's default (16MB)
- * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
+ * checkpoints every few batches, and each checkpoint stalls ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
 /** bookAt reads this many instants of a symbol at once (a block: ~0.7 MB at depth 10 with its index, as BookBlocks counts it). */
@@ -394,8 +394,8 @@ export class DuckDbStore implements SnapshotStore {
         // The read ahead is several asynchronous steps (prepare, execute,
         // one fetch per chunk), each taken only when the event loop turns: a
         // consumer that never waits (writes that do not fill the socket) held
-        // it back until this window was used up. Framing the API bench's rows
-        // in process: 120–185 k rows/s without these turns, 225–270 k with.
+        // it back until this window was used up, and reads and framing then
+        // ran one after the other instead of overlapping.
         if (!landed) await breather();
       }
       if (batch.length > 0 && !signal?.aborted) yield batch;
