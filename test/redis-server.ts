@@ -1,9 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+
+/** Whether a redis-server binary is installed, for the tests that run their own (else they skip, saying so). */
+export function redisServerInstalled(): boolean {
+  const ok = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!ok) console.warn('skipped: tests that stop and restart a Redis of their own (no redis-server binary on PATH)');
+  return ok;
+}
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export async function freePort(): Promise<number> {

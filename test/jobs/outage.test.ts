@@ -14,7 +14,7 @@ import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE } from '../../jobs/queue.js';
 import { startWorker } from '../../jobs/worker.js';
 import { CLI, CLX5 } from '../helpers.js';
-import { OwnRedis, freePort } from '../redis-server.js';
+import { OwnRedis, freePort, redisServerInstalled } from '../redis-server.js';
 
 /**
  * Redis going away, hanging and coming back, with a redis-server of the
@@ -77,7 +77,7 @@ function baseEnv(dir: string, redisUrl: string): Record<string, string> {
   };
 }
 
-describe('Redis outages', () => {
+describe.skipIf(!redisServerInstalled())('Redis outages', () => {
   it('serve: job routes answer 503 JOBS_UNAVAILABLE within about a second while Redis hangs or is down, recover with it, and carry out no refused request; SIGTERM ends serve in bounded time while Redis hangs', async () => {
     const redis = await ownRedis();
     const dir = mkdtempSync(join(tmpdir(), 'booktape-outage-serve-'));
