@@ -1,28 +1,55 @@
-import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createHash, randomUUID } from 'node:crypto';
+import { realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Queue, type ConnectionOptions, type Job, type JobState } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
-import type { IngestSummary } from '../src/pipeline/ingest.js';
+import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import { isUrl } from '../src/url-policy.js';
+import { redisBackoff } from './redis.js';
 
 export const INGEST_QUEUE = 'ingest';
 export const SCAN_QUEUE = 'scan';
 
-/** What an ingest job carries. The content hash is known when the scheduler read the file. */
+/**
+ * What an ingest job carries. The content hash is known when the scheduler
+ * read the file; `version` (size and mtime) when the enqueuer could stat it.
+ */
 export const IngestJobData = z.object({
   source: z.string().min(1).max(4096),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  version: z.string().max(64).optional(),
 });
 export type IngestJobData = z.infer<typeof IngestJobData>;
-export type IngestJob = Job<IngestJobData, IngestSummary>;
+export type IngestJob = Job<IngestJobData, IngestSummaryJson>;
 
 /**
- * A job id derived from the source (and its content, when known), so the
- * same file is never queued twice while a job for it exists.
+ * A job id derived from the source and what is known of its content (its
+ * size and mtime, else its hash), so the same content is never queued
+ * twice while a job for it exists, and a file rewritten at the same path is
+ * a new job.
  */
 export function ingestJobId(data: IngestJobData): string {
   const source = createHash('sha256').update(data.source).digest('hex').slice(0, 24);
-  return data.sha256 ? `ingest-${source}-${data.sha256.slice(0, 16)}` : `ingest-${source}`;
+  const content = data.version ?? data.sha256;
+  return content ? `ingest-${source}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}` : `ingest-${source}`;
+}
+
+/**
+ * A source as a job names it: a URL as given; a local path absolute, with
+ * `..` and symlinks resolved (so `a/../a/x.dbn` is `a/x.dbn`), and, when
+ * this process can see the file, its version: size and mtime, which change
+ * when the file is rewritten. A path this process cannot see (workers on
+ * another machine) keeps no version and is identified by path alone.
+ */
+export async function canonicalSource(data: IngestJobData): Promise<IngestJobData> {
+  if (isUrl(data.source)) return data;
+  const absolute = resolve(data.source);
+  const real = await realpath(absolute).catch(() => absolute);
+  const s = await stat(real).catch(() => null);
+  const version = s?.isFile() ? `${s.size}:${Math.trunc(s.mtimeMs)}` : undefined;
+  return { ...data, source: real, ...(version !== undefined ? { version } : {}) };
 }
 
 export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOptions {
@@ -36,12 +63,20 @@ export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOpt
     tls: u.protocol === 'rediss:' ? {} : undefined,
     // BullMQ workers block on Redis; they must not give up on a slow command.
     maxRetriesPerRequest: null,
+    retryStrategy: redisBackoff,
   };
 }
 
-export function ingestQueue(config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>): Queue<IngestJobData, IngestSummary> {
-  return new Queue<IngestJobData, IngestSummary>(INGEST_QUEUE, {
-    connection: redisConnection(config),
+/**
+ * The ingest queue, on its own connection or on `opts.connection` (a client
+ * its owner watches and closes: see IngestJobs).
+ */
+export function ingestQueue(
+  config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>,
+  opts: { connection?: Redis } = {},
+): Queue<IngestJobData, IngestSummaryJson> {
+  return new Queue<IngestJobData, IngestSummaryJson>(INGEST_QUEUE, {
+    connection: opts.connection ?? redisConnection(config),
     prefix: config.queuePrefix,
     defaultJobOptions: {
       attempts: config.jobAttempts,
@@ -59,24 +94,38 @@ export interface Enqueued {
   existing: boolean;
 }
 
+export interface EnqueueOptions {
+  /**
+   * Whether to retry an existing failed job: yes for a user asking again
+   * (the default); the scheduler asks per job (to not loop on a bad file).
+   */
+  retryFailed?: boolean | ((job: IngestJob) => boolean);
+  /** Queue a new job even when one exists for this content: a re-ingest the user asked for. */
+  force?: boolean;
+}
+
 /**
- * Queues a source once: an existing waiting, active, delayed or completed job
- * is returned as it is. A failed one is retried when `retryFailed` (a user
- * asking again), left alone otherwise (the scheduler must not loop on a bad file).
+ * Queues a source's content once: an existing waiting, active, delayed or
+ * completed job for the same source and content is returned as it is.
  */
 export async function enqueueIngest(
-  queue: Queue<IngestJobData, IngestSummary>,
+  queue: Queue<IngestJobData, IngestSummaryJson>,
   input: unknown,
-  opts: { retryFailed: boolean } = { retryFailed: true },
+  opts: EnqueueOptions = {},
 ): Promise<Enqueued> {
-  const data = IngestJobData.parse(input);
-  const jobId = ingestJobId(data);
-  const found = (await queue.getJob(jobId)) as IngestJob | undefined;
+  const data = await canonicalSource(IngestJobData.parse(input));
+  const id = ingestJobId(data);
+  if (opts.force) {
+    const job = (await queue.add('ingest', data, { jobId: `${id}-force-${randomUUID().slice(0, 8)}` })) as IngestJob;
+    return { job, existing: false };
+  }
+  const found = (await queue.getJob(id)) as IngestJob | undefined;
   if (found) {
-    if (opts.retryFailed && (await found.getState()) === 'failed') await found.retry();
+    const retry = opts.retryFailed ?? true;
+    if ((await found.getState()) === 'failed' && (typeof retry === 'function' ? retry(found) : retry)) await found.retry();
     return { job: found, existing: true };
   }
-  const job = (await queue.add('ingest', data, { jobId })) as IngestJob;
+  const job = (await queue.add('ingest', data, { jobId: id })) as IngestJob;
   return { job, existing: false };
 }
 
@@ -92,7 +141,7 @@ export interface JobReading {
  * state: "failed" with no error. So the state is read on both sides of the
  * fields, and all again until the two agree (a few tries at most).
  */
-export async function readIngestJob(queue: Queue<IngestJobData, IngestSummary>, id: string, tries = 5): Promise<JobReading | null> {
+export async function readIngestJob(queue: Queue<IngestJobData, IngestSummaryJson>, id: string, tries = 5): Promise<JobReading | null> {
   for (let i = 1; ; i++) {
     const before = await queue.getJobState(id);
     const job = (await queue.getJob(id)) as IngestJob | undefined;
@@ -120,20 +169,5 @@ export async function probeJobCounts(queue: Queue, states: JobState[], timeoutMs
     return await Promise.race([queue.getJobCounts(...states), late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Whether Redis answers a PING at `url` now: one short try, no retries (a process decides at start whether it has jobs). */
-export async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
   }
 }

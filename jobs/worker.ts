@@ -1,21 +1,171 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
-import { ingest, type IngestSummary } from '../src/pipeline/ingest.js';
-import { toIngestError } from '../src/pipeline/errors.js';
+import { ingest, type IngestProgress } from '../src/pipeline/ingest.js';
+import { IngestError, toIngestError } from '../src/pipeline/errors.js';
 import { ingestOptions } from '../src/pipeline/options.js';
+import type { IngestMetrics } from '../src/pipeline/metrics.js';
+import { ingestSummaryJson, type IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import { probeStoreWrite } from '../src/api/readiness.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
+import { RedisStateLog, isConnectionError } from './redis.js';
 import { scanInbox } from './scan.js';
-import type { IngestMetrics } from '../src/pipeline/metrics.js';
 
 export interface RunningWorker {
-  ingest: Worker<IngestJobData, IngestSummary>;
+  ingest: Worker<IngestJobData, IngestSummaryJson>;
   /** The ingest queue, for the scanner and for readiness probes. */
-  queue: Queue<IngestJobData, IngestSummary>;
+  queue: Queue<IngestJobData, IngestSummaryJson>;
   scan: Worker | null;
-  /** Finishes active jobs (or hands them back), then closes every connection. */
+  /**
+   * Stops taking jobs, stops the active ones and hands them back to the
+   * queue (a hand-back costs the job no attempt), then closes every
+   * connection. Waits on Redis and the store: callers bound it in time.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * Sends a job's progress to Redis without holding up the ingest: one update
+ * in flight at a time, and only the latest waits behind it. A failed update
+ * (Redis away or restarted) is logged once per job and never fails the work.
+ */
+class ProgressReporter {
+  private inFlight: Promise<void> | null = null;
+  private next: IngestProgress | null = null;
+  private warned = false;
+
+  constructor(private readonly job: IngestJob, private readonly log: Logger) {}
+
+  report(p: IngestProgress): void {
+    this.next = p;
+    if (this.inFlight === null) this.inFlight = this.drain();
+  }
+
+  /** Resolves once the last reported figures were sent (or failed). */
+  async settled(): Promise<void> {
+    while (this.inFlight !== null) await this.inFlight;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.next !== null) {
+      const p = this.next;
+      this.next = null;
+      try {
+        await this.job.updateProgress(p);
+      } catch (err) {
+        if (!this.warned) this.log.warn({ job_id: this.job.id, err: (err as Error).message }, 'job progress not recorded; the ingest goes on');
+        this.warned = true;
+      }
+    }
+    this.inFlight = null;
+  }
+}
+
+/**
+ * The runs of this worker, each with the means to stop it, and when its
+ * job's lock was last renewed. A run whose lock could not be renewed (Redis
+ * away for longer than the lock, or the lock taken over) is stopped: the
+ * job may already be another worker's, and two runs of one job must not
+ * both go on to "succeed".
+ */
+class ActiveRuns {
+  private readonly runs = new Map<string, { stop: AbortController; renewedAt: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly lockMs: number, private readonly log: Logger) {
+    this.timer = setInterval(() => this.stopLapsed(), Math.max(100, Math.floor(lockMs / 4)));
+    this.timer.unref();
+  }
+
+  start(jobId: string): AbortSignal {
+    const stop = new AbortController();
+    this.runs.set(jobId, { stop, renewedAt: Date.now() });
+    return stop.signal;
+  }
+
+  end(jobId: string): void {
+    this.runs.delete(jobId);
+  }
+
+  renewed(jobIds: string[]): void {
+    const now = Date.now();
+    for (const id of jobIds) {
+      const run = this.runs.get(id);
+      if (run) run.renewedAt = now;
+    }
+  }
+
+  lockLost(jobIds: string[], why: string): void {
+    for (const id of jobIds) {
+      const run = this.runs.get(id);
+      if (run === undefined || run.stop.signal.aborted) continue;
+      this.log.warn({ job_id: id, reason: why }, 'job lock lost: stopping this run; the job is handed to whichever worker holds it');
+      run.stop.abort(new IngestError('LOCK_LOST', 'unavailable', `this worker lost the job's lock (${why}); the job is retried, by this worker or another`));
+    }
+  }
+
+  stopAll(reason: IngestError): void {
+    for (const run of this.runs.values()) if (!run.stop.signal.aborted) run.stop.abort(reason);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private stopLapsed(): void {
+    const now = Date.now();
+    const lapsed = [...this.runs].filter(([, r]) => now - r.renewedAt > this.lockMs).map(([id]) => id);
+    if (lapsed.length > 0) this.lockLost(lapsed, `not renewed for over ${this.lockMs} ms, BOOKTAPE_JOB_LOCK_MS`);
+  }
+}
+
+/** How often a worker kept off jobs by its store checks it again. */
+const STORE_RECHECK_MS = 5_000;
+
+/**
+ * Keeps a worker off jobs while its store cannot take writes (a full disk,
+ * an immutable or deleted file): checked before each run; on failure the
+ * worker pauses, logs once, checks again every STORE_RECHECK_MS and resumes
+ * (logging once) when a write lands. Jobs meanwhile wait in the queue for
+ * workers that can write, instead of failing here one after another.
+ */
+class StoreGate {
+  private blocked: NodeJS.Timeout | null = null;
+
+  constructor(private readonly store: SnapshotStore, private readonly log: Logger, private readonly worker: () => Worker) {}
+
+  /** null when writes land; else why not (and the worker is paused until they do). */
+  async check(): Promise<string | null> {
+    const problem = await this.problem();
+    if (problem !== null && this.blocked === null) {
+      this.log.error({ err: problem, recheck_ms: STORE_RECHECK_MS }, 'store does not take writes: taking no jobs until it does');
+      void this.worker().pause(true);
+      this.blocked = setInterval(() => void this.recheck(), STORE_RECHECK_MS);
+    }
+    return problem;
+  }
+
+  close(): void {
+    if (this.blocked !== null) clearInterval(this.blocked);
+    this.blocked = null;
+  }
+
+  private async recheck(): Promise<void> {
+    if (this.blocked === null || (await this.problem()) !== null || this.blocked === null) return;
+    this.close();
+    this.log.info('store takes writes again: taking jobs');
+    this.worker().resume();
+  }
+
+  private async problem(): Promise<string | null> {
+    try {
+      await probeStoreWrite(this.store);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
 }
 
 /**
@@ -24,14 +174,45 @@ export interface RunningWorker {
  * machines) on one queue share the work. When the configuration names a scan
  * interval or cron, the worker also runs the inbox scanner as a BullMQ job
  * scheduler (upserted, so many workers keep one schedule).
+ *
+ * A job runs at most BOOKTAPE_JOB_ATTEMPTS times, whether its runs failed or
+ * their worker died (a stall): BullMQ counts the two apart, so the processor
+ * adds them up itself, and BullMQ's own stall limit is set above it.
  */
 export async function startWorker(config: Config, store: SnapshotStore, log: Logger, metrics?: IngestMetrics): Promise<RunningWorker> {
   const connection: ConnectionOptions = redisConnection(config);
-  const worker = new Worker<IngestJobData, IngestSummary>(
+  const runs = new ActiveRuns(config.jobLockMs, log);
+  const redis = new RedisStateLog(log, 'worker');
+  const gate = new StoreGate(store, log, () => worker);
+
+  /** A job that failed before or without a run of the pipeline: logged, counted and recorded as ingest() records its own. */
+  const recordFailure = async (job: IngestJob, e: IngestError) => {
+    metrics?.jobs.inc({ outcome: 'failed' });
+    log.error({ job_id: job.id, source: job.data.source, code: e.code, err: e.message }, 'ingest job failed');
+    const now = new Date();
+    await store.recordRun({
+      runId: `${job.id}-${job.attemptsStarted}`, source: job.data.source, sha256: job.data.sha256 ?? '', dataset: '', schema: '', symbols: [],
+      records: 0, snapshots: 0, trades: 0, anomalies: {}, startedAt: now, finishedAt: now, status: 'failed', error: `[${e.code}] ${e.message}`,
+    }).catch((err: unknown) => log.error({ job_id: job.id, err: (err as Error).message }, 'could not record the failed run in the store'));
+  };
+
+  const worker = new Worker<IngestJobData, IngestSummaryJson>(
     INGEST_QUEUE,
-    async (job: IngestJob) => {
+    async (job: IngestJob, token?: string) => {
       const data = IngestJobData.parse(job.data);
-      log.info({ jobId: job.id, source: data.source, attempt: job.attemptsMade + 1 }, 'ingest started');
+      if ((await gate.check()) !== null) {
+        // Not this job's failure: back to the queue, no attempt spent, for a worker that can write.
+        await job.moveToDelayed(Date.now() + STORE_RECHECK_MS, token);
+        throw new DelayedError();
+      }
+      const runsSoFar = job.attemptsMade + job.stalledCounter;
+      if (job.stalledCounter > 0 && runsSoFar >= config.jobAttempts) {
+        const e = new IngestError('JOB_STALLED', 'unavailable', `the job ran ${runsSoFar} times (${job.stalledCounter} of them stopped by a worker that died) without finishing; BOOKTAPE_JOB_ATTEMPTS is ${config.jobAttempts}`);
+        await recordFailure(job, e);
+        // Final for this job's attempts, but not a bad file: the inbox scanner may queue it again later.
+        throw new UnrecoverableError(`[${e.code}] ${e.message}`);
+      }
+      log.info({ job_id: job.id, source: data.source, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest started');
       const started = performance.now();
       let counted = 0; // records already added to the metrics, from progress
       const countRecords = (decoded: number) => {
@@ -42,27 +223,41 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         metrics?.jobs.inc({ outcome });
         metrics?.seconds.observe({ outcome }, (performance.now() - started) / 1000);
       };
+      const progress = new ProgressReporter(job, log);
+      const signal = runs.start(job.id!);
       try {
         const summary = await ingest(data.source, {
           ...ingestOptions(config, store),
+          signal,
           onProgress: (p) => {
             countRecords(p.records);
-            return job.updateProgress(p);
+            progress.report(p);
           },
         });
+        await progress.settled();
         countRecords(summary.records);
         metrics?.snapshots.inc(summary.snapshots);
         metrics?.trades.inc(summary.trades);
         finished('completed');
-        log.info({ jobId: job.id, records: summary.records, snapshots: summary.snapshots, recordsPerSec: summary.recordsPerSec }, 'ingest finished');
-        return summary;
+        log.info({ job_id: job.id, records: summary.records, snapshots: summary.snapshots, records_per_sec: summary.recordsPerSec }, 'ingest finished');
+        return ingestSummaryJson(summary);
       } catch (err) {
-        finished('failed');
         const e = toIngestError(err);
-        log.warn({ jobId: job.id, code: e.code, message: e.message }, 'ingest failed');
+        if (e.code === 'SHUTDOWN') {
+          // Back to the queue at once, without spending an attempt: the run was stopped, it did not fail.
+          log.info({ job_id: job.id }, 'ingest stopped for shutdown; job handed back to the queue');
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+        finished('failed');
+        const last = e.permanent || job.attemptsMade + 1 >= config.jobAttempts;
+        if (last) log.error({ job_id: job.id, source: data.source, code: e.code, err: e.message }, 'ingest job failed');
+        else log.warn({ job_id: job.id, code: e.code, err: e.message, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest failed; will retry');
         // A corrupt file or a refused source will not get better on retry (FAILURE_KINDS says which).
         if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
         throw new Error(`[${e.code}] ${e.message}`);
+      } finally {
+        runs.end(job.id!);
       }
     },
     {
@@ -71,15 +266,36 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       concurrency: config.workerConcurrency,
       lockDuration: config.jobLockMs,
       stalledInterval: Math.max(500, Math.floor(config.jobLockMs / 2)),
+      // The processor enforces the attempts across failures and stalls; this only backs it up.
+      maxStalledCount: config.jobAttempts,
     },
   );
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  worker.on('error', (err) => {
+    if (isConnectionError(err)) redis.lost(err);
+    else log.error({ err: err.message }, 'worker error');
+  });
+  worker.on('lockRenewalFailed', (jobIds: string[]) => runs.lockLost(jobIds, 'Redis refused to renew it'));
+  worker.on('locksRenewed', ({ jobIds }: { jobIds: string[] }) => {
+    redis.back();
+    runs.renewed(jobIds);
+  });
+  // After an outage, the connection's own 'ready' says Redis is back (an idle worker renews no locks).
+  worker.backend.on('ready', () => redis.back());
+  // Failed without a run of the processor: BullMQ's own stall limit.
+  worker.on('failed', (job, err) => {
+    if (job && /allowable limit/.test(err.message)) void recordFailure(job as IngestJob, new IngestError('JOB_STALLED', 'unavailable', err.message));
+  });
 
   let scan: Worker | null = null;
   let scanQueue: Queue | null = null;
   const queue = ingestQueue(config);
+  queue.on('error', (err) => {
+    if (isConnectionError(err)) redis.lost(err);
+    else log.error({ err: err.message }, 'queue error');
+  });
   if (config.scanEveryMs !== undefined || config.scanCron !== undefined) {
     scanQueue = new Queue(SCAN_QUEUE, { connection, prefix: config.queuePrefix });
+    scanQueue.on('error', (err) => { if (!isConnectionError(err)) log.error({ err: err.message }, 'scan queue error'); });
     await scanQueue.upsertJobScheduler(
       'inbox-scan',
       config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! },
@@ -94,13 +310,17 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       },
       { connection, prefix: config.queuePrefix, concurrency: 1 },
     );
+    scan.on('error', (err) => { if (!isConnectionError(err)) log.error({ err: err.message }, 'scan worker error'); });
   }
   return {
     ingest: worker,
     queue,
     scan,
     async close() {
+      runs.stopAll(new IngestError('SHUTDOWN', 'unavailable', 'the worker is shutting down; the job goes back to the queue'));
+      gate.close();
       await Promise.all([worker.close(), scan?.close()]);
+      runs.close();
       await Promise.all([queue.close(), scanQueue?.close()]);
     },
   };

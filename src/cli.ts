@@ -1,32 +1,44 @@
 #!/usr/bin/env node
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
 import { CompressStream } from 'zstd-napi';
-import { openDbnFile } from './dbn/reader.js';
+import { schemaName, stypeName } from './dbn/constants.js';
+import { requireMbo } from './book/rebuild.js';
 import { writeSynthetic } from './dbn/synth.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
-import { UsageError } from './cli/errors.js';
+import { UsageError, reportCliError } from './cli/errors.js';
+import { checkOutputPath, openInputFile } from './cli/files.js';
+import { ProgressLine } from './cli/progress.js';
 import { parseDuration, parseInstant } from './time.js';
-import { reportCliError } from './cli/errors.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
 import { loadEnvFile } from './cli/env-file.js';
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command();
+// Usage errors are one line on stderr and exit 2 (reportCliError), not the
+// whole help: commander throws instead of exiting, and prints nothing itself.
+// Subcommands inherit both settings from here.
 program
   .name('booktape')
   .description('Databento MBO (DBN) files to order-book history: decode, rebuild books, store, replay')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version')
+  .exitOverride()
+  .configureOutput({ outputError: () => undefined });
 
 program
   .command('meta')
   .description('print the DBN metadata of FILE as JSON (plain or zstd, any schema)')
   .argument('<file>', 'a .dbn or .dbn.zst file')
   .action(async (file: string) => {
-    const stream = await openDbnFile(file);
+    const stream = await openInputFile(file);
     await stream.close();
-    process.stdout.write(JSON.stringify(stream.metadata, null, 1) + '\n');
+    // Enums by Databento's names, as their own metadata JSON prints them.
+    const m = stream.metadata;
+    const named = { ...m, schema: schemaName(m.schema), stype_in: stypeName(m.stype_in), stype_out: stypeName(m.stype_out) };
+    process.stdout.write(JSON.stringify(named, null, 1) + '\n');
   });
 
 program
@@ -38,7 +50,15 @@ program
   .option('--limit <n>', 'stop after N records', positiveInt('--limit'))
   .option('--format <format>', 'json or csv', oneOf('--format', ['json', 'csv'] as const), 'json')
   .action(async (file: string, opts: { limit?: number; format: DecodeFormat }) => {
-    const stream = await openDbnFile(file);
+    const stream = await openInputFile(file);
+    // As book and mbp do: a file of another schema is refused, not printed as nothing.
+    // A mixed-schema file (schema null) is decoded, its other records counted.
+    try {
+      requireMbo(stream.metadata);
+    } catch (err) {
+      await stream.close();
+      throw err;
+    }
     const counts = await writeDecoded(stream, process.stdout, { format: opts.format, limit: opts.limit ?? Infinity });
     if (counts.other.size > 0) process.stderr.write(`booktape: skipped non-MBO records by rtype: ${JSON.stringify(counts.toJSON())}\n`);
   });
@@ -62,7 +82,9 @@ program
       if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use an instant from 1970 to 2554 as ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
       at = parsed;
     }
-    const out = await reconstructedBooks(await openDbnFile(file), { depth: opts.depth, at, verify: opts.verify });
+    const progress = new ProgressLine('book:');
+    const out = await reconstructedBooks(await openInputFile(file), { depth: opts.depth, at, verify: opts.verify, onProgress: (n) => progress.report(n) });
+    progress.end();
     process.stdout.write(JSON.stringify(out, null, 1) + '\n');
   });
 
@@ -85,7 +107,11 @@ program
       throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
     }
     if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
-    const n = await writeMbp(await openDbnFile(file), process.stdout, { depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify });
+    const progress = new ProgressLine('mbp:');
+    const n = await writeMbp(await openInputFile(file), process.stdout, {
+      depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify, onProgress: (r) => progress.report(r),
+    });
+    progress.end();
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);
   });
 
@@ -100,9 +126,10 @@ program
 
 program
   .command('enqueue')
-  .description('queue an ingest job on Redis (REDIS_URL); a source already queued returns its existing job')
+  .description('queue an ingest job on Redis (REDIS_URL); the same content already queued or ingested returns its existing job')
   .argument('<source>', 'a file path (as the workers see it) or an http(s) URL')
-  .action(async (source: string) => (await services()).enqueueCommand(source));
+  .option('--force', 'queue a new run even if this content was already ingested')
+  .action(async (source: string, opts: { force?: boolean }) => (await services()).enqueueCommand(source, opts));
 
 program
   .command('worker')
@@ -128,6 +155,7 @@ program
   .option('--instruments <k>', 'number of instruments (odd ones also trade on a second publisher)', positiveInt('--instruments'), 4)
   .option('--zstd', 'compress the output with zstd')
   .action(async (out: string, opts: { records: number; seed: number; instruments: number; zstd?: boolean }) => {
+    await checkOutputPath(out);
     const started = performance.now();
     const file = createWriteStream(out);
     let sink: NodeJS.WritableStream & import('node:stream').Writable = file;
@@ -137,7 +165,9 @@ program
       compressor.pipe(file);
       sink = compressor;
     }
-    const summary = await writeSynthetic(sink, opts);
+    const progress = new ProgressLine('synth:');
+    const summary = await writeSynthetic(sink, { ...opts, onProgress: (n) => progress.report(n, n / opts.records) });
+    progress.end();
     sink.end();
     await finished(file);
     const seconds = (performance.now() - started) / 1000;
@@ -152,7 +182,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.exitCode = reportCliError(err);
+  // The line is written (stderr is synchronous for files, pipes and terminals);
+  // exit now rather than after whatever retry timers a failed connection left.
+  process.exit(reportCliError(err));
 });
 
 // `booktape decode big.dbn | head` closes the pipe early: that is not an error.

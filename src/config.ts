@@ -55,6 +55,8 @@ const Env = z.object({
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
   BOOKTAPE_JOB_BACKOFF_MS: int(0).default(5_000),
   BOOKTAPE_JOB_LOCK_MS: int(1_000).default(30_000),
+  BOOKTAPE_SHUTDOWN_MS: int(100).default(10_000),
+  BOOKTAPE_PROGRESS_MS: int(100).default(5_000),
   BOOKTAPE_INBOX: z.string().default('./var/inbox'),
   BOOKTAPE_SCAN_EVERY: z.string().optional(),
   BOOKTAPE_SCAN_CRON: z.string().optional(),
@@ -94,6 +96,8 @@ export interface Config {
   jobBackoffMs: number;
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */
   jobLockMs: number;
+  /** After SIGTERM/SIGINT, the longest a command takes to stop (then it exits 1 regardless of Redis or the store). */
+  shutdownMs: number;
   inbox: string;
   scanEveryMs: number | undefined;
   scanCron: string | undefined;
@@ -114,6 +118,17 @@ export class ConfigError extends BooktapeError {
   constructor(message: string) {
     super('BAD_CONFIG', 'invalid', message);
   }
+}
+
+/**
+ * How often a long CLI command prints a progress line when stderr is not a
+ * terminal (BOOKTAPE_PROGRESS_MS). Read alone: the file commands (decode,
+ * book, mbp, synth) need no other setting, and must not fail on one.
+ */
+export function progressEveryMs(env: NodeJS.ProcessEnv = process.env): number {
+  const parsed = Env.shape.BOOKTAPE_PROGRESS_MS.safeParse(env.BOOKTAPE_PROGRESS_MS);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: BOOKTAPE_PROGRESS_MS: ${parsed.error.issues[0].message}`);
+  return parsed.data;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -163,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,
     jobBackoffMs: e.BOOKTAPE_JOB_BACKOFF_MS,
     jobLockMs: e.BOOKTAPE_JOB_LOCK_MS,
+    shutdownMs: e.BOOKTAPE_SHUTDOWN_MS,
     inbox: e.BOOKTAPE_INBOX,
     scanEveryMs: scan?.success ? scan.data / 1e6 : undefined,
     scanCron: e.BOOKTAPE_SCAN_CRON,

@@ -54,10 +54,12 @@ describe('booktape CLI', () => {
     expect(stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: host other.example is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS/);
   });
 
-  it('meta prints the metadata as JSON', async () => {
+  it('meta prints the metadata as JSON, its enums by Databento\'s names', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toEqual(JSON.parse(readFileSync(`${FIXTURES}expected/test_data.mbo.v1.dbn.zst.meta.json`, 'utf8')));
+    const decoded = JSON.parse(readFileSync(`${FIXTURES}expected/test_data.mbo.v1.dbn.zst.meta.json`, 'utf8')) as Record<string, unknown>;
+    expect(decoded).toMatchObject({ schema: 0, stype_in: 1, stype_out: 0 }); // the decoder's ids, named below
+    expect(JSON.parse(stdout)).toEqual({ ...decoded, schema: 'mbo', stype_in: 'raw_symbol', stype_out: 'instrument_id' });
   });
 
   it('decode prints Databento JSON lines exactly', async () => {
@@ -73,11 +75,74 @@ describe('booktape CLI', () => {
     expect(lines[1]).toBe('1758742200001385399,1758742200000860311,160,1,432669,A,A,64830000000,1,26,8058566314544,128,17528,94225061');
   });
 
-  it('decode of a non-MBO file skips and counts on stderr', async () => {
-    const { stdout, stderr, code } = await cli('decode', `${FIXTURES}test_data.trades.dbn`);
-    expect(code).toBe(0);
-    expect(stdout).toBe('');
-    expect(stderr).toContain('{"0x00":2}');
+  it('decode, book and mbp refuse a file of another schema alike: NOT_MBO, one line, exit 2', async () => {
+    for (const cmd of ['decode', 'book', 'mbp']) {
+      const { stdout, stderr, code } = await cli(cmd, `${FIXTURES}test_data.trades.dbn`);
+      expect(code, cmd).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^booktape: error \[NOT_MBO\]: This is a trades file; booktape reads MBO .*\n$/);
+    }
+  });
+
+  it('usage errors are one line on stderr and exit 2, not the whole help; --version prints the version', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['book', CLX5, '--depth', '-1'], /--depth must be a positive integer, got "-1"/],
+      [['decode', CLX5, '--format', 'xml'], /--format must be one of json, csv, got "xml"/],
+      [['synth', 'out.dbn'], /required option '--records <n>' not specified/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['decode', CLX5, '--nope'], /unknown option '--nope'/],
+      [['meta'], /missing required argument 'file'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')).toHaveLength(2); // one line and its newline
+      expect(r.stderr).toMatch(/^booktape: error \[USAGE\]: /);
+      expect(r.stderr).toMatch(message);
+    }
+    const version = await cli('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).version);
+  });
+
+  it('a directory for a file, or an output directory that does not exist, is named as such (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-paths-'));
+    for (const cmd of ['meta', 'decode', 'book', 'mbp']) {
+      const r = await cli(cmd, dir);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toBe(`booktape: error [IS_A_DIRECTORY]: ${dir} is a directory: give a .dbn or .dbn.zst file\n`);
+    }
+    const out = join(dir, 'missing', 'x.dbn');
+    const synth = await cli('synth', out, '--records', '10');
+    expect(synth.code).toBe(2);
+    expect(synth.stderr).toBe(`booktape: error [NO_SUCH_DIRECTORY]: cannot write ${out}: the directory ${join(dir, 'missing')} does not exist; create it first\n`);
+  });
+
+  it('long runs print progress lines to a non-terminal stderr every BOOKTAPE_PROGRESS_MS: synth with percent and time left, book with records and rate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-progress-'));
+    const out = join(dir, 'p.dbn');
+    const synth = await cliWith({ BOOKTAPE_PROGRESS_MS: '100' }, 'synth', out, '--records', '300000');
+    expect(synth.code).toBe(0);
+    const lines = synth.stderr.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines.slice(0, -1)) expect(l).toMatch(/^booktape: synth: [\d,]+ records, [\d,]+\/s, \d+\.\d%(, .+ left)?$/);
+    expect(lines.at(-1)).toMatch(/^booktape: wrote 300000 records/);
+    const book = await cliWith({ BOOKTAPE_PROGRESS_MS: '100' }, 'book', out, '--depth', '1');
+    expect(book.code).toBe(0);
+    expect(book.stderr).toMatch(/^booktape: book: [\d,]+ records, [\d,]+\/s$/m);
+    JSON.parse(book.stdout); // stdout keeps only the output
+    const quiet = await cli('book', CLX5, '--depth', '1'); // the default 5 s: a short run says nothing
+    expect(quiet.stderr).toBe('');
+  }, 180_000);
+
+  it('enqueue with no Redis at REDIS_URL fails within seconds: one line, JOBS_UNAVAILABLE, exit 3 (try again later)', async () => {
+    const t0 = performance.now();
+    const r = await cliWith({ REDIS_URL: 'redis://127.0.0.1:1' }, 'enqueue', CLX5);
+    expect(r.code).toBe(3); // FAILURE_KINDS: 'unavailable'
+    expect(r.stderr).toBe('booktape: error [JOBS_UNAVAILABLE]: no Redis answered at redis://127.0.0.1:1 within 2 s: start Redis, or set REDIS_URL\n');
+    // Module loading on a loaded machine included; without the fix it never returned.
+    expect(performance.now() - t0).toBeLessThan(15_000);
   });
 
   it('ingest runs the pipeline into the configured store and prints the summary; again, it adds no rows; outside the data roots, SOURCE_NOT_ALLOWED', async () => {
@@ -91,8 +156,16 @@ describe('booktape CLI', () => {
     expect(summary).toMatchObject({
       source: file, dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'], records: 38_212, snapshots: 32_053, trades: 1_599,
       sha256: createHash('sha256').update(readFileSync(CLX5)).digest('hex'),
+      run_id: expect.any(String), records_per_sec: expect.any(Number), duration_ms: expect.any(Number), other_records: expect.any(Object),
     });
-    expect((await cliWith(env, 'ingest', file)).code).toBe(0);
+    // snake_case throughout, as the API's JSON
+    const keys = (o: unknown): string[] => (o && typeof o === 'object' ? Object.entries(o).flatMap(([k, v]) => (/^0x/.test(k) ? [] : [k, ...keys(v)])) : []);
+    expect(keys(summary).filter((k) => /[A-Z]/.test(k))).toEqual([]);
+    expect(summary).toMatchObject({ snapshots_already_present: 0, trades_already_present: 0 });
+    const again = await cliWith(env, 'ingest', file);
+    expect(again.code).toBe(0);
+    // Written again, all of it already there: the second run adds no row, and says so.
+    expect(JSON.parse(again.stdout)).toMatchObject({ snapshots: 32_053, snapshots_already_present: 32_053, trades: 1_599, trades_already_present: 1_599 });
     const store = new DuckDbStore(env.BOOKTAPE_DUCKDB_PATH);
     await store.init();
     try {
@@ -103,7 +176,7 @@ describe('booktape CLI', () => {
     const outside = await cliWith(env, 'ingest', CLX5);
     expect(outside.code).toBe(2);
     expect(outside.stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: .+\n$/);
-  });
+  }, 180_000); // three CLI runs, each loading the services and DuckDB
 
   it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));

@@ -1,18 +1,23 @@
 import type { RequestHandler } from 'express';
-import type { IngestSummary } from '../pipeline/ingest.js';
+import type { IngestSummaryJson } from '../pipeline/summary-json.js';
 
 /**
  * What the API needs from the ingest job queue. Defined here, implemented in
  * jobs/ (BullMQ on Redis) and handed in by the CLI's service commands, so
  * that the API never depends on the queue's library and jobs/ depends on src,
- * never the reverse. null where the API takes one: no Redis answered.
+ * never the reverse. null where the API takes one: this process runs no jobs.
+ *
+ * Every method answers within about a second whatever Redis is doing: while
+ * it is away or does not answer, they reject with JOBS_UNAVAILABLE (kind
+ * 'unavailable': a 503), and send nothing that Redis could carry out later.
  */
 export interface IngestJobs {
   /**
-   * Queues a source once: a job already waiting, running, delayed or
-   * completed for it is returned as it is; a failed one is retried.
+   * Queues a source's content once: a job already waiting, running, delayed
+   * or completed for the same source and content is returned as it is; a
+   * failed one is retried. `force` queues a new run regardless.
    */
-  enqueue(source: string): Promise<EnqueuedJob>;
+  enqueue(source: string, opts?: { force?: boolean }): Promise<EnqueuedJob>;
   /** A job's fields and state as one consistent reading, or null when there is no such job. */
   read(id: string): Promise<IngestJobView | null>;
   /** Resolves when the queue answers within a bounded time; rejects with why not. */
@@ -41,6 +46,6 @@ export interface IngestJobView {
   attemptsMade: number;
   /** The pipeline's last progress report (IngestProgress), as the job stored it. */
   progress: unknown;
-  summary: IngestSummary | null;
+  summary: IngestSummaryJson | null;
   error: string | null;
 }

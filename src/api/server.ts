@@ -1,7 +1,8 @@
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { BooktapeError } from '../errors.js';
 import type { SnapshotStore } from '../store/port.js';
 import { createReplayServer, type ReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
@@ -33,21 +34,46 @@ export interface ServerDeps {
   log: Logger;
 }
 
-/** Starts the HTTP API (config.port) and the TCP replay port (config.tcpPort) over one store. */
+/**
+ * Binds `server` to `port`, or rejects with PORT_IN_USE (a setting the
+ * operator fixes: exit 2, one line naming the port and its setting).
+ */
+function bind(server: HttpServer | TcpServer, port: number, setting: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new BooktapeError('PORT_IN_USE', 'invalid', `port ${port} (${setting}) is already in use: stop what listens there, or set ${setting} to another port`));
+      else if (err.code === 'EACCES') reject(new BooktapeError('PORT_IN_USE', 'invalid', `port ${port} (${setting}) may not be bound by this user: use a port above 1023`));
+      else reject(err);
+    };
+    server.once('error', failed);
+    server.listen(port, () => {
+      server.removeListener('error', failed);
+      resolve();
+    });
+  });
+}
+
+const closed = (s: HttpServer | TcpServer) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
+
+/**
+ * Starts the HTTP API (config.port) and the TCP replay port (config.tcpPort)
+ * over one store. Both ports are bound before this resolves, and a port in
+ * use closes the other: nothing is served by a half-started server.
+ */
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, store, jobs, metrics, log } = deps;
   const reads = new ActiveReads();
   const slots = new StreamSlots(config.maxStreams);
   const app = createApp({ config, store, jobs, metrics, log, reads, slots });
-  const http = await new Promise<HttpServer>((resolve, reject) => {
-    const s = app.listen(config.port, () => resolve(s));
-    s.on('error', reject);
-  });
+  const http = createServer(app);
   const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(config.tcpPort, () => resolve());
-  });
+  try {
+    await bind(http, config.port, 'PORT');
+    await bind(tcp, config.tcpPort, 'BOOKTAPE_TCP_PORT');
+  } catch (err) {
+    await Promise.all([closed(http), closed(tcp)]);
+    throw err;
+  }
   const address = (s: HttpServer | TcpServer) => {
     const a = s.address();
     return typeof a === 'object' && a !== null ? a.port : 0;

@@ -12,7 +12,7 @@ export function requireMbo(meta: Metadata): void {
   if (meta.schema !== SCHEMA_MBO && meta.schema !== null) {
     throw new DbnError(
       'NOT_MBO',
-      `This is a ${schemaName(meta.schema)} file; rebuilding a book needs MBO (market-by-order) data. Use \`booktape decode\` or \`meta\` for other schemas`,
+      `This is a ${schemaName(meta.schema)} file; booktape reads MBO (market-by-order) data only. \`booktape meta\` prints any DBN file's metadata`,
       24,
     );
   }

@@ -19,9 +19,11 @@ export interface BookCommandOutput {
 
 export async function reconstructedBooks(
   stream: DbnStream,
-  opts: { depth: number; at?: bigint; verify?: boolean },
+  opts: { depth: number; at?: bigint; verify?: boolean; onProgress?: (records: number) => void },
 ): Promise<BookCommandOutput> {
-  const { market, symbols } = await rebuild(stream, { policy: { depth: 0, intervalNs: 0 }, at: opts.at, verify: opts.verify });
+  const { market, symbols } = await rebuild(stream, {
+    policy: { depth: 0, intervalNs: 0 }, at: opts.at, verify: opts.verify, onProgress: (m) => opts.onProgress?.(m.counts.mbo),
+  });
   const books = [...market.books.values()]
     .sort((a, b) => a.instrumentId - b.instrumentId || a.publisherId - b.publisherId)
     .map((b) => bookToJson(b, symbols.get(b.instrumentId) ?? null, opts.depth));
@@ -34,7 +36,7 @@ export type MbpFormat = 'json' | 'csv' | 'dbn';
 export async function writeMbp(
   stream: DbnStream,
   out: Writable,
-  opts: { depth: number; intervalNs: number; format: MbpFormat; verify?: boolean },
+  opts: { depth: number; intervalNs: number; format: MbpFormat; verify?: boolean; onProgress?: (records: number) => void },
 ): Promise<number> {
   let written = 0;
   let onCaptured: (buf: SnapshotBuffer) => Promise<void>;
@@ -66,7 +68,9 @@ export async function writeMbp(
     };
     finish = () => writer.flushTo(out);
   }
-  await rebuild(stream, { policy: { depth: opts.depth, intervalNs: opts.intervalNs }, verify: opts.verify, onCaptured });
+  await rebuild(stream, {
+    policy: { depth: opts.depth, intervalNs: opts.intervalNs }, verify: opts.verify, onCaptured, onProgress: (m) => opts.onProgress?.(m.counts.mbo),
+  });
   await finish();
   return written;
 }

@@ -19,14 +19,18 @@ import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
 import { ingestMetrics } from '../pipeline/metrics.js';
 import { ingestOptions } from '../pipeline/options.js';
+import { ingestSummaryJson } from '../pipeline/summary-json.js';
 import { refuseDisallowedUrl } from '../url-policy.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createMetrics } from '../api/metrics.js';
 import { serveProbes } from '../api/probe-server.js';
 import { readinessChecks } from '../api/readiness.js';
-import { enqueueIngest, ingestQueue, redisAnswers } from '../../jobs/queue.js';
-import { bullIngestJobs } from '../../jobs/ingest-jobs.js';
+import { probeJobCounts } from '../../jobs/queue.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
+import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { shutdownWithin, stopSignals } from './lifecycle.js';
+import { ProgressLine } from './progress.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
@@ -39,32 +43,47 @@ export function storeOptions(config: Config): StoreOptions {
 }
 
 export interface RunningServices extends RunningServer {
-  /** The ingest worker `serve` runs itself with the embedded store, else null. */
-  worker: RunningWorker | null;
+  /** The ingest worker `serve` runs itself with the embedded store, once Redis has answered; else null. */
+  worker(): RunningWorker | null;
 }
 
 /**
- * What `serve` runs: the HTTP API and the TCP replay port, and the job queue
- * when Redis answers. Without Redis the read side still works and job routes
- * answer 503. With the embedded DuckDB store the ingest worker runs inside
- * this process (DuckDB allows one process per file); with QuestDB run
- * `booktape worker` processes instead. close() stops all of it, store aside.
+ * What `serve` runs: the HTTP API and the TCP replay port, and the job
+ * queue. Both ports are bound first: a port in use stops the start with
+ * nothing served. Job routes answer 503 at once while Redis is away, and
+ * work again when it is back. With the embedded DuckDB store the ingest
+ * worker runs inside this process (DuckDB allows one process per file),
+ * started once Redis answers; with QuestDB run `booktape worker` processes.
+ * close() stops all of it, store aside.
  */
 export async function startServices(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServices> {
-  const hasRedis = await redisAnswers(config.redisUrl);
-  if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
-  const queue = hasRedis ? ingestQueue(config) : null;
-  const jobs = queue === null ? null : bullIngestJobs(queue);
+  const jobs = new RedisIngestJobs(config);
   const metrics = createMetrics(jobs, store);
-  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
-  const server = await startServer({ config, store, jobs, metrics, log });
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, store, jobs, metrics, log });
+  } catch (err) {
+    await jobs.close();
+    throw err;
+  }
+  const stopping = new AbortController();
+  let worker: RunningWorker | null = null;
+  const workerStarted = store.kind !== 'duckdb'
+    ? Promise.resolve()
+    : waitForRedis(config.redisUrl, log, stopping.signal).then(async (up) => {
+      if (!up) return;
+      worker = await startWorker(config, store, log, metrics.ingest);
+      log.info({ redis: redactedUrl(config.redisUrl) }, 'ingest worker running in this process');
+    }).catch((err: unknown) => log.error({ err: (err as Error).message }, 'the in-process ingest worker did not start'));
   return {
     ...server,
-    worker,
+    worker: () => worker,
     async close() {
+      stopping.abort();
       await server.close();
-      await worker?.close();
-      await queue?.close();
+      await workerStarted;
+      await (worker as RunningWorker | null)?.close();
+      await jobs.close();
     },
   };
 }
@@ -74,56 +93,72 @@ export async function ingestCommand(source: string): Promise<void> {
   const store = openStore(storeOptions(config));
   try {
     await store.init();
+    const progress = new ProgressLine('ingest:');
     const summary = await ingest(source, {
       ...ingestOptions(config, store),
-      onProgress: (p) => {
-        if (process.stderr.isTTY) process.stderr.write(`\rbooktape: ${p.records} records${p.percent === null ? '' : ` (${p.percent}%)`}   `);
-      },
+      onProgress: (p) => progress.report(p.records, p.percent === null ? null : p.percent / 100),
     });
-    if (process.stderr.isTTY) process.stderr.write('\n');
-    process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
+    progress.end();
+    process.stdout.write(JSON.stringify(ingestSummaryJson(summary), null, 1) + '\n');
   } finally {
     await store.close();
   }
 }
 
-export async function enqueueCommand(source: string): Promise<void> {
+/** How long `enqueue` waits for Redis, in all: it fails with JOBS_UNAVAILABLE past this. */
+const ENQUEUE_TIMEOUT_MS = 5_000;
+
+export async function enqueueCommand(source: string, opts: { force?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   refuseDisallowedUrl(source, config.url);
-  const queue = ingestQueue(config);
+  if (!(await redisAnswers(config.redisUrl, 2_000))) {
+    throw jobsUnavailable(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
+  }
+  const jobs = new RedisIngestJobs(config, ENQUEUE_TIMEOUT_MS);
   try {
-    const { job, existing } = await enqueueIngest(queue, { source });
-    process.stdout.write(JSON.stringify({ jobId: job.id, existing, state: await job.getState() }) + '\n');
+    await jobs.queue.waitUntilReady();
+    const { id, existing, state } = await jobs.enqueue(source, { force: opts.force });
+    process.stdout.write(JSON.stringify({ job_id: id, existing, state }) + '\n');
   } finally {
-    await queue.close();
+    await jobs.close();
   }
 }
 
+/**
+ * A worker: ready (its "worker ready" line, its /readyz) only once Redis
+ * answers and a store write lands; until Redis answers it waits with a
+ * bounded backoff, logging once. After SIGTERM/SIGINT it hands its active
+ * jobs back and exits within BOOKTAPE_SHUTDOWN_MS whatever Redis and the
+ * store are doing.
+ */
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-worker');
+  const stop = stopSignals(log);
   const store = openStore(storeOptions(config));
   await store.init();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
-  const running = await startWorker(config, store, log, ingestMetrics(registry));
-  const jobs = bullIngestJobs(running.queue);
-  const metrics = config.metricsPort === undefined
+  let running: RunningWorker | null = null;
+  const probes = config.metricsPort === undefined
     ? null
-    : await serveProbes(registry, config.metricsPort, () => readinessChecks(store, jobs)); // ready as the API's /readyz
-  const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
-  log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down: finishing active jobs');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    : await serveProbes(registry, config.metricsPort, async () => {
+      const worker = running;
+      if (worker === null) return { store: 'ok', redis: 'waiting for Redis to answer' };
+      return readinessChecks(store, { probe: async () => { await probeJobCounts(worker.queue, ['waiting']); } }, { write: true });
+    });
+  const metricsAt = probes === null ? null : `http://localhost:${(probes.address() as AddressInfo).port}/metrics`;
+  log.info({ store: store.kind, redis: redactedUrl(config.redisUrl), metrics: metricsAt }, 'worker starting');
+  if (await waitForRedis(config.redisUrl, log, stop.signal)) {
+    running = await startWorker(config, store, log, ingestMetrics(registry));
+    log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
+    await stop.stopped;
+  }
+  await shutdownWithin(config.shutdownMs, log, async () => {
+    await (running as RunningWorker | null)?.close();
+    probes?.close();
+    await store.close();
   });
-  await running.close();
-  metrics?.close();
-  await store.close();
   log.info('worker stopped');
 }
 
@@ -148,11 +183,18 @@ export async function demoCommand(): Promise<void> {
   await serveUntilStopped(config, store, log);
 }
 
-/** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
+/** Serves until SIGTERM/SIGINT, then closes everything within BOOKTAPE_SHUTDOWN_MS and resolves. */
 async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
-  const server = await startServices(config, store, log);
+  const stop = stopSignals(log);
+  let server: RunningServices;
+  try {
+    server = await startServices(config, store, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const base = `http://localhost:${server.httpPort}`;
-  log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
+  log.info({ http: base, tcp: server.tcpPort, store: store.kind }, 'serving');
   process.stderr.write(
     [
       `booktape: serving the ${store.kind} store`,
@@ -165,11 +207,9 @@ async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logg
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+  await stop.stopped;
+  await shutdownWithin(config.shutdownMs, log, async () => {
+    await server.close();
+    await store.close();
   });
-  log.info('shutting down');
-  await server.close();
-  await store.close();
 }

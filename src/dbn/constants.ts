@@ -45,6 +45,17 @@ export const SCHEMA_MBO = 0;
 /** u16::MAX in the schema field means a file of mixed schemas. */
 export const SCHEMA_MIXED = 0xffff;
 
+/** Symbology type ids, in the order of Databento's `SType` enum. */
+export const STYPE_NAMES = [
+  'instrument_id', 'raw_symbol', 'smart', 'continuous', 'parent', 'nasdaq_symbol', 'cms_symbol',
+  'isin', 'us_code', 'bbg_comp_id', 'bbg_comp_ticker', 'figi', 'figi_ticker',
+] as const;
+
+export function stypeName(stype: number | null): string | null {
+  if (stype === null) return null;
+  return STYPE_NAMES[stype] ?? `unknown(${stype})`;
+}
+
 export function schemaName(schema: number | null): string {
   if (schema === null) return 'mixed';
   return SCHEMA_NAMES[schema] ?? `unknown(${schema})`;

@@ -24,6 +24,8 @@ export interface SynthOptions {
   instruments: number;
   /** First ts_recv, ns since the epoch. */
   startNs?: bigint;
+  /** Records written so far, about every MiB. */
+  onProgress?: (records: number) => void;
 }
 
 export interface SynthSummary {
@@ -123,6 +125,7 @@ export async function writeSynthetic(out: Writable, opts: SynthOptions): Promise
     buf = Buffer.allocUnsafe(CHUNK_RECORDS * MBO_RECORD_LENGTH);
     inBuf = 0;
     if (!out.write(chunk)) await once(out, 'drain');
+    opts.onProgress?.(written);
   };
   bytes += head.length;
   if (!out.write(head)) await once(out, 'drain');

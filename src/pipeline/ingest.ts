@@ -33,7 +33,31 @@ export interface IngestOptions {
    * instead of growing the process until the machine kills it.
    */
   engineHeapMb?: number;
+  /**
+   * Progress, about four times a second and once at the end with the final
+   * count. Advisory: a callback that throws or rejects never fails the run.
+   */
   onProgress?: (p: IngestProgress) => void | Promise<void>;
+  /**
+   * Stops the run when aborted (a lost job lock, a shutdown): the engine
+   * thread ends, writes under way settle, and the run fails with the
+   * signal's reason (an IngestError, else ABORTED).
+   */
+  signal?: AbortSignal;
+}
+
+/** Why a run was stopped, as the IngestError the caller passed as the signal's reason. */
+function abortReason(signal: AbortSignal): IngestError {
+  const r: unknown = signal.reason;
+  return r instanceof IngestError ? r : new IngestError('ABORTED', 'unavailable', r instanceof Error ? r.message : String(r ?? 'the run was stopped'));
+}
+
+async function reportProgress(opts: IngestOptions, p: IngestProgress): Promise<void> {
+  try {
+    await opts.onProgress?.(p);
+  } catch {
+    // Progress is advisory: its consumer reports its own failures.
+  }
 }
 
 export interface IngestSummary {
@@ -46,8 +70,12 @@ export interface IngestSummary {
   symbols: string[];
   records: number;
   otherRecords: Record<string, number>;
+  /** Snapshot and trade rows written. */
   snapshots: number;
   trades: number;
+  /** Of those, rows the store already held (a re-ingest); null when the store cannot tell. */
+  snapshotsPresent: number | null;
+  tradesPresent: number | null;
   books: BookSummary[];
   anomalies: Record<string, number>;
   durationMs: number;
@@ -75,6 +103,9 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
   let symbolOf: (id: number) => string | null = () => null;
   let snapshots = 0;
   let trades = 0;
+  // Rows the store newly stored; null once a write could not tell (the rest were there already).
+  let snapshotsAdded: number | null = 0;
+  let tradesAdded: number | null = 0;
   const request: EngineRequest = {
     source, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
@@ -83,6 +114,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
     ...(opts.engineHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.engineHeapMb } } : {}),
   });
   let lastWrite: Promise<void> = Promise.resolve();
+  let stopOnAbort: (() => void) | undefined;
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
       // Messages are handled one at a time, in order. A batch's writes are
@@ -93,6 +125,12 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
         finished = true;
         reject(toIngestError(err));
       };
+      if (opts.signal !== undefined) {
+        const signal = opts.signal;
+        stopOnAbort = () => fail(abortReason(signal));
+        if (signal.aborted) stopOnAbort();
+        else signal.addEventListener('abort', stopOnAbort, { once: true });
+      }
       worker.on('message', (m: EngineMessage) => {
         chain = chain.then(async () => {
           if (finished) return;
@@ -109,9 +147,11 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               // Issued without waiting for the previous batch to commit, so
               // this one is prepared meanwhile; stores apply writes in call
               // order, and the ack bounds how many batches are in flight.
-              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(() => {
+              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(([sw, tw]) => {
                 snapshots += s.length;
                 trades += t.length;
+                snapshotsAdded = sw && snapshotsAdded !== null ? snapshotsAdded + sw.added : null;
+                tradesAdded = tw && tradesAdded !== null ? tradesAdded + tw.added : null;
                 worker.postMessage({ type: 'ack' });
               });
               written.catch(fail);
@@ -119,14 +159,17 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               return;
             }
             case 'progress':
-              await opts.onProgress?.({
+              // Below 100 until the run is done: the bytes read run ahead of the records written.
+              await reportProgress(opts, {
                 bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
-                percent: m.totalBytes ? Math.min(100, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
+                percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
               });
               return;
             case 'done':
               await lastWrite; // writes resolve in order: this is the last of them
+              if (finished) return; // stopped while the last write settled
               finished = true;
+              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, percent: 100 });
               resolve(m);
               return;
             case 'error':
@@ -144,6 +187,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
         });
       });
     });
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
     await opts.store.flush();
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - started.getTime();
@@ -160,6 +204,8 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
       otherRecords: done.otherRecords,
       snapshots,
       trades,
+      snapshotsPresent: snapshotsAdded === null ? null : snapshots - snapshotsAdded,
+      tradesPresent: tradesAdded === null ? null : trades - tradesAdded,
       books: done.books,
       anomalies: done.anomalies,
       durationMs,
@@ -185,6 +231,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
       .catch(() => undefined); // the store itself may be what failed
     throw e;
   } finally {
+    if (stopOnAbort !== undefined) opts.signal?.removeEventListener('abort', stopOnAbort);
     await worker.terminate();
   }
 }

@@ -116,6 +116,13 @@ export interface TradeSpan {
 /** The bucket that instant `ts` falls in: its start. */
 export const bucketOf = (ts: bigint, everyNs: bigint): bigint => ts - (ts % everyNs);
 
+/**
+ * What a write reports: how many of the batch's rows were newly stored (the
+ * others were there already: a re-ingest), or nothing when the store cannot
+ * tell (QuestDB deduplicates on its own, after the write).
+ */
+export type WriteCount = { added: number } | void;
+
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
@@ -135,8 +142,8 @@ export interface SnapshotStore {
    * resolves: the store applies writes in call order, one at a time. The
    * batch is read until the promise settles: leave it unchanged until then.
    */
-  writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<void>;
-  writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<void>;
+  writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   /** Makes everything written so far durable and visible to reads. */
   flush(): Promise<void>;
   recordRun(run: IngestRun): Promise<void>;
@@ -165,6 +172,12 @@ export interface SnapshotStore {
   countRange(q: RangeQuery): Promise<number>;
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
+  /**
+   * Whether a write would succeed now (a worker's readiness; it takes no
+   * job while this fails). A store without it is taken as writable when it
+   * answers ping().
+   */
+  probeWrite?(): Promise<void>;
   close(): Promise<void>;
   /** What the store keeps in memory for bookAt, where it keeps anything (for /metrics). */
   bookCache?(): BookCacheStats;

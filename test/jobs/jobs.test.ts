@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, relative as relativePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QueueEvents } from 'bullmq';
 import { pino } from 'pino';
@@ -78,6 +78,27 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     expect(again.existing).toBe(true);
     expect(again.job.id).toBe(job.id);
     expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
+  it('a job is one source\'s content: a rewritten file is a new job, the same file by another path is not, and force queues a rerun', async () => {
+    const { dir, file, queue } = setup();
+    const first = await enqueueIngest(queue, { source: file });
+    expect(first.job.data.source).toBe(file);
+    expect((await enqueueIngest(queue, { source: join(dir, '..', basename(dir), '.', 'clx5.dbn') })).job.id).toBe(first.job.id);
+    const relative = await enqueueIngest(queue, { source: relativePath(process.cwd(), file) });
+    expect(relative.job.id).toBe(first.job.id);
+    expect(relative.existing).toBe(true);
+
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.alloc(0)]).subarray(0, 100_000)); // rewritten in place
+    const rewritten = await enqueueIngest(queue, { source: file });
+    expect(rewritten.existing).toBe(false);
+    expect(rewritten.job.id).not.toBe(first.job.id);
+    expect(rewritten.job.data.source).toBe(file);
+
+    const forced = await enqueueIngest(queue, { source: file }, { force: true });
+    expect(forced.existing).toBe(false);
+    expect(forced.job.id).not.toBe(rewritten.job.id);
+    expect((await enqueueIngest(queue, { source: file })).job.id).toBe(rewritten.job.id);
   });
 
   it('rejects bad job data', async () => {

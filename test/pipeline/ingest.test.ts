@@ -51,6 +51,41 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     await store.close();
   });
 
+  it('progress is advisory: a callback that throws every time fails nothing; the last report is the final count at 100%', async () => {
+    const { store, policy, file } = await setup();
+    const reports: Array<{ records: number; percent: number | null }> = [];
+    const s = await ingest(file, {
+      store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 }, batchRows: 4096,
+      onProgress: async (p) => {
+        reports.push({ records: p.records, percent: p.percent });
+        throw new Error('Missing key for job ingest-x. updateProgress'); // what BullMQ says once Redis lost the job
+      },
+    });
+    expect(s.snapshots).toBe(32_053);
+    expect(await store.countSnapshots()).toBe(32_053);
+    expect(reports.at(-1)).toEqual({ records: 38_212, percent: 100 });
+    expect(reports.slice(0, -1).every((r) => r.percent === null || r.percent < 100)).toBe(true);
+    await store.close();
+  });
+
+  it('an aborted run stops with the signal\'s reason, and a rerun lands exactly the clean rows', async () => {
+    const { store, policy, file } = await setup();
+    const stop = new AbortController();
+    let batches = 0;
+    const writeSnapshots = store.writeSnapshots.bind(store);
+    store.writeSnapshots = async (...args) => {
+      if (++batches === 2) stop.abort(new IngestError('LOCK_LOST', 'unavailable', 'lost the lock'));
+      return writeSnapshots(...args);
+    };
+    const run = ingest(file, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 }, batchRows: 4096, signal: stop.signal });
+    await expect(run).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    expect(await store.countSnapshots()).toBeLessThan(32_053);
+    store.writeSnapshots = writeSnapshots;
+    await ingest(file, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } });
+    expect(await store.countSnapshots()).toBe(32_053);
+    await store.close();
+  });
+
   // Large .zst inputs decompress in a thread of their own, started from the
   // engine's worker thread: the path real Databento downloads take.
   it('a zstd file large enough for the decompression thread lands exactly what its plain file lands', async () => {

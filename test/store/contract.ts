@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
-import { bucketOf, rowsOf, type BboBucket, type PriceSpan, type SnapshotStore, type StoredSnapshot } from '../../src/store/port.js';
+import { bucketOf, rowsOf, type BboBucket, type PriceSpan, type SnapshotStore, type StoredSnapshot, type WriteCount } from '../../src/store/port.js';
 import { NANOS, topOfBook } from '../../src/store/columns.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_PX, BID_SZ, SnapshotField, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
@@ -164,16 +164,18 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
       fc.asyncProperty(fc.array(range, { minLength: 1, maxLength: 14 }), async (writes) => {
         const store = await fresh();
         try {
-          const pending: Promise<void>[] = [];
+          const pending: Promise<WriteCount>[] = [];
           for (const w of writes) {
             const write = store.writeSnapshots(joinRows([source, w.from, w.to]), symbols);
             if (w.wait) await write;
-            else pending.push(write);
+            pending.push(write);
           }
-          await Promise.all(pending);
+          const counts = await Promise.all(pending);
           await store.flush();
           const covered = new Set<number>();
           for (const w of writes) for (let i = w.from; i < w.to; i++) covered.add(i);
+          // A store that counts what it newly stored counts each row once, however often it was written.
+          if (counts.every((c) => c !== undefined)) expect(counts.reduce((n, c) => n + c!.added, 0)).toBe(covered.size);
           const key = (r: { tsRecv: bigint; instrumentId: number; sequence: number; subSequence: number }) =>
             `${r.tsRecv}/${r.instrumentId}/${r.sequence}/${r.subSequence}`;
           const expected = [...covered].map((i) => source.row(i)).map(key).sort();

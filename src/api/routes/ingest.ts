@@ -13,13 +13,14 @@ const TAG = 'jobs';
 
 export const IngestBody = z.object({
   source: z.string().min(1).max(4096).describe('a file under BOOKTAPE_DATA_ROOTS (as the workers see it), or an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS'),
+  force: z.boolean().optional().describe('queue a new run even if a job for this content exists (a re-ingest)'),
 }).strict();
 
 const JobPath = z.object({ id: z.string().describe('the job id POST /v1/ingest answered with') });
 
 const EnqueuedSchema = z.object({
   job_id: z.string(),
-  existing: z.boolean().describe('true when a job for this source already existed and is answered instead'),
+  existing: z.boolean().describe('true when a job for this source and content already existed and is answered instead'),
   state: z.string(),
 });
 
@@ -29,7 +30,7 @@ const JobSchema = z.object({
   source: z.string(),
   attempts_made: z.number().int(),
   progress: z.unknown().describe('the last {bytes, totalBytes, records, percent} the pipeline reported'),
-  summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary, once completed'),
+  summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary (snake_case, as `booktape ingest` prints it), once completed'),
   error: z.string().nullable().describe('"[CODE] message" of the last failed attempt'),
 });
 
@@ -37,7 +38,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
   const { guards } = deps;
   const router = Router();
   const jobs = (): IngestJobs => {
-    if (deps.jobs === null) throw new Problem('unavailable', 'JOBS_UNAVAILABLE', 'jobs need Redis: none answered at REDIS_URL when the server started');
+    if (deps.jobs === null) throw new Problem('unavailable', 'JOBS_UNAVAILABLE', 'this server runs no jobs');
     return deps.jobs;
   };
 
@@ -49,7 +50,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
       if (err instanceof SourceError) throw new Problem('invalid', err.code, err.message, 'source');
       throw err;
     }
-    const { id, existing, state } = await jobs().enqueue(body.source);
+    const { id, existing, state } = await jobs().enqueue(body.source, { force: body.force });
     res.status(202).location(`/v1/jobs/${id}`).json({ job_id: id, existing, state });
   });
 
@@ -67,7 +68,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
   if (deps.jobs === null) router.use('/admin/queues', noBoard);
   else router.use('/admin/queues', guards.write, deps.jobs.dashboard('/admin/queues'));
 
-  const noRedis = problem('unavailable', 'No Redis answered when the server started (JOBS_UNAVAILABLE), or it does not answer now');
+  const noRedis = problem('unavailable', 'Redis is not connected or did not answer within about a second (JOBS_UNAVAILABLE); nothing was queued');
   return {
     tag: { name: TAG, description: 'Ingest jobs on Redis (BullMQ), and Bull Board' },
     router,

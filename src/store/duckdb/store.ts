@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
@@ -160,12 +161,13 @@ export class DuckDbStore implements SnapshotStore {
   ) {
     const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
     const { lo, hi, instruments } = batchRange(buf);
-    return this.queuedWrite(async (c) => {
+    return this.queuedWrite(async (c): Promise<{ added: number }> => {
       const latest = await this.latestTs(c, table);
       // Past every stored row of its instruments, a batch cannot collide;
       // otherwise the table says whether any stored row lies in its range.
       const past = instruments.every((id) => (latest.get(id) ?? -1n) < lo);
       const direct = past || (await c.runAndReadAll(overlapSql(table, instruments.length), [lo, hi, ...instruments])).currentRowCount === 0;
+      let added = buf.length; // straight into the table: every row is new
       // One explicit transaction per batch: the appender's own commit could
       // run an automatic checkpoint (seconds) synchronously on this event
       // loop, where an async COMMIT runs it on DuckDB's threads.
@@ -194,7 +196,7 @@ export class DuckDbStore implements SnapshotStore {
           }
         }
         if (!direct) {
-          await c.run(mergeSql(table));
+          added = (await c.run(mergeSql(table))).rowsChanged;
           await c.run(`DELETE FROM ${stage}`);
         }
         await c.run('COMMIT');
@@ -207,6 +209,7 @@ export class DuckDbStore implements SnapshotStore {
         this.books.clear();
         this.instants.added(instantsBySymbol(buf, symbolOf, (s) => this.instants.has(s)));
       }
+      return { added };
     });
   }
 
@@ -229,12 +232,14 @@ export class DuckDbStore implements SnapshotStore {
   // Chunks are built when the write is issued, not when its turn comes: a
   // caller that does not wait for the previous write (ingest) gets this
   // work done while DuckDB commits that one on its own threads.
-  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('book_snapshots', buf, built(snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf)), symbolOf);
+  async writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('book_snapshots', buf, built(snapshotChunks(buf, SNAPSHOT_TYPES, symbolOf)), symbolOf);
   }
 
-  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length > 0) await this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
+  async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
   }
 
   async flush(): Promise<void> {
@@ -482,6 +487,31 @@ export class DuckDbStore implements SnapshotStore {
 
   async ping(): Promise<void> {
     await this.read(async (c) => { await c.run('SELECT 1'); });
+  }
+
+  /**
+   * Whether a write would land now: the file is still at its path (an open
+   * file whose directory was deleted takes writes that go nowhere) and a
+   * small committed write succeeds (a full disk, a read-only or immutable
+   * file fail it). It waits behind the writes queued before it.
+   */
+  async probeWrite(): Promise<void> {
+    if (this.path !== ':memory:') {
+      const found = await stat(this.path).then(() => true, () => false);
+      if (!found) throw new StoreError('STORE_UNAVAILABLE', `the DuckDB file ${this.path} is gone (deleted, or its directory was): restore it and restart this process`);
+    }
+    await this.queuedWrite(async (c) => {
+      await c.run('CREATE TABLE IF NOT EXISTS write_probe (written_at TIMESTAMP)');
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run('DELETE FROM write_probe');
+        await c.run('INSERT INTO write_probe VALUES (now())');
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,50 @@
+import type { IngestSummary } from './ingest.js';
+
+/**
+ * An ingest run's summary as every output prints it (the CLI, job results,
+ * the API): snake_case keys, as the rest of the API's JSON.
+ */
+export interface IngestSummaryJson {
+  run_id: string;
+  source: string;
+  sha256: string;
+  bytes: number;
+  dataset: string;
+  schema: string;
+  symbols: string[];
+  records: number;
+  other_records: Record<string, number>;
+  snapshots: number;
+  trades: number;
+  /** Of the rows written, those the store already held (a re-ingest adds nothing); null when the store cannot tell. */
+  snapshots_already_present: number | null;
+  trades_already_present: number | null;
+  books: Array<{ instrument_id: number; publisher_id: number; symbol: string | null; orders: number; anomalies: Record<string, number> }>;
+  anomalies: Record<string, number>;
+  duration_ms: number;
+  records_per_sec: number;
+  snapshots_per_sec: number;
+}
+
+export function ingestSummaryJson(s: IngestSummary): IngestSummaryJson {
+  return {
+    run_id: s.runId,
+    source: s.source,
+    sha256: s.sha256,
+    bytes: s.bytes,
+    dataset: s.dataset,
+    schema: s.schema,
+    symbols: s.symbols,
+    records: s.records,
+    other_records: s.otherRecords,
+    snapshots: s.snapshots,
+    trades: s.trades,
+    snapshots_already_present: s.snapshotsPresent,
+    trades_already_present: s.tradesPresent,
+    books: s.books.map((b) => ({ instrument_id: b.instrumentId, publisher_id: b.publisherId, symbol: b.symbol, orders: b.orders, anomalies: b.anomalies })),
+    anomalies: s.anomalies,
+    duration_ms: s.durationMs,
+    records_per_sec: s.recordsPerSec,
+    snapshots_per_sec: s.snapshotsPerSec,
+  };
+}
