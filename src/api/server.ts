@@ -11,6 +11,15 @@ import { ActiveReads } from '../stream/active-reads.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
 
+/**
+ * How long an idle keep-alive connection stays open. Longer than clients and
+ * proxies keep idle connections for reuse (undici ~4 s, load balancers
+ * 60 s): a server that closes first races a client that has just picked the
+ * connection for its next request, which then fails with ECONNRESET. Node's
+ * default is 5 s.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface RunningServer {
   http: HttpServer;
   tcp: TcpServer;
@@ -52,6 +61,9 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
+  http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Headers of a request on a reused connection must be allowed the idle time too.
+  http.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const tcp = createReplayServer(store, metrics, log, reads);
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
