@@ -258,7 +258,7 @@ export class DuckDbStore implements SnapshotStore {
   async listInstruments(): Promise<InstrumentInfo[]> {
     return this.read(async (c) => {
       const r = await c.runAndReadAll(`SELECT symbol, instrument_id, publisher_id, min(ts_recv) AS first, max(ts_recv) AS last,
-        count(*)::BIGINT AS n FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
+        count(*)::BIGINT AS n, max(depth)::INTEGER AS depth FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
       return r.getRowObjectsJS().map((x) => ({
         symbol: x.symbol as string | null,
         instrumentId: x.instrument_id as number,
@@ -266,6 +266,7 @@ export class DuckDbStore implements SnapshotStore {
         firstTsRecv: x.first as bigint,
         lastTsRecv: x.last as bigint,
         snapshots: Number(x.n),
+        depth: x.depth as number,
       }));
     });
   }
@@ -334,8 +335,11 @@ export class DuckDbStore implements SnapshotStore {
     let remaining = q.limit ?? Infinity;
     // Rows after q.after start at its instant; those there up to it are skipped below.
     const from = q.after !== undefined && q.after.tsRecv > (q.from ?? 0n) ? q.after.tsRecv : q.from ?? 0n;
-    const params: DuckDBValue[] = [from, q.to ?? 0xffffffffffffffffn, ...q.symbols];
-    const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
+    // Bound after the two ts_recv bounds, $1 and $2: the symbols, then the publisher.
+    const scope: DuckDBValue[] = [...q.symbols, ...(q.publisherId === undefined ? [] : [q.publisherId])];
+    const symbols = (q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '')
+      + (q.publisherId === undefined ? '' : ` AND publisher_id = $${q.symbols.length + 3}`);
+    const params: DuckDBValue[] = [from, q.to ?? 0xffffffffffffffffn, ...scope];
     const extent = await this.read((c) => c.runAndReadAll(
       `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ts_recv BETWEEN $1 AND $2${symbols}`,
       params,
@@ -350,7 +354,7 @@ export class DuckDbStore implements SnapshotStore {
       const whole = width === 1n;
       const limit = whole ? '' : ` LIMIT ${cap + 1}`;
       const parts = await this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
-        start, minBig(start + width, hi + 1n), ...q.symbols,
+        start, minBig(start + width, hi + 1n), ...scope,
       ]));
       const count = parts.reduce((sum, rows) => sum + rows.length, 0);
       return count > cap && !whole ? count : new OrderedRows(parts);
