@@ -20,6 +20,8 @@ import type { Metrics } from './metrics.js';
 import { BookQuery, IngestBody, ReplayQuery, SnapshotsQuery } from './params.js';
 import { SourceError, refuseDisallowedUrl } from '../pipeline/source.js';
 import { Problem, problemHandler } from './problem.js';
+import { jsonBody } from './body.js';
+import { InstrumentCatalog } from '../stream/symbols.js';
 
 export interface AppDeps {
   config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
@@ -30,7 +32,12 @@ export interface AppDeps {
   log: Logger;
   /** Replays and exports in flight: the server stops them before the store closes. */
   reads: ActiveReads;
+  /** What the store holds, to check requests against; shared with the TCP replay port. */
+  catalog?: InstrumentCatalog;
 }
+
+/** Whether the client sent a query parameter (rather than taking its default). */
+const given = (req: Request, name: string) => req.query[name] !== undefined;
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
@@ -39,11 +46,20 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Bearer token, or HTTP Basic with the token as password (what a browser can send, for Bull Board). */
+/**
+ * Bearer token, or HTTP Basic with the token as password (what a browser can
+ * send, for Bull Board). Scheme names are case-insensitive (RFC 9110 11.1).
+ */
 function presentedToken(req: Request): string | undefined {
-  const h = req.headers.authorization ?? '';
-  if (h.startsWith('Bearer ')) return h.slice(7);
-  if (h.startsWith('Basic ')) return Buffer.from(h.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S+)$/.exec(req.headers.authorization ?? '');
+  if (m === null) return undefined;
+  const scheme = m[1].toLowerCase();
+  if (scheme === 'bearer') return m[2];
+  if (scheme === 'basic') {
+    const pair = Buffer.from(m[2], 'base64').toString('utf8');
+    const colon = pair.indexOf(':');
+    return colon === -1 ? undefined : pair.slice(colon + 1);
+  }
   return undefined;
 }
 
@@ -83,12 +99,12 @@ export function createApp(deps: AppDeps): express.Express {
   const { store, metrics, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '16kb' }));
   app.use((req, res, next) => {
     const end = metrics.requestSeconds.startTimer();
     res.on('finish', () => end({ method: req.method, route: (req.route?.path as string | undefined) ?? req.baseUrl ?? 'unmatched', status: res.statusCode }));
     next();
   });
+  const catalog = deps.catalog ?? new InstrumentCatalog(store);
   const read = requireToken('read', deps.config.readToken);
   const write = requireToken('write', deps.config.writeToken);
   const jobsQueue = () => {
@@ -117,7 +133,7 @@ export function createApp(deps: AppDeps): express.Express {
    * @openapi
    * /v1/instruments:
    *   get:
-   *     summary: Instruments in the store, with their time range and snapshot count
+   *     summary: Instruments in the store (one entry per instrument and publisher), with their time range, snapshot count and stored depth
    *     responses:
    *       200: { description: A list of instruments }
    */
@@ -125,7 +141,7 @@ export function createApp(deps: AppDeps): express.Express {
     const list = await store.listInstruments();
     res.json(list.map((i) => ({
       symbol: i.symbol, instrument_id: i.instrumentId, publisher_id: i.publisherId,
-      first_ts_recv: i.firstTsRecv.toString(), last_ts_recv: i.lastTsRecv.toString(), snapshots: i.snapshots,
+      first_ts_recv: i.firstTsRecv.toString(), last_ts_recv: i.lastTsRecv.toString(), snapshots: i.snapshots, depth: i.depth,
     })));
   });
 
@@ -141,20 +157,19 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: publisher_id, schema: { type: integer } }
    *     responses:
    *       200: { description: "The book: bids and asks best first as {price, size, count}; prices are decimal strings" }
-   *       400: { description: A parameter is invalid (problem+json) }
-   *       404: { description: Unknown symbol, or an instant before the data (problem+json) }
+   *       400: { description: "A parameter is invalid (INVALID_PARAMETER), the symbol has several publishers and none was chosen (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED) (problem+json)" }
+   *       404: { description: "Unknown symbol (UNKNOWN_SYMBOL) or publisher (UNKNOWN_PUBLISHER), or an instant before the data (NO_DATA_AT_INSTANT) (problem+json)" }
    */
   app.get('/v1/books/:symbol', read, async (req, res) => {
     const q = BookQuery.parse(req.query);
     const symbol = String(req.params.symbol);
+    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: given(req, 'depth'), symbolField: 'symbol' });
     const snap = await store.bookAt(symbol, q.at, q.publisher_id);
     if (snap === null) {
-      const known = (await store.listInstruments()).some((i) => i.symbol === symbol);
-      throw known
-        ? new Problem(404, 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${q.at}; see GET /v1/instruments for its time range`, 'at')
-        : new Problem(404, 'UNKNOWN_SYMBOL', `no instrument named ${symbol}; see GET /v1/instruments`, 'symbol');
+      const at = q.at === undefined ? 'the latest instant' : String(req.query.at);
+      throw new Problem(404, 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${at}; see GET /v1/instruments for its time range`, 'at');
     }
-    res.json(bookJson(snap, q.depth));
+    res.json(bookJson(snap, depth));
   });
 
   /**
@@ -168,29 +183,33 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
    *       - { in: query, name: limit, schema: { type: integer, default: 10000, maximum: 1000000 } }
    *       - { in: query, name: after, schema: { type: string }, description: 'the key of the last row of a page, "ts_recv,instrument_id,publisher_id,sequence,sub_sequence": the next page starts after it, with no row skipped or repeated' }
-   *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
+   *       - { in: query, name: depth, schema: { type: integer, default: 10 }, description: 'levels per side; at most the depth stored' }
+   *       - { in: query, name: publisher_id, schema: { type: integer }, description: 'one publisher; required when the symbol has several' }
    *       - { in: query, name: format, schema: { type: string, enum: [json, ndjson, csv], default: ndjson } }
    *     responses:
    *       200: { description: Snapshots in ts_recv order }
+   *       400: { description: "A parameter is invalid, PUBLISHER_REQUIRED or DEPTH_NOT_STORED (problem+json)" }
+   *       404: { description: "UNKNOWN_SYMBOL or UNKNOWN_PUBLISHER (problem+json)" }
    */
   app.get('/v1/books/:symbol/snapshots', read, async (req, res) => {
     const q = SnapshotsQuery.parse(req.query);
     const symbol = String(req.params.symbol);
+    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: given(req, 'depth'), symbolField: 'symbol' });
     const controller = new AbortController();
     res.on('close', () => controller.abort());
     const type = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' }[q.format];
     res.status(200).type(type);
     const writer = new FrameWriter();
-    if (q.format === 'csv') writer.text(csvHeader(q.depth) + '\n');
+    if (q.format === 'csv') writer.text(csvHeader(depth) + '\n');
     if (q.format === 'json') writer.text('[');
     const complete = await deps.reads.run(controller, async (signal) => {
       let first = true;
-      for await (const batch of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit }, signal)) {
+      for await (const batch of store.readRange({ symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit, publisherId: q.publisher_id }, signal)) {
         for (const s of batch) {
-          if (q.format === 'csv') writer.csvRow(s, q.depth);
+          if (q.format === 'csv') writer.csvRow(s, depth);
           else {
             if (q.format === 'json' && !first) writer.text(',');
-            writer.frame(s, q.depth, q.format === 'ndjson');
+            writer.frame(s, depth, q.format === 'ndjson');
           }
           first = false;
           if (writer.length >= 64 * 1024) await writer.flushTo(res, signal);
@@ -217,14 +236,18 @@ export function createApp(deps: AppDeps): express.Express {
    *       - { in: query, name: from, schema: { type: string }, description: 'first instant, inclusive: ISO-8601 with a zone or integer ns' }
    *       - { in: query, name: to, schema: { type: string }, description: 'last instant, inclusive; not before from' }
    *       - { in: query, name: after, schema: { type: string }, description: 'resume after this frame: its "ts_recv,instrument_id,publisher_id,sequence,sub_sequence"' }
-   *       - { in: query, name: depth, schema: { type: integer, default: 10 } }
+   *       - { in: query, name: depth, schema: { type: integer, default: 10 }, description: 'levels per side; at most the depth stored' }
+   *       - { in: query, name: publisher_id, schema: { type: integer }, description: 'one publisher; required when a symbol named has several' }
    *       - { in: query, name: rate, schema: { type: number }, description: frames per second; 0 = as fast as possible }
    *       - { in: query, name: speed, schema: { type: number }, description: 1 = as recorded; 0 = as fast as possible }
    *     responses:
    *       200: { description: "NDJSON: {type:header}, {type:snapshot}..., {type:end, complete, frames}, or {type:error, code, detail, frames} in its place when the store fails part-way" }
+   *       400: { description: "A parameter is invalid, PUBLISHER_REQUIRED or DEPTH_NOT_STORED (problem+json)" }
+   *       404: { description: "UNKNOWN_SYMBOL or UNKNOWN_PUBLISHER (problem+json)" }
    */
   app.get('/v1/replay', read, async (req, res) => {
     const q = ReplayQuery.parse(req.query);
+    const { depth } = await catalog.scope({ symbols: q.symbols, publisherId: q.publisher_id, depth: q.depth, depthGiven: given(req, 'depth'), symbolField: 'symbols' });
     const controller = new AbortController();
     res.on('close', () => controller.abort());
     res.status(200).type('application/x-ndjson');
@@ -232,7 +255,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Accel-Buffering', 'no');
     metrics.activeStreams.inc({ transport: 'http' });
     try {
-      const counts = await deps.reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
+      const counts = await deps.reads.run(controller, (signal) => streamReplay(store, { ...q, depth, publisherId: q.publisher_id }, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
       }));
@@ -256,10 +279,12 @@ export function createApp(deps: AppDeps): express.Express {
    *           schema: { type: object, required: [source], properties: { source: { type: string } } }
    *     responses:
    *       202: { description: "Queued, or the existing job for this source: {job_id, existing, state}" }
-   *       400: { description: Invalid body }
-   *       401: { description: Missing or wrong token }
+   *       400: { description: "Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY) or a source no worker may fetch (SOURCE_NOT_ALLOWED)" }
+   *       401: { description: Missing or wrong token, answered before the body is read }
+   *       413: { description: The body is over 16 KB (BODY_TOO_LARGE) }
+   *       415: { description: "Not JSON (JSON_REQUIRED), or a charset or content-encoding not supported (UNSUPPORTED_MEDIA_TYPE)" }
    */
-  app.post('/v1/ingest', write, async (req, res) => {
+  app.post('/v1/ingest', write, ...jsonBody(), async (req, res) => {
     const body = IngestBody.parse(req.body ?? {});
     try {
       refuseDisallowedUrl(body.source, deps.config.url);

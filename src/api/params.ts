@@ -47,10 +47,13 @@ export const rowKey = z.string().transform((s, ctx) => {
 /** A row key as `after` takes it. */
 export const rowKeyText = (k: RowKey): string => `${k.tsRecv},${k.instrumentId},${k.publisherId},${k.sequence},${k.subSequence}`;
 
+/** One publisher's books, where a symbol is stored from several. */
+const publisherId = number('an integer from 0 to 65535').int('must be an integer from 0 to 65535').min(0).max(65535).optional();
+
 export const BookQuery = z.object({
   at: instant.optional(),
   depth: depth(50, 10),
-  publisher_id: number('an integer from 0 to 65535').int().min(0).max(65535).optional(),
+  publisher_id: publisherId,
 }).strict();
 
 export const SnapshotsQuery = z.object({
@@ -59,6 +62,7 @@ export const SnapshotsQuery = z.object({
   limit: number('an integer from 1 to 1000000').int().min(1).max(1_000_000).default(10_000),
   after: rowKey.optional(),
   depth: depth(50, 10),
+  publisher_id: publisherId,
   format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
 }).strict().refine(inOrder, ordered);
 
@@ -68,6 +72,7 @@ export const ReplayQuery = z.object({
   to: instant.optional(),
   after: rowKey.optional(),
   depth: depth(50, 10),
+  publisher_id: publisherId,
   rate: number('messages per second, 0 to 10000000').min(0).max(10_000_000).default(0),
   speed: number('a multiple of recorded time, 0 to 1000000').min(0).max(1_000_000).default(0),
 }).strict()

@@ -8,6 +8,7 @@ import { ingestQueue } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { createReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
+import { InstrumentCatalog } from '../stream/symbols.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
 
@@ -56,7 +57,8 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
   const metrics = createMetrics(queue, store);
   const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
   const reads = new ActiveReads();
-  const app = createApp({ config, store, queue, metrics, log, reads });
+  const catalog = new InstrumentCatalog(store);
+  const app = createApp({ config, store, queue, metrics, log, reads, catalog });
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
@@ -64,7 +66,7 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
   http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // Headers of a request on a reused connection must be allowed the idle time too.
   http.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  const tcp = createReplayServer(store, metrics, log, reads);
+  const tcp = createReplayServer(store, metrics, log, reads, undefined, catalog);
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(config.tcpPort, () => resolve());

@@ -10,6 +10,8 @@ export interface ReplayRequest {
   /** Resume: only frames after this row key (the last frame a cut replay delivered). */
   after?: RowKey;
   depth: number;
+  /** Only this publisher's books; default all. */
+  publisherId?: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
   /** Relative to recorded time (1 = as recorded); 0 = unpaced. Ignored when rate > 0. */
@@ -81,6 +83,7 @@ export async function streamReplay(
     to: req.to?.toString() ?? null,
     after: req.after ? rowKeyText(req.after) : null,
     depth: Number.isFinite(req.depth) ? req.depth : null,
+    publisher_id: req.publisherId ?? null,
     rate: req.rate || null,
     speed: req.speed || null,
     fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
@@ -91,7 +94,7 @@ export async function streamReplay(
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after }, signal)) {
+    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after, publisherId: req.publisherId }, signal)) {
       for (const s of batch) {
         if (signal.aborted) break replay;
         if (firstTs === null) firstTs = s.tsRecv;

@@ -5,6 +5,8 @@ import type { SnapshotStore } from '../store/port.js';
 import type { Metrics } from '../api/metrics.js';
 import { ReplayQuery } from '../api/params.js';
 import { streamReplay } from './replay.js';
+import { InstrumentCatalog, ScopeError } from './symbols.js';
+import { isStoreFailure } from '../store/port.js';
 import type { ActiveReads } from './active-reads.js';
 
 /** The longest request line accepted: a request is a small JSON object. */
@@ -21,6 +23,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  */
 export function createReplayServer(
   store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
+  catalog = new InstrumentCatalog(store),
 ): Server {
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
   // replay must still flow the other way.
@@ -47,8 +50,10 @@ export function createReplayServer(
       started = true;
       clearTimeout(timer);
       let query;
+      let depthGiven = false;
       try {
         const raw = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+        depthGiven = raw.depth !== undefined;
         // Same parameters as the HTTP query string, so values are taken as text.
         const asQuery = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
         query = ReplayQuery.parse(asQuery);
@@ -59,8 +64,19 @@ export function createReplayServer(
         }
         return fail('INVALID_JSON', 'the request line is not a JSON object');
       }
+      const q = query;
+      catalog.scope({ symbols: q.symbols, publisherId: q.publisher_id, depth: q.depth, depthGiven, symbolField: 'symbols' }).then(
+        ({ depth }) => { if (!controller.signal.aborted) replay({ ...q, depth, publisherId: q.publisher_id }); },
+        (err: unknown) => {
+          if (err instanceof ScopeError || isStoreFailure(err)) return fail(err.code, err.message);
+          log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'tcp replay failed');
+          fail('INTERNAL', 'an unexpected error stopped the replay; it has been logged');
+        },
+      );
+    });
+    function replay(request: Parameters<typeof streamReplay>[1]) {
       metrics.activeStreams.inc({ transport: 'tcp' });
-      reads.run(controller, (signal) => streamReplay(store, query, socket, signal, (frames, bytes) => {
+      reads.run(controller, (signal) => streamReplay(store, request, socket, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'tcp' }, frames);
         metrics.replayBytes.inc({ transport: 'tcp' }, bytes);
       }))
@@ -73,6 +89,6 @@ export function createReplayServer(
           socket.destroy();
         })
         .finally(() => metrics.activeStreams.dec({ transport: 'tcp' }));
-    });
+    }
   });
 }

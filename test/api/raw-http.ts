@@ -9,27 +9,40 @@ export interface RawResponse {
   truncated: boolean;
 }
 
+export interface RawOptions {
+  /** Read at most this many bytes of a body, then close. */
+  maxBody?: number;
+  /** Reject unless the response is read (or cut as asked) within this time. */
+  timeoutMs?: number;
+  /** Stop this long after the head arrived, whatever of the body came by then (a paced stream). */
+  settleMs?: number;
+  /** The request was a HEAD: the response has no body, whatever its length header says. */
+  head?: boolean;
+}
+
 /**
  * Sends bytes as they are to an HTTP port and reads one response: for the
  * requests fetch would refuse or normalise (bad % escapes, raw unicode,
- * bogus headers). Reads at most `maxBody` bytes of a body, then closes.
- * Rejects if no whole response head arrives within `timeoutMs`.
+ * bogus headers). A body longer than `maxBody`, or still coming `settleMs`
+ * after the head, is cut and the connection closed (`truncated`).
  */
-export function rawRequest(port: number, request: string | Buffer, { maxBody = 64 * 1024, timeoutMs = 10_000 } = {}): Promise<RawResponse> {
+export function rawRequest(port: number, request: string | Buffer, { maxBody = 64 * 1024, timeoutMs = 10_000, settleMs, head = false }: RawOptions = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let data = Buffer.alloc(0);
     let settled = false;
+    let settleTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => finish(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
     function finish(result: RawResponse | Error) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(settleTimer);
       socket.destroy();
       if (result instanceof Error) reject(result);
       else resolve(result);
     }
-    function parse(ended: boolean): RawResponse | null {
+    function parse(ended: boolean, cut = false): RawResponse | null {
       const headEnd = data.indexOf('\r\n\r\n');
       if (headEnd === -1) return null;
       const [statusLine, ...lines] = data.subarray(0, headEnd).toString('latin1').split('\r\n');
@@ -40,8 +53,9 @@ export function rawRequest(port: number, request: string | Buffer, { maxBody = 6
       }
       const status = Number(statusLine.split(' ')[1]);
       let body = data.subarray(headEnd + 4);
-      let complete = ended;
-      if (headers['transfer-encoding'] === 'chunked') {
+      let complete = ended || head;
+      if (head) body = Buffer.alloc(0);
+      else if (headers['transfer-encoding'] === 'chunked') {
         const parts: Buffer[] = [];
         let o = 0;
         for (;;) {
@@ -57,7 +71,7 @@ export function rawRequest(port: number, request: string | Buffer, { maxBody = 6
       } else if (headers['content-length'] !== undefined) {
         complete = body.length >= Number(headers['content-length']);
       } else if (status === 204 || status === 304) complete = true;
-      const truncated = body.length > maxBody;
+      const truncated = body.length > maxBody || (cut && !complete);
       if (!complete && !truncated) return null;
       return { status, headers, body: body.subarray(0, maxBody).toString('utf8'), truncated };
     }
@@ -65,6 +79,9 @@ export function rawRequest(port: number, request: string | Buffer, { maxBody = 6
       data = Buffer.concat([data, chunk]);
       const r = parse(false);
       if (r) finish(r);
+      else if (settleMs !== undefined && settleTimer === undefined && data.includes('\r\n\r\n')) {
+        settleTimer = setTimeout(() => finish(parse(false, true) ?? new Error('unreadable response')), settleMs);
+      }
     });
     socket.on('end', () => finish(parse(true) ?? new Error(`the connection closed without a whole response: ${JSON.stringify(data.subarray(0, 200).toString('latin1'))}`)));
     socket.on('error', (err) => finish(parse(true) ?? err));
