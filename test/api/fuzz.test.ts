@@ -13,7 +13,7 @@ import { READ_TOKEN, WRITE_TOKEN, serve, type Served } from './served.js';
  * the workers must not fetch.
  */
 const REQUESTS = Number(process.env.BOOKTAPE_FUZZ_REQUESTS ?? 5_000);
-const CONCURRENCY = 8;
+const CONCURRENCY = 16;
 const SEED = Number(process.env.BOOKTAPE_FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 let s: Served;
@@ -181,7 +181,7 @@ describe('API fuzz', () => {
         const req = requests[next++];
         const bytes = httpRequest(req.method, req.target, req.headers, req.body);
         try {
-          const res = await rawRequest(s.server.httpPort, bytes, { maxBody: 16 * 1024, settleMs: 200, timeoutMs: 10_000, head: req.method === 'HEAD' });
+          const res = await rawRequest(s.server.httpPort, bytes, { maxBody: 16 * 1024, settleMs: 50, timeoutMs: 10_000, head: req.method === 'HEAD' });
           judge(req, res, t);
         } catch (err) {
           t.timeouts++;
