@@ -4,6 +4,8 @@ import { propertyTimeout } from './test/property.js';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The tests run dist/ too (worker threads, the CLI): build it from these sources first.
+    globalSetup: ['test/build.global.ts'],
     // Longer when BOOKTAPE_TEST_RUNS_SCALE deepens the property tests.
     testTimeout: propertyTimeout(60_000),
     hookTimeout: 60_000,

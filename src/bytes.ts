@@ -1,6 +1,15 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
+/** 2^32: joins and splits the two u32 halves of a u64 held as a double. */
+export const TWO_32 = 2 ** 32;
+
+/**
+ * Bytes gathered before a write: text outputs write a chunk this size, not a
+ * line at a time, so the per-write cost is paid once per many records.
+ */
+export const FLUSH_BYTES = 64 * 1024;
+
 /**
  * Text written as bytes straight into the chunks that go to a socket or a
  * file, for the outputs that write one line per record or snapshot (replay
@@ -12,7 +21,7 @@ export class ByteChunks {
   protected chunk: Buffer;
   protected pos = 0;
 
-  constructor(protected readonly chunkBytes = 64 * 1024) {
+  constructor(protected readonly chunkBytes = FLUSH_BYTES) {
     this.chunk = Buffer.allocUnsafe(chunkBytes);
   }
 

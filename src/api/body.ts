@@ -14,7 +14,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export function jsonBody(): RequestHandler[] {
   const refuse = (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('application/json')) {
-      return next(new Problem(415, 'JSON_REQUIRED', `send the body as JSON with "Content-Type: application/json" (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`));
+      return next(new Problem('unsupported-media', 'JSON_REQUIRED', `send the body as JSON with "Content-Type: application/json" (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`));
     }
     const length = Number(req.headers['content-length']);
     if (Number.isFinite(length) && length > MAX_BODY_BYTES) {

@@ -4,6 +4,7 @@ import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
 import { ASK, BID, Order, orderKey, type PriceLevel, type SideIndex } from './level.js';
 import { OrderIndex } from './order-index.js';
+import { isCrossed, isLocked } from './price.js';
 import { BookSide } from './side.js';
 
 const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
@@ -60,7 +61,7 @@ function sideOf(code: number): SideIndex | -1 {
 
 /**
  * The L3 book of one instrument on one publisher, per booktape's book
- * semantics (DESIGN.md): price-time priority, FIFO levels, anomalies counted,
+ * semantics (docs/design.md): price-time priority, FIFO levels, anomalies counted,
  * crossed books reported and kept.
  */
 export class Book {
@@ -232,8 +233,8 @@ export class Book {
   private checkCross(): void {
     const bid = this.sides[BID].bestPrice();
     const ask = this.sides[ASK].bestPrice();
-    if (bid > ask) this.anomalies.crossed++; // NaN (an empty side) is neither
-    else if (bid === ask) this.anomalies.locked++;
+    if (isCrossed(bid, ask)) this.anomalies.crossed++;
+    else if (isLocked(bid, ask)) this.anomalies.locked++;
   }
 
   /** Size ahead of an order in its level's queue, or undefined if it is not live. */

@@ -1,6 +1,6 @@
 export * from './anomalies.js';
 export * from './book.js';
-export * from './export.js';
+export * from './json.js';
 export * from './invariants.js';
 export * from './level.js';
 export * from './market.js';
@@ -9,7 +9,7 @@ export * from './price.js';
 export * from './side.js';
 export * from './snapshot.js';
 export * from "./mbp.js";
-export * from "./replay-file.js";
+export * from './rebuild.js';
 export * from "./snapshot-buffer.js";
 export * from "./trade-buffer.js";
 export * from "./row-buffer.js";

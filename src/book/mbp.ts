@@ -1,5 +1,6 @@
 import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
-import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, comma, field, int, int64, put } from '../bytes.js';
+import { BooktapeError } from '../errors.js';
+import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put, TWO_32 } from '../bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 
 /**
@@ -18,7 +19,6 @@ export function mbpCsvHeader(depth: number): string {
   return cols.join(',');
 }
 
-const TWO_32 = 4294967296;
 const A = 65, B = 66;
 
 /** An integer double (|x| <= 2^53) as a little-endian i64 at `o`. */
@@ -36,9 +36,10 @@ function setU32(view: DataView, o: number, x: number, what: string, buf: Snapsho
   view.setUint32(o, x, true);
 }
 
-export class MbpError extends Error {
-  constructor(readonly code: 'MBP_FIELD_OVERFLOW', message: string) {
-    super(message);
+/** A value MBP's binary layout cannot hold: the input is fine, the chosen format is not. */
+export class MbpError extends BooktapeError {
+  constructor(code: 'MBP_FIELD_OVERFLOW', message: string) {
+    super(code, 'invalid', message);
   }
 }
 
@@ -118,7 +119,7 @@ const LEVEL_BYTES = 6 * 34;
  */
 export class MbpTextWriter extends ByteChunks {
   constructor(private readonly format: 'json' | 'csv') {
-    super(64 * 1024);
+    super(FLUSH_BYTES);
   }
 
   /** Appends row i of `buf` as one line. */

@@ -1,8 +1,7 @@
-import { u64Of } from '../bytes.js';
+import { TWO_32, u64Of } from '../bytes.js';
 import type { MboView } from '../dbn/mbo.js';
 import type { KeyOrdinal } from './book.js';
 
-const TWO_32 = 4294967296;
 
 /**
  * Where the key fields sit in every stored row (snapshots and trades alike):

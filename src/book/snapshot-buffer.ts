@@ -1,6 +1,7 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
 import type { BookSide } from './side.js';
+import { isCrossed, isLocked } from './price.js';
 import { KeyField, RowBuffer, type ExportedRows } from './row-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 
@@ -214,8 +215,8 @@ export class SnapshotBuffer extends RowBuffer {
       depth: this.depth,
       bids,
       asks,
-      crossed: bestBid > bestAsk,
-      locked: bestBid === bestAsk,
+      crossed: isCrossed(bestBid, bestAsk),
+      locked: isLocked(bestBid, bestAsk),
     };
   }
 }

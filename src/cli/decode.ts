@@ -1,3 +1,4 @@
+import { FLUSH_BYTES } from '../bytes.js';
 import type { Writable } from 'node:stream';
 import { RType } from '../dbn/constants.js';
 import { MBO_CSV_COLUMNS, MboTextWriter, MboView } from '../dbn/mbo.js';
@@ -31,7 +32,7 @@ export async function writeDecoded(
         counts.mbo++;
         writer.record(r.at(b.view, o));
         if (++emitted >= opts.limit) return counts;
-        if (writer.length >= 64 * 1024) await writer.flushTo(out);
+        if (writer.length >= FLUSH_BYTES) await writer.flushTo(out);
       }
     }
     return counts;

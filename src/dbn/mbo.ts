@@ -1,7 +1,6 @@
-import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, field, int, int64, put } from '../bytes.js';
+import { ByteChunks, bytesOf, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put, TWO_32 } from '../bytes.js';
 import { UNDEF_PRICE_HI, UNDEF_PRICE_LO } from './constants.js';
 
-const TWO_32 = 4294967296;
 /** Largest high word for which hi * 2^32 + lo is still an exact double. */
 const MAX_SAFE_HI = 0x1fffff;
 
@@ -134,7 +133,7 @@ const LINE_BYTES = 512;
  */
 export class MboTextWriter extends ByteChunks {
   constructor(private readonly format: 'json' | 'csv') {
-    super(64 * 1024);
+    super(FLUSH_BYTES);
   }
 
   /** Appends record `r` as one line. */

@@ -7,6 +7,7 @@ import { symbolsByInstrument } from '../dbn/metadata.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { BookSummary, EngineMessage, EngineRequest } from './engine-protocol.js';
 import { IngestError, toIngestError } from './errors.js';
+import { DEFAULT_WRITE_BATCH_ROWS } from '../config.js';
 import type { SourcePolicy } from './source.js';
 
 export interface IngestProgress {
@@ -17,12 +18,8 @@ export interface IngestProgress {
   percent: number | null;
 }
 
-/**
- * Snapshot rows per store write. Larger batches amortise each write's fixed
- * cost, but DuckDB's appender flushes synchronously, on the thread that also
- * renews job locks and serves the API: 8,192 rows block it ~0.15 s here.
- */
-export const DEFAULT_WRITE_BATCH_ROWS = 8192;
+/** Snapshot rows per store write by default: the setting's default (see config.ts for why). */
+export { DEFAULT_WRITE_BATCH_ROWS };
 
 export interface IngestOptions {
   store: SnapshotStore;
@@ -71,7 +68,7 @@ function engineThreadUrl(): URL {
  * fails part-way can simply be run again: rows are keyed, so the retry ends
  * with the same rows as a clean run.
  */
-export async function ingest(spec: string, opts: IngestOptions): Promise<IngestSummary> {
+export async function ingest(source: string, opts: IngestOptions): Promise<IngestSummary> {
   const started = new Date();
   const runId = randomUUID();
   let metadata: Extract<EngineMessage, { type: 'metadata' }> | null = null;
@@ -79,7 +76,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   let snapshots = 0;
   let trades = 0;
   const request: EngineRequest = {
-    spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
+    source, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
   const worker = new Worker(engineThreadUrl(), {
     workerData: request,
@@ -133,7 +130,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
               resolve(m);
               return;
             case 'error':
-              fail(new IngestError(m.error.code, m.error.message, m.error.offset));
+              fail(IngestError.fromJSON(m.error));
           }
         }).catch(fail);
       });
@@ -143,7 +140,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
       worker.on('exit', (code) => {
         // Let queued messages drain first: 'done' may still be in the chain.
         chain.then(() => {
-          if (!finished) fail(new IngestError('ENGINE_CRASHED', `the engine thread exited (code ${code}) before finishing`));
+          if (!finished) fail(new IngestError('ENGINE_CRASHED', 'internal', `the engine thread exited (code ${code}) before finishing`));
         });
       });
     });
@@ -153,7 +150,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
     const summary: IngestSummary = {
       runId,
-      source: meta?.name ?? spec,
+      source: meta?.name ?? source,
       sha256: done.sha256,
       bytes: done.bytes,
       dataset: meta?.dataset ?? '',
@@ -181,7 +178,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
     await opts.store
       .recordRun({
-        runId, source: meta?.name ?? spec, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
+        runId, source: meta?.name ?? source, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
         symbols: [], records: 0, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
         status: 'failed', error: `[${e.code}] ${e.message}`,
       })
@@ -196,7 +193,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
 function engineCrash(err: Error & { code?: string }, heapMb: number | undefined): IngestError {
   if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
     const limit = heapMb !== undefined ? `its heap limit, BOOKTAPE_ENGINE_HEAP_MB=${heapMb}` : 'Node\'s default heap limit';
-    return new IngestError('ENGINE_CRASHED', `the engine thread ran out of memory at ${limit}: the books of this file need more; raise BOOKTAPE_ENGINE_HEAP_MB`);
+    return new IngestError('ENGINE_CRASHED', 'internal', `the engine thread ran out of memory at ${limit}: the books of this file need more; raise BOOKTAPE_ENGINE_HEAP_MB`);
   }
-  return new IngestError('ENGINE_CRASHED', `the engine thread failed: ${err.message}`);
+  return new IngestError('ENGINE_CRASHED', 'internal', `the engine thread failed: ${err.message}`);
 }

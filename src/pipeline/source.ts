@@ -3,20 +3,10 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { READ_CHUNK_BYTES } from '../dbn/reader.js';
+import { SourceError, checkHost, isUrl, parseUrl } from '../url-policy.js';
 
-export type SourceErrorCode =
-  | 'SOURCE_NOT_ALLOWED'
-  | 'SOURCE_NOT_FOUND'
-  | 'SOURCE_TOO_LARGE'
-  | 'SOURCE_HTTP_ERROR'
-  | 'SOURCE_TIMEOUT'
-  | 'TOO_MANY_REDIRECTS';
+export { SourceError, isUrl, refuseDisallowedUrl, type SourceErrorCode } from '../url-policy.js';
 
-export class SourceError extends Error {
-  constructor(readonly code: SourceErrorCode, message: string) {
-    super(message);
-  }
-}
 
 export interface SourcePolicy {
   /** Local files must resolve (after symlinks) under one of these directories. */
@@ -50,22 +40,14 @@ export interface OpenedSource {
   chunks: AsyncIterable<Uint8Array>;
 }
 
-/**
- * A source that starts with a scheme (`name:`) is a URL, whatever the
- * scheme: only http(s) ones are fetched, and the rest are refused rather
- * than taken for file names (`file:`, `ftp:`). One letter before the colon
- * is a drive, not a scheme.
- */
-export const isUrl = (spec: string): boolean => /^[a-z][a-z0-9+.-]+:/i.test(spec);
-
 /** A local path, only under the configured data roots (no traversal, no symlink escape). */
-export async function resolveLocalPath(spec: string, roots: string[]): Promise<string> {
-  const wanted = resolve(spec);
+export async function resolveLocalPath(source: string, roots: string[]): Promise<string> {
+  const wanted = resolve(source);
   let real: string;
   try {
     real = await realpath(wanted);
   } catch {
-    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${spec}`);
+    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${source}`);
   }
   for (const root of roots) {
     let realRoot: string;
@@ -77,13 +59,13 @@ export async function resolveLocalPath(spec: string, roots: string[]): Promise<s
     const rel = relative(realRoot, real);
     if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) {
       const s = await stat(real);
-      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${spec}`);
+      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${source}`);
       return real;
     }
   }
   throw new SourceError(
     'SOURCE_NOT_ALLOWED',
-    `${spec} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
+    `${source} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
   );
 }
 
@@ -97,48 +79,17 @@ async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxByte
   }
 }
 
-export async function openSource(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
-  if (!isUrl(spec)) {
-    const path = await resolveLocalPath(spec, policy.dataRoots);
+export async function openSource(source: string, policy: SourcePolicy): Promise<OpenedSource> {
+  if (!isUrl(source)) {
+    const path = await resolveLocalPath(source, policy.dataRoots);
     const meter = new Meter((await stat(path)).size);
     return { name: path, meter, chunks: metered(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), meter, Infinity) };
   }
-  return openUrl(spec, policy);
+  return openUrl(source, policy);
 }
 
-/**
- * Refuses a URL source the workers would refuse (scheme, host allow-list),
- * so that enqueueing it fails at once instead of queueing a job that fails.
- * Local paths pass: only a worker can resolve them, on its own filesystem.
- */
-export function refuseDisallowedUrl(spec: string, policy: Pick<SourcePolicy, 'allowHosts'>): void {
-  if (isUrl(spec)) checkHost(parseUrl(spec), policy);
-}
-
-function parseUrl(spec: string): URL {
-  try {
-    return new URL(spec);
-  } catch {
-    throw new SourceError('SOURCE_NOT_ALLOWED', `${spec} is not a valid URL`);
-  }
-}
-
-function checkHost(url: URL, policy: Pick<SourcePolicy, 'allowHosts'>): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SourceError('SOURCE_NOT_ALLOWED', `only http and https URLs are fetched, not ${url.protocol}`);
-  }
-  // URL lower-cases host names; a setting may not have.
-  const allowed = policy.allowHosts.map((h) => h.toLowerCase());
-  if (!allowed.includes(url.host) && !allowed.includes(url.hostname)) {
-    throw new SourceError(
-      'SOURCE_NOT_ALLOWED',
-      `host ${url.host} is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS (now: ${policy.allowHosts.join(', ') || 'empty'})`,
-    );
-  }
-}
-
-async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
-  let url = parseUrl(spec);
+async function openUrl(source: string, policy: SourcePolicy): Promise<OpenedSource> {
+  let url = parseUrl(source);
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), policy.timeoutMs);
   const rearm = () => {
@@ -152,7 +103,7 @@ async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource
       res = await fetch(url, { redirect: 'manual', signal: controller.signal });
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         await res.body?.cancel();
-        if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${spec}`);
+        if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${source}`);
         url = new URL(res.headers.get('location')!, url);
         continue;
       }

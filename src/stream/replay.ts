@@ -1,17 +1,13 @@
 import type { Writable } from 'node:stream';
-import { isStoreFailure, type RowKey, type SnapshotStore } from '../store/port.js';
+import { FLUSH_BYTES } from '../bytes.js';
+import type { RangeQuery, SnapshotStore } from '../store/port.js';
+import { isUnavailable } from '../errors.js';
 import { FrameWriter } from './frames.js';
-import { rowKeyText } from '../api/params.js';
+import { rowKeyText } from './requests.js';
 
-export interface ReplayRequest {
-  symbols: string[];
-  from?: bigint;
-  to?: bigint;
-  /** Resume: only frames after this row key (the last frame a cut replay delivered). */
-  after?: RowKey;
+/** A replay: which rows (as the store reads a range), at what depth and pace. */
+export interface ReplayRequest extends Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after' | 'publisherId'> {
   depth: number;
-  /** Only this publisher's books; default all. */
-  publisherId?: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
   /** Relative to recorded time (1 = as recorded); 0 = unpaced. Ignored when rate > 0. */
@@ -42,8 +38,6 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-/** Bytes per write. */
-const CHUNK_BYTES = 64 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -63,9 +57,9 @@ export async function streamReplay(
 ): Promise<ReplayCounts> {
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
   const paced = req.rate > 0 || req.speed > 0;
-  // Frames are written into chunks of about CHUNK_BYTES; the writer starts a
+  // Frames are written into chunks of about FLUSH_BYTES; the writer starts a
   // fresh chunk when one is handed to `out`, which may queue it.
-  const writer = new FrameWriter(CHUNK_BYTES + 16 * 1024);
+  const writer = new FrameWriter(FLUSH_BYTES + 16 * 1024);
   let pendingFrames = 0;
   const flush = async () => {
     if (writer.length === 0) return;
@@ -111,7 +105,7 @@ export async function streamReplay(
         writer.frame(s, req.depth, true);
         pendingFrames++;
         counts.frames++;
-        if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+        if (writer.length >= FLUSH_BYTES || (paced && pendingFrames >= 256)) await flush();
       }
     }
   } catch (err) {
@@ -135,8 +129,8 @@ export async function streamReplay(
   return counts;
 }
 
-/** A store's own failure says what to do; anything else is ours, and only its code is shown. */
+/** A store's failure says what to do (it is 'unavailable'); anything else is ours, and only its code is shown. */
 function errorLine(err: unknown, frames: number): ErrorLine {
-  if (isStoreFailure(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
+  if (isUnavailable(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
   return { type: 'error', code: 'INTERNAL', detail: 'an unexpected error stopped the replay; it has been logged', frames };
 }

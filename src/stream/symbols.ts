@@ -1,3 +1,4 @@
+import { BooktapeError } from '../errors.js';
 import type { InstrumentInfo, SnapshotStore } from '../store/port.js';
 
 /**
@@ -9,19 +10,16 @@ import type { InstrumentInfo, SnapshotStore } from '../store/port.js';
 
 export type ScopeErrorCode = 'UNKNOWN_SYMBOL' | 'UNKNOWN_PUBLISHER' | 'PUBLISHER_REQUIRED' | 'DEPTH_NOT_STORED';
 
-/** Nothing stored by that name (404), or a request the stored data cannot answer as asked (400). */
-export class ScopeError extends Error {
+/** Nothing stored by that name (not-found), or a request the stored data cannot answer as asked (invalid). */
+export class ScopeError extends BooktapeError {
+  declare readonly code: ScopeErrorCode;
   constructor(
-    readonly code: ScopeErrorCode,
+    code: ScopeErrorCode,
     message: string,
     /** The request field at fault. */
     readonly field: string,
   ) {
-    super(message);
-  }
-
-  get notFound(): boolean {
-    return this.code === 'UNKNOWN_SYMBOL' || this.code === 'UNKNOWN_PUBLISHER';
+    super(code, code === 'UNKNOWN_SYMBOL' || code === 'UNKNOWN_PUBLISHER' ? 'not-found' : 'invalid', message);
   }
 }
 

@@ -2,11 +2,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import type { SnapshotStore } from '../store/port.js';
-import type { Metrics } from '../api/metrics.js';
-import { ReplayQuery } from '../api/params.js';
+import type { ReplayMetrics } from './metrics.js';
+import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
-import { InstrumentCatalog, ScopeError } from './symbols.js';
-import { isStoreFailure } from '../store/port.js';
+import { InstrumentCatalog } from './symbols.js';
+import { BooktapeError } from '../errors.js';
 import type { ActiveReads } from './active-reads.js';
 
 /** The longest request line accepted: a request is a small JSON object. */
@@ -22,7 +22,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * store fails part-way, after its frames so far.
  */
 export function createReplayServer(
-  store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
+  store: SnapshotStore, metrics: ReplayMetrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
   catalog = new InstrumentCatalog(store),
 ): Server {
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
@@ -68,7 +68,8 @@ export function createReplayServer(
       catalog.scope({ symbols: q.symbols, publisherId: q.publisher_id, depth: q.depth, depthGiven, symbolField: 'symbols' }).then(
         ({ depth }) => { if (!controller.signal.aborted) replay({ ...q, depth, publisherId: q.publisher_id }); },
         (err: unknown) => {
-          if (err instanceof ScopeError || isStoreFailure(err)) return fail(err.code, err.message);
+          // The request's fault, or the store's: the code says which.
+          if (err instanceof BooktapeError && err.kind !== 'internal') return fail(err.code, err.message);
           log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'tcp replay failed');
           fail('INTERNAL', 'an unexpected error stopped the replay; it has been logged');
         },

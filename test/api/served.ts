@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { ingest } from '../../src/pipeline/ingest.js';
-import { startServer, type RunningServer } from '../../src/api/server.js';
+import { startServices, type RunningServices } from '../../src/cli/services.js';
 import { CLX5 } from '../helpers.js';
 
 export const WRITE_TOKEN = 'test-write-token-0123456789';
@@ -34,7 +34,7 @@ export function variantOfClx5(v: { symbol: string; instrumentId: number; publish
 }
 
 export interface Served {
-  server: RunningServer;
+  server: RunningServices;
   store: DuckDbStore;
   base: string;
   dir: string;
@@ -66,7 +66,7 @@ export async function serve(files: Record<string, Buffer | string>, env: Record<
     });
   }
   const logged: string[] = [];
-  const server = await startServer(config, store, pino({ level: 'warn' }, { write: (line: string) => { logged.push(line); } }));
+  const server = await startServices(config, store, pino({ level: 'warn' }, { write: (line: string) => { logged.push(line); } }));
   return {
     server, store, dir, logged, base: `http://127.0.0.1:${server.httpPort}`,
     async close() {

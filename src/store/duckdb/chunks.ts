@@ -11,6 +11,7 @@
  * to 12 bytes are stored inline as (u32 length, bytes).
  */
 import { endianness } from 'node:os';
+import { TWO_32 } from '../../bytes.js';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, SnapshotField, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
@@ -176,7 +177,6 @@ class ChunkFiller {
   }
 }
 
-const TWO_32 = 4294967296;
 
 /** Writes a whole number below 2^53 as the little-endian u64 at `index`. */
 function setU64(words: Uint32Array, index: number, x: number): void {

@@ -1,3 +1,4 @@
+// src/store/questdb/: the QuestDB store: ILP over HTTP for writes, /exec for reads and DDL.
 import { Sender } from '@questdb/nodejs-client';
 import { u64Of } from '../../bytes.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
