@@ -13,8 +13,11 @@ export const MAX_BODY_BYTES = 16 * 1024;
  */
 export function jsonBody(): RequestHandler[] {
   const refuse = (req: Request, res: Response, next: NextFunction) => {
-    if (!req.is('application/json')) {
-      return next(new Problem('unsupported-media', 'JSON_REQUIRED', `send the body as JSON with "Content-Type: application/json" (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`));
+    const json = req.is('application/json');
+    if (!json) {
+      // null: no body at all; false: a body of another type.
+      const got = json === null ? 'no body' : `Content-Type ${JSON.stringify(String(req.headers['content-type'] ?? 'none').slice(0, 100))}`;
+      return next(new Problem('unsupported-media', 'JSON_REQUIRED', `send the body as JSON with "Content-Type: application/json" (got ${got})`));
     }
     const length = Number(req.headers['content-length']);
     if (Number.isFinite(length) && length > MAX_BODY_BYTES) {
