@@ -1,11 +1,12 @@
-import { u64Of } from '../bytes.js';
+import { u64Of } from '../u64.js';
 import { Flag } from '../dbn/constants.js';
 import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
 import { ASK, BID, Order, orderKey, type PriceLevel, type SideIndex } from './level.js';
 import { OrderIndex } from './order-index.js';
-import { isCrossed, isLocked } from './price.js';
+import { isCrossed, isLocked } from './snapshot.js';
 import { BookSide } from './side.js';
+import { MboOffset } from '../dbn/layout.js';
 
 const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
 
@@ -95,8 +96,8 @@ export class Book {
   /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */
   apply(r: MboView): boolean {
     const o = r.offset;
-    const lo = r.view.getInt32(o + 40, true);
-    const hi = r.view.getUint32(o + 44, true);
+    const lo = r.view.getInt32(o + MboOffset.tsRecv, true);
+    const hi = r.view.getUint32(o + MboOffset.tsRecvHi, true);
     if (hi < this.lastTsRecvHi || (hi === this.lastTsRecvHi && lo >>> 0 < this.lastTsRecvLo >>> 0)) this.anomalies.ts_recv_backwards++;
     this.lastTsRecvLo = lo;
     this.lastTsRecvHi = hi;

@@ -1,9 +1,11 @@
-import { FLUSH_BYTES } from '../bytes.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { Writable } from 'node:stream';
 import { RType } from '../dbn/constants.js';
-import { MBO_CSV_COLUMNS, MboTextWriter, MboView } from '../dbn/mbo.js';
+import { MBO_CSV_COLUMNS, MboTextWriter } from '../encode/mbo.js';
+import { MboView } from '../dbn/mbo.js';
 import { RecordCounts } from '../dbn/framing.js';
 import type { DbnStream } from '../dbn/reader.js';
+import { HeaderOffset } from '../dbn/layout.js';
 
 export type DecodeFormat = 'json' | 'csv';
 
@@ -24,7 +26,7 @@ export async function writeDecoded(
   try {
     for await (const b of stream.batches) {
       for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
-        const rtype = b.view.getUint8(o + 1);
+        const rtype = b.view.getUint8(o + HeaderOffset.rtype);
         if (rtype !== RType.MBO) {
           counts.addOther(rtype);
           continue;
