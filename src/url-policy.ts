@@ -36,7 +36,13 @@ export interface UrlPolicy {
   allowHosts: string[];
 }
 
-export const isUrl = (spec: string): boolean => /^https?:\/\//i.test(spec);
+/**
+ * A source that starts with a scheme (`name:`) is a URL, whatever the
+ * scheme: only http(s) ones are fetched, and the rest are refused rather
+ * than taken for file names (`file:`, `ftp:`). One letter before the colon
+ * is a drive, not a scheme.
+ */
+export const isUrl = (spec: string): boolean => /^[a-z][a-z0-9+.-]+:/i.test(spec);
 
 /**
  * Refuses a URL source the workers would refuse (scheme, host allow-list),
@@ -59,7 +65,9 @@ export function checkHost(url: URL, policy: UrlPolicy): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SourceError('SOURCE_NOT_ALLOWED', `only http and https URLs are fetched, not ${url.protocol}`);
   }
-  if (!policy.allowHosts.includes(url.host) && !policy.allowHosts.includes(url.hostname)) {
+  // URL lower-cases host names; a setting may not have.
+  const allowed = policy.allowHosts.map((h) => h.toLowerCase());
+  if (!allowed.includes(url.host) && !allowed.includes(url.hostname)) {
     throw new SourceError(
       'SOURCE_NOT_ALLOWED',
       `host ${url.host} is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS (now: ${policy.allowHosts.join(', ') || 'empty'})`,

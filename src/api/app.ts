@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { ActiveReads } from '../stream/active-reads.js';
 import { StreamSlots } from '../stream/stream-slots.js';
+import { InstrumentCatalog } from '../stream/symbols.js';
 import { guards as tokenGuards } from './auth.js';
 import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   reads: ActiveReads;
   /** Streams open at once, shared with the TCP port (BOOKTAPE_MAX_STREAMS); default: unbounded. */
   slots?: StreamSlots;
+  /** What the store holds, to check reads against; shared with the TCP replay port. */
+  catalog?: InstrumentCatalog;
 }
 
 /** The route groups of the API, each with its OpenAPI description; the docs group is added by createApp. */
@@ -37,12 +40,13 @@ export function routeGroups(deps: AppDeps): RouteGroup[] {
   const guards = tokenGuards(deps.config);
   const { store, jobs, metrics, log, reads } = deps;
   const slots = deps.slots ?? new StreamSlots(Infinity);
+  const catalog = deps.catalog ?? new InstrumentCatalog(store);
   return [
     healthRoutes({ store, jobs, metrics }),
-    booksRoutes({ store, guards }),
+    booksRoutes({ store, guards, catalog }),
     bboRoutes({ store, guards }),
-    snapshotsRoutes({ store, guards, reads, slots, log }),
-    replayRoutes({ store, guards, reads, slots, metrics, log }),
+    snapshotsRoutes({ store, guards, reads, slots, log, catalog }),
+    replayRoutes({ store, guards, reads, slots, metrics, log, catalog }),
     ingestRoutes({ jobs, guards, url: deps.config.url }),
     pageRoutes(),
   ];
@@ -53,7 +57,6 @@ export function createApp(deps: AppDeps): express.Express {
   const { metrics, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '16kb' }));
   app.use((req, res, next) => {
     const end = metrics.requestSeconds.startTimer();
     res.on('finish', () => end({ method: req.method, route: (req.route?.path as string | undefined) ?? req.baseUrl ?? 'unmatched', status: res.statusCode }));

@@ -4,11 +4,20 @@ import { tokenMatches } from '../tokens.js';
 
 export type Access = 'read' | 'write';
 
-/** Bearer token, or HTTP Basic with the token as password (what a browser can send, for Bull Board). */
+/**
+ * Bearer token, or HTTP Basic with the token as password (what a browser can
+ * send, for Bull Board). Scheme names are case-insensitive (RFC 9110 11.1).
+ */
 function presentedToken(req: Request): string | undefined {
-  const h = req.headers.authorization ?? '';
-  if (h.startsWith('Bearer ')) return h.slice(7);
-  if (h.startsWith('Basic ')) return Buffer.from(h.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S+)$/.exec(req.headers.authorization ?? '');
+  if (m === null) return undefined;
+  const scheme = m[1].toLowerCase();
+  if (scheme === 'bearer') return m[2];
+  if (scheme === 'basic') {
+    const pair = Buffer.from(m[2], 'base64').toString('utf8');
+    const colon = pair.indexOf(':');
+    return colon === -1 ? undefined : pair.slice(colon + 1);
+  }
   return undefined;
 }
 

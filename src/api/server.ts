@@ -7,9 +7,19 @@ import type { SnapshotStore } from '../store/port.js';
 import { createReplayServer, type ReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
 import { StreamSlots } from '../stream/stream-slots.js';
+import { InstrumentCatalog } from '../stream/symbols.js';
 import { createApp } from './app.js';
 import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
+
+/**
+ * How long an idle keep-alive connection stays open. Longer than clients and
+ * proxies keep idle connections for reuse (undici ~4 s, load balancers
+ * 60 s): a server that closes first races a client that has just picked the
+ * connection for its next request, which then fails with ECONNRESET. Node's
+ * default is 5 s.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export interface RunningServer {
   http: HttpServer;
@@ -64,9 +74,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, store, jobs, metrics, log } = deps;
   const reads = new ActiveReads();
   const slots = new StreamSlots(config.maxStreams);
-  const app = createApp({ config, store, jobs, metrics, log, reads, slots });
+  const catalog = new InstrumentCatalog(store);
+  const app = createApp({ config, store, jobs, metrics, log, reads, slots, catalog });
   const http = createServer(app);
-  const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots });
+  http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Headers of a request on a reused connection must be allowed the idle time too.
+  http.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots, catalog });
   try {
     await bind(http, config.port, 'PORT');
     await bind(tcp, config.tcpPort, 'BOOKTAPE_TCP_PORT');

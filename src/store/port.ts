@@ -15,6 +15,8 @@ export interface InstrumentInfo {
   firstTsRecv: bigint;
   lastTsRecv: bigint;
   snapshots: number;
+  /** Levels per side kept in its snapshots (BOOKTAPE_DEPTH when they were ingested; the largest, if runs differed). */
+  depth: number;
 }
 
 export interface IngestRun {
@@ -52,6 +54,8 @@ export function compareKeys(a: RowKey, b: RowKey): number {
 export interface RangeQuery {
   /** Raw symbols; empty = all. */
   symbols: string[];
+  /** Only this publisher's books; default all. */
+  publisherId?: number;
   /** ts_recv bounds in ns, inclusive. */
   from?: bigint;
   to?: bigint;

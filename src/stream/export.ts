@@ -25,7 +25,7 @@ export async function streamExport(
   if (req.format === 'csv') writer.text(csvHeader(req.depth) + '\n');
   if (req.format === 'json') writer.text('[');
   let first = true;
-  for await (const batch of store.readRange({ symbols: [symbol], from: req.from, to: req.to, after: req.after, limit: req.limit }, signal)) {
+  for await (const batch of store.readRange({ symbols: [symbol], from: req.from, to: req.to, after: req.after, limit: req.limit, publisherId: req.publisher_id }, signal)) {
     for (const s of batch) {
       if (req.format === 'csv') writer.csvRow(s, req.depth);
       else {

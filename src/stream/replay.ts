@@ -7,7 +7,7 @@ import { FrameWriter } from '../encode/frames.js';
 import { rowKeyText } from './requests.js';
 
 /** A replay: which rows (as the store reads a range), at what depth and pace. */
-export interface ReplayRequest extends Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after'> {
+export interface ReplayRequest extends Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after' | 'publisherId'> {
   depth: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
@@ -78,6 +78,7 @@ export async function streamReplay(
     to: req.to?.toString() ?? null,
     after: req.after ? rowKeyText(req.after) : null,
     depth: Number.isFinite(req.depth) ? req.depth : null,
+    publisher_id: req.publisherId ?? null,
     rate: req.rate || null,
     speed: req.speed || null,
     fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
@@ -87,7 +88,7 @@ export async function streamReplay(
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after, pageSize: pageSizeFor(req) }, signal)) {
+    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after, publisherId: req.publisherId, pageSize: pageSizeFor(req) }, signal)) {
       for (const s of batch) {
         if (signal.aborted) break replay;
         if (firstTs === null) firstTs = s.tsRecv;

@@ -59,6 +59,9 @@ const dbnDepth = {
 };
 const dbnHasDepth = (q: { format: string; depth: number }) => q.format !== 'dbn' || q.depth === 1 || q.depth === 10;
 
+/** One publisher's books, where a symbol is stored from several. */
+export const publisherId = number('an integer from 0 to 65535').int('must be an integer from 0 to 65535').min(0).max(65535).optional();
+
 /** GET /v1/books/{symbol}/snapshots: an export of a range. */
 export const SnapshotsQuery = z.object({
   from: instant.optional(),
@@ -66,6 +69,7 @@ export const SnapshotsQuery = z.object({
   limit: number('an integer from 1 to 1000000').int().min(1).max(1_000_000).default(10_000),
   after: rowKey.optional(),
   depth: depth(50, 10),
+  publisher_id: publisherId,
   format: z.enum(['json', 'ndjson', 'csv', 'dbn']).default('ndjson'),
 }).strict().refine(inOrder, ordered).refine(dbnHasDepth, dbnDepth);
 
@@ -86,6 +90,7 @@ export const ReplayQuery = z.object({
   to: instant.optional(),
   after: rowKey.optional(),
   depth: depth(50, 10),
+  publisher_id: publisherId,
   rate: pace('messages per second', 10_000_000),
   speed: pace('a multiple of recorded time', 1_000_000),
   format: z.enum(['ndjson', 'dbn']).default('ndjson'),

@@ -7,10 +7,11 @@ import type { ReplayMetrics } from './metrics.js';
 import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
 import { openDbnReplay, streamDbnReplay } from './dbn-replay.js';
+import { InstrumentCatalog } from './symbols.js';
+import { BooktapeError } from '../errors.js';
 import type { ActiveReads } from './active-reads.js';
 import { StreamSlots, TOO_MANY_STREAMS, tooManyStreamsDetail } from './stream-slots.js';
 import { tokenMatches } from '../tokens.js';
-import { UNKNOWN_SYMBOL, unknownSymbols, unknownSymbolsDetail } from './symbols.js';
 
 /** The longest request line accepted: a request is a small JSON object. */
 const MAX_REQUEST_BYTES = 16 * 1024;
@@ -28,6 +29,8 @@ export interface ReplayServerOptions {
   /** Shared with the HTTP streams; default: unbounded. */
   slots?: StreamSlots;
   requestTimeoutMs?: number;
+  /** What the store holds, to check requests against; shared with the HTTP routes. */
+  catalog?: InstrumentCatalog;
 }
 
 /** The TCP replay server; dropConnections() closes every connection it holds, for a shutdown. */
@@ -52,6 +55,7 @@ export function createReplayServer(
 ): ReplayServer {
   const requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const slots = opts.slots ?? new StreamSlots(Infinity);
+  const catalog = opts.catalog ?? new InstrumentCatalog(store);
   const sockets = new Set<Socket>();
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
   // replay must still flow the other way.
@@ -115,9 +119,17 @@ export function createReplayServer(
     async function serve(line: string) {
       const parsed = parseRequest(line, opts.readToken);
       if ('code' in parsed) return fail(parsed.code, parsed.detail);
-      const query = parsed.query;
-      const unknown = await unknownSymbols(store, query.symbols);
-      if (unknown.length > 0) return fail(UNKNOWN_SYMBOL, unknownSymbolsDetail(unknown));
+      let depth: number;
+      try {
+        ({ depth } = await catalog.scope({
+          symbols: parsed.query.symbols, publisherId: parsed.query.publisher_id, depth: parsed.query.depth, depthGiven: parsed.depthGiven, symbolField: 'symbols',
+        }));
+      } catch (err) {
+        // The request's fault (an unknown symbol, publisher or depth): its code and why.
+        if (err instanceof BooktapeError && (err.kind === 'invalid' || err.kind === 'not-found')) return fail(err.code, err.message);
+        throw err;
+      }
+      const query = { ...parsed.query, depth, publisherId: parsed.query.publisher_id };
       if (socket.destroyed) return;
       const release = slots.take();
       if (release === null) return fail(TOO_MANY_STREAMS, tooManyStreamsDetail(slots.max));
@@ -127,7 +139,7 @@ export function createReplayServer(
         metrics.replayBytes.inc({ transport: 'tcp' }, bytes);
       };
       try {
-        const range = { symbols: query.symbols, from: query.from, to: query.to, after: query.after };
+        const range = { symbols: query.symbols, from: query.from, to: query.to, after: query.after, publisherId: query.publisherId };
         const counts = await reads.run(controller, async (signal) => query.format === 'dbn'
           ? streamDbnReplay(store, await openDbnReplay(store, range, query.depth === 1 ? 1 : 10), query, socket, signal, onChunk)
           : streamReplay(store, query, socket, signal, onChunk));
@@ -148,7 +160,7 @@ export function createReplayServer(
   });
 }
 
-type Parsed = { query: ReplayQuery } | { code: string; detail: string };
+type Parsed = { query: ReplayQuery; depthGiven: boolean } | { code: string; detail: string };
 type ReplayQuery = ReturnType<typeof ReplayQuery.parse>;
 
 /** A request line as a replay query, its token checked, or the error line's code and detail. */
@@ -167,7 +179,7 @@ function parseRequest(line: string, readToken: string | undefined): Parsed {
   // Same parameters as the HTTP query string, so values are taken as text.
   const asQuery = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
   try {
-    return { query: ReplayQuery.parse(asQuery) };
+    return { query: ReplayQuery.parse(asQuery), depthGiven: fields.depth !== undefined };
   } catch (err) {
     if (!(err instanceof ZodError)) throw err;
     const issue = err.issues[0];

@@ -54,7 +54,7 @@ async function problem(res: Response) {
 describe('HTTP API on the DuckDB store', () => {
   it('GET /v1/instruments', async () => {
     const list = await (await fetch(`${base}/v1/instruments`)).json();
-    expect(list).toEqual([{ symbol: 'CLX5', instrument_id: 432669, publisher_id: 1, first_ts_recv: '1758742200001385399', last_ts_recv: '1758751199999903747', snapshots: 32_053 }]);
+    expect(list).toEqual([{ symbol: 'CLX5', instrument_id: 432669, publisher_id: 1, first_ts_recv: '1758742200001385399', last_ts_recv: '1758751199999903747', snapshots: 32_053, depth: 10 }]);
   });
 
   it('GET /v1/books/{symbol}: latest by default, at an instant, depth', async () => {

@@ -86,7 +86,7 @@ describe('the served OpenAPI document', () => {
   it('takes parameters from the zod schemas the routes validate with', () => {
     const exportOp = doc.paths['/v1/books/{symbol}/snapshots']!.get!;
     const params = Object.fromEntries((exportOp.parameters as OpenAPIV3.ParameterObject[]).map((p) => [`${p.in}:${p.name}`, p.schema]));
-    expect(Object.keys(params).sort()).toEqual(['path:symbol', 'query:after', 'query:depth', 'query:format', 'query:from', 'query:limit', 'query:to']);
+    expect(Object.keys(params).sort()).toEqual(['path:symbol', 'query:after', 'query:depth', 'query:format', 'query:from', 'query:limit', 'query:publisher_id', 'query:to']);
     expect(params['query:format']).toMatchObject({ enum: ['json', 'ndjson', 'csv', 'dbn'], default: 'ndjson' });
     expect(params['query:depth']).toMatchObject({ type: 'integer', minimum: 1, maximum: 50, default: 10 });
     expect(Object.keys(exportOp.responses['200'] && (exportOp.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/json', 'application/x-ndjson', 'text/csv', 'application/octet-stream']);

@@ -89,8 +89,15 @@ describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
     },
   );
 
-  it('an HTTP replay gets its header, then an error line in place of the end line; the failure is logged', async () => {
+  it('a replay naming a symbol is a 503 STORE_BUSY before it starts: checking the symbol needs the store', async () => {
     const res = await fetch(`${base}/v1/replay?symbols=CLX5`);
+    expect(res.status).toBe(503);
+    expect((await problem(res)).code).toBe('STORE_BUSY');
+    expect(JSON.parse(await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'))).toMatchObject({ type: 'error', code: 'STORE_BUSY' });
+  });
+
+  it('an HTTP replay gets its header, then an error line in place of the end line; the failure is logged', async () => {
+    const res = await fetch(`${base}/v1/replay`);
     expect(res.status).toBe(200);
     const got = lines(await res.text());
     expect(got[0].type).toBe('header');
@@ -150,9 +157,12 @@ describe('the API when something unexpected fails (a bug)', () => {
     expect(logged.some((l) => l.msg === 'http replay failed')).toBe(true);
   });
 
-  it('the other routes still answer', async () => {
-    const res = await fetch(`${base}/v1/books/CLX5?depth=1`);
-    expect(res.status).toBe(200);
-    expect((await res.json()).symbol).toBe('CLX5');
+  it('the routes that do not list instruments still answer', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
+    // A read that names a symbol checks it against the listing, and fails with it.
+    const books = await fetch(`${base}/v1/books/CLX5?depth=1`);
+    expect(books.status).toBe(500);
+    expect(JSON.stringify(await problem(books))).not.toContain('secret');
   });
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
-import { SourceError, openSource, type SourcePolicy } from '../../src/pipeline/source.js';
+import { SourceError, openSource, refuseDisallowedUrl, type SourcePolicy } from '../../src/pipeline/source.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { CLX5 } from '../helpers.js';
 
@@ -30,6 +30,7 @@ const routes: Record<string, (res: ServerResponse) => void> = {
   '/r2': (res) => res.writeHead(301, { location: `http://${host}/r3` }).end(),
   '/r3': (res) => res.writeHead(307, { location: '/clx5.dbn' }).end(),
   '/away': (res) => res.writeHead(302, { location: 'http://elsewhere.example/x.dbn' }).end(),
+  '/to-file': (res) => res.writeHead(302, { location: 'file:///etc/passwd' }).end(),
   '/missing': (res) => res.writeHead(404).end('no'),
   '/silent': () => undefined, // never answers
   // Headers and part of the body, then nothing more.
@@ -103,6 +104,23 @@ describe('URL sources', () => {
     const away = await failure('/away');
     expect(away.code).toBe('SOURCE_NOT_ALLOWED');
     expect(away.message).toContain('elsewhere.example');
+  });
+
+  it('a source with any other scheme is a URL refused as SOURCE_NOT_ALLOWED, never taken for a file name; so is a redirect to one', async () => {
+    for (const spec of ['ftp://example.com/x.dbn', 'file:///etc/passwd', 'FILE:///etc/passwd', 'gopher://127.0.0.1:6379/_', 'data:,x', `ftp://${host}/clx5.dbn`]) {
+      const err = await openSource(spec, policy({ dataRoots: ['/'] })).then(() => null, (e: unknown) => e);
+      expect(err, spec).toBeInstanceOf(SourceError);
+      expect((err as SourceError).code, spec).toBe('SOURCE_NOT_ALLOWED');
+      expect(() => refuseDisallowedUrl(spec, { allowHosts: [host, 'example.com'] }), spec).toThrow(/http and https/);
+    }
+    const redirected = await failure('/to-file');
+    expect(redirected.code).toBe('SOURCE_NOT_ALLOWED');
+  });
+
+  it('the allow-list matches host names whatever their case', () => {
+    expect(() => refuseDisallowedUrl('https://DATA.Example/x.dbn', { allowHosts: ['data.example'] })).not.toThrow();
+    expect(() => refuseDisallowedUrl('https://data.example/x.dbn', { allowHosts: ['Data.Example'] })).not.toThrow();
+    expect(() => refuseDisallowedUrl('http://127.0.0.1/x.dbn', { allowHosts: ['data.example'] })).toThrow(/not allowed/);
   });
 
   it('more redirects than allowed is TOO_MANY_REDIRECTS', async () => {

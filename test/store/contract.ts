@@ -318,7 +318,7 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await store.flush();
     const [info, ...rest] = await store.listInstruments();
     expect(rest).toEqual([]);
-    expect(info).toMatchObject({ symbol: 'CLX5', instrumentId: 432669, publisherId: 1, snapshots: total });
+    expect(info).toMatchObject({ symbol: 'CLX5', instrumentId: 432669, publisherId: 1, snapshots: total, depth: batches[0][0].depth });
     expect(info.firstTsRecv).toBe(batches[0][0].tsRecv(0));
     expect(info.lastTsRecv).toBe(1758751199999903747n);
     await store.close();
@@ -367,6 +367,12 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     expect(limited).toBe(250);
     let none = 0;
     for await (const _ of rowsOf(store.readRange({ symbols: ['NOPE'] }))) none++;
+    expect(none).toBe(0);
+    // A publisher filter: the sample has publisher 1 only.
+    const one = [];
+    for await (const r of rowsOf(store.readRange({ symbols: ['CLX5'], publisherId: 1, limit: 300, pageSize: 100 }))) one.push(r);
+    expect(one.map((r) => [r.tsRecv, r.sequence, r.subSequence])).toEqual(everything.slice(0, 300).map((r) => [r.tsRecv, r.sequence, r.subSequence]));
+    for await (const _ of rowsOf(store.readRange({ symbols: [], publisherId: 2 }))) none++;
     expect(none).toBe(0);
     await store.close();
   });

@@ -3,7 +3,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { SnapshotStore } from '../../store/port.js';
 import { snapshotToJson } from '../../encode/book-json.js';
-import { depth, instant, number } from '../../stream/requests.js';
+import { depth, instant, publisherId } from '../../stream/requests.js';
+import type { InstrumentCatalog } from '../../stream/symbols.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { Problem } from '../problem.js';
@@ -16,7 +17,7 @@ const TAG = 'books';
 export const BookQuery = z.object({
   at: instant.optional().describe('ISO-8601 with a zone, or ns since the epoch; default: the latest'),
   depth: depth(50, 10),
-  publisher_id: number('an integer from 0 to 65535').int().min(0).max(65535).optional(),
+  publisher_id: publisherId.describe('one publisher; required when the symbol has several'),
 }).strict();
 
 const SymbolPath = z.object({ symbol: z.string().describe('a raw symbol, e.g. CLX5') });
@@ -28,6 +29,7 @@ const InstrumentSchema = z.object({
   first_ts_recv: NanosSchema,
   last_ts_recv: NanosSchema,
   snapshots: z.number().int(),
+  depth: z.number().int().describe('levels per side stored (BOOKTAPE_DEPTH when ingested)'),
 });
 
 const BookSchema = z.object({
@@ -42,29 +44,28 @@ const BookSchema = z.object({
   asks: z.array(LevelSchema).describe('best first'),
 });
 
-export function booksRoutes(deps: { store: SnapshotStore; guards: Guards }): RouteGroup {
-  const { store, guards } = deps;
+export function booksRoutes(deps: { store: SnapshotStore; guards: Guards; catalog: InstrumentCatalog }): RouteGroup {
+  const { store, guards, catalog } = deps;
   const router = Router();
 
   router.get('/v1/instruments', guards.read, async (_req, res) => {
     const list = await store.listInstruments();
     res.json(list.map((i) => ({
       symbol: i.symbol, instrument_id: i.instrumentId, publisher_id: i.publisherId,
-      first_ts_recv: i.firstTsRecv.toString(), last_ts_recv: i.lastTsRecv.toString(), snapshots: i.snapshots,
+      first_ts_recv: i.firstTsRecv.toString(), last_ts_recv: i.lastTsRecv.toString(), snapshots: i.snapshots, depth: i.depth,
     })));
   });
 
   router.get('/v1/books/:symbol', guards.read, async (req, res) => {
     const q = BookQuery.parse(req.query);
     const symbol = String(req.params.symbol);
+    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: req.query.depth !== undefined, symbolField: 'symbol' });
     const snap = await store.bookAt(symbol, q.at, q.publisher_id);
     if (snap === null) {
-      const known = (await store.listInstruments()).some((i) => i.symbol === symbol);
-      throw known
-        ? new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${q.at}; see GET /v1/instruments for its time range`, 'at')
-        : new Problem('not-found', 'UNKNOWN_SYMBOL', `no instrument named ${symbol}; see GET /v1/instruments`, 'symbol');
+      const at = q.at === undefined ? 'the latest instant' : String(req.query.at);
+      throw new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${at}; see GET /v1/instruments for its time range`, 'at');
     }
-    res.json(snapshotToJson(snap, snap.symbol, q.depth));
+    res.json(snapshotToJson(snap, snap.symbol, depth));
   });
 
   return {
@@ -86,7 +87,11 @@ export function booksRoutes(deps: { store: SnapshotStore; guards: Guards }): Rou
           path: SymbolPath,
           query: BookQuery,
           responses: { 200: { description: 'The book: bids and asks best first as {price, size, count}; prices are decimal strings', content: { 'application/json': BookSchema } } },
-          problems: [problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or an instant before its data (NO_DATA_AT_INSTANT)'), problem('unavailable')],
+          problems: [
+            problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL) or publisher (UNKNOWN_PUBLISHER), or an instant before its data (NO_DATA_AT_INSTANT)'),
+            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), the symbol has several publishers and publisher_id is missing (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED)'),
+            problem('unavailable'),
+          ],
         }),
       },
     },

@@ -6,6 +6,7 @@ import type { Guards } from '../auth.js';
 import type { IngestJobs } from '../jobs.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { Problem } from '../problem.js';
+import { MAX_BODY_BYTES, jsonBody } from '../body.js';
 
 /** Ingest jobs: queue a source, read a job, and Bull Board, all on Redis through IngestJobs. */
 
@@ -42,7 +43,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
     return deps.jobs;
   };
 
-  router.post('/v1/ingest', guards.write, async (req, res) => {
+  router.post('/v1/ingest', guards.write, ...jsonBody(), async (req, res) => {
     const body = IngestBody.parse(req.body ?? {});
     try {
       refuseDisallowedUrl(body.source, deps.url);
@@ -79,7 +80,13 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
           access: 'write',
           body: IngestBody,
           responses: { 202: { description: 'Queued, or the existing job for this source; Location names the job', content: { 'application/json': EnqueuedSchema } } },
-          problems: [noRedis, problem('too-large', 'The body is over 16 kB'), problem('unsupported-media')],
+          description: 'The token is checked before the body is read: an unauthenticated request is answered 401 whatever its body.',
+          problems: [
+            noRedis,
+            problem('invalid', 'Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY: not decodable as its content-encoding says), or a source no worker may fetch (SOURCE_NOT_ALLOWED)'),
+            problem('too-large', `The body is over ${MAX_BODY_BYTES} bytes (BODY_TOO_LARGE)`),
+            problem('unsupported-media', 'Not application/json (JSON_REQUIRED), or a charset or content-encoding not supported (UNSUPPORTED_MEDIA_TYPE)'),
+          ],
         }),
       },
       '/v1/jobs/{id}': {

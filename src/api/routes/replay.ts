@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ReplayMetrics } from '../../stream/metrics.js';
 import { streamReplay } from '../../stream/replay.js';
 import { ReplayQuery } from '../../stream/requests.js';
+import type { InstrumentCatalog } from '../../stream/symbols.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { DBN_MEDIA_TYPE, sendDbn, takeStreamSlot, type StreamDeps } from '../streams.js';
@@ -15,7 +16,7 @@ const TAG = 'replay';
 
 const HeaderLine = z.object({
   type: z.literal('header'), symbols: z.array(z.string()), from: NanosSchema.nullable(), to: NanosSchema.nullable(),
-  after: z.string().nullable(), depth: z.number().int().nullable(), rate: z.number().nullable(), speed: z.number().nullable(), fields: z.string(),
+  after: z.string().nullable(), depth: z.number().int().nullable(), publisher_id: z.number().int().nullable(), rate: z.number().nullable(), speed: z.number().nullable(), fields: z.string(),
 });
 const EndLine = z.object({
   type: z.literal('end'), complete: z.boolean(), frames: z.number().int(), first_ts_recv: NanosSchema.nullable(), last_ts_recv: NanosSchema.nullable(),
@@ -23,12 +24,13 @@ const EndLine = z.object({
 const ErrorLine = z.object({ type: z.literal('error'), code: z.string(), detail: z.string(), frames: z.number().int() });
 const ReplayLine = z.union([HeaderLine, SnapshotFrameSchema, EndLine, ErrorLine]);
 
-export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: ReplayMetrics; log: Logger }): RouteGroup {
-  const { store, guards, reads, metrics, log } = deps;
+export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: ReplayMetrics; log: Logger; catalog: InstrumentCatalog }): RouteGroup {
+  const { store, guards, reads, metrics, log, catalog } = deps;
   const router = Router();
 
   router.get('/v1/replay', guards.read, async (req, res) => {
     const q = ReplayQuery.parse(req.query);
+    const { depth } = await catalog.scope({ symbols: q.symbols, publisherId: q.publisher_id, depth: q.depth, depthGiven: req.query.depth !== undefined, symbolField: 'symbols' });
     const release = takeStreamSlot(deps.slots);
     const controller = new AbortController();
     res.on('close', () => controller.abort());
@@ -36,13 +38,13 @@ export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: Repla
     try {
       if (q.format === 'dbn') {
         const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'http replay failed');
-        await sendDbn({ ...deps, onFailure }, res, controller, { symbols: q.symbols, from: q.from, to: q.to, after: q.after }, q.depth, q);
+        await sendDbn({ ...deps, onFailure }, res, controller, { symbols: q.symbols, from: q.from, to: q.to, after: q.after, publisherId: q.publisher_id }, q.depth, q);
         return;
       }
       res.status(200).type('application/x-ndjson');
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Accel-Buffering', 'no');
-      const counts = await reads.run(controller, (signal) => streamReplay(store, q, res, signal, (frames, bytes) => {
+      const counts = await reads.run(controller, (signal) => streamReplay(store, { ...q, depth, publisherId: q.publisher_id }, res, signal, (frames, bytes) => {
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
       }));
@@ -78,7 +80,11 @@ export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: Repla
               },
             },
           },
-          problems: [problem('unavailable')],
+          problems: [
+            problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or a publisher a symbol does not have (UNKNOWN_PUBLISHER)'),
+            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), a symbol has several publishers and publisher_id is missing (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED)'),
+            problem('unavailable', 'The store does not answer (checking the symbols named needs it); a failure part-way is an error line instead'),
+          ],
         }),
       },
     },

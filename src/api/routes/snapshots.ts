@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { EXPORT_MEDIA_TYPES, streamExport } from '../../stream/export.js';
 import { SnapshotsQuery } from '../../stream/requests.js';
+import type { InstrumentCatalog } from '../../stream/symbols.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { SnapshotFrameSchema } from '../schemas.js';
@@ -13,25 +14,26 @@ import { DBN_MEDIA_TYPE, sendDbn, takeStreamSlot, type StreamDeps } from '../str
 const TAG = 'exports';
 const SymbolPath = z.object({ symbol: z.string().describe('a raw symbol, e.g. CLX5') });
 
-export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger }): RouteGroup {
-  const { store, guards, reads, log } = deps;
+export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger; catalog: InstrumentCatalog }): RouteGroup {
+  const { store, guards, reads, log, catalog } = deps;
   const router = Router();
 
   router.get('/v1/books/:symbol/snapshots', guards.read, async (req, res) => {
     const q = SnapshotsQuery.parse(req.query);
     const symbol = String(req.params.symbol);
+    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: req.query.depth !== undefined, symbolField: 'symbol' });
     const release = takeStreamSlot(deps.slots);
     try {
       const controller = new AbortController();
       res.on('close', () => controller.abort());
       if (q.format === 'dbn') {
         const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'dbn export failed');
-        const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit };
+        const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit, publisherId: q.publisher_id };
         await sendDbn({ ...deps, onFailure }, res, controller, range, q.depth, { rate: 0, speed: 0 });
         return;
       }
       res.status(200).type(EXPORT_MEDIA_TYPES[q.format]);
-      const { complete, tail } = await reads.run(controller, (signal) => streamExport(store, symbol, { ...q, format: q.format }, res, signal));
+      const { complete, tail } = await reads.run(controller, (signal) => streamExport(store, symbol, { ...q, format: q.format, depth }, res, signal));
       // Cut short (the client left, or a shutdown): the response is not
       // ended, so the connection closes without the last chunk and the client
       // cannot take a partial export for a whole one.
@@ -66,7 +68,11 @@ export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger
               },
             },
           },
-          problems: [problem('unavailable')], // also TOO_MANY_STREAMS past BOOKTAPE_MAX_STREAMS
+          problems: [
+            problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or a publisher the symbol does not have (UNKNOWN_PUBLISHER)'),
+            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), a symbol has several publishers and publisher_id is missing (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED)'),
+            problem('unavailable'), // also TOO_MANY_STREAMS past BOOKTAPE_MAX_STREAMS
+          ],
         }),
       },
     },

@@ -268,7 +268,7 @@ export class DuckDbStore implements SnapshotStore {
   async listInstruments(): Promise<InstrumentInfo[]> {
     return this.read(async (c) => {
       const r = await c.runAndReadAll(`SELECT symbol, instrument_id, publisher_id, min(ts_recv) AS first, max(ts_recv) AS last,
-        count(*)::BIGINT AS n FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
+        count(*)::BIGINT AS n, max(depth)::INTEGER AS depth FROM book_snapshots GROUP BY ALL ORDER BY symbol, instrument_id, publisher_id`);
       return r.getRowObjectsJS().map((x) => ({
         symbol: x.symbol as string | null,
         instrumentId: x.instrument_id as number,
@@ -276,6 +276,7 @@ export class DuckDbStore implements SnapshotStore {
         firstTsRecv: x.first as bigint,
         lastTsRecv: x.last as bigint,
         snapshots: Number(x.n),
+        depth: x.depth as number,
       }));
     });
   }
@@ -407,8 +408,7 @@ export class DuckDbStore implements SnapshotStore {
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
     if (signal?.aborted) return;
-    const { where, params } = rangeWhere(q);
-    const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
+    const { where, params, scopeSql, scope } = rangeWhere(q);
     const extent = await this.read((c) => c.runAndReadAll(
       `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ${where}`,
       params,
@@ -422,8 +422,8 @@ export class DuckDbStore implements SnapshotStore {
       // count matters.
       const whole = width === 1n;
       const limit = whole ? '' : ` LIMIT ${cap + 1}`;
-      const parts = await this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${symbols}${limit}`, [
-        start, minBig(start + width, hi + 1n), ...q.symbols,
+      const parts = await this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${scopeSql}${limit}`, [
+        start, minBig(start + width, hi + 1n), ...scope,
       ]));
       const count = parts.reduce((sum, rows) => sum + rows.length, 0);
       return count > cap && !whole ? count : new OrderedRows(parts);
@@ -578,10 +578,13 @@ function built(chunks: Iterable<DuckDBDataChunk>): Promise<DuckDBDataChunk[]> {
  * A range's condition on book_snapshots: ts_recv in [from, to] (from moved
  * up to q.after's instant) and the symbols, as $1, $2, $3...
  */
-function rangeWhere(q: RangeQuery): { where: string; params: DuckDBValue[]; from: bigint } {
+function rangeWhere(q: RangeQuery): { where: string; params: DuckDBValue[]; from: bigint; scopeSql: string; scope: DuckDBValue[] } {
   const from = q.after !== undefined && q.after.tsRecv > (q.from ?? 0n) ? q.after.tsRecv : q.from ?? 0n;
-  const symbols = q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '';
-  return { where: `ts_recv BETWEEN $1 AND $2${symbols}`, params: [from, q.to ?? 0xffffffffffffffffn, ...q.symbols], from };
+  // Bound after the two ts_recv bounds, $1 and $2: the symbols, then the publisher.
+  const scopeSql = (q.symbols.length > 0 ? ` AND symbol IN (${q.symbols.map((_, k) => `$${k + 3}`).join(', ')})` : '')
+    + (q.publisherId === undefined ? '' : ` AND publisher_id = $${q.symbols.length + 3}`);
+  const scope: DuckDBValue[] = [...q.symbols, ...(q.publisherId === undefined ? [] : [q.publisherId])];
+  return { where: `ts_recv BETWEEN $1 AND $2${scopeSql}`, params: [from, q.to ?? 0xffffffffffffffffn, ...scope], from, scopeSql, scope };
 }
 
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);

@@ -218,7 +218,7 @@ export class QuestDbStore implements SnapshotStore {
 
   async listInstruments(): Promise<InstrumentInfo[]> {
     const rows = await this.rows(`SELECT symbol, instrument_id, publisher_id, cast(min(ts_recv) AS LONG) first_us, cast(max(ts_recv) AS LONG) last_us,
-      count() n FROM book_snapshots ORDER BY symbol, instrument_id, publisher_id`);
+      count() n, max(depth) depth FROM book_snapshots ORDER BY symbol, instrument_id, publisher_id`);
     return rows.map((r) => ({
       symbol: (r.symbol as string | null) ?? null,
       instrumentId: Number(r.instrument_id),
@@ -226,6 +226,7 @@ export class QuestDbStore implements SnapshotStore {
       firstTsRecv: BigInt(r.first_us as number) * 1000n,
       lastTsRecv: BigInt(r.last_us as number) * 1000n,
       snapshots: Number(r.n),
+      depth: Number(r.depth),
     }));
   }
 
@@ -311,6 +312,7 @@ function rangeWhere(q: RangeQuery, after: KeyRow | null): string[] {
   if (q.from !== undefined) where.push(`ts_recv >= cast(${q.from / 1000n} AS TIMESTAMP)`);
   if (q.to !== undefined) where.push(`ts_recv <= cast(${q.to / 1000n} AS TIMESTAMP)`);
   if (q.symbols.length) where.push(`symbol IN (${q.symbols.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`);
+  if (q.publisherId !== undefined) where.push(`publisher_id = ${Math.trunc(q.publisherId)}`);
   if (after !== null) {
     const us = after.ts_recv / 1000n;
     const nanos = Number(after.ts_recv % 1000n);
