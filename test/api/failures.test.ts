@@ -134,7 +134,7 @@ describe('unknown symbols and empty ranges', () => {
   });
 
   it('over TCP, an unknown symbol is one UNKNOWN_SYMBOL error line', async () => {
-    const text = await tcpExchange(s.server.tcpPort, '{"symbols":"CLX5,NOPE"}\n');
+    const text = await tcpExchange(s.server.tcpPort, JSON.stringify({ symbols: 'CLX5,NOPE', token: READ_TOKEN }) + '\n');
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; code?: string; detail?: string });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'error', code: 'UNKNOWN_SYMBOL' });
