@@ -9,7 +9,7 @@ WORKDIR /app
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY src src
 COPY jobs jobs
 # `npm ci` installs exactly the lockfile and runs `prepare` (the build); bench/
