@@ -4,6 +4,8 @@ import { propertyTimeout } from './test/property.js';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Tests choose their store explicitly: the user's QDB_CLIENT_CONF is hidden from them.
+    setupFiles: ['test/setup-env.ts'],
     // Longer when BOOKTAPE_TEST_RUNS_SCALE deepens the property tests.
     testTimeout: propertyTimeout(60_000),
     hookTimeout: 60_000,
