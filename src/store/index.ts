@@ -6,7 +6,9 @@ import { QuestDbStore } from './questdb/store.js';
 export * from './port.js';
 
 /** The store the configuration names: QuestDB when configured, else embedded DuckDB. */
-export function openStore(config: Pick<Config, 'store' | 'duckdbPath' | 'duckdbMemory' | 'duckdbBookCacheMb' | 'questdbConf'>): SnapshotStore {
-  if (config.store === 'questdb') return new QuestDbStore(config.questdbConf!);
+export function openStore(config: Pick<Config, 'store' | 'duckdbPath' | 'duckdbMemory' | 'duckdbBookCacheMb' | 'questdbConf' | 'storeTimeoutMs' | 'questdbReadConnections'>): SnapshotStore {
+  if (config.store === 'questdb') {
+    return new QuestDbStore(config.questdbConf!, { timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections });
+  }
   return new DuckDbStore(config.duckdbPath, config.duckdbMemory, config.duckdbBookCacheMb * 2 ** 20);
 }

@@ -1,26 +1,147 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
-import { storeContract } from './contract.js';
+import { versionProblem } from '../../src/store/questdb/schema.js';
+import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
+import { StoreError } from '../../src/store/port.js';
+import { NO_QDB, qdbConf } from '../questdb.js';
+import { clx5FirstBatch, storeContract } from './contract.js';
 
-const conf = process.env.QDB_CLIENT_CONF;
+const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
 
-// QuestDB cannot run on the CI machines: this suite runs wherever QDB_CLIENT_CONF
-// points at a real QuestDB >= 9 (docker compose up questdb), and shows as skipped otherwise.
-describe.skipIf(!conf)('QuestDB store: the contract (needs QDB_CLIENT_CONF)', () => {
-  storeContract(async () => {
-    const store = new QuestDbStore(conf!);
-    for (const t of ['book_snapshots', 'trades', 'ingest_runs']) await store.exec(`DROP TABLE IF EXISTS ${t}`);
-    await store.init();
-    return store;
+/** An initialised store on emptied tables. Emptied, not dropped: see the DDL test below. */
+export async function freshQuestDb(): Promise<QuestDbStore> {
+  const store = new QuestDbStore(qdbConf!);
+  await store.init();
+  for (const t of TABLES) await store.exec(`TRUNCATE TABLE ${t}`);
+  return store;
+}
+
+describe.skipIf(!qdbConf)(`QuestDB store: the contract${NO_QDB}`, () => {
+  storeContract(freshQuestDb);
+});
+
+describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
+  it('loses no rows when its tables are dropped and recreated under a writer: the flush says so, and a re-run writes them all', async () => {
+    const writer = await freshQuestDb();
+    const other = new QuestDbStore(qdbConf!);
+    const b = clx5FirstBatch();
+    const sym = (id: number) => (id === 432669 ? 'CLX5' : null);
+    await writer.writeSnapshots(b, sym);
+    await writer.flush();
+    // Another process drops and recreates the tables (a test's setup, an operator) while the writer's connection stays open.
+    for (const t of TABLES) await other.exec(`DROP TABLE IF EXISTS ${t}`);
+    await other.init();
+    await writer.writeSnapshots(b, sym);
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/dropped or recreated/) });
+    // The caller (a job) runs again: every row lands.
+    await writer.writeSnapshots(b, sym);
+    await writer.flush();
+    expect(await writer.countSnapshots()).toBe(b.length);
+    await writer.close();
+    await other.close();
+  });
+
+  it('refuses a server older than 9.1 by name; this one passes', async () => {
+    const store = new QuestDbStore(qdbConf!);
+    const [[build]] = (await store.exec('SELECT build()')).dataset;
+    expect(versionProblem(String(build))).toBeNull();
+    await store.close();
   });
 });
 
-describe('QuestDB configuration', () => {
+describe('QuestDB configuration and failures (no QuestDB needed)', () => {
   it('derives the /exec endpoint and credentials from QDB_CLIENT_CONF', () => {
     expect(execEndpoint('http::addr=localhost:9000;')).toEqual({ base: 'http://localhost:9000', headers: {} });
     expect(execEndpoint('https::addr=db.example;username=admin;password=quest;').headers.authorization)
       .toBe(`Basic ${Buffer.from('admin:quest').toString('base64')}`);
     expect(execEndpoint('https::addr=db.example;').base).toBe('https://db.example:9000');
     expect(() => execEndpoint('tcp::addr=localhost:9009;')).toThrow(/http:: or https::/);
+  });
+
+  it('names the minimum version', () => {
+    expect(versionProblem('Build Information: QuestDB 9.3.5, JDK 17.0.15, Commit Hash abc')).toBeNull();
+    expect(versionProblem('Build Information: QuestDB 10.0.0, JDK 25')).toBeNull();
+    expect(versionProblem('Build Information: QuestDB 9.0.3, JDK 17')).toMatch(/9\.0\.3 is too old; booktape needs QuestDB 9\.1\.0 or newer/);
+    expect(versionProblem('Build Information: QuestDB 8.2.1, JDK 17')).toMatch(/too old/);
+    expect(versionProblem('PostgreSQL 12.3, compiled by Visual C++')).toMatch(/no version|too old/);
+  });
+
+  it('writes and reads timestamps exactly to the ns', () => {
+    for (const ns of [1758742200001385399n, 1758742200000000000n, 1n, 1758751199999903747n]) expect(nsOf(nsLiteral(ns).slice(1, -1))).toBe(ns);
+    expect(nsOf('2025-09-24T19:30:00.001385Z')).toBe(1758742200001385000n);
+    expect(nsOf('2025-09-24T19:30:00Z')).toBe(1758742200000000000n);
+  });
+
+  const servers: Array<Server | ReturnType<typeof createTcpServer>> = [];
+  const sockets: Socket[] = [];
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  });
+  const listen = async (s: Server | ReturnType<typeof createTcpServer>) => {
+    servers.push(s);
+    await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+    return (s.address() as AddressInfo).port;
+  };
+
+  it('a server that accepts and never answers (a stopped QuestDB): every call fails STORE_UNAVAILABLE at its deadline', async () => {
+    const port = await listen(createTcpServer((sock) => { sockets.push(sock); }));
+    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=400;request_timeout=200;`, { timeoutMs: 300 });
+    const t0 = performance.now();
+    const calls = [store.ping(), store.bookAt('CLX5'), store.countSnapshots(), store.listInstruments(), store.writeSnapshots(clx5FirstBatch(), () => 'CLX5')];
+    const results = await Promise.allSettled(calls);
+    const elapsed = performance.now() - t0;
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
+      expect((r as PromiseRejectedResult).reason.code).toBe('STORE_UNAVAILABLE');
+    }
+    expect(elapsed).toBeLessThan(5_000);
+    await store.close();
+  });
+
+  it('a refused connection is STORE_UNAVAILABLE, and a write the server answers 400 to is STORE_WRITE_FAILED (a rejection, not an outage)', async () => {
+    const closed = await listen(createTcpServer());
+    await new Promise((res) => servers.pop()!.close(res));
+    const down = new QuestDbStore(`http::addr=127.0.0.1:${closed};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
+    await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(down.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await down.close();
+    const port = await listen(createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 'invalid', message: 'cast error for line protocol' }));
+      });
+    }));
+    const rejecting = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
+    await expect(rejecting.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringMatching(/rejected a write \(HTTP 400\)/) });
+    await rejecting.close();
+  });
+
+  it('bounds concurrent reads: 300 lookups at once open at most the configured connections, and all are answered', async () => {
+    let open = 0;
+    let most = 0;
+    let connections = 0;
+    const server = createServer((req, res) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ columns: [], dataset: [], count: 0 }));
+      }, 2);
+    });
+    server.on('connection', () => connections++);
+    const port = await listen(server);
+    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};`, { readConnections: 4, timeoutMs: 10_000 });
+    const got = await Promise.all(Array.from({ length: 300 }, () => store.bookAt('CLX5', 1n)));
+    expect(got.every((r) => r === null)).toBe(true);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(connections).toBeLessThanOrEqual(4);
+    await store.close();
   });
 });
