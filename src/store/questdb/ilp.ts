@@ -79,11 +79,15 @@ export interface IlpChunk {
   rows: number;
 }
 
-const scratch = new DataView(new ArrayBuffer(8));
+/** Doubles go out through this scratch: filled as numbers, copied as their little-endian bytes. */
+let scratch = new Float64Array(512);
+let scratchBytes = new Uint8Array(scratch.buffer);
 
 function double(o: Buffer, p: number, x: number): number {
-  scratch.setFloat64(0, x, true);
-  for (let k = 0; k < 8; k++) o[p + k] = scratch.getUint8(k);
+  scratch[0] = x;
+  const s = scratchBytes;
+  o[p] = s[0]; o[p + 1] = s[1]; o[p + 2] = s[2]; o[p + 3] = s[3];
+  o[p + 4] = s[4]; o[p + 5] = s[5]; o[p + 6] = s[6]; o[p + 7] = s[7];
   return p + 8;
 }
 
@@ -102,13 +106,21 @@ function integer(o: Buffer, p: number, x: number): number {
   return p + 1;
 }
 
-/** A side's levels as a [3][n] array: prices (in price units), sizes, counts. */
+/** A side's levels as a [3][n] array: prices (in price units), sizes, counts; one copy of their bytes. */
 function levels(o: Buffer, p: number, rows: Float64Array, base: number, depth: number, n: number): number {
   p = i32(o, i32(o, p, 3), n);
-  for (let k = 0; k < n; k++) p = double(o, p, rows[base + k] / NANOS);
-  for (let k = 0; k < n; k++) p = double(o, p, rows[base + depth + k]);
-  for (let k = 0; k < n; k++) p = double(o, p, rows[base + 2 * depth + k]);
-  return p;
+  if (scratch.length < 3 * n) {
+    scratch = new Float64Array(3 * n);
+    scratchBytes = new Uint8Array(scratch.buffer);
+  }
+  const f = scratch;
+  for (let k = 0; k < n; k++) {
+    f[k] = rows[base + k] / NANOS;
+    f[n + k] = rows[base + depth + k];
+    f[2 * n + k] = rows[base + 2 * depth + k];
+  }
+  o.set(scratchBytes.subarray(0, 24 * n), p);
+  return p + 24 * n;
 }
 
 /** The symbol tag of each instrument, escaped, looked up once per instrument and call. */
@@ -147,25 +159,43 @@ function end(o: Buffer, p: number, b: RowBuffer, i: number): number {
 }
 
 /**
- * Encodes snapshot rows from `from` into one request of about `chunkBytes`
- * at most (a row is never split), returning it and the number of rows.
+ * One ILP request being filled: rows are appended while they fit in
+ * `limit` bytes (by their upper bound); a single row larger than that
+ * gets a request of its own.
  */
-export function encodeSnapshots(b: SnapshotBuffer, from: number, chunkBytes: number, symbolOf: SymbolOf | SymbolTags): IlpChunk {
-  const tags = symbolOf instanceof SymbolTags ? symbolOf : new SymbolTags(symbolOf);
+export class IlpRequest {
+  buf: Buffer;
+  p = 0;
+  constructor(readonly limit: number) {
+    this.buf = Buffer.allocUnsafe(limit);
+  }
+
+  /** Whether a row of at most `bound` bytes goes in (making room when the request is empty). */
+  fits(bound: number): boolean {
+    if (this.p + bound <= this.buf.length) return true;
+    if (this.p > 0) return false;
+    this.buf = Buffer.allocUnsafe(bound);
+    return true;
+  }
+
+  get bytes(): Buffer {
+    return this.buf.subarray(0, this.p);
+  }
+}
+
+/** Appends up to `maxRows` snapshot rows from `from` while they fit; returns how many went in. */
+export function appendSnapshots(req: IlpRequest, b: SnapshotBuffer, from: number, maxRows: number, tags: SymbolTags): number {
   const depth = b.depth;
   const rows = b.rows;
-  let o = Buffer.allocUnsafe(chunkBytes);
-  let p = 0;
+  let o = req.buf;
+  let p = req.p;
   let i = from;
-  for (; i < b.length; i++) {
+  const stop = Math.min(b.length, from + maxRows);
+  for (; i < stop; i++) {
     const tag = tags.of(b.instrumentId(i));
-    const bound = snapshotRowBound(depth, tag === null ? 0 : tag.length);
-    if (p + bound > o.length) {
-      if (i > from) break;
-      const bigger = Buffer.allocUnsafe(bound); // one row beyond the chunk size: it goes alone
-      o.copy(bigger, 0, 0, p);
-      o = bigger;
-    }
+    req.p = p;
+    if (!req.fits(snapshotRowBound(depth, tag === null ? 0 : tag.length))) break;
+    o = req.buf;
     p = put(o, p, P.snapshots);
     if (tag !== null) p = put(o, p, tag);
     p = put(o, p, P.action[b.action(i)]);
@@ -198,24 +228,20 @@ export function encodeSnapshots(b: SnapshotBuffer, from: number, chunkBytes: num
     p = levels(o, put(o, p, P.asks), rows, b.slot(i, ASK_PX), depth, na);
     p = end(o, p, b, i);
   }
-  return { bytes: o.subarray(0, p), rows: i - from };
+  req.p = p;
+  return i - from;
 }
 
-/** As encodeSnapshots, for trades. */
-export function encodeTrades(b: TradeBuffer, from: number, chunkBytes: number, symbolOf: SymbolOf | SymbolTags): IlpChunk {
-  const tags = symbolOf instanceof SymbolTags ? symbolOf : new SymbolTags(symbolOf);
-  let o = Buffer.allocUnsafe(chunkBytes);
-  let p = 0;
+/** As appendSnapshots, for trades. */
+export function appendTrades(req: IlpRequest, b: TradeBuffer, from: number, maxRows: number, tags: SymbolTags): number {
+  let p = req.p;
   let i = from;
-  for (; i < b.length; i++) {
+  const stop = Math.min(b.length, from + maxRows);
+  for (; i < stop; i++) {
     const tag = tags.of(b.instrumentId(i));
-    const bound = ROW_FIXED + 2 * (tag === null ? 0 : tag.length);
-    if (p + bound > o.length) {
-      if (i > from) break;
-      const bigger = Buffer.allocUnsafe(bound);
-      o.copy(bigger, 0, 0, p);
-      o = bigger;
-    }
+    req.p = p;
+    if (!req.fits(ROW_FIXED + 2 * (tag === null ? 0 : tag.length))) break;
+    const o = req.buf;
     p = put(o, p, P.trades);
     if (tag !== null) p = put(o, p, tag);
     p = put(o, p, P.side[b.side(i)]);
@@ -225,7 +251,22 @@ export function encodeTrades(b: TradeBuffer, from: number, chunkBytes: number, s
     p = integer(o, put(o, p, P.size), b.size(i));
     p = end(o, p, b, i);
   }
-  return { bytes: o.subarray(0, p), rows: i - from };
+  req.p = p;
+  return i - from;
+}
+
+/** Snapshot rows from `from` as one request of about `chunkBytes` at most (a row is never split). */
+export function encodeSnapshots(b: SnapshotBuffer, from: number, chunkBytes: number, symbolOf: SymbolOf): IlpChunk {
+  const req = new IlpRequest(chunkBytes);
+  const rows = appendSnapshots(req, b, from, Infinity, new SymbolTags(symbolOf));
+  return { bytes: req.bytes, rows };
+}
+
+/** As encodeSnapshots, for trades. */
+export function encodeTrades(b: TradeBuffer, from: number, chunkBytes: number, symbolOf: SymbolOf): IlpChunk {
+  const req = new IlpRequest(chunkBytes);
+  const rows = appendTrades(req, b, from, Infinity, new SymbolTags(symbolOf));
+  return { bytes: req.bytes, rows };
 }
 
 /** Symbol tags shared by the chunks of one batch. */

@@ -5,7 +5,7 @@ import {
   StoreError, compareKeys, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QuestDbConnection, type ExecResult, type QuestDbLimits } from './connection.js';
-import { encodeSnapshots, encodeTrades, symbolTags, type IlpChunk } from './ilp.js';
+import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 
@@ -14,6 +14,9 @@ export { DDL } from './schema.js';
 
 /** Bytes per ILP request: a batch goes as requests of about this size, each its own transaction (DEDUP makes any split safe). */
 export const DEFAULT_REQUEST_BYTES = 4 << 20;
+
+/** Rows encoded between yields to the event loop. */
+const SLICE_ROWS = 256;
 
 /** Unwritten run records kept for the next write (the oldest are dropped past it). */
 const MAX_UNRECORDED = 1000;
@@ -79,30 +82,42 @@ export class QuestDbStore implements SnapshotStore {
 
   writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
     const tags = symbolTags(symbolOf);
-    return this.serially(() => this.send(buf.length, (from) => encodeSnapshots(buf, from, this.requestBytes, tags)));
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendSnapshots(req, buf, from, n, tags)));
   }
 
   writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
     const tags = symbolTags(symbolOf);
-    return this.serially(() => this.send(buf.length, (from) => encodeTrades(buf, from, this.requestBytes, tags)));
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendTrades(req, buf, from, n, tags)));
   }
 
-  /** Sends rows as requests, encoding the next while the previous one is in flight. */
-  private async send(length: number, encode: (from: number) => IlpChunk): Promise<void> {
+  /**
+   * Sends rows as requests of about requestBytes, encoding the next while the
+   * previous one is in flight, and yielding to the event loop every
+   * SLICE_ROWS rows (a request's rows are not encoded in one go).
+   */
+  private async send(length: number, append: (req: IlpRequest, from: number, maxRows: number) => number): Promise<void> {
     let from = 0;
     let inFlight: Promise<void> | null = null;
+    const dispatch = async (req: IlpRequest) => {
+      if (inFlight) await inFlight;
+      inFlight = this.db.write(req.bytes);
+      // A request's failure surfaces at the next await; none is left unobserved.
+      inFlight.catch(() => undefined);
+    };
     try {
+      let req = new IlpRequest(this.requestBytes);
       while (from < length) {
-        const chunk = encode(from);
-        from += chunk.rows;
-        if (inFlight) await inFlight;
-        inFlight = this.db.write(chunk.bytes);
-        // A request's failure surfaces at the next await; none is left unobserved.
-        inFlight.catch(() => undefined);
+        const n = append(req, from, SLICE_ROWS);
+        from += n;
+        if (n < SLICE_ROWS && from < length) {
+          await dispatch(req);
+          req = new IlpRequest(this.requestBytes);
+        } else if (from < length) await new Promise((res) => setImmediate(res));
       }
+      if (req.p > 0) await dispatch(req);
       if (inFlight) await inFlight;
     } catch (err) {
-      await inFlight?.catch(() => undefined);
+      await (inFlight as Promise<void> | null)?.catch(() => undefined);
       throw err;
     }
   }
