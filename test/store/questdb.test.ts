@@ -1,12 +1,22 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
 import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
+import { CLI } from '../helpers.js';
+import { loadConfig } from '../../src/config.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { clx5FirstBatch, storeContract } from './contract.js';
 
 const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
@@ -50,6 +60,147 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     expect(versionProblem(String(build))).toBeNull();
     await store.close();
   });
+});
+
+/**
+ * Each query the store sends, as QuestDB plans it: a lookup reads backwards
+ * from its instant on the designated timestamp, a range page forwards from
+ * its start; neither filters and sorts the whole table (a book lookup cost
+ * 35-91 ms on 772k rows that way).
+ */
+describe.skipIf(!qdbConf)(`QuestDB query plans${NO_QDB}`, () => {
+  let store: QuestDbStore;
+  beforeAll(async () => {
+    store = new QuestDbStore(qdbConf!);
+    await store.init();
+  });
+  afterAll(async () => store.close());
+  const plan = async (sql: string) => (await store.exec(`EXPLAIN ${sql}`)).dataset.map((r) => String(r[0])).join('\n');
+  const at = 1758742200001385399n;
+
+  it('the book at an instant: an interval scanned backwards from it, no sort', async () => {
+    for (const p of [await plan(QuestDbStore.lookupSql('CLX5', at, undefined, 8)), await plan(QuestDbStore.lookupSql('CLX5', at, 1, 8))]) {
+      expect(p).toMatch(/Interval backward scan/);
+      expect(p).not.toMatch(/Sort/);
+    }
+    const latest = await plan(QuestDbStore.lookupSql('CLX5', undefined, undefined, 8));
+    expect(latest).toMatch(/backward scan/);
+    expect(latest).not.toMatch(/Sort/);
+  });
+
+  it('the rows at one instant: an interval of one ns', async () => {
+    const p = await plan(QuestDbStore.instantSql('CLX5', at, undefined));
+    expect(p).toMatch(/Interval forward scan/);
+    expect(p).toMatch(/2025-09-24T19:30:00\.001385399Z/);
+  });
+
+  it('a range page: an interval scanned forwards from its start, no sort', async () => {
+    const bounded = await plan(QuestDbStore.pageSql({ symbols: ['CLX5'], to: at + 10n ** 12n }, { ts: at, inclusive: false }, 2000));
+    expect(bounded).toMatch(/Interval forward scan/);
+    expect(bounded).not.toMatch(/Sort/);
+    const open = await plan(QuestDbStore.pageSql({ symbols: [] }, null, 2000));
+    expect(open).toMatch(/forward scan/);
+    expect(open).not.toMatch(/Sort/);
+  });
+});
+
+/**
+ * Scale-out: workers as separate processes (as on separate hosts) sharing
+ * one Redis and one QuestDB. Rows must equal a clean serial run of the same
+ * files (ingested here into the embedded store, one after the other).
+ */
+describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one QuestDB${NO_QDB}`, () => {
+  const children: ChildProcess[] = [];
+  const queues: Array<{ close(): Promise<void>; obliterate(o: { force: boolean }): Promise<void> }> = [];
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const q of queues) { await q.obliterate({ force: true }).catch(() => undefined); await q.close(); }
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'booktape-qdb-scale-'));
+  const env = {
+    BOOKTAPE_STORE: 'questdb', QDB_CLIENT_CONF: qdbConf ?? '', REDIS_URL: 'redis://127.0.0.1:6379',
+    BOOKTAPE_QUEUE_PREFIX: `bt-qdb-${randomBytes(6).toString('hex')}`, BOOKTAPE_DATA_ROOTS: dir, BOOKTAPE_INBOX: join(dir, 'inbox'),
+    BOOKTAPE_JOB_BACKOFF_MS: '200', BOOKTAPE_JOB_LOCK_MS: '2000', LOG_LEVEL: 'silent',
+  };
+  const worker = () => {
+    const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    children.push(child);
+    return child;
+  };
+  const synth = async (name: string, records: number, seed: number) => {
+    const path = join(dir, name);
+    const p = spawn('node', [CLI, 'synth', path, '--records', String(records), '--seed', String(seed)], { stdio: 'ignore' });
+    await new Promise((r) => p.on('exit', r));
+    return path;
+  };
+  /** What a clean serial run leaves: every file ingested one after the other into a fresh embedded store. */
+  const serial = async (files: string[]) => {
+    const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-serial-')), 'serial.duckdb'));
+    await store.init();
+    const policy = { dataRoots: [dir], allowHosts: [], maxBytes: Infinity, timeoutMs: 10_000, maxRedirects: 0 };
+    for (const f of files) await ingest(f, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } });
+    const out = { count: await store.countSnapshots(), instruments: await store.listInstruments() };
+    await store.close();
+    return out;
+  };
+  const landed = async () => {
+    const store = new QuestDbStore(qdbConf!);
+    await store.flush();
+    const out = { count: await store.countSnapshots(), instruments: await store.listInstruments() };
+    await store.close();
+    return out;
+  };
+  const done = async (job: { getState(): Promise<string> }, ms: number) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const state = await job.getState();
+      if (state === 'completed') return;
+      if (state === 'failed' || Date.now() > until) throw new Error(`job ${state}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  it('two workers ingest two files at once: the rows of a clean serial run', async () => {
+    const store = await freshQuestDb();
+    await store.close();
+    const files = [await synth('a.dbn', 150_000, 11), await synth('b.dbn', 150_000, 12)];
+    const config = loadConfig(env);
+    const queue = ingestQueue(config);
+    queues.push(queue);
+    worker();
+    worker();
+    const jobs = await Promise.all(files.map(async (source) => (await enqueueIngest(queue, { source })).job));
+    await Promise.all(jobs.map((j) => done(j, 150_000)));
+    // At the same time: each started before the other finished.
+    const [a, b] = await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))!));
+    expect(a.processedOn!).toBeLessThan(b.finishedOn!);
+    expect(b.processedOn!).toBeLessThan(a.finishedOn!);
+    expect(await landed()).toEqual(await serial(files));
+  }, 300_000);
+
+  it('a worker killed (SIGKILL) mid-file: its job moves to another worker, and the rows are those of a clean run', async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    const store = await freshQuestDb();
+    await store.close();
+    const big = await synth('big.dbn', 600_000, 9);
+    const config = loadConfig(env);
+    const queue = ingestQueue(config);
+    queues.push(queue);
+    const first = worker();
+    const { job } = await enqueueIngest(queue, { source: big });
+    for (const until = Date.now() + 120_000; ;) {
+      const p = (await queue.getJob(job.id!))?.progress as { records?: number } | undefined;
+      if ((p?.records ?? 0) > 100_000) break;
+      if (Date.now() > until) throw new Error('no progress from the first worker');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('exit', r));
+    worker();
+    await done(job, 240_000);
+    expect(await landed()).toEqual(await serial([big]));
+  }, 400_000);
 });
 
 describe('QuestDB configuration and failures (no QuestDB needed)', () => {
