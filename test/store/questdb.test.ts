@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,12 @@ import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
-import { CLI } from '../helpers.js';
+import { CLI, ROOT } from '../helpers.js';
 import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
-import { clx5FirstBatch, storeContract } from './contract.js';
+import { clx5Batches, clx5FirstBatch, storeContract } from './contract.js';
 
 const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
 
@@ -52,6 +52,33 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     expect(await writer.countSnapshots()).toBe(b.length);
     await writer.close();
     await other.close();
+  });
+
+  it('the SQL in docs/questdb.md, the README and the Grafana dashboards runs on the schema, with rows to show', async () => {
+    const store = await freshQuestDb();
+    const batches = clx5Batches();
+    for (const [s, tr] of batches) { await store.writeSnapshots(s, (id) => (id === 432669 ? 'CLX5' : null)); await store.writeTrades(tr, (id) => (id === 432669 ? 'CLX5' : null)); }
+    await store.recordRun({
+      runId: 'docs', source: 'CLX5_mbo.dbn', sha256: 'ab'.repeat(32), dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'], records: 1, snapshots: 1,
+      trades: 1, anomalies: {}, startedAt: new Date(Date.now() - 1000), finishedAt: new Date(), status: 'succeeded', error: null,
+    });
+    await store.flush();
+    const statements = (text: string) => text.split(/;\s*\n/).map((s) => s.split('\n').filter((l) => !l.trim().startsWith('--')).join('\n').trim().replace(/;$/, '')).filter(Boolean);
+    const fences = (md: string) => [...md.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const docs = fences(readFileSync(`${ROOT}docs/questdb.md`, 'utf8')).flatMap(statements);
+    const readme = fences(readFileSync(`${ROOT}README.md`, 'utf8')).flatMap((block) => block.split(/\n(?=--)/))
+      .filter((part) => /^-- QuestDB/.test(part)).flatMap(statements);
+    const grafana = ['books', 'pipeline'].flatMap((d) => [...readFileSync(`${ROOT}deploy/grafana/dashboards/${d}.json`, 'utf8')
+      .matchAll(/"(?:rawSql|query)": "(SELECT[^"]*)"/g)].map((m) => m[1]
+      .replace(/\$__timeFilter\((\w+)\)/g, "$1 BETWEEN '2025-09-24T00:00:00Z' AND now()").replace(/\$\{__interval_ms\}/g, '1000').replace(/\$symbol/g, 'CLX5')));
+    expect(docs.length).toBeGreaterThanOrEqual(7);
+    expect(readme.length).toBeGreaterThanOrEqual(1);
+    expect(grafana.length).toBeGreaterThanOrEqual(8);
+    for (const sql of [...docs, ...readme, ...grafana]) {
+      const r = await store.exec(sql).catch((err: Error) => { throw new Error(`${err.message}\n  in: ${sql}`); });
+      expect(r.dataset.length, sql).toBeGreaterThan(0);
+    }
+    await store.close();
   });
 
   it('refuses a server older than 9.1 by name; this one passes', async () => {
