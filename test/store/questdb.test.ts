@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
@@ -228,6 +228,90 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
     await done(job, 240_000);
     expect(await landed()).toEqual(await serial([big]));
   }, 400_000);
+});
+
+/**
+ * A TCP proxy in front of the real server, to take it away without stopping
+ * it (other suites share it): `refuse()` drops every connection and refuses
+ * new ones, as a restarting server does; `hold()` accepts and never answers,
+ * as a stopped (SIGSTOP) one does; `restore()` forwards again.
+ */
+async function proxyTo(target: string) {
+  const { hostname, port: targetPort } = new URL(target);
+  const live = new Set<Socket>();
+  let mode: 'forward' | 'hold' = 'forward';
+  const server = createTcpServer((client) => {
+    live.add(client);
+    client.on('close', () => live.delete(client));
+    client.on('error', () => undefined);
+    if (mode === 'hold') return;
+    const upstream = connect(Number(targetPort), hostname);
+    live.add(upstream);
+    upstream.on('close', () => { live.delete(upstream); client.destroy(); });
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const drop = () => { for (const s of live) s.destroy(); };
+  return {
+    conf: `http::addr=127.0.0.1:${port};`,
+    async refuse() { drop(); await new Promise((r) => server.close(r)); },
+    hold() { drop(); mode = 'hold'; },
+    async restore() {
+      drop();
+      mode = 'forward';
+      if (!server.listening) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    },
+    async close() { drop(); if (server.listening) await new Promise((r) => server.close(r)); },
+  };
+}
+
+describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)${NO_QDB}`, () => {
+  const sym = (id: number) => (id === 432669 ? 'CLX5' : null);
+
+  it('a write rides out a 3 s restart (connections dropped and refused) within retry_timeout', async () => {
+    await (await freshQuestDb()).close();
+    const proxy = await proxyTo(execEndpoint(qdbConf!).base);
+    const store = new QuestDbStore(`${proxy.conf}retry_timeout=15000;request_timeout=2000;`);
+    await store.init();
+    await proxy.refuse();
+    const b = clx5FirstBatch();
+    const written = store.writeSnapshots(b, sym);
+    await new Promise((r) => setTimeout(r, 3000));
+    await proxy.restore();
+    await written;
+    await store.flush();
+    expect(await store.countSnapshots()).toBe(b.length);
+    await store.close();
+    await proxy.close();
+  }, 60_000);
+
+  it('a stopped server: the ingest fails STORE_UNAVAILABLE in bounded time, and its failed run is recorded once the server is back', async () => {
+    await (await freshQuestDb()).close();
+    const proxy = await proxyTo(execEndpoint(qdbConf!).base);
+    const store = new QuestDbStore(`${proxy.conf}retry_timeout=1500;request_timeout=500;`, { timeoutMs: 1000 });
+    await store.init();
+    proxy.hold();
+    const opts = {
+      store, sourcePolicy: { dataRoots: [`${ROOT}data`], allowHosts: [], maxBytes: Infinity, timeoutMs: 10_000, maxRedirects: 0 },
+      snapshotPolicy: { depth: 10, intervalNs: 0 },
+    };
+    const t0 = performance.now();
+    await expect(ingest(`${ROOT}data/CLX5_mbo.dbn`, opts)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await proxy.restore();
+    const summary = await ingest(`${ROOT}data/CLX5_mbo.dbn`, opts);
+    expect(summary.snapshots).toBe(32_053);
+    const runs = (await store.exec('SELECT status, error FROM ingest_runs ORDER BY finished_at')).dataset;
+    expect(runs.map((r) => r[0])).toEqual(['failed', 'succeeded']);
+    expect(String(runs[0][1])).toMatch(/STORE_UNAVAILABLE/);
+    expect(await store.countSnapshots()).toBe(32_053);
+    await store.close();
+    await proxy.close();
+  }, 90_000);
 });
 
 describe('QuestDB configuration and failures (no QuestDB needed)', () => {
