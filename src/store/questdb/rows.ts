@@ -14,10 +14,18 @@ export const SNAPSHOT_SELECT = [
  */
 export function nsOf(text: string): bigint {
   const dot = text.indexOf('.', 19);
-  const seconds = Date.parse(`${text.slice(0, 19)}Z`) / 1000;
-  const digits = dot < 0 ? '' : text.slice(dot + 1, text.length - 1);
-  return BigInt(seconds) * 1_000_000_000n + BigInt(digits.padEnd(9, '0').slice(0, 9));
+  const prefix = text.slice(0, 19);
+  // Rows of a page share their second mostly: parse it once for them.
+  if (prefix !== lastSecond) {
+    lastSecond = prefix;
+    lastSecondNs = BigInt(Date.parse(`${prefix}Z`) / 1000) * 1_000_000_000n;
+  }
+  if (dot < 0) return lastSecondNs;
+  const digits = text.slice(dot + 1, text.length - 1);
+  return lastSecondNs + BigInt(digits.length === 9 ? digits : digits.padEnd(9, '0').slice(0, 9));
 }
+let lastSecond = '';
+let lastSecondNs = 0n;
 
 /** ns as a TIMESTAMP_NS literal QuestDB compares exactly (and uses as an interval on the designated timestamp). */
 export function nsLiteral(ns: bigint): string {
