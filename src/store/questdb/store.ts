@@ -55,8 +55,8 @@ export class QuestDbStore implements SnapshotStore {
     return this.db.exec(sql, signal);
   }
 
-  private async rows(sql: string): Promise<unknown[][]> {
-    return (await this.db.exec(sql)).dataset ?? [];
+  private async rows(sql: string, signal?: AbortSignal): Promise<unknown[][]> {
+    return (await this.db.exec(sql, signal)).dataset ?? [];
   }
 
   async init(): Promise<void> {
@@ -225,7 +225,7 @@ export class QuestDbStore implements SnapshotStore {
     if (start !== null) where.push(`${COL.tsRecv} ${start.inclusive ? '>=' : '>'} ${nsLiteral(start.ts)}`);
     if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
     if (q.symbols.length) where.push(`${COL.symbol} IN (${q.symbols.map(quote).join(', ')})`);
-    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${limit === null ? '' : ` LIMIT ${limit}`}`;
+    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`;
   }
 
   /**
@@ -245,11 +245,11 @@ export class QuestDbStore implements SnapshotStore {
       after !== undefined && (q.from === undefined || after.tsRecv >= q.from) ? { ts: after.tsRecv, inclusive: true }
         : q.from !== undefined ? { ts: q.from, inclusive: true } : null;
     const fetchPage = async (from: Start): Promise<Page> => {
-      const rows = (await this.rows(QuestDbStore.pageSql(q, from, pageSize))).map(snapshotOf);
+      const rows = (await this.rows(QuestDbStore.pageSql(q, from, pageSize), signal)).map(snapshotOf);
       if (rows.length < pageSize) return { rows: rows.sort(compareKeys), next: null };
       const last = rows[rows.length - 1].tsRecv;
       if (rows[0].tsRecv === last) {
-        const whole = await this.rows(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null));
+        const whole = await this.rows(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null), signal);
         return { rows: whole.map(snapshotOf).sort(compareKeys), next: { ts: last, inclusive: false } };
       }
       return { rows: rows.filter((r) => r.tsRecv !== last).sort(compareKeys), next: { ts: last, inclusive: true } };
