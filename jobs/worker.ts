@@ -1,34 +1,13 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
-import { ingest, type IngestOptions, type IngestSummary } from '../src/pipeline/ingest.js';
-import { IngestError } from '../src/pipeline/errors.js';
+import { ingest, type IngestSummary } from '../src/pipeline/ingest.js';
+import { toIngestError } from '../src/pipeline/errors.js';
+import { ingestOptions } from '../src/pipeline/options.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
 import { scanInbox } from './scan.js';
-import type { IngestMetrics } from './metrics.js';
-
-export function sourcePolicy(config: Config) {
-  return {
-    dataRoots: config.dataRoots,
-    allowHosts: config.url.allowHosts,
-    maxBytes: config.url.maxBytes,
-    timeoutMs: config.url.timeoutMs,
-    maxRedirects: config.url.maxRedirects,
-  };
-}
-
-export function snapshotPolicy(config: Config) {
-  return { depth: config.depth, intervalNs: config.snapshotEveryNs };
-}
-
-/** Ingest options from the configuration: the same for jobs, `booktape ingest` and the demo. */
-export function ingestOptions(config: Config, store: SnapshotStore): IngestOptions {
-  return {
-    store, sourcePolicy: sourcePolicy(config), snapshotPolicy: snapshotPolicy(config),
-    batchRows: config.writeBatchRows, engineHeapMb: config.engineHeapMb,
-  };
-}
+import type { IngestMetrics } from '../src/pipeline/metrics.js';
 
 export interface RunningWorker {
   ingest: Worker<IngestJobData, IngestSummary>;
@@ -79,9 +58,9 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         return summary;
       } catch (err) {
         finished('failed');
-        const e = err instanceof IngestError ? err : new IngestError('INTERNAL', String((err as Error)?.message ?? err));
+        const e = toIngestError(err);
         log.warn({ jobId: job.id, code: e.code, message: e.message }, 'ingest failed');
-        // A corrupt file or a refused source will not get better on retry.
+        // A corrupt file or a refused source will not get better on retry (FAILURE_KINDS says which).
         if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
         throw new Error(`[${e.code}] ${e.message}`);
       }

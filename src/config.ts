@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { parseDuration } from './time.js';
-import { DEFAULT_WRITE_BATCH_ROWS } from './pipeline/ingest.js';
-import { isUrl, refuseDisallowedUrl } from './pipeline/source.js';
+import { BooktapeError } from './errors.js';
+import { isUrl, refuseDisallowedUrl } from './url-policy.js';
+
+/**
+ * Snapshot rows per store write. Larger batches amortise each write's fixed
+ * cost, but DuckDB's appender flushes synchronously, on the thread that also
+ * renews job locks and serves the API: a batch this size blocks it for a
+ * noticeable fraction of a second.
+ */
+export const DEFAULT_WRITE_BATCH_ROWS = 8192;
 
 /** A comma-separated list. */
 const list = (fallback = '') =>
@@ -104,8 +112,11 @@ export interface Config {
   logLevel: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'BAD_CONFIG';
+/** A setting is missing or wrong: the operator fixes the environment. */
+export class ConfigError extends BooktapeError {
+  constructor(message: string) {
+    super('BAD_CONFIG', 'invalid', message);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

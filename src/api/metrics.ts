@@ -1,14 +1,14 @@
-import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ingestMetrics } from '../../jobs/metrics.js';
-import { probeJobCounts } from '../../jobs/queue.js';
+import { ingestMetrics } from '../pipeline/metrics.js';
+import { replayMetrics } from '../stream/metrics.js';
 import type { SnapshotStore } from '../store/port.js';
+import { JOB_STATES, type IngestJobs } from './jobs.js';
 
 /** The job states /metrics reports for the ingest queue. */
-export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+export const QUEUE_STATES = JOB_STATES;
 
 /**
- * Everything /metrics exposes, in one registry per app. With `queue`, each
+ * Everything /metrics exposes, in one registry per app. With `jobs`, each
  * scrape also reads the ingest queue's job counts from Redis: they cover
  * every worker sharing the queue, where the ingest counters below count only
  * jobs this process ran. With a `store` that caches rows for book lookups,
@@ -16,7 +16,7 @@ export const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'com
  * BOOKTAPE_DUCKDB_BOOK_CACHE_MB: many misses under steady load mean the
  * clients' blocks do not fit).
  */
-export function createMetrics(queue: Queue | null = null, store: Pick<SnapshotStore, 'bookCache'> | null = null) {
+export function createMetrics(jobs: Pick<IngestJobs, 'counts'> | null = null, store: Pick<SnapshotStore, 'bookCache'> | null = null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
   const cache = store?.bookCache === undefined ? null : () => store.bookCache!();
@@ -51,20 +51,18 @@ export function createMetrics(queue: Queue | null = null, store: Pick<SnapshotSt
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    replayFrames: new Counter({ name: 'booktape_replay_frames_total', help: 'Replay frames sent', labelNames: ['transport'], registers: [registry] }),
-    replayBytes: new Counter({ name: 'booktape_replay_bytes_total', help: 'Replay bytes sent', labelNames: ['transport'], registers: [registry] }),
-    activeStreams: new Gauge({ name: 'booktape_replay_active_streams', help: 'Replay streams open now', labelNames: ['transport'], registers: [registry] }),
+    ...replayMetrics(registry),
     /** Jobs this process runs: with the embedded store, serve runs the ingest worker. */
     ingest: ingestMetrics(registry),
     queueJobs: new Gauge({
       name: 'booktape_queue_jobs',
       help: 'Ingest queue jobs by state, read from Redis at each scrape (all workers)',
       labelNames: ['state'],
-      registers: queue === null ? [] : [registry],
+      registers: jobs === null ? [] : [registry],
       async collect() {
         this.reset(); // no Redis this scrape: report nothing rather than stale counts
         try {
-          const counts = await probeJobCounts(queue!, [...QUEUE_STATES]);
+          const counts = await jobs!.counts(QUEUE_STATES);
           for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
         } catch {
           /* Redis is away or slow: the scrape answers with the other metrics; /readyz says why */

@@ -1,56 +1,84 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ZodError } from 'zod';
-import { isStoreFailure } from '../store/port.js';
+import { BooktapeError, FAILURE_KINDS, toBooktapeError, type FailureKind } from '../errors.js';
 
 /**
  * An API error as RFC 9457 problem+json: a stable `code`, a `detail` a user
- * can act on, and the offending `field` for validation errors.
+ * can act on, and the offending `field` for validation errors. The status
+ * comes from the kind (FAILURE_KINDS), as for every other booktape error.
  */
-export class Problem extends Error {
+export class Problem extends BooktapeError {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    kind: FailureKind,
+    code: string,
     readonly detail: string,
     readonly field?: string,
   ) {
-    super(detail);
+    super(code, kind, detail);
   }
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable', 500: 'Internal Server Error',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Content Too Large',
+  415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
-export function sendProblem(res: Response, p: Problem): void {
+/** The body of every error answer (see ProblemSchema in openapi.ts). */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  field?: string;
+}
+
+export function problemBody(e: BooktapeError): ProblemBody {
+  const status = e.traits.httpStatus;
+  const field = e instanceof Problem ? e.field : undefined;
+  return {
+    type: `https://booktape.dev/problems/${e.code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code: e.code,
+    detail: e.message,
+    ...(field ? { field } : {}),
+  };
+}
+
+export function sendProblem(res: Response, e: BooktapeError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.status(p.status).type('application/problem+json').send(JSON.stringify({
-    type: `https://booktape.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
-    title: TITLES[p.status] ?? 'Error',
-    status: p.status,
-    code: p.code,
-    detail: p.detail,
-    ...(p.field ? { field: p.field } : {}),
-  }));
+  const body = problemBody(e);
+  res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
 export function fromZod(err: ZodError): Problem {
   const issue = err.issues[0];
   const field = issue.path.join('.') || undefined;
-  return new Problem(400, 'INVALID_PARAMETER', field ? `${field}: ${issue.message}` : issue.message, field);
+  return new Problem('invalid', 'INVALID_PARAMETER', field ? `${field}: ${issue.message}` : issue.message, field);
 }
 
-/** The last middleware: every error leaves as problem+json, never as a stack trace. */
-export function problemHandler(log: (err: unknown) => void) {
+/** body-parser's errors, mapped where they arise: the request's body, not booktape, is at fault. */
+function fromBodyParser(err: unknown): Problem | null {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return new Problem('invalid', 'INVALID_JSON', 'the request body is not valid JSON');
+  if (type === 'entity.too.large') return new Problem('too-large', 'BODY_TOO_LARGE', 'the request body is over its 16 kB limit');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new Problem('unsupported-media', 'UNSUPPORTED_MEDIA_TYPE', 'send the body as UTF-8 JSON');
+  return null;
+}
+
+/**
+ * The last middleware: every error leaves as problem+json, never as a stack
+ * trace, and is logged at its kind's level (internal ones with the stack).
+ */
+export function problemHandler(log: (level: 'info' | 'warn' | 'error', err: BooktapeError, cause: unknown) => void) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof Problem) return sendProblem(res, err);
-    if (err instanceof ZodError) return sendProblem(res, fromZod(err));
-    if ((err as { type?: unknown } | null)?.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'INVALID_JSON', 'the request body is not valid JSON'));
-    // The store's failures are not the request's fault.
-    if (isStoreFailure(err)) return sendProblem(res, new Problem(503, err.code, String(err.message)));
-    log(err);
-    sendProblem(res, new Problem(500, 'INTERNAL', 'an unexpected error occurred; it has been logged'));
+    const e = err instanceof ZodError ? fromZod(err) : fromBodyParser(err) ?? toBooktapeError(err);
+    log(FAILURE_KINDS[e.kind].logLevel, e, err);
+    if (e.kind === 'internal') return sendProblem(res, new Problem('internal', 'INTERNAL', 'an unexpected error occurred; it has been logged'));
+    sendProblem(res, e);
   };
 }

@@ -1,53 +1,42 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { SnapshotStore } from '../store/port.js';
-import { ingestQueue } from '../../jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { createReplayServer } from '../stream/tcp.js';
 import { ActiveReads } from '../stream/active-reads.js';
 import { createApp } from './app.js';
-import { createMetrics } from './metrics.js';
+import type { IngestJobs } from './jobs.js';
+import type { Metrics } from './metrics.js';
 
 export interface RunningServer {
   http: HttpServer;
   tcp: TcpServer;
   httpPort: number;
   tcpPort: number;
-  worker: RunningWorker | null;
+  /**
+   * Stops taking connections, then stops the replays and exports in
+   * flight and waits for their reads to end (a replay ends its response
+   * without the end marker, so its client can tell it was cut), then
+   * closes what is left. The store can be closed after this resolves.
+   */
   close(): Promise<void>;
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
+export interface ServerDeps {
+  config: Pick<Config, 'port' | 'tcpPort' | 'writeToken' | 'readToken' | 'url'>;
+  store: SnapshotStore;
+  /** null: no Redis; the read side works and job routes answer 503. */
+  jobs: IngestJobs | null;
+  metrics: Metrics;
+  log: Logger;
 }
 
-/**
- * Starts the HTTP API and the TCP replay port. Without Redis the read side
- * still works and job routes answer 503. With the embedded DuckDB store the
- * ingest worker runs inside this process (DuckDB allows one process per file);
- * with QuestDB run `booktape worker` processes instead.
- */
-export async function startServer(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServer> {
-  const hasRedis = await redisAnswers(config.redisUrl);
-  if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
-  const queue = hasRedis ? ingestQueue(config) : null;
-  const metrics = createMetrics(queue, store);
-  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
+/** Starts the HTTP API (config.port) and the TCP replay port (config.tcpPort) over one store. */
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, store, jobs, metrics, log } = deps;
   const reads = new ActiveReads();
-  const app = createApp({ config, store, queue, metrics, log, reads });
+  const app = createApp({ config, store, jobs, metrics, log, reads });
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
@@ -62,23 +51,15 @@ export async function startServer(config: Config, store: SnapshotStore, log: Log
     return typeof a === 'object' && a !== null ? a.port : 0;
   };
   return {
-    http, tcp, worker,
+    http, tcp,
     httpPort: address(http),
     tcpPort: address(tcp),
-    /**
-     * Stops taking connections, then stops the replays and exports in
-     * flight and waits for their reads to end (a replay ends its response
-     * without the end marker, so its client can tell it was cut), then
-     * closes what is left. The store can be closed after this resolves.
-     */
     async close() {
       tcp.close();
       const closed = new Promise((r) => http.close(r));
       await reads.stop();
       http.closeAllConnections();
       await closed;
-      await worker?.close();
-      await queue?.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+// src/book/: the L3 order-book engine (books, levels, the market of many books) and snapshot capture.
 /**
  * What the data did that the book semantics treat as irregular. Each is
  * counted, never "repaired" silently; names are the JSON keys users see.

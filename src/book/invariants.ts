@@ -1,3 +1,4 @@
+import { BooktapeError } from '../errors.js';
 import type { Book } from './book.js';
 import { ASK, BID, type Order } from './level.js';
 
@@ -59,8 +60,9 @@ export function checkBook(book: Book): string[] {
   return problems;
 }
 
-export class BookInvariantError extends Error {
+/** A broken book under --verify: a defect in the engine (or a file it cannot model), never a user's mistake. */
+export class BookInvariantError extends BooktapeError {
   constructor(readonly problems: string[], where: string) {
-    super(`book invariant broken ${where}: ${problems.slice(0, 5).join('; ')}`);
+    super('BOOK_INVARIANT', 'internal', `book invariant broken ${where}: ${problems.slice(0, 5).join('; ')}`);
   }
 }

@@ -1,4 +1,5 @@
 import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
+import { BooktapeError } from '../errors.js';
 import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, comma, field, int, int64, put } from '../bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
 
@@ -36,9 +37,10 @@ function setU32(view: DataView, o: number, x: number, what: string, buf: Snapsho
   view.setUint32(o, x, true);
 }
 
-export class MbpError extends Error {
-  constructor(readonly code: 'MBP_FIELD_OVERFLOW', message: string) {
-    super(message);
+/** A value MBP's binary layout cannot hold: the input is fine, the chosen format is not. */
+export class MbpError extends BooktapeError {
+  constructor(code: 'MBP_FIELD_OVERFLOW', message: string) {
+    super(code, 'invalid', message);
   }
 }
 

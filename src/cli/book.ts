@@ -1,3 +1,4 @@
+// src/cli/: the CLI commands behind src/cli.ts; services.ts is the composition root that wires processes.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';

@@ -3,6 +3,10 @@
  * serve, demo. They need the stores, BullMQ and the API (about a second of
  * module loading), so cli.ts imports this module only when one of them runs,
  * and the file commands (meta, decode, book, mbp, synth) start at once.
+ *
+ * This is the composition root: the one module that wires processes
+ * together, and so the one in src/ that may import jobs/ (the architecture
+ * test allows it here and nowhere else).
  */
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,21 +14,64 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { openStore } from '../store/index.js';
+import { openStore, type StoreOptions } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
-import { refuseDisallowedUrl } from '../pipeline/source.js';
-import { startServer } from '../api/server.js';
-import { enqueueIngest, ingestQueue, readinessChecks } from '../../jobs/queue.js';
-import { ingestOptions, startWorker } from '../../jobs/worker.js';
-import { ingestMetrics, serveProbes } from '../../jobs/metrics.js';
+import { ingestMetrics } from '../pipeline/metrics.js';
+import { ingestOptions } from '../pipeline/options.js';
+import { refuseDisallowedUrl } from '../url-policy.js';
+import { startServer, type RunningServer } from '../api/server.js';
+import { createMetrics } from '../api/metrics.js';
+import { serveProbes } from '../api/probe-server.js';
+import { readinessChecks } from '../api/readiness.js';
+import { enqueueIngest, ingestQueue, redisAnswers } from '../../jobs/queue.js';
+import { bullIngestJobs } from '../../jobs/ingest-jobs.js';
+import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
 
+/** The store's own options, from the configuration. */
+export function storeOptions(config: Config): StoreOptions {
+  return config.store === 'questdb'
+    ? { kind: 'questdb', clientConf: config.questdbConf!, timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections }
+    : { kind: 'duckdb', path: config.duckdbPath, memoryLimit: config.duckdbMemory, bookCacheBytes: config.duckdbBookCacheMb * 2 ** 20 };
+}
+
+export interface RunningServices extends RunningServer {
+  /** The ingest worker `serve` runs itself with the embedded store, else null. */
+  worker: RunningWorker | null;
+}
+
+/**
+ * What `serve` runs: the HTTP API and the TCP replay port, and the job queue
+ * when Redis answers. Without Redis the read side still works and job routes
+ * answer 503. With the embedded DuckDB store the ingest worker runs inside
+ * this process (DuckDB allows one process per file); with QuestDB run
+ * `booktape worker` processes instead. close() stops all of it, store aside.
+ */
+export async function startServices(config: Config, store: SnapshotStore, log: Logger): Promise<RunningServices> {
+  const hasRedis = await redisAnswers(config.redisUrl);
+  if (!hasRedis) log.warn({ redis: config.redisUrl }, 'no Redis: serving reads only; ingest jobs and Bull Board are unavailable');
+  const queue = hasRedis ? ingestQueue(config) : null;
+  const jobs = queue === null ? null : bullIngestJobs(queue);
+  const metrics = createMetrics(jobs, store);
+  const worker = hasRedis && store.kind === 'duckdb' ? await startWorker(config, store, log, metrics.ingest) : null;
+  const server = await startServer({ config, store, jobs, metrics, log });
+  return {
+    ...server,
+    worker,
+    async close() {
+      await server.close();
+      await worker?.close();
+      await queue?.close();
+    },
+  };
+}
+
 export async function ingestCommand(source: string): Promise<void> {
   const config = loadConfig();
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   try {
     await store.init();
     const summary = await ingest(source, {
@@ -55,14 +102,15 @@ export async function enqueueCommand(source: string): Promise<void> {
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-worker');
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
   const running = await startWorker(config, store, log, ingestMetrics(registry));
+  const jobs = bullIngestJobs(running.queue);
   const metrics = config.metricsPort === undefined
     ? null
-    : await serveProbes(registry, config.metricsPort, () => readinessChecks(store, running.queue)); // ready as the API's /readyz
+    : await serveProbes(registry, config.metricsPort, () => readinessChecks(store, jobs)); // ready as the API's /readyz
   const metricsAt = metrics === null ? null : `http://localhost:${(metrics.address() as AddressInfo).port}/metrics`;
   log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
   await new Promise<void>((resolve) => {
@@ -81,7 +129,7 @@ export async function workerCommand(): Promise<void> {
 
 export async function serveCommand(): Promise<void> {
   const config = loadConfig();
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
 }
@@ -89,7 +137,7 @@ export async function serveCommand(): Promise<void> {
 export async function demoCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-demo');
-  const store = openStore(config);
+  const store = openStore(storeOptions(config));
   await store.init();
   const options = ingestOptions(config, store);
   const summary = await ingest(`${DATA_DIR}CLX5_mbo.dbn`, {
@@ -102,7 +150,7 @@ export async function demoCommand(): Promise<void> {
 
 /** Serves until SIGTERM/SIGINT, then closes everything and resolves. */
 async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logger): Promise<void> {
-  const server = await startServer(config, store, log);
+  const server = await startServices(config, store, log);
   const base = `http://localhost:${server.httpPort}`;
   log.info({ http: base, tcp: server.tcpPort, store: store.kind, worker: server.worker !== null }, 'serving');
   process.stderr.write(

@@ -1,3 +1,4 @@
+// src/dbn/: DBN decoding: metadata, record framing, MBO records, zstd, and the DBN writers.
 /** DBN wire constants, as in Databento's DBN specification. */
 
 export const DBN_MAGIC = [0x44, 0x42, 0x4e] as const; // "DBN"

@@ -1,3 +1,5 @@
+import { BooktapeError } from '../errors.js';
+
 /**
  * Every way a DBN input can be wrong. Each code has a stable name so callers
  * (CLI exit paths, job failure reasons, API problem+json) can branch on it.
@@ -20,14 +22,15 @@ export type DbnErrorCode =
  * A decoding failure. `offset` is the byte offset in the decoded (decompressed)
  * DBN stream where the problem was found, so a user can inspect it with `xxd -s`.
  */
-export class DbnError extends Error {
+export class DbnError extends BooktapeError {
   override readonly name = 'DbnError';
+  declare readonly code: DbnErrorCode;
   constructor(
-    readonly code: DbnErrorCode,
+    code: DbnErrorCode,
     message: string,
     readonly offset: number,
   ) {
-    super(`${message} (at byte ${offset})`);
+    super(code, 'invalid', `${message} (at byte ${offset})`);
   }
 }
 

@@ -1,3 +1,5 @@
+// src/pipeline/: ingest: a source (file or URL) through the engine thread into the store, with progress and a summary.
+import type { SerializedError } from '../errors.js';
 import type { ExportedRows } from '../book/row-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SymbolMapping } from '../dbn/metadata.js';
@@ -34,4 +36,4 @@ export type EngineMessage =
       anomalies: Record<string, number>;
       books: BookSummary[];
     }
-  | { type: 'error'; error: { code: string; message: string; offset?: number } };
+  | { type: 'error'; error: SerializedError & { offset?: number } };

@@ -1,33 +1,34 @@
+import { BooktapeError, toBooktapeError, type FailureKind, type SerializedError } from '../errors.js';
 import { isDbnError } from '../dbn/errors.js';
-import { SourceError } from './source.js';
-import { StoreError, isStoreFailure } from '../store/port.js';
-
-/** Failures of the moment besides the store's (the network, the engine thread): a retry may succeed. */
-const RETRYABLE = new Set(['SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL']);
 
 /**
- * Why an ingest failed, with the code of the underlying typed error (DbnError,
- * SourceError, StoreError, ...) so it survives a thread boundary and a job queue.
+ * Why an ingest failed: the code and kind of the underlying failure
+ * (DbnError, SourceError, StoreError, ...), and the byte offset for a bad
+ * file, so that all of it survives a thread boundary and a job queue. Whether
+ * a job is retried follows from the kind (FAILURE_KINDS).
  */
-export class IngestError extends Error {
-  constructor(readonly code: string, message: string, readonly offset?: number) {
-    super(message);
+export class IngestError extends BooktapeError {
+  constructor(code: string, kind: FailureKind, message: string, readonly offset?: number) {
+    super(code, kind, message);
   }
 
-  /** Errors nothing will fix by retrying: bad files, refused sources. Every store failure may pass. */
+  /** Errors nothing will fix by retrying: bad files, refused sources. */
   get permanent(): boolean {
-    return !(isStoreFailure(this) || RETRYABLE.has(this.code));
+    return !this.traits.retryable;
   }
 
-  toJSON(): { code: string; message: string; offset?: number } {
-    return { code: this.code, message: this.message, ...(this.offset !== undefined ? { offset: this.offset } : {}) };
+  override toJSON(): SerializedError & { offset?: number } {
+    return { ...super.toJSON(), ...(this.offset !== undefined ? { offset: this.offset } : {}) };
+  }
+
+  static fromJSON(e: SerializedError & { offset?: number }): IngestError {
+    return new IngestError(e.code, e.kind, e.message, e.offset);
   }
 }
 
 export function toIngestError(err: unknown): IngestError {
   if (err instanceof IngestError) return err;
-  if (isDbnError(err)) return new IngestError(err.code, err.message, err.offset);
-  if (err instanceof SourceError || err instanceof StoreError) return new IngestError(err.code, err.message);
-  const e = err as { code?: unknown; message?: unknown };
-  return new IngestError(typeof e?.code === 'string' ? e.code : 'INTERNAL', String(e?.message ?? err));
+  if (isDbnError(err)) return new IngestError(err.code, err.kind, err.message, err.offset);
+  const e = toBooktapeError(err);
+  return new IngestError(e.code, e.kind, e.message);
 }

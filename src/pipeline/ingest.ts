@@ -7,6 +7,7 @@ import { symbolsByInstrument } from '../dbn/metadata.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { BookSummary, EngineMessage, EngineRequest } from './engine-protocol.js';
 import { IngestError, toIngestError } from './errors.js';
+import { DEFAULT_WRITE_BATCH_ROWS } from '../config.js';
 import type { SourcePolicy } from './source.js';
 
 export interface IngestProgress {
@@ -17,12 +18,8 @@ export interface IngestProgress {
   percent: number | null;
 }
 
-/**
- * Snapshot rows per store write. Larger batches amortise each write's fixed
- * cost, but DuckDB's appender flushes synchronously, on the thread that also
- * renews job locks and serves the API: 8,192 rows block it ~0.15 s here.
- */
-export const DEFAULT_WRITE_BATCH_ROWS = 8192;
+/** Snapshot rows per store write by default: the setting's default (see config.ts for why). */
+export { DEFAULT_WRITE_BATCH_ROWS };
 
 export interface IngestOptions {
   store: SnapshotStore;
@@ -133,7 +130,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
               resolve(m);
               return;
             case 'error':
-              fail(new IngestError(m.error.code, m.error.message, m.error.offset));
+              fail(IngestError.fromJSON(m.error));
           }
         }).catch(fail);
       });
@@ -143,7 +140,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
       worker.on('exit', (code) => {
         // Let queued messages drain first: 'done' may still be in the chain.
         chain.then(() => {
-          if (!finished) fail(new IngestError('ENGINE_CRASHED', `the engine thread exited (code ${code}) before finishing`));
+          if (!finished) fail(new IngestError('ENGINE_CRASHED', 'internal', `the engine thread exited (code ${code}) before finishing`));
         });
       });
     });
@@ -196,7 +193,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
 function engineCrash(err: Error & { code?: string }, heapMb: number | undefined): IngestError {
   if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
     const limit = heapMb !== undefined ? `its heap limit, BOOKTAPE_ENGINE_HEAP_MB=${heapMb}` : 'Node\'s default heap limit';
-    return new IngestError('ENGINE_CRASHED', `the engine thread ran out of memory at ${limit}: the books of this file need more; raise BOOKTAPE_ENGINE_HEAP_MB`);
+    return new IngestError('ENGINE_CRASHED', 'internal', `the engine thread ran out of memory at ${limit}: the books of this file need more; raise BOOKTAPE_ENGINE_HEAP_MB`);
   }
-  return new IngestError('ENGINE_CRASHED', `the engine thread failed: ${err.message}`);
+  return new IngestError('ENGINE_CRASHED', 'internal', `the engine thread failed: ${err.message}`);
 }

@@ -3,20 +3,10 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { READ_CHUNK_BYTES } from '../dbn/reader.js';
+import { SourceError, checkHost, isUrl, parseUrl } from '../url-policy.js';
 
-export type SourceErrorCode =
-  | 'SOURCE_NOT_ALLOWED'
-  | 'SOURCE_NOT_FOUND'
-  | 'SOURCE_TOO_LARGE'
-  | 'SOURCE_HTTP_ERROR'
-  | 'SOURCE_TIMEOUT'
-  | 'TOO_MANY_REDIRECTS';
+export { SourceError, isUrl, refuseDisallowedUrl, type SourceErrorCode } from '../url-policy.js';
 
-export class SourceError extends Error {
-  constructor(readonly code: SourceErrorCode, message: string) {
-    super(message);
-  }
-}
 
 export interface SourcePolicy {
   /** Local files must resolve (after symlinks) under one of these directories. */
@@ -49,8 +39,6 @@ export interface OpenedSource {
   meter: Meter;
   chunks: AsyncIterable<Uint8Array>;
 }
-
-export const isUrl = (spec: string): boolean => /^https?:\/\//i.test(spec);
 
 /** A local path, only under the configured data roots (no traversal, no symlink escape). */
 export async function resolveLocalPath(spec: string, roots: string[]): Promise<string> {
@@ -98,35 +86,6 @@ export async function openSource(spec: string, policy: SourcePolicy): Promise<Op
     return { name: path, meter, chunks: metered(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), meter, Infinity) };
   }
   return openUrl(spec, policy);
-}
-
-/**
- * Refuses a URL source the workers would refuse (scheme, host allow-list),
- * so that enqueueing it fails at once instead of queueing a job that fails.
- * Local paths pass: only a worker can resolve them, on its own filesystem.
- */
-export function refuseDisallowedUrl(spec: string, policy: Pick<SourcePolicy, 'allowHosts'>): void {
-  if (isUrl(spec)) checkHost(parseUrl(spec), policy);
-}
-
-function parseUrl(spec: string): URL {
-  try {
-    return new URL(spec);
-  } catch {
-    throw new SourceError('SOURCE_NOT_ALLOWED', `${spec} is not a valid URL`);
-  }
-}
-
-function checkHost(url: URL, policy: Pick<SourcePolicy, 'allowHosts'>): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SourceError('SOURCE_NOT_ALLOWED', `only http and https URLs are fetched, not ${url.protocol}`);
-  }
-  if (!policy.allowHosts.includes(url.host) && !policy.allowHosts.includes(url.hostname)) {
-    throw new SourceError(
-      'SOURCE_NOT_ALLOWED',
-      `host ${url.host} is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS (now: ${policy.allowHosts.join(', ') || 'empty'})`,
-    );
-  }
 }
 
 async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource> {

@@ -1,3 +1,4 @@
+// src/store/: the snapshot store port and its adapters (duckdb/, questdb/).
 import { ASK_PX, ASK_SZ, BID_PX, BID_SZ, type LevelField, type SnapshotBuffer } from '../book/snapshot-buffer.js';
 
 /**

@@ -1,14 +1,29 @@
-import type { Config } from '../config.js';
 import { DuckDbStore } from './duckdb/store.js';
 import type { SnapshotStore } from './port.js';
 import { QuestDbStore } from './questdb/store.js';
 
 export * from './port.js';
 
-/** The store the configuration names: QuestDB when configured, else embedded DuckDB. */
-export function openStore(config: Pick<Config, 'store' | 'duckdbPath' | 'duckdbMemory' | 'duckdbBookCacheMb' | 'questdbConf' | 'storeTimeoutMs' | 'questdbReadConnections'>): SnapshotStore {
-  if (config.store === 'questdb') {
-    return new QuestDbStore(config.questdbConf!, { timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections });
+/** Which store, and its own settings. */
+export type StoreOptions =
+  | {
+    kind: 'questdb';
+    /** ILP-over-HTTP client configuration, e.g. "http::addr=localhost:9000;" */
+    clientConf: string;
+    /** Deadline of each call, queueing included, and concurrent queries (docs/questdb.md). */
+    timeoutMs?: number;
+    readConnections?: number;
   }
-  return new DuckDbStore(config.duckdbPath, config.duckdbMemory, config.duckdbBookCacheMb * 2 ** 20);
+  | { kind: 'duckdb'; path: string; /** DuckDB's memory_limit, e.g. "256MB" */ memoryLimit: string; bookCacheBytes: number };
+
+/** The store `options` name. */
+export function openStore(options: StoreOptions): SnapshotStore {
+  if (options.kind === 'questdb') {
+    const limits = {
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.readConnections !== undefined ? { readConnections: options.readConnections } : {}),
+    };
+    return new QuestDbStore(options.clientConf, limits);
+  }
+  return new DuckDbStore(options.path, options.memoryLimit, options.bookCacheBytes);
 }

@@ -1,3 +1,4 @@
+import { BooktapeError } from '../errors.js';
 import type { DepthSnapshot } from '../book/snapshot.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../book/trade-buffer.js';
@@ -121,20 +122,14 @@ export interface BookCacheStats {
  * (out of resources for this load: the same call may succeed later),
  * STORE_READ_FAILED or STORE_WRITE_FAILED (the store refused the statement).
  */
-export class StoreError extends Error {
-  constructor(readonly code: 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED', message: string) {
-    super(message);
-  }
-}
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED';
 
-/**
- * True for a store's failure: a StoreError, or anything carrying a STORE_*
- * code (the API answers these 503 with their message, as not the request's
- * fault, and a replay passes them on to its client).
- */
-export function isStoreFailure(err: unknown): err is { code: StoreError['code']; message: string } {
-  const code = (err as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('STORE_');
+/** Not the caller's fault, and it may pass: every store failure is 'unavailable' (503, retried, exit 3). */
+export class StoreError extends BooktapeError {
+  declare readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string) {
+    super(code, 'unavailable', message);
+  }
 }
 
 /** A range's rows one by one, from readRange's batches. */

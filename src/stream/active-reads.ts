@@ -1,3 +1,4 @@
+// src/stream/: replays and exports: request schemas, frame writers, pacing, and the TCP replay server.
 /**
  * The store reads that responses are streaming now (replays, exports), so
  * that a shutdown can stop them and wait for them before the store closes.

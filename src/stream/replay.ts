@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
-import { isStoreFailure, type RowKey, type SnapshotStore } from '../store/port.js';
+import type { RowKey, SnapshotStore } from '../store/port.js';
+import { isUnavailable } from '../errors.js';
 import { FrameWriter } from './frames.js';
-import { rowKeyText } from '../api/params.js';
+import { rowKeyText } from './requests.js';
 
 export interface ReplayRequest {
   symbols: string[];
@@ -132,8 +133,8 @@ export async function streamReplay(
   return counts;
 }
 
-/** A store's own failure says what to do; anything else is ours, and only its code is shown. */
+/** A store's failure says what to do (it is 'unavailable'); anything else is ours, and only its code is shown. */
 function errorLine(err: unknown, frames: number): ErrorLine {
-  if (isStoreFailure(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
+  if (isUnavailable(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
   return { type: 'error', code: 'INTERNAL', detail: 'an unexpected error stopped the replay; it has been logged', frames };
 }

@@ -2,8 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import type { SnapshotStore } from '../store/port.js';
-import type { Metrics } from '../api/metrics.js';
-import { ReplayQuery } from '../api/params.js';
+import type { ReplayMetrics } from './metrics.js';
+import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
 import type { ActiveReads } from './active-reads.js';
 
@@ -20,7 +20,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * store fails part-way, after its frames so far.
  */
 export function createReplayServer(
-  store: SnapshotStore, metrics: Metrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
+  store: SnapshotStore, metrics: ReplayMetrics, log: Logger, reads: ActiveReads, requestTimeoutMs = REQUEST_TIMEOUT_MS,
 ): Server {
   // allowHalfOpen: `echo request | nc` closes its sending side at once; the
   // replay must still flow the other way.

@@ -11,6 +11,7 @@ import { createReplayServer } from '../../src/stream/tcp.js';
 import { QUEUE_STATES, createMetrics } from '../../src/api/metrics.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { bullIngestJobs } from '../../jobs/ingest-jobs.js';
 import { loadConfig } from '../../src/config.js';
 
 /**
@@ -40,7 +41,8 @@ afterAll(async () => {
 
 /** The app on the test's store, with `queue` (null: no Redis) and `tokens`, on a free port. */
 async function serve(queue: ReturnType<typeof ingestQueue> | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
-  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, queue, metrics: createMetrics(queue), log: pino({ level: 'silent' }), reads: new ActiveReads() });
+  const jobs = queue === null ? null : bullIngestJobs(queue);
+  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads() });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../../src/api/server.js';
+import { startServices as startServer } from '../../src/cli/services.js';
 import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';

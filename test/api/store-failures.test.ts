@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { ingest } from '../../src/pipeline/ingest.js';
-import { startServer, type RunningServer } from '../../src/api/server.js';
+import { startServices as startServer, type RunningServices as RunningServer } from '../../src/cli/services.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
 import { tcpExchange } from './tcp-client.js';

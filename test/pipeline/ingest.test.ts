@@ -8,9 +8,11 @@ import { openDbnFile } from '../../src/dbn/index.js';
 import { ZSTD_THREAD_MIN_BYTES } from '../../src/dbn/reader.js';
 import { packedLevelsJson } from '../../src/book/export.js';
 import { ingest } from '../../src/pipeline/ingest.js';
-import { IngestError } from '../../src/pipeline/errors.js';
+import { IngestError, toIngestError } from '../../src/pipeline/errors.js';
+import { SourceError } from '../../src/pipeline/source.js';
+import { DbnError } from '../../src/dbn/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
-import { rowsOf } from '../../src/store/port.js';
+import { StoreError, rowsOf } from '../../src/store/port.js';
 import { CLI, CLX5 } from '../helpers.js';
 import { add, encode } from '../book/records.js';
 
@@ -141,12 +143,29 @@ describe('ingest: file -> books -> snapshots in the store', () => {
 
 
 describe('IngestError.permanent: what a job retries', () => {
+  // Each failure as the code that raises it raises it, so the kinds come from where the errors arise.
+  const failures: Record<string, unknown> = {
+    STORE_UNAVAILABLE: new StoreError('STORE_UNAVAILABLE', 'x'),
+    STORE_BUSY: new StoreError('STORE_BUSY', 'x'),
+    STORE_READ_FAILED: new StoreError('STORE_READ_FAILED', 'x'),
+    STORE_WRITE_FAILED: new StoreError('STORE_WRITE_FAILED', 'x'),
+    SOURCE_TIMEOUT: new SourceError('SOURCE_TIMEOUT', 'x'),
+    SOURCE_HTTP_ERROR: new SourceError('SOURCE_HTTP_ERROR', 'x'),
+    ENGINE_CRASHED: new IngestError('ENGINE_CRASHED', 'internal', 'x'),
+    INTERNAL: new Error('x'),
+    TRUNCATED_RECORD: new DbnError('TRUNCATED_RECORD', 'x', 0),
+    NOT_MBO: new DbnError('NOT_MBO', 'x', 0),
+    SOURCE_NOT_ALLOWED: new SourceError('SOURCE_NOT_ALLOWED', 'x'),
+    SOURCE_NOT_FOUND: new SourceError('SOURCE_NOT_FOUND', 'x'),
+  };
   it('retries every store failure and failures of the moment; not bad files or refused sources', () => {
     for (const code of ['STORE_UNAVAILABLE', 'STORE_BUSY', 'STORE_READ_FAILED', 'STORE_WRITE_FAILED', 'SOURCE_TIMEOUT', 'SOURCE_HTTP_ERROR', 'ENGINE_CRASHED', 'INTERNAL']) {
-      expect(new IngestError(code, 'x').permanent, code).toBe(false);
+      expect(toIngestError(failures[code]).code, code).toBe(code);
+      expect(toIngestError(failures[code]).permanent, code).toBe(false);
     }
     for (const code of ['TRUNCATED_RECORD', 'NOT_MBO', 'SOURCE_NOT_ALLOWED', 'SOURCE_NOT_FOUND']) {
-      expect(new IngestError(code, 'x').permanent, code).toBe(true);
+      expect(toIngestError(failures[code]).code, code).toBe(code);
+      expect(toIngestError(failures[code]).permanent, code).toBe(true);
     }
   });
 });

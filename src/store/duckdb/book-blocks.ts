@@ -1,3 +1,4 @@
+// src/store/duckdb/: the embedded DuckDB store, the default when no QuestDB is configured.
 import type { BookCacheStats, StoredSnapshot } from '../port.js';
 
 /** Rows read for a block (one result chunk's): their keys, each as a snapshot, and the bytes they hold. */

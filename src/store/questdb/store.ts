@@ -1,3 +1,4 @@
+// src/store/questdb/: the QuestDB store: ILP over HTTP for writes, /exec for reads and DDL.
 import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';

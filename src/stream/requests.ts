@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { parseInstant } from '../time.js';
 import type { RowKey } from '../store/port.js';
 
+/*
+ * What a replay or an export asks for, as the HTTP query string and the TCP
+ * request line give it: validated once here for both transports.
+ */
+
 /** ISO-8601 with a zone, or integer ns since the epoch. */
 export const instant = z.string().transform((s, ctx) => {
   const ns = parseInstant(s);
@@ -13,8 +18,8 @@ export const instant = z.string().transform((s, ctx) => {
 });
 
 /** A query-string number; the message says what to send instead of "received NaN". */
-const number = (what: string) => z.coerce.number({ error: `must be ${what}` });
-const depth = (max: number, fallback: number) =>
+export const number = (what: string) => z.coerce.number({ error: `must be ${what}` });
+export const depth = (max: number, fallback: number) =>
   number(`an integer from 1 to ${max}`).int(`must be an integer from 1 to ${max}`).min(1).max(max).default(fallback);
 
 /**
@@ -47,12 +52,7 @@ export const rowKey = z.string().transform((s, ctx) => {
 /** A row key as `after` takes it. */
 export const rowKeyText = (k: RowKey): string => `${k.tsRecv},${k.instrumentId},${k.publisherId},${k.sequence},${k.subSequence}`;
 
-export const BookQuery = z.object({
-  at: instant.optional(),
-  depth: depth(50, 10),
-  publisher_id: number('an integer from 0 to 65535').int().min(0).max(65535).optional(),
-}).strict();
-
+/** GET /v1/books/{symbol}/snapshots: an export of a range. */
 export const SnapshotsQuery = z.object({
   from: instant.optional(),
   to: instant.optional(),
@@ -62,6 +62,7 @@ export const SnapshotsQuery = z.object({
   format: z.enum(['json', 'ndjson', 'csv']).default('ndjson'),
 }).strict().refine(inOrder, ordered);
 
+/** GET /v1/replay's query, and the TCP replay's request line. */
 export const ReplayQuery = z.object({
   symbols: symbols.optional().default([]),
   from: instant.optional(),
@@ -73,5 +74,4 @@ export const ReplayQuery = z.object({
 }).strict()
   .refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] })
   .refine(inOrder, ordered);
-
-export const IngestBody = z.object({ source: z.string().min(1).max(4096) }).strict();
+export type ExportRequest = z.infer<typeof SnapshotsQuery>;

@@ -1,0 +1,46 @@
+import type { RequestHandler } from 'express';
+import type { IngestSummary } from '../pipeline/ingest.js';
+
+/**
+ * What the API needs from the ingest job queue. Defined here, implemented in
+ * jobs/ (BullMQ on Redis) and handed in by the CLI's service commands, so
+ * that the API never depends on the queue's library and jobs/ depends on src,
+ * never the reverse. null where the API takes one: no Redis answered.
+ */
+export interface IngestJobs {
+  /**
+   * Queues a source once: a job already waiting, running, delayed or
+   * completed for it is returned as it is; a failed one is retried.
+   */
+  enqueue(source: string): Promise<EnqueuedJob>;
+  /** A job's fields and state as one consistent reading, or null when there is no such job. */
+  read(id: string): Promise<IngestJobView | null>;
+  /** Resolves when the queue answers within a bounded time; rejects with why not. */
+  probe(): Promise<void>;
+  /** Job counts by state, bounded in time like probe(). */
+  counts(states: readonly JobState[]): Promise<Partial<Record<JobState, number>>>;
+  /** The queue's admin UI (Bull Board) as middleware mounted at `basePath`. */
+  dashboard(basePath: string): RequestHandler;
+}
+
+/** The job states /metrics reports. */
+export const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface EnqueuedJob {
+  id: string;
+  /** True when a job for this source already existed and was returned instead. */
+  existing: boolean;
+  state: string;
+}
+
+export interface IngestJobView {
+  id: string;
+  state: string;
+  source: string;
+  attemptsMade: number;
+  /** The pipeline's last progress report (IngestProgress), as the job stored it. */
+  progress: unknown;
+  summary: IngestSummary | null;
+  error: string | null;
+}

@@ -1,0 +1,114 @@
+// src/api/routes/: one module per route group, each with its router and its OpenAPI description.
+import { Router } from 'express';
+import { z } from 'zod';
+import type { SnapshotStore, StoredSnapshot } from '../../store/port.js';
+import { packedLevelsJson } from '../../book/export.js';
+import { depth, instant, number } from '../../stream/requests.js';
+import type { Guards } from '../auth.js';
+import { operation, problem, type RouteGroup } from '../openapi.js';
+import { Problem } from '../problem.js';
+import { LevelSchema, NanosSchema } from '../schemas.js';
+
+/** The books: instruments in the store and the book of one at an instant. */
+
+const TAG = 'books';
+
+export const BookQuery = z.object({
+  at: instant.optional().describe('ISO-8601 with a zone, or ns since the epoch; default: the latest'),
+  depth: depth(50, 10),
+  publisher_id: number('an integer from 0 to 65535').int().min(0).max(65535).optional(),
+}).strict();
+
+const SymbolPath = z.object({ symbol: z.string().describe('a raw symbol, e.g. CLX5') });
+
+const InstrumentSchema = z.object({
+  symbol: z.string().nullable(),
+  instrument_id: z.number().int(),
+  publisher_id: z.number().int(),
+  first_ts_recv: NanosSchema,
+  last_ts_recv: NanosSchema,
+  snapshots: z.number().int(),
+});
+
+const BookSchema = z.object({
+  symbol: z.string().nullable(),
+  instrument_id: z.number().int(),
+  publisher_id: z.number().int(),
+  ts_recv: NanosSchema,
+  sequence: z.number().int(),
+  crossed: z.boolean(),
+  locked: z.boolean(),
+  bids: z.array(LevelSchema).describe('best first'),
+  asks: z.array(LevelSchema).describe('best first'),
+});
+
+/**
+ * The book JSON: the shape of `booktape book`, from the stored snapshot. A
+ * snapshot keeps only the top BOOKTAPE_DEPTH levels, so the CLI's
+ * bid_levels/ask_levels (levels in the whole book), orders and anomalies are
+ * not part of it.
+ */
+function bookJson(s: StoredSnapshot, depth: number): z.infer<typeof BookSchema> {
+  return {
+    symbol: s.symbol,
+    instrument_id: s.instrumentId,
+    publisher_id: s.publisherId,
+    ts_recv: s.tsRecv.toString(),
+    sequence: s.sequence,
+    crossed: s.crossed,
+    locked: s.locked,
+    bids: packedLevelsJson(s.bids, depth),
+    asks: packedLevelsJson(s.asks, depth),
+  };
+}
+
+export function booksRoutes(deps: { store: SnapshotStore; guards: Guards }): RouteGroup {
+  const { store, guards } = deps;
+  const router = Router();
+
+  router.get('/v1/instruments', guards.read, async (_req, res) => {
+    const list = await store.listInstruments();
+    res.json(list.map((i) => ({
+      symbol: i.symbol, instrument_id: i.instrumentId, publisher_id: i.publisherId,
+      first_ts_recv: i.firstTsRecv.toString(), last_ts_recv: i.lastTsRecv.toString(), snapshots: i.snapshots,
+    })));
+  });
+
+  router.get('/v1/books/:symbol', guards.read, async (req, res) => {
+    const q = BookQuery.parse(req.query);
+    const symbol = String(req.params.symbol);
+    const snap = await store.bookAt(symbol, q.at, q.publisher_id);
+    if (snap === null) {
+      const known = (await store.listInstruments()).some((i) => i.symbol === symbol);
+      throw known
+        ? new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${q.at}; see GET /v1/instruments for its time range`, 'at')
+        : new Problem('not-found', 'UNKNOWN_SYMBOL', `no instrument named ${symbol}; see GET /v1/instruments`, 'symbol');
+    }
+    res.json(bookJson(snap, q.depth));
+  });
+
+  return {
+    tag: { name: TAG, description: 'Instruments in the store and their books at an instant' },
+    router,
+    paths: {
+      '/v1/instruments': {
+        get: operation(TAG, {
+          summary: 'Instruments in the store, with their time range and snapshot count',
+          access: 'read',
+          responses: { 200: { description: 'The instruments', content: { 'application/json': z.array(InstrumentSchema) } } },
+          problems: [problem('unavailable')],
+        }),
+      },
+      '/v1/books/{symbol}': {
+        get: operation(TAG, {
+          summary: 'The book at an instant (the latest snapshot at or before `at`; default the latest)',
+          access: 'read',
+          path: SymbolPath,
+          query: BookQuery,
+          responses: { 200: { description: 'The book: bids and asks best first as {price, size, count}; prices are decimal strings', content: { 'application/json': BookSchema } } },
+          problems: [problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or an instant before its data (NO_DATA_AT_INSTANT)'), problem('unavailable')],
+        }),
+      },
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Builds dist/ before any test runs. Worker threads (the engine, zstd), the
+ * CLI and the subprocess tests run the compiled files, so without this a
+ * `npx vitest` after an edit would test the previous build.
+ */
+export default function build(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+}
