@@ -78,7 +78,7 @@ export interface Config {
   duckdbBookCacheMb: number;
   /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
   questdbConf: string | undefined;
-  /** Deadline of each store call, queueing included (QuestDB). */
+  /** Deadline of each QuestDB query once sent; queued ones wait up to 6x this. */
   storeTimeoutMs: number;
   /** Concurrent QuestDB queries; more wait their turn. */
   questdbReadConnections: number;

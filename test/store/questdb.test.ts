@@ -305,6 +305,7 @@ describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)$
     await proxy.restore();
     const summary = await ingest(`${ROOT}data/CLX5_mbo.dbn`, opts);
     expect(summary.snapshots).toBe(32_053);
+    await store.flush();
     const runs = (await store.exec('SELECT status, error FROM ingest_runs ORDER BY finished_at')).dataset;
     expect(runs.map((r) => r[0])).toEqual(['failed', 'succeeded']);
     expect(String(runs[0][1])).toMatch(/STORE_UNAVAILABLE/);

@@ -7,13 +7,16 @@ import { StoreError } from '../port.js';
 export interface QuestDbLimits {
   /** Concurrent /exec requests; more wait their turn (a queue, not a failure). */
   readConnections: number;
-  /** Each store call's deadline, queueing included; past it the call fails STORE_UNAVAILABLE. */
+  /** Each query's deadline once sent; past it the call fails STORE_UNAVAILABLE. A queued query waits up to 6x this, then STORE_BUSY. */
   timeoutMs: number;
   /** How long a write is retried through an outage (the client's retry_timeout) unless QDB_CLIENT_CONF sets one. */
   retryTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: QuestDbLimits = { readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000 };
+
+/** How many deadlines a query may wait in the queue before it is refused STORE_BUSY. */
+const QUEUE_WAITS = 6;
 
 export interface ExecResult {
   columns: Array<{ name: string; type: string }>;
@@ -62,6 +65,9 @@ export class QuestDbConnection {
   private readAgent: Agent;
   private writeAgent: Agent;
   private transport: UndiciTransport;
+  /** Queries running, and those waiting for one to finish. */
+  private busy = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(conf: string, readonly limits: QuestDbLimits = DEFAULT_LIMITS) {
     this.options = parseConf(conf);
@@ -125,8 +131,48 @@ export class QuestDbConnection {
     }
   }
 
-  /** Runs one SQL statement through /exec under the store's deadline. */
+  /**
+   * Waits for one of the readConnections slots: queued calls are answered in
+   * turn, and one that waits longer than QUEUE_WAITS deadlines is refused
+   * STORE_BUSY (the server is up but this process asks more than it answers).
+   */
+  private async slot(signal?: AbortSignal): Promise<() => void> {
+    const release = () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    };
+    if (this.busy < this.limits.readConnections) {
+      this.busy++;
+      return release;
+    }
+    return new Promise((resolve, reject) => {
+      const turn = () => {
+        clearTimeout(timer);
+        if (signal?.aborted) {
+          release();
+          reject(new StoreError('STORE_UNAVAILABLE', 'the read was cancelled'));
+        } else resolve(release);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(turn), 1);
+        reject(new StoreError('STORE_BUSY', `QuestDB queries queued for over ${QUEUE_WAITS * this.limits.timeoutMs} ms behind ${this.limits.readConnections} running: too many at once`));
+      }, QUEUE_WAITS * this.limits.timeoutMs);
+      this.waiting.push(turn);
+    });
+  }
+
+  /** Runs one SQL statement through /exec: in turn among readConnections, then under the store's deadline. */
   async exec(sql: string, signal?: AbortSignal): Promise<ExecResult> {
+    const release = await this.slot(signal);
+    try {
+      return await this.request(sql, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async request(sql: string, signal?: AbortSignal): Promise<ExecResult> {
     const deadline = AbortSignal.timeout(this.limits.timeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     let status: number;
