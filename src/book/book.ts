@@ -1,10 +1,12 @@
-import { u64Of } from '../bytes.js';
+import { u64Of } from '../u64.js';
 import { Flag } from '../dbn/constants.js';
 import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
 import { ASK, BID, Order, orderKey, type PriceLevel, type SideIndex } from './level.js';
 import { OrderIndex } from './order-index.js';
+import { isCrossed, isLocked } from './snapshot.js';
 import { BookSide } from './side.js';
+import { MboOffset } from '../dbn/layout.js';
 
 const A = 65, B = 66, C = 67, F = 70, M = 77, N = 78, R = 82, T = 84;
 
@@ -60,7 +62,7 @@ function sideOf(code: number): SideIndex | -1 {
 
 /**
  * The L3 book of one instrument on one publisher, per booktape's book
- * semantics (DESIGN.md): price-time priority, FIFO levels, anomalies counted,
+ * semantics (docs/design.md): price-time priority, FIFO levels, anomalies counted,
  * crossed books reported and kept.
  */
 export class Book {
@@ -94,8 +96,8 @@ export class Book {
   /** Applies one MBO record. Returns true when it ends an exchange event (F_LAST). */
   apply(r: MboView): boolean {
     const o = r.offset;
-    const lo = r.view.getInt32(o + 40, true);
-    const hi = r.view.getUint32(o + 44, true);
+    const lo = r.view.getInt32(o + MboOffset.tsRecv, true);
+    const hi = r.view.getUint32(o + MboOffset.tsRecvHi, true);
     if (hi < this.lastTsRecvHi || (hi === this.lastTsRecvHi && lo >>> 0 < this.lastTsRecvLo >>> 0)) this.anomalies.ts_recv_backwards++;
     this.lastTsRecvLo = lo;
     this.lastTsRecvHi = hi;
@@ -232,8 +234,8 @@ export class Book {
   private checkCross(): void {
     const bid = this.sides[BID].bestPrice();
     const ask = this.sides[ASK].bestPrice();
-    if (bid > ask) this.anomalies.crossed++; // NaN (an empty side) is neither
-    else if (bid === ask) this.anomalies.locked++;
+    if (isCrossed(bid, ask)) this.anomalies.crossed++;
+    else if (isLocked(bid, ask)) this.anomalies.locked++;
   }
 
   /** Size ahead of an order in its level's queue, or undefined if it is not live. */

@@ -6,6 +6,7 @@ import { Book } from './book.js';
 import { SnapshotBuffer } from './snapshot-buffer.js';
 import { TradeBuffer } from './trade-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
+import { HeaderOffset } from '../dbn/layout.js';
 
 export interface SnapshotPolicy {
   /** Levels per side; 0 takes no snapshots. */
@@ -52,8 +53,7 @@ export class Market {
   /**
    * Books by a hash of (instrument, publisher), checked on use: most records
    * find their book here rather than in the Map, whose lookup is the larger
-   * part of routing a record when books interleave (26 -> 23 ns a record on
-   * the bench file, whose six books change on 64% of records).
+   * part of routing a record when books interleave, as they do in real files.
    */
   private readonly recent: Array<Book | null> = new Array<Book | null>(RECENT_BOOKS).fill(null);
 
@@ -92,7 +92,7 @@ export class Market {
     let o = from;
     while (o < b.end) {
       const next = o + view.getUint8(o) * 4;
-      const rtype = view.getUint8(o + 1);
+      const rtype = view.getUint8(o + HeaderOffset.rtype);
       if (rtype !== RType.MBO) {
         this.counts.addOther(rtype);
         o = next;

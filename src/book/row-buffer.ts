@@ -1,8 +1,8 @@
-import { u64Of } from '../bytes.js';
+import { TWO_32, u64Of } from '../u64.js';
 import type { MboView } from '../dbn/mbo.js';
 import type { KeyOrdinal } from './book.js';
+import { HeaderOffset, MboOffset } from '../dbn/layout.js';
 
-const TWO_32 = 4294967296;
 
 /**
  * Where the key fields sit in every stored row (snapshots and trades alike):
@@ -43,8 +43,7 @@ export function transferList(e: ExportedRows): ArrayBuffer[] {
  * Row-major in one array, because the engine writes a whole row at a time:
  * V8 re-checks a typed array and reloads its length at every store to it
  * when it is read from a field, so a snapshot's 16 values into 16 column
- * arrays took twice as long as into one array (32 against 18 ns), and the
- * engine ran ~9% faster once rows went into one array. Every u32, i32 and
+ * arrays cost about twice what they cost into one array. Every u32, i32 and
  * price in 1e-9 units (|x| <= 2^53) is exact in a double.
  */
 export abstract class RowBuffer {
@@ -101,15 +100,15 @@ export abstract class RowBuffer {
 export function captureRowKey(rows: Float64Array, b: number, r: MboView, ordinal: KeyOrdinal): void {
   const v = r.view;
   const o = r.offset;
-  const recvLo = v.getUint32(o + 40, true);
-  const recvHi = v.getUint32(o + 44, true);
-  const sequence = v.getUint32(o + 52, true);
-  rows[b + KeyField.instrumentId] = v.getUint32(o + 4, true);
-  rows[b + KeyField.publisherId] = v.getUint16(o + 2, true);
+  const recvLo = v.getUint32(o + MboOffset.tsRecv, true);
+  const recvHi = v.getUint32(o + MboOffset.tsRecvHi, true);
+  const sequence = v.getUint32(o + MboOffset.sequence, true);
+  rows[b + KeyField.instrumentId] = v.getUint32(o + HeaderOffset.instrumentId, true);
+  rows[b + KeyField.publisherId] = v.getUint16(o + HeaderOffset.publisherId, true);
   rows[b + KeyField.tsRecvHi] = recvHi;
   rows[b + KeyField.tsRecvLo] = recvLo;
-  rows[b + KeyField.tsEventHi] = v.getUint32(o + 12, true);
-  rows[b + KeyField.tsEventLo] = v.getUint32(o + 8, true);
+  rows[b + KeyField.tsEventHi] = v.getUint32(o + HeaderOffset.tsEventHi, true);
+  rows[b + KeyField.tsEventLo] = v.getUint32(o + HeaderOffset.tsEvent, true);
   rows[b + KeyField.sequence] = sequence;
   rows[b + KeyField.subSequence] = ordinal.next(recvHi, recvLo | 0, sequence);
 }

@@ -1,8 +1,10 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
 import type { BookSide } from './side.js';
+import { isCrossed, isLocked } from './snapshot.js';
 import { KeyField, RowBuffer, type ExportedRows } from './row-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
+import { HeaderOffset, MboOffset } from '../dbn/layout.js';
 
 /**
  * Where each field of a snapshot row after its key (KeyField) sits: row i's
@@ -116,8 +118,7 @@ export class SnapshotBuffer extends RowBuffer {
    * The key is written out here, not through captureRowKey as trades do: the
    * smaller body that the call makes is one V8 then inlines into
    * Market.apply, which leaves no inlining budget for copyTopLevels, and
-   * the engine ran ~5% slower that way (rechecked on 2026-12-02, on another
-   * machine: 6.41 against 6.63 M records/s, means of 7 interleaved runs).
+   * the engine ran measurably slower that way (docs/benchmarks.md).
    */
   capture(book: Book, r: MboView): number {
     const i = this.length++;
@@ -125,23 +126,23 @@ export class SnapshotBuffer extends RowBuffer {
     const b = i * this.stride;
     const v = r.view;
     const o = r.offset;
-    const recvLo = v.getUint32(o + 40, true);
-    const recvHi = v.getUint32(o + 44, true);
-    const sequence = v.getUint32(o + 52, true);
-    rows[b + KeyField.instrumentId] = v.getUint32(o + 4, true);
-    rows[b + KeyField.publisherId] = v.getUint16(o + 2, true);
+    const recvLo = v.getUint32(o + MboOffset.tsRecv, true);
+    const recvHi = v.getUint32(o + MboOffset.tsRecvHi, true);
+    const sequence = v.getUint32(o + MboOffset.sequence, true);
+    rows[b + KeyField.instrumentId] = v.getUint32(o + HeaderOffset.instrumentId, true);
+    rows[b + KeyField.publisherId] = v.getUint16(o + HeaderOffset.publisherId, true);
     rows[b + KeyField.tsRecvHi] = recvHi;
     rows[b + KeyField.tsRecvLo] = recvLo;
-    rows[b + KeyField.tsEventHi] = v.getUint32(o + 12, true);
-    rows[b + KeyField.tsEventLo] = v.getUint32(o + 8, true);
+    rows[b + KeyField.tsEventHi] = v.getUint32(o + HeaderOffset.tsEventHi, true);
+    rows[b + KeyField.tsEventLo] = v.getUint32(o + HeaderOffset.tsEvent, true);
     rows[b + KeyField.sequence] = sequence;
     rows[b + KeyField.subSequence] = book.snapshotOrdinal.next(recvHi, recvLo | 0, sequence);
-    rows[b + SnapshotField.action] = v.getUint8(o + 38);
-    rows[b + SnapshotField.side] = v.getUint8(o + 39);
-    rows[b + SnapshotField.flags] = v.getUint8(o + 36);
+    rows[b + SnapshotField.action] = v.getUint8(o + MboOffset.action);
+    rows[b + SnapshotField.side] = v.getUint8(o + MboOffset.side);
+    rows[b + SnapshotField.flags] = v.getUint8(o + MboOffset.flags);
     rows[b + SnapshotField.price] = r.priceNanos;
-    rows[b + SnapshotField.size] = v.getUint32(o + 32, true);
-    rows[b + SnapshotField.tsInDelta] = v.getInt32(o + 48, true);
+    rows[b + SnapshotField.size] = v.getUint32(o + MboOffset.size, true);
+    rows[b + SnapshotField.tsInDelta] = v.getInt32(o + MboOffset.tsInDelta, true);
     const depth = this.depth;
     rows[b + SnapshotField.bidLevels] = copyTopLevels(rows, b + LEVELS_AT, depth, book.bids);
     rows[b + SnapshotField.askLevels] = copyTopLevels(rows, b + LEVELS_AT + 3 * depth, depth, book.asks);
@@ -214,8 +215,8 @@ export class SnapshotBuffer extends RowBuffer {
       depth: this.depth,
       bids,
       asks,
-      crossed: bestBid > bestAsk,
-      locked: bestBid === bestAsk,
+      crossed: isCrossed(bestBid, bestAsk),
+      locked: isLocked(bestBid, bestAsk),
     };
   }
 }

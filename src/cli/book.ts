@@ -1,12 +1,13 @@
 // src/cli/: the CLI commands behind src/cli.ts; services.ts is the composition root that wires processes.
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';
 import { encodeMetadata } from '../dbn/encode.js';
 import type { DbnStream } from '../dbn/reader.js';
-import { bookToJson, type BookJson } from '../book/export.js';
-import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../book/mbp.js';
-import { rebuild } from '../book/replay-file.js';
+import { bookToJson, type BookJson } from '../encode/book-json.js';
+import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../encode/mbp.js';
+import { rebuild } from '../book/rebuild.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';
 
@@ -59,7 +60,7 @@ export async function writeMbp(
     onCaptured = async (buf) => {
       for (let i = 0; i < buf.length; i++) {
         writer.row(buf, i);
-        if (writer.length >= 64 * 1024) await writer.flushTo(out);
+        if (writer.length >= FLUSH_BYTES) await writer.flushTo(out);
       }
       written += buf.length;
     };

@@ -1,8 +1,11 @@
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { Writable } from 'node:stream';
 import { RType } from '../dbn/constants.js';
-import { MBO_CSV_COLUMNS, MboTextWriter, MboView } from '../dbn/mbo.js';
+import { MBO_CSV_COLUMNS, MboTextWriter } from '../encode/mbo.js';
+import { MboView } from '../dbn/mbo.js';
 import { RecordCounts } from '../dbn/framing.js';
 import type { DbnStream } from '../dbn/reader.js';
+import { HeaderOffset } from '../dbn/layout.js';
 
 export type DecodeFormat = 'json' | 'csv';
 
@@ -23,7 +26,7 @@ export async function writeDecoded(
   try {
     for await (const b of stream.batches) {
       for (let o = b.start; o < b.end; o += b.view.getUint8(o) * 4) {
-        const rtype = b.view.getUint8(o + 1);
+        const rtype = b.view.getUint8(o + HeaderOffset.rtype);
         if (rtype !== RType.MBO) {
           counts.addOther(rtype);
           continue;
@@ -31,7 +34,7 @@ export async function writeDecoded(
         counts.mbo++;
         writer.record(r.at(b.view, o));
         if (++emitted >= opts.limit) return counts;
-        if (writer.length >= 64 * 1024) await writer.flushTo(out);
+        if (writer.length >= FLUSH_BYTES) await writer.flushTo(out);
       }
     }
     return counts;

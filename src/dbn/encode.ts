@@ -1,5 +1,6 @@
 import { FIXED_METADATA_LENGTH, MBO_RECORD_LENGTH, PRELUDE_LENGTH, RType } from './constants.js';
 import type { Metadata } from './metadata.js';
+import { HeaderOffset, MboOffset } from './layout.js';
 
 /**
  * Encodes DBN v2/v3 metadata (the two share a layout), padded so records start
@@ -66,20 +67,20 @@ export interface MboFields {
 /** Writes one 56-byte MBO record at `o`. */
 export function writeMbo(buf: Buffer, o: number, r: MboFields): void {
   buf.writeUInt8(MBO_RECORD_LENGTH / 4, o);
-  buf.writeUInt8(RType.MBO, o + 1);
-  buf.writeUInt16LE(r.publisherId, o + 2);
-  buf.writeUInt32LE(r.instrumentId, o + 4);
-  buf.writeBigUInt64LE(r.tsEvent, o + 8);
-  buf.writeBigUInt64LE(r.orderId, o + 16);
-  buf.writeBigInt64LE(r.price, o + 24);
-  buf.writeUInt32LE(r.size, o + 32);
-  buf.writeUInt8(r.flags, o + 36);
-  buf.writeUInt8(r.channelId, o + 37);
-  buf.writeUInt8(r.action.charCodeAt(0), o + 38);
-  buf.writeUInt8(r.side.charCodeAt(0), o + 39);
-  buf.writeBigUInt64LE(r.tsRecv, o + 40);
-  buf.writeInt32LE(r.tsInDelta, o + 48);
-  buf.writeUInt32LE(r.sequence, o + 52);
+  buf.writeUInt8(RType.MBO, o + HeaderOffset.rtype);
+  buf.writeUInt16LE(r.publisherId, o + HeaderOffset.publisherId);
+  buf.writeUInt32LE(r.instrumentId, o + HeaderOffset.instrumentId);
+  buf.writeBigUInt64LE(r.tsEvent, o + HeaderOffset.tsEvent);
+  buf.writeBigUInt64LE(r.orderId, o + MboOffset.orderId);
+  buf.writeBigInt64LE(r.price, o + MboOffset.price);
+  buf.writeUInt32LE(r.size, o + MboOffset.size);
+  buf.writeUInt8(r.flags, o + MboOffset.flags);
+  buf.writeUInt8(r.channelId, o + MboOffset.channelId);
+  buf.writeUInt8(r.action.charCodeAt(0), o + MboOffset.action);
+  buf.writeUInt8(r.side.charCodeAt(0), o + MboOffset.side);
+  buf.writeBigUInt64LE(r.tsRecv, o + MboOffset.tsRecv);
+  buf.writeInt32LE(r.tsInDelta, o + MboOffset.tsInDelta);
+  buf.writeUInt32LE(r.sequence, o + MboOffset.sequence);
 }
 
 /** A whole MBO file in memory: for tests and small fixtures. */

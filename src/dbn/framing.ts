@@ -1,5 +1,6 @@
 import { MBO_RECORD_LENGTH, RECORD_HEADER_LENGTH, RType } from './constants.js';
 import { DbnError } from './errors.js';
+import { HeaderOffset } from './layout.js';
 
 /**
  * A run of whole, validated records: bytes[start, end) holds nothing but
@@ -37,7 +38,7 @@ export function frameRecords(view: DataView, start: number, end: number, streamO
       );
     }
     if (o + len > end) break;
-    if (len < MBO_RECORD_LENGTH && view.getUint8(o + 1) === RType.MBO) {
+    if (len < MBO_RECORD_LENGTH && view.getUint8(o + HeaderOffset.rtype) === RType.MBO) {
       throw new DbnError(
         'BAD_RECORD_LENGTH',
         `MBO record is ${len} bytes, but an MBO record needs ${MBO_RECORD_LENGTH}: the file is corrupt`,
@@ -56,6 +57,56 @@ export function truncatedRecordError(tail: Uint8Array, streamOffset: number): Db
     `The last record is cut off: ${tail.length} of its ${declared} bytes are present. The file is truncated; download it again (records before this point were decoded)`,
     streamOffset,
   );
+}
+
+/**
+ * Record framing as a state machine with no I/O: push() the decoded stream's
+ * chunks in order, get back the whole records they complete, as batches that
+ * are views into the chunks (only a record cut by a chunk boundary is
+ * copied); finish() at the end of input. The file, buffer and thread readers
+ * wrap it, so framing is tested without any of them.
+ */
+export class RecordFramer {
+  /** A record cut by a chunk boundary (< 1 KiB), waiting for its rest. */
+  private carry: Uint8Array | null = null;
+
+  /** `offset`: the stream offset of the first byte pushed, for error messages. */
+  constructor(private offset: number) {}
+
+  push(chunk: Uint8Array): RecordBatch[] {
+    const out: RecordBatch[] = [];
+    const chunkOffset = this.offset;
+    this.offset += chunk.length;
+    let pos = 0;
+    if (this.carry !== null) {
+      const carry = this.carry;
+      const carryOffset = chunkOffset - carry.length;
+      const need = carry[0] * 4 - carry.length;
+      if (chunk.length < need) {
+        this.carry = Buffer.concat([carry, chunk]);
+        return out;
+      }
+      const record = Buffer.concat([carry, chunk.subarray(0, need)]);
+      const view = viewOf(record);
+      frameRecords(view, 0, record.length, carryOffset);
+      out.push({ bytes: record, view, start: 0, end: record.length, streamOffset: carryOffset });
+      this.carry = null;
+      pos = need;
+    }
+    if (pos < chunk.length) {
+      const view = viewOf(chunk);
+      const end = frameRecords(view, pos, chunk.length, chunkOffset + pos);
+      if (end > pos) out.push({ bytes: chunk, view, start: pos, end, streamOffset: chunkOffset + pos });
+      // Copy, so the tail does not pin the whole chunk in memory.
+      if (end < chunk.length) this.carry = Uint8Array.prototype.slice.call(chunk, end);
+    }
+    return out;
+  }
+
+  /** The end of input: a record still cut is a truncated file. */
+  finish(): void {
+    if (this.carry !== null) throw truncatedRecordError(this.carry, this.offset - this.carry.length);
+  }
 }
 
 /** Per-rtype record counts, kept off the hot path for the common MBO case. */

@@ -1,16 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PRELUDE_LENGTH } from './constants.js';
-import { frameRecords, truncatedRecordError, viewOf, type RecordBatch } from './framing.js';
+import { RecordFramer, viewOf, type RecordBatch } from './framing.js';
 import { parseMetadata, readPrelude, type Metadata } from './metadata.js';
 import { decompressBuffer, decompressIfZstd, isZstd, type DecompressOptions } from './zstd.js';
 
 export const READ_CHUNK_BYTES = 1 << 20;
 /**
  * Inputs at least this large (on disk or as downloaded) decompress zstd in a
- * worker thread. On the 5M-record bench file the books then ran ~1.4x faster
- * (2.29 M vs 1.63 M records/s, medians of 4 interleaved cold passes), still
- * short of the plain file. Smaller inputs skip the thread's start-up.
+ * worker thread, so that decompression and the books run side by side
+ * (docs/benchmarks.md has the measurement). Smaller inputs skip the thread's
+ * start-up.
  */
 export const ZSTD_THREAD_MIN_BYTES = 8 << 20;
 
@@ -78,39 +78,14 @@ async function* recordBatches(
   // However the consumer stops (done, an error, or break/return), the source
   // is closed: a zstd worker thread or a download must not outlive it.
   try {
-    let carry: Uint8Array | null = null; // a record cut by a chunk boundary (< 1 KiB)
-    let chunkOffset = firstOffset; // stream offset of chunk[0]
+    const framer = new RecordFramer(firstOffset);
     let chunk: Uint8Array | null = first;
     while (chunk !== null) {
-      let pos = 0;
-      if (carry !== null) {
-        const carryOffset: number = chunkOffset - carry.length;
-        const need = carry[0] * 4 - carry.length;
-        if (chunk.length < need) {
-          carry = Buffer.concat([carry, chunk]);
-        } else {
-          const record = Buffer.concat([carry, chunk.subarray(0, need)]);
-          const view = viewOf(record);
-          frameRecords(view, 0, record.length, carryOffset);
-          yield { bytes: record, view, start: 0, end: record.length, streamOffset: carryOffset };
-          carry = null;
-          pos = need;
-        }
-      }
-      if (carry === null && pos < chunk.length) {
-        const view = viewOf(chunk);
-        const end = frameRecords(view, pos, chunk.length, chunkOffset + pos);
-        if (end > pos) yield { bytes: chunk, view, start: pos, end, streamOffset: chunkOffset + pos };
-        if (end < chunk.length) {
-          // Copy, so the tail does not pin the whole chunk in memory.
-          carry = Uint8Array.prototype.slice.call(chunk, end);
-        }
-      }
-      chunkOffset += chunk.length;
+      yield* framer.push(chunk);
       const next = await rest.next();
       chunk = next.done ? null : next.value;
     }
-    if (carry !== null) throw truncatedRecordError(carry, chunkOffset - carry.length);
+    framer.finish();
   } finally {
     await rest.return?.();
   }
@@ -141,8 +116,10 @@ export function decodeBuffer(input: Uint8Array): DecodedBuffer {
   const prelude = readPrelude(bytes);
   const metadata = parseMetadata(bytes, prelude);
   const start = PRELUDE_LENGTH + prelude.metadataLength;
-  const view = viewOf(bytes);
-  const end = frameRecords(view, start, bytes.length, start);
-  if (end < bytes.length) throw truncatedRecordError(bytes.subarray(end), end);
-  return { metadata, batch: { bytes, view, start, end, streamOffset: start } };
+  // One chunk: the framer answers with at most one batch, a view of `bytes`.
+  const framer = new RecordFramer(start);
+  const records = bytes.subarray(start);
+  const [batch = { bytes: records, view: viewOf(records), start: 0, end: 0, streamOffset: start }] = framer.push(records);
+  framer.finish();
+  return { metadata, batch };
 }

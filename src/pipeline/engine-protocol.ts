@@ -7,7 +7,8 @@ import type { SourcePolicy } from './source.js';
 
 /** What the main thread asks of the engine thread (its workerData). */
 export interface EngineRequest {
-  spec: string;
+  /** A file path or an http(s) URL, as the user gave it. */
+  source: string;
   sourcePolicy: SourcePolicy;
   snapshotPolicy: SnapshotPolicy;
   /** Snapshot (and trade) rows per batch posted to the writer. */

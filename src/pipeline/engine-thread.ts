@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDbnStream, zstdOptionsFor } from '../dbn/reader.js';
 import { Credits } from '../flow.js';
 import { schemaName } from '../dbn/constants.js';
-import { rebuild } from '../book/replay-file.js';
+import { rebuild } from '../book/rebuild.js';
 import { transferList } from '../book/row-buffer.js';
 import { openSource } from './source.js';
 import { toIngestError } from './errors.js';
@@ -27,7 +27,7 @@ port.on('message', (m: { type: 'ack' }) => {
 const post = (m: EngineMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 async function run(): Promise<void> {
-  const source = await openSource(request.spec, request.sourcePolicy);
+  const source = await openSource(request.source, request.sourcePolicy);
   const stream = await openDbnStream(source.chunks, zstdOptionsFor(source.meter.totalBytes));
   post({
     type: 'metadata',

@@ -68,7 +68,7 @@ function engineThreadUrl(): URL {
  * fails part-way can simply be run again: rows are keyed, so the retry ends
  * with the same rows as a clean run.
  */
-export async function ingest(spec: string, opts: IngestOptions): Promise<IngestSummary> {
+export async function ingest(source: string, opts: IngestOptions): Promise<IngestSummary> {
   const started = new Date();
   const runId = randomUUID();
   let metadata: Extract<EngineMessage, { type: 'metadata' }> | null = null;
@@ -76,7 +76,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
   let snapshots = 0;
   let trades = 0;
   const request: EngineRequest = {
-    spec, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
+    source, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
   const worker = new Worker(engineThreadUrl(), {
     workerData: request,
@@ -150,7 +150,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
     const summary: IngestSummary = {
       runId,
-      source: meta?.name ?? spec,
+      source: meta?.name ?? source,
       sha256: done.sha256,
       bytes: done.bytes,
       dataset: meta?.dataset ?? '',
@@ -178,7 +178,7 @@ export async function ingest(spec: string, opts: IngestOptions): Promise<IngestS
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
     await opts.store
       .recordRun({
-        runId, source: meta?.name ?? spec, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
+        runId, source: meta?.name ?? source, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
         symbols: [], records: 0, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
         status: 'failed', error: `[${e.code}] ${e.message}`,
       })

@@ -41,13 +41,13 @@ export interface OpenedSource {
 }
 
 /** A local path, only under the configured data roots (no traversal, no symlink escape). */
-export async function resolveLocalPath(spec: string, roots: string[]): Promise<string> {
-  const wanted = resolve(spec);
+export async function resolveLocalPath(source: string, roots: string[]): Promise<string> {
+  const wanted = resolve(source);
   let real: string;
   try {
     real = await realpath(wanted);
   } catch {
-    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${spec}`);
+    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${source}`);
   }
   for (const root of roots) {
     let realRoot: string;
@@ -59,13 +59,13 @@ export async function resolveLocalPath(spec: string, roots: string[]): Promise<s
     const rel = relative(realRoot, real);
     if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) {
       const s = await stat(real);
-      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${spec}`);
+      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${source}`);
       return real;
     }
   }
   throw new SourceError(
     'SOURCE_NOT_ALLOWED',
-    `${spec} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
+    `${source} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
   );
 }
 
@@ -79,17 +79,17 @@ async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxByte
   }
 }
 
-export async function openSource(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
-  if (!isUrl(spec)) {
-    const path = await resolveLocalPath(spec, policy.dataRoots);
+export async function openSource(source: string, policy: SourcePolicy): Promise<OpenedSource> {
+  if (!isUrl(source)) {
+    const path = await resolveLocalPath(source, policy.dataRoots);
     const meter = new Meter((await stat(path)).size);
     return { name: path, meter, chunks: metered(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), meter, Infinity) };
   }
-  return openUrl(spec, policy);
+  return openUrl(source, policy);
 }
 
-async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource> {
-  let url = parseUrl(spec);
+async function openUrl(source: string, policy: SourcePolicy): Promise<OpenedSource> {
+  let url = parseUrl(source);
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), policy.timeoutMs);
   const rearm = () => {
@@ -103,7 +103,7 @@ async function openUrl(spec: string, policy: SourcePolicy): Promise<OpenedSource
       res = await fetch(url, { redirect: 'manual', signal: controller.signal });
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         await res.body?.cancel();
-        if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${spec}`);
+        if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${source}`);
         url = new URL(res.headers.get('location')!, url);
         continue;
       }

@@ -1,5 +1,6 @@
 // src/store/: the snapshot store port and its adapters (duckdb/, questdb/).
 import { ASK_PX, ASK_SZ, BID_PX, BID_SZ, type LevelField, type SnapshotBuffer } from '../book/snapshot-buffer.js';
+import { isCrossed, isLocked } from '../book/snapshot.js';
 
 /**
  * What both stores keep per snapshot, beyond the key. Prices are stored as
@@ -36,7 +37,7 @@ export function topOfBook(buf: SnapshotBuffer, i: number) {
     askPx: hasAsk ? ask / NANOS : NaN,
     askSz: hasAsk ? buf.rows[buf.slot(i, ASK_SZ)] : NaN,
     spread: hasBid && hasAsk ? (ask - bid) / NANOS : NaN,
-    crossed: hasBid && hasAsk && bid > ask,
-    locked: hasBid && hasAsk && bid === ask,
+    crossed: isCrossed(hasBid ? bid : NaN, hasAsk ? ask : NaN),
+    locked: isLocked(hasBid ? bid : NaN, hasAsk ? ask : NaN),
   };
 }

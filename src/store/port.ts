@@ -99,8 +99,8 @@ export interface SnapshotStore {
   /**
    * Snapshots in key order (ts_recv, instrument_id, publisher_id, sequence,
    * sub_sequence), a batch of rows at a time, never an empty one: a consumer
-   * pays the asynchronous iteration once a batch, not once a row (that was
-   * ~15% of a replay's time in process). `rowsOf` goes row by row.
+   * pays the asynchronous iteration once a batch, not once a row (a
+   * noticeable share of a replay's time otherwise). `rowsOf` goes row by row.
    */
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
   countSnapshots(): Promise<number>;

@@ -1,13 +1,11 @@
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { Writable } from 'node:stream';
 import type { SnapshotStore } from '../store/port.js';
-import { FrameWriter, csvHeader } from './frames.js';
+import { FrameWriter, csvHeader } from '../encode/frames.js';
 import type { ExportRequest } from './requests.js';
 
 /** The media type of each export format. */
 export const EXPORT_MEDIA_TYPES = { json: 'application/json', ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
-
-/** Bytes gathered before a write: one write per chunk, not per row. */
-const FLUSH_BYTES = 64 * 1024;
 
 /**
  * Writes a symbol's snapshots in `req`'s range into `out` as a JSON array,

@@ -1,15 +1,12 @@
 import type { Writable } from 'node:stream';
-import type { RowKey, SnapshotStore } from '../store/port.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
+import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
-import { FrameWriter } from './frames.js';
+import { FrameWriter } from '../encode/frames.js';
 import { rowKeyText } from './requests.js';
 
-export interface ReplayRequest {
-  symbols: string[];
-  from?: bigint;
-  to?: bigint;
-  /** Resume: only frames after this row key (the last frame a cut replay delivered). */
-  after?: RowKey;
+/** A replay: which rows (as the store reads a range), at what depth and pace. */
+export interface ReplayRequest extends Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after'> {
   depth: number;
   /** Frames per second; 0 = unpaced. */
   rate: number;
@@ -41,8 +38,6 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
-/** Bytes per write. */
-const CHUNK_BYTES = 64 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -62,9 +57,9 @@ export async function streamReplay(
 ): Promise<ReplayCounts> {
   const counts: ReplayCounts = { frames: 0, bytes: 0 };
   const paced = req.rate > 0 || req.speed > 0;
-  // Frames are written into chunks of about CHUNK_BYTES; the writer starts a
+  // Frames are written into chunks of about FLUSH_BYTES; the writer starts a
   // fresh chunk when one is handed to `out`, which may queue it.
-  const writer = new FrameWriter(CHUNK_BYTES + 16 * 1024);
+  const writer = new FrameWriter(FLUSH_BYTES + 16 * 1024);
   let pendingFrames = 0;
   const flush = async () => {
     if (writer.length === 0) return;
@@ -109,7 +104,7 @@ export async function streamReplay(
         writer.frame(s, req.depth, true);
         pendingFrames++;
         counts.frames++;
-        if (writer.length >= CHUNK_BYTES || (paced && pendingFrames >= 256)) await flush();
+        if (writer.length >= FLUSH_BYTES || (paced && pendingFrames >= 256)) await flush();
       }
     }
   } catch (err) {

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { StoreError } from '../../src/store/port.js';
-import { rebuild } from '../../src/book/replay-file.js';
+import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';

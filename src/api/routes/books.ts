@@ -1,8 +1,8 @@
 // src/api/routes/: one module per route group, each with its router and its OpenAPI description.
 import { Router } from 'express';
 import { z } from 'zod';
-import type { SnapshotStore, StoredSnapshot } from '../../store/port.js';
-import { packedLevelsJson } from '../../book/export.js';
+import type { SnapshotStore } from '../../store/port.js';
+import { snapshotToJson } from '../../encode/book-json.js';
 import { depth, instant, number } from '../../stream/requests.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
@@ -42,26 +42,6 @@ const BookSchema = z.object({
   asks: z.array(LevelSchema).describe('best first'),
 });
 
-/**
- * The book JSON: the shape of `booktape book`, from the stored snapshot. A
- * snapshot keeps only the top BOOKTAPE_DEPTH levels, so the CLI's
- * bid_levels/ask_levels (levels in the whole book), orders and anomalies are
- * not part of it.
- */
-function bookJson(s: StoredSnapshot, depth: number): z.infer<typeof BookSchema> {
-  return {
-    symbol: s.symbol,
-    instrument_id: s.instrumentId,
-    publisher_id: s.publisherId,
-    ts_recv: s.tsRecv.toString(),
-    sequence: s.sequence,
-    crossed: s.crossed,
-    locked: s.locked,
-    bids: packedLevelsJson(s.bids, depth),
-    asks: packedLevelsJson(s.asks, depth),
-  };
-}
-
 export function booksRoutes(deps: { store: SnapshotStore; guards: Guards }): RouteGroup {
   const { store, guards } = deps;
   const router = Router();
@@ -84,7 +64,7 @@ export function booksRoutes(deps: { store: SnapshotStore; guards: Guards }): Rou
         ? new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no snapshot at or before ${q.at}; see GET /v1/instruments for its time range`, 'at')
         : new Problem('not-found', 'UNKNOWN_SYMBOL', `no instrument named ${symbol}; see GET /v1/instruments`, 'symbol');
     }
-    res.json(bookJson(snap, q.depth));
+    res.json(snapshotToJson(snap, snap.symbol, q.depth));
   });
 
   return {

@@ -15,9 +15,8 @@ export interface BlockRows {
 
 /**
  * What a block's index holds per row, beyond its rows' own bytes: a map
- * entry, a closure and a bigint key (~155 bytes measured as V8 heap growth
- * over 88 blocks; RSS grew about a third more than heap and array buffers
- * together, the allocator's own).
+ * entry, a closure and a bigint key, measured as V8 heap growth (RSS grows
+ * more than heap and array buffers together: the allocator's own).
  */
 export const INDEX_BYTES_PER_ROW = 160;
 
@@ -27,8 +26,8 @@ type Block = Map<bigint, () => StoredSnapshot>;
 /**
  * bookAt's rows, read a block of instants at a time and kept as the columns
  * of DuckDB's result chunks. DuckDB scans at least a vector (2,048 values)
- * of every column a query reads, so one stored row costs 4–5 ms, and the
- * ~1,000 rows around it little more (5–13 ms, measured). A lookup in a
+ * of every column a query reads, so one stored row costs about what the
+ * ~1,000 rows around it cost. A lookup in a
  * cached block builds its one row from the columns in microseconds, so
  * looking around an instant (scrubbing a chart, stepping through time) reads
  * the database once per block. Blocks are keyed by their first and last
@@ -40,8 +39,8 @@ type Block = Map<bigint, () => StoredSnapshot>;
  * The capacity matters most under concurrency: each client stepping through
  * time holds its own block, and once the clients' blocks outnumber what fits,
  * least-recently-used eviction drops each block just before its client comes
- * back for it, so almost every lookup reads the database (measured with 100
- * clients: p50 105–114 ms with 64 blocks cached, 21 ms with all of them).
+ * back for it, so almost every lookup reads the database and latency
+ * multiplies (docs/benchmarks.md).
  */
 export class BookBlocks {
   private readonly blocks = new Map<string, Promise<Block>>();

@@ -1,7 +1,7 @@
 /**
  * Builds DuckDB data chunks from the engine's rows with bulk memory
  * copies. node-api's value-by-value setters cross N-API once per value (and
- * once per list element): that capped ingestion at ~24k snapshot rows/s.
+ * once per list element), which made them the bound on ingestion.
  * Here each column of a chunk is filled in a typed array in JS and copied into
  * the vector once, through DuckDB's own node bindings.
  *
@@ -11,6 +11,7 @@
  * to 12 bytes are stored inline as (u32 length, bytes).
  */
 import { endianness } from 'node:os';
+import { TWO_32 } from '../../u64.js';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, SnapshotField, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
@@ -176,7 +177,6 @@ class ChunkFiller {
   }
 }
 
-const TWO_32 = 4294967296;
 
 /** Writes a whole number below 2^53 as the little-endian u64 at `index`. */
 function setU64(words: Uint32Array, index: number, x: number): void {

@@ -3,7 +3,7 @@
  * memory (8 bytes per instant): "the book at T" becomes a binary search for
  * the instant, then one point read of the row there. In SQL, finding the
  * instant was a max(ts_recv) over every earlier row of the symbol, and each
- * DuckDB query costs ~0.7 ms before it reads anything.
+ * DuckDB query has a fixed cost before it reads anything.
  *
  * Loaded per symbol on first use; writes merge their instants into the
  * symbols already loaded, so the index stays exact while ingestion runs.

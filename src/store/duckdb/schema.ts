@@ -39,8 +39,8 @@ const TRADE_COLUMNS = `${KEY_COLUMNS},
 
 /**
  * Stores made before sizes and counts became integers held them as DOUBLE.
- * Integer lists are exact by type, and DuckDB stores them about 1.4x faster
- * than DOUBLE lists (bitpacking instead of ALP). Level sizes are sums of u32
+ * Integer lists are exact by type, and DuckDB stores them faster than
+ * DOUBLE lists (bitpacking instead of ALP). Level sizes are sums of u32
  * order sizes, hence UBIGINT; counts are order counts, hence UINTEGER.
  */
 export const INTEGER_COLUMNS = [

@@ -4,13 +4,11 @@ import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, INTEGER, LIST, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
-import { u64Of } from '../../bytes.js';
+import { u64Of } from '../../u64.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import {
-  StoreError, compareKeys, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
-} from '../port.js';
+import { StoreError, compareKeys, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf } from '../port.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
@@ -27,7 +25,7 @@ const SNAPSHOT_TYPES: DuckDBType[] = [
 ];
 /**
  * WAL size that triggers an automatic checkpoint. DuckDB's default (16MB)
- * checkpoints every few batches; 128MB measured 1.8x faster ingestion.
+ * checkpoints every few batches, and each checkpoint stalls ingestion.
  */
 const CHECKPOINT_THRESHOLD = '128MB';
 /** bookAt reads this many instants of a symbol at once (a block: ~0.7 MB at depth 10 with its index, as BookBlocks counts it). */
@@ -389,8 +387,8 @@ export class DuckDbStore implements SnapshotStore {
         // The read ahead is several asynchronous steps (prepare, execute,
         // one fetch per chunk), each taken only when the event loop turns: a
         // consumer that never waits (writes that do not fill the socket) held
-        // it back until this window was used up. Framing the API bench's rows
-        // in process: 120–185 k rows/s without these turns, 225–270 k with.
+        // it back until this window was used up, and reads and framing then
+        // ran one after the other instead of overlapping.
         if (!landed) await breather();
       }
       if (batch.length > 0 && !signal?.aborted) yield batch;

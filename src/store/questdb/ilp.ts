@@ -1,4 +1,4 @@
-import { CSV_CHAR, bytesOf, int, put, u64 } from '../../bytes.js';
+import { CSV_CHAR, bytesOf, int, put, u64 } from '../../encode/bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';

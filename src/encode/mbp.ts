@@ -1,7 +1,9 @@
 import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
 import { BooktapeError } from '../errors.js';
-import { ByteChunks, CSV_CHAR, JSON_CHAR, bytesOf, comma, field, int, int64, put } from '../bytes.js';
-import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
+import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put } from './bytes.js';
+import { TWO_32 } from '../u64.js';
+import { ASK_PX, BID_PX, type SnapshotBuffer } from '../book/snapshot-buffer.js';
+import { HeaderOffset } from '../dbn/layout.js';
 
 /**
  * Depth snapshots in Databento's MBP shapes: JSON lines (flattened header,
@@ -19,7 +21,6 @@ export function mbpCsvHeader(depth: number): string {
   return cols.join(',');
 }
 
-const TWO_32 = 4294967296;
 const A = 65, B = 66;
 
 /** An integer double (|x| <= 2^53) as a little-endian i64 at `o`. */
@@ -52,11 +53,11 @@ export class MbpError extends BooktapeError {
 export function writeMbpRecord(view: DataView, o: number, buf: SnapshotBuffer, i: number): void {
   const levels = buf.depth as 1 | 10;
   view.setUint8(o, mbpRecordLength(levels) / 4);
-  view.setUint8(o + 1, levels === 10 ? RType.MBP_10 : RType.MBP_1);
-  view.setUint16(o + 2, buf.publisherId(i), true);
-  view.setUint32(o + 4, buf.instrumentId(i), true);
-  view.setUint32(o + 8, buf.tsEventLo(i), true);
-  view.setUint32(o + 12, buf.tsEventHi(i), true);
+  view.setUint8(o + HeaderOffset.rtype, levels === 10 ? RType.MBP_10 : RType.MBP_1);
+  view.setUint16(o + HeaderOffset.publisherId, buf.publisherId(i), true);
+  view.setUint32(o + HeaderOffset.instrumentId, buf.instrumentId(i), true);
+  view.setUint32(o + HeaderOffset.tsEvent, buf.tsEventLo(i), true);
+  view.setUint32(o + HeaderOffset.tsEventHi, buf.tsEventHi(i), true);
   const price = buf.price(i);
   if (Number.isNaN(price)) {
     view.setUint32(o + 16, UNDEF_PRICE_LO, true);
@@ -120,7 +121,7 @@ const LEVEL_BYTES = 6 * 34;
  */
 export class MbpTextWriter extends ByteChunks {
   constructor(private readonly format: 'json' | 'csv') {
-    super(64 * 1024);
+    super(FLUSH_BYTES);
   }
 
   /** Appends row i of `buf` as one line. */

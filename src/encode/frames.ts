@@ -1,5 +1,5 @@
-import { formatPrice } from '../book/price.js';
-import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from '../bytes.js';
+import { formatPrice } from './price.js';
+import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from './bytes.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**
@@ -163,7 +163,7 @@ function price(o: Buffer, p: number, nanos: number): number {
  * Prices as written lately, by their nanos, in a direct-mapped table: a
  * replay's frames and an export's rows repeat the same few hundred prices
  * (levels near the top move little, a trigger's price is often one of
- * them), and formatting one (~40 ns, about 40% of a JSON frame) cost more
+ * them), and formatting one is a large part of a JSON frame's cost, more
  * than finding and copying it. Module-level, as V8 re-checks typed arrays
  * read from object fields, and shared: a price's text never changes. Only
  * safe integers are kept (at most 18 bytes); others are rare.

@@ -17,4 +17,3 @@ export function formatPrice(nanos: number | bigint): string {
   const frac = (abs % 1_000_000_000n).toString().padStart(9, '0');
   return `${neg ? '-' : ''}${whole}.${frac}`;
 }
-

@@ -2,6 +2,12 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 /**
+ * Bytes gathered before a write: text outputs write a chunk this size, not a
+ * line at a time, so the per-write cost is paid once per many records.
+ */
+export const FLUSH_BYTES = 64 * 1024;
+
+/**
  * Text written as bytes straight into the chunks that go to a socket or a
  * file, for the outputs that write one line per record or snapshot (replay
  * and export frames, MBP and MBO json and csv). Built as strings, each line
@@ -12,7 +18,7 @@ export class ByteChunks {
   protected chunk: Buffer;
   protected pos = 0;
 
-  constructor(protected readonly chunkBytes = 64 * 1024) {
+  constructor(protected readonly chunkBytes = FLUSH_BYTES) {
     this.chunk = Buffer.allocUnsafe(chunkBytes);
   }
 
@@ -58,19 +64,6 @@ export class ByteChunks {
 }
 
 export const bytesOf = (text: string) => Buffer.from(text, 'utf8');
-
-const U64_HALVES = new DataView(new ArrayBuffer(8));
-
-/**
- * The u64 whose 32-bit halves are `hi` and `lo` (unsigned, or signed bit
- * patterns) as a bigint. Through a DataView it is one bigint allocation;
- * `(BigInt(hi) << 32n) | BigInt(lo)` makes four (45 against 10 ns).
- */
-export function u64Of(hi: number, lo: number): bigint {
-  U64_HALVES.setUint32(0, lo, true);
-  U64_HALVES.setUint32(4, hi, true);
-  return U64_HALVES.getBigUint64(0, true);
-}
 
 export function comma(o: Buffer, p: number): number {
   o[p] = 0x2c;

@@ -1,6 +1,7 @@
-import type { Book } from './book.js';
+// src/encode/: output encoders: bytes written straight into chunks (MBO and MBP text, DBN MBP records, replay frames, book JSON).
+import type { Book } from '../book/book.js';
 import { formatPrice } from './price.js';
-import { packLevels } from './snapshot.js';
+import { isCrossed, isLocked, packLevels, type DepthSnapshot } from '../book/snapshot.js';
 
 export interface LevelJson {
   /** Exact decimal string, 9 places. */
@@ -9,9 +10,12 @@ export interface LevelJson {
   count: number;
 }
 
+/** The book JSON's fields that a depth snapshot has too: what `GET /v1/books/{symbol}` answers. */
+export type SnapshotBookJson = Pick<BookJson, 'symbol' | 'instrument_id' | 'publisher_id' | 'ts_recv' | 'sequence' | 'crossed' | 'locked' | 'bids' | 'asks'>;
+
 /**
- * The reconstructed book as JSON: the shape shared by `booktape book` and
- * `GET /v1/books/{symbol}`.
+ * The reconstructed book as JSON: the shape of `booktape book`, and (less the
+ * whole-book counts a snapshot does not keep) of `GET /v1/books/{symbol}`.
  */
 export interface BookJson {
   symbol: string | null;
@@ -51,10 +55,29 @@ export function bookToJson(book: Book, symbol: string | null, depth: number): Bo
     bid_levels: book.bids.depth,
     ask_levels: book.asks.depth,
     orders: book.orders.size,
-    crossed: bid !== undefined && ask !== undefined && bid.price > ask.price,
-    locked: bid !== undefined && ask !== undefined && bid.price === ask.price,
+    crossed: isCrossed(bid?.price ?? NaN, ask?.price ?? NaN),
+    locked: isLocked(bid?.price ?? NaN, ask?.price ?? NaN),
     bids: packedLevelsJson(packLevels(book.bids, depth)),
     asks: packedLevelsJson(packLevels(book.asks, depth)),
     anomalies: book.anomalies.toJSON(),
+  };
+}
+
+/**
+ * A depth snapshot in the book JSON's shape. A snapshot keeps only the top
+ * levels, so bookToJson's bid_levels/ask_levels (levels in the whole book),
+ * orders and anomalies are not part of it.
+ */
+export function snapshotToJson(s: DepthSnapshot, symbol: string | null, depth: number): SnapshotBookJson {
+  return {
+    symbol,
+    instrument_id: s.instrumentId,
+    publisher_id: s.publisherId,
+    ts_recv: s.tsRecv.toString(),
+    sequence: s.sequence,
+    crossed: s.crossed,
+    locked: s.locked,
+    bids: packedLevelsJson(s.bids, depth),
+    asks: packedLevelsJson(s.asks, depth),
   };
 }
