@@ -5,6 +5,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src src
 COPY jobs jobs
 COPY bench bench
+COPY web web
 RUN npm install --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

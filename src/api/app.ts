@@ -9,10 +9,12 @@ import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 import { openApiDocument, type RouteGroup } from './openapi.js';
 import { Problem, problemHandler } from './problem.js';
+import { bboRoutes } from './routes/bbo.js';
 import { booksRoutes } from './routes/books.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { pageRoutes } from './routes/page.js';
 import { replayRoutes } from './routes/replay.js';
 import { snapshotsRoutes } from './routes/snapshots.js';
 
@@ -34,9 +36,11 @@ export function routeGroups(deps: AppDeps): RouteGroup[] {
   return [
     healthRoutes({ store, jobs, metrics }),
     booksRoutes({ store, guards }),
+    bboRoutes({ store, guards }),
     snapshotsRoutes({ store, guards, reads }),
     replayRoutes({ store, guards, reads, metrics, log }),
     ingestRoutes({ jobs, guards, url: deps.config.url }),
+    pageRoutes(),
   ];
 }
 

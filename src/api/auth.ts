@@ -30,7 +30,10 @@ export function requireToken(access: Access, token: string | undefined): Request
       return next(new Problem('forbidden', 'WRITES_DISABLED', 'this server has no BOOKTAPE_WRITE_TOKEN: set one to allow ingest requests and Bull Board'));
     }
     if (tokenMatches(presentedToken(req), token)) return next();
-    res.setHeader('WWW-Authenticate', 'Basic realm="booktape", charset="UTF-8"');
+    // Basic for the write token, so that a browser asks for it on Bull Board;
+    // Bearer for reads, so that the book page's fetches get the 401 to show
+    // its own token form instead of the browser's login prompt.
+    res.setHeader('WWW-Authenticate', access === 'write' ? 'Basic realm="booktape", charset="UTF-8"' : 'Bearer realm="booktape"');
     next(new Problem('unauthorized', 'UNAUTHORIZED', `send the ${access} token as "Authorization: Bearer <token>"`));
   };
 }

@@ -67,6 +67,55 @@ export interface RangeQuery {
   pageSize?: number;
 }
 
+/**
+ * A downsampled top-of-book series of one symbol: buckets of `everyNs` of
+ * ts_recv, aligned to the epoch (so to UTC midnight: `everyNs` is a whole
+ * number of milliseconds that divides a day).
+ */
+export interface BboQuery {
+  symbol: string;
+  everyNs: bigint;
+  /** ts_recv bounds in ns, inclusive. */
+  from?: bigint;
+  to?: bigint;
+  publisherId?: number;
+  /** At most this many buckets, the earliest. */
+  limit: number;
+}
+
+/** A price over a bucket: its first and last value in key order, its least and greatest. */
+export interface PriceSpan {
+  first: number;
+  last: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * One bucket of a BBO series: best bid and best ask over the bucket's
+ * snapshots that have that side (null when none has), and its trades (null
+ * when none). Prices in price units, as stored. Buckets with no snapshot and
+ * no trade are left out.
+ */
+export interface BboBucket {
+  /** The bucket's start, ns since the epoch. */
+  ts: bigint;
+  snapshots: number;
+  bid: PriceSpan | null;
+  ask: PriceSpan | null;
+  trades: TradeSpan | null;
+}
+
+/** A bucket's trades: how many, their summed size, and their price (null when none had one). */
+export interface TradeSpan {
+  count: number;
+  volume: number;
+  price: PriceSpan | null;
+}
+
+/** The bucket that instant `ts` falls in: its start. */
+export const bucketOf = (ts: bigint, everyNs: bigint): bigint => ts - (ts % everyNs);
+
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
@@ -103,6 +152,8 @@ export interface SnapshotStore {
    * noticeable share of a replay's time otherwise). `rowsOf` goes row by row.
    */
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]>;
+  /** Best bid, best ask and trades of a symbol, downsampled into buckets (BboQuery), in time order. */
+  bbo(q: BboQuery): Promise<BboBucket[]>;
   countSnapshots(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;

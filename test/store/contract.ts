@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
-import { rowsOf, type SnapshotStore, type StoredSnapshot } from '../../src/store/port.js';
+import { bucketOf, rowsOf, type BboBucket, type PriceSpan, type SnapshotStore, type StoredSnapshot } from '../../src/store/port.js';
+import { NANOS, topOfBook } from '../../src/store/columns.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_PX, BID_SZ, SnapshotField, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import { KeyField } from '../../src/book/row-buffer.js';
@@ -57,6 +58,43 @@ function set(buf: SnapshotBuffer, i: number, field: number, value: number): void
 function setTsRecv(buf: SnapshotBuffer, i: number, ts: bigint): void {
   set(buf, i, KeyField.tsRecvHi, Number(ts >> 32n));
   set(buf, i, KeyField.tsRecvLo, Number(ts & 0xffffffffn));
+}
+
+/** A span widened by the next value in key order. */
+const widen = (span: PriceSpan | null, x: number): PriceSpan =>
+  span === null ? { first: x, last: x, min: x, max: x } : { first: span.first, last: x, min: Math.min(span.min, x), max: Math.max(span.max, x) };
+
+/** What a store's BBO series of the batches must be, computed row by row. */
+function bboReference(batches: Array<[SnapshotBuffer, TradeBuffer]>, everyNs: bigint, from = 0n, to = 2n ** 64n - 1n): BboBucket[] {
+  const buckets = new Map<bigint, BboBucket>();
+  const bucket = (ts: bigint) => {
+    const start = bucketOf(ts, everyNs);
+    let b = buckets.get(start);
+    if (b === undefined) buckets.set(start, (b = { ts: start, snapshots: 0, bid: null, ask: null, trades: null }));
+    return b;
+  };
+  for (const [s] of batches) {
+    for (let i = 0; i < s.length; i++) {
+      if (s.tsRecv(i) < from || s.tsRecv(i) > to) continue;
+      const b = bucket(s.tsRecv(i));
+      const top = topOfBook(s, i);
+      b.snapshots++;
+      if (!Number.isNaN(top.bidPx)) b.bid = widen(b.bid, top.bidPx);
+      if (!Number.isNaN(top.askPx)) b.ask = widen(b.ask, top.askPx);
+    }
+  }
+  for (const [, t] of batches) {
+    for (let i = 0; i < t.length; i++) {
+      if (t.tsRecv(i) < from || t.tsRecv(i) > to) continue;
+      const b = bucket(t.tsRecv(i));
+      const trades = b.trades ?? { count: 0, volume: 0, price: null };
+      b.trades = {
+        count: trades.count + 1, volume: trades.volume + t.size(i),
+        price: Number.isNaN(t.price(i)) ? trades.price : widen(trades.price, t.price(i) / NANOS),
+      };
+    }
+  }
+  return [...buckets.values()].sort((a, b) => (a.ts < b.ts ? -1 : 1));
 }
 
 /**
@@ -513,6 +551,31 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
       propertyRuns(20, 5),
     );
   }, propertyTimeout(120_000));
+
+  it('a BBO series: per epoch-aligned bucket, best bid and ask first/last in key order, min and max, and the trades; exact ns bounds, a limit', async () => {
+    const store = await fresh();
+    for (const [s, t] of batches) { await store.writeSnapshots(s, symbolOf); await store.writeTrades(t, symbolOf); }
+    await store.flush();
+    const all = batches.flatMap(([s]) => Array.from({ length: s.length }, (_, i) => s.tsRecv(i)));
+    for (const everyNs of [1_000_000_000n, 60_000_000_000n, 86_400_000_000_000n]) {
+      const want = bboReference(batches, everyNs);
+      expect(await store.bbo({ symbol: 'CLX5', everyNs, limit: 100_000 }), `every ${everyNs}`).toEqual(want);
+      expect(await store.bbo({ symbol: 'CLX5', everyNs, limit: 100_000, publisherId: 1 })).toEqual(want);
+    }
+    const minute = bboReference(batches, 60_000_000_000n);
+    // CLX5 trades, and some of its minutes have no trade.
+    expect(minute.some((b) => b.trades !== null) && minute.some((b) => b.trades === null)).toBe(true);
+    // Bounds one ns inside rows, mid-bucket: the rows at those instants are left out.
+    const [from, to] = [all[1000] + 1n, all[30_000] - 1n];
+    expect(all[1000] < from && from < all[1001] && all[29_999] < to).toBe(true);
+    const bounded = await store.bbo({ symbol: 'CLX5', everyNs: 1_000_000_000n, from, to, limit: 100_000 });
+    expect(bounded).toEqual(bboReference(batches, 1_000_000_000n, from, to));
+    expect(await store.bbo({ symbol: 'CLX5', everyNs: 1_000_000_000n, from, to, limit: 25 })).toEqual(bounded.slice(0, 25));
+    expect(await store.bbo({ symbol: 'CLX5', everyNs: 1_000_000n, from: all[5], to: all[5], limit: 10 })).toMatchObject([{ ts: bucketOf(all[5], 1_000_000n) }]);
+    expect(await store.bbo({ symbol: 'NOPE', everyNs: 1_000_000_000n, limit: 10 })).toEqual([]);
+    expect(await store.bbo({ symbol: 'CLX5', everyNs: 1_000_000_000n, limit: 10, publisherId: 2 })).toEqual([]);
+    await store.close();
+  });
 
   it('records ingest runs and answers whether a content hash succeeded', async () => {
     const store = await fresh();

@@ -8,7 +8,11 @@ import { u64Of } from '../../u64.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { StoreError, compareKeys, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf } from '../port.js';
+import {
+  StoreError, compareKeys, type BboBucket, type BboQuery, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+} from '../port.js';
+import { joinBuckets, spanOf } from '../bbo.js';
+import { bookBucketsSql, tradeBucketsSql } from './bbo.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
@@ -393,6 +397,25 @@ export class DuckDbStore implements SnapshotStore {
       }
       if (batch.length > 0 && !signal?.aborted) yield batch;
     }
+  }
+
+  async bbo(q: BboQuery): Promise<BboBucket[]> {
+    const params: DuckDBValue[] = [q.symbol, q.from ?? 0n, q.to ?? 0xffffffffffffffffn, ...(q.publisherId === undefined ? [] : [q.publisherId])];
+    const [books, trades] = await Promise.all([
+      this.read((c) => c.runAndReadAll(bookBucketsSql(q), params)),
+      this.read((c) => c.runAndReadAll(tradeBucketsSql(q), params)),
+    ]);
+    return joinBuckets(
+      books.getRowObjectsJS().map((r) => ({
+        ts: r.ts as bigint, snapshots: Number(r.n),
+        bid: spanOf(r.bid_first, r.bid_last, r.bid_min, r.bid_max), ask: spanOf(r.ask_first, r.ask_last, r.ask_min, r.ask_max),
+      })),
+      trades.getRowObjectsJS().map((r) => ({
+        ts: r.ts as bigint,
+        trades: { count: Number(r.n), volume: Number(r.volume), price: spanOf(r.px_first, r.px_last, r.px_min, r.px_max) },
+      })),
+      q.limit,
+    );
   }
 
   async countSnapshots(): Promise<number> {

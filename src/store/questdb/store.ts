@@ -3,9 +3,10 @@ import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  StoreError, compareKeys, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, compareKeys, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QuestDbConnection, type ExecResult, type QuestDbLimits } from './connection.js';
+import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
@@ -275,6 +276,8 @@ export class QuestDbStore implements SnapshotStore {
       await pending?.catch(() => undefined);
     }
   }
+
+  bbo(q: BboQuery): Promise<BboBucket[]> { return bbo((sql) => this.rows(sql), q); }
 
   async countSnapshots(): Promise<number> {
     const rows = await this.rows(`SELECT count() FROM ${SNAPSHOTS}`);

@@ -1,0 +1,105 @@
+import uPlot from 'uplot';
+import type { BboBucketJson } from './model.js';
+
+/** A window of time, in seconds since the epoch (uPlot's x unit). */
+export interface Window {
+  min: number;
+  max: number;
+}
+
+/** An axis label for x (seconds since the epoch) on a window `span` seconds wide. */
+function utcLabel(x: number, span: number): string {
+  const iso = new Date(x * 1000).toISOString(); // 2025-09-24T19:30:00.000Z
+  if (span > 2 * 86_400) return iso.slice(5, 16).replace('T', ' ');
+  return span > 600 ? iso.slice(11, 16) : span > 10 ? iso.slice(11, 19) : iso.slice(11, 23);
+}
+
+const seconds = (ns: string | bigint): number => Number(BigInt(ns) / 1000n) / 1e6;
+
+/**
+ * Best bid and best ask (each bucket's last) and the last trade price per
+ * bucket, over a window of time, drawn by uPlot. Dragging across selects a
+ * window to zoom into (`zoom` is told, to fetch finer buckets); a
+ * double-click asks for the whole range again (`reset`); a click picks an
+ * instant (`pick`). A vertical line marks the instant the ladder shows.
+ */
+export class BboChart {
+  private readonly plot: uPlot;
+  private applying = false;
+  private marked: number | null = null;
+
+  constructor(root: HTMLElement, zoom: (w: Window) => void, reset: () => void, pick: (ns: bigint) => void) {
+    const opts: uPlot.Options = {
+      width: Math.max(320, root.clientWidth),
+      height: 320,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+      scales: { x: { time: true } },
+      series: [
+        { label: 'UTC' },
+        { label: 'Best bid', stroke: '#1a7f37', width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) },
+        { label: 'Best ask', stroke: '#cf222e', width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) },
+        { label: 'Trade', stroke: '#0969da', width: 0, points: { show: true, size: 4, fill: '#0969da' }, paths: () => null },
+      ],
+      // UTC on the axis, 24-hour, with seconds or milliseconds as the zoom needs them.
+      axes: [{ values: (u, splits) => splits.map((x) => utcLabel(x, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0))) }, { size: 70 }],
+      cursor: {
+        drag: { x: true, y: false },
+        bind: { dblclick: () => () => { reset(); return null; } },
+      },
+      hooks: {
+        setScale: [(u, key) => {
+          if (key === 'x' && !this.applying && u.scales.x.min !== undefined && u.scales.x.max !== undefined) zoom({ min: u.scales.x.min, max: u.scales.x.max });
+        }],
+        draw: [(u) => this.drawMark(u)],
+      },
+    };
+    this.plot = new uPlot(opts, [[], [], [], []], root);
+    let downAt = -1;
+    this.plot.over.addEventListener('mousedown', (e) => { downAt = e.clientX; });
+    this.plot.over.addEventListener('click', (e) => {
+      if (Math.abs(e.clientX - downAt) > 3) return; // the end of a drag, not a click
+      const x = this.plot.posToVal(e.offsetX, 'x');
+      pick(BigInt(Math.round(x * 1e6)) * 1000n);
+    });
+    new ResizeObserver(() => this.plot.setSize({ width: Math.max(320, root.clientWidth), height: 320 })).observe(root);
+  }
+
+  /** Shows buckets over a window (the window stays as given, however sparse the buckets). */
+  show(buckets: BboBucketJson[], window: Window): void {
+    const x = buckets.map((b) => seconds(b.ts));
+    const data: uPlot.AlignedData = [
+      x,
+      buckets.map((b) => b.bid?.last ?? null),
+      buckets.map((b) => b.ask?.last ?? null),
+      buckets.map((b) => b.trades?.price?.last ?? null),
+    ];
+    this.applying = true;
+    try {
+      this.plot.setData(data, false);
+      this.plot.setScale('x', window);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** Marks the instant the ladder shows. */
+  mark(ns: string): void {
+    this.marked = seconds(ns);
+    this.plot.redraw(false, false);
+  }
+
+  private drawMark(u: uPlot): void {
+    if (this.marked === null) return;
+    const x = Math.round(u.valToPos(this.marked, 'x', true));
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = '#6e7781';
+    ctx.setLineDash([4, 4]);
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  }
+}
