@@ -81,6 +81,27 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     await store.close();
   });
 
+  it("CLX5's BBO series is the same on QuestDB (SAMPLE BY) as on DuckDB (bucket arithmetic): same buckets, same first/last/min/max", async () => {
+    const sym = (id: number) => (id === 432669 ? 'CLX5' : null);
+    const quest = await freshQuestDb();
+    const duck = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-bbo-')), 'bbo.duckdb'));
+    await duck.init();
+    for (const store of [quest, duck]) {
+      for (const [s, t] of clx5Batches()) { await store.writeSnapshots(s, sym); await store.writeTrades(t, sym); }
+      await store.flush();
+    }
+    for (const everyNs of [1_000_000_000n, 60_000_000_000n]) {
+      const q = { symbol: 'CLX5', everyNs, limit: 100_000 };
+      const [fromQuest, fromDuck] = await Promise.all([quest.bbo(q), duck.bbo(q)]);
+      // Many buckets, with both sides and trades in them: a comparison of something.
+      expect(fromDuck.length).toBeGreaterThan(everyNs === 1_000_000_000n ? 100 : 10);
+      expect(fromDuck.some((b) => b.bid !== null && b.ask !== null && b.trades !== null)).toBe(true);
+      expect(fromQuest, `every ${everyNs} ns`).toEqual(fromDuck);
+    }
+    await quest.close();
+    await duck.close();
+  });
+
   it('refuses a server older than 9.1 by name; this one passes', async () => {
     const store = new QuestDbStore(qdbConf!);
     const [[build]] = (await store.exec('SELECT build()')).dataset;
