@@ -40,6 +40,8 @@ const Env = z.object({
   BOOKTAPE_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'BOOKTAPE_DUCKDB_MEMORY must be a size such as 256MB').default('256MB'),
   BOOKTAPE_DUCKDB_BOOK_CACHE_MB: int(0).default(256),
   QDB_CLIENT_CONF: z.string().optional(),
+  BOOKTAPE_STORE_TIMEOUT_MS: int(100).default(10_000),
+  BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
   BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
@@ -79,6 +81,10 @@ export interface Config {
   duckdbBookCacheMb: number;
   /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
   questdbConf: string | undefined;
+  /** Deadline of each QuestDB query once sent; queued ones wait up to 6x this. */
+  storeTimeoutMs: number;
+  /** Concurrent QuestDB queries; more wait their turn. */
+  questdbReadConnections: number;
   redisUrl: string;
   queuePrefix: string;
   dataRoots: string[];
@@ -161,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     duckdbMemory: e.BOOKTAPE_DUCKDB_MEMORY,
     duckdbBookCacheMb: e.BOOKTAPE_DUCKDB_BOOK_CACHE_MB,
     questdbConf: e.QDB_CLIENT_CONF,
+    storeTimeoutMs: e.BOOKTAPE_STORE_TIMEOUT_MS,
+    questdbReadConnections: e.BOOKTAPE_QDB_READ_CONNECTIONS,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,

@@ -16,7 +16,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
 }
 async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 64 << 20, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run('node', [CLI, ...args], { maxBuffer: 64 << 20, env: { ...process.env, BOOKTAPE_STORE: 'duckdb', ...env } });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -181,7 +181,7 @@ describe('booktape CLI', () => {
   it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));
     const env = {
-      ...process.env, BOOKTAPE_DUCKDB_PATH: join(dir, 'demo.duckdb'), PORT: '0', BOOKTAPE_TCP_PORT: '0', LOG_LEVEL: 'silent',
+      ...process.env, BOOKTAPE_STORE: 'duckdb', BOOKTAPE_DUCKDB_PATH: join(dir, 'demo.duckdb'), PORT: '0', BOOKTAPE_TCP_PORT: '0', LOG_LEVEL: 'silent',
       BOOKTAPE_QUEUE_PREFIX: `bt-demo-${process.pid}-${Date.now()}`,
     };
     const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });

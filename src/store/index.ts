@@ -6,11 +6,24 @@ export * from './port.js';
 
 /** Which store, and its own settings. */
 export type StoreOptions =
-  | { kind: 'questdb'; /** ILP-over-HTTP client configuration, e.g. "http::addr=localhost:9000;" */ clientConf: string }
+  | {
+    kind: 'questdb';
+    /** ILP-over-HTTP client configuration, e.g. "http::addr=localhost:9000;" */
+    clientConf: string;
+    /** Deadline of each call, queueing included, and concurrent queries (docs/questdb.md). */
+    timeoutMs?: number;
+    readConnections?: number;
+  }
   | { kind: 'duckdb'; path: string; /** DuckDB's memory_limit, e.g. "256MB" */ memoryLimit: string; bookCacheBytes: number };
 
 /** The store `options` name. */
 export function openStore(options: StoreOptions): SnapshotStore {
-  if (options.kind === 'questdb') return new QuestDbStore(options.clientConf);
+  if (options.kind === 'questdb') {
+    const limits = {
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.readConnections !== undefined ? { readConnections: options.readConnections } : {}),
+    };
+    return new QuestDbStore(options.clientConf, limits);
+  }
   return new DuckDbStore(options.path, options.memoryLimit, options.bookCacheBytes);
 }

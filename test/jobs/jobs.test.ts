@@ -25,6 +25,7 @@ afterEach(async () => {
 function setup(extra: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'booktape-jobs-'));
   const env = {
+    BOOKTAPE_STORE: 'duckdb',
     REDIS_URL: 'redis://127.0.0.1:6379',
     BOOKTAPE_QUEUE_PREFIX: `bt-test-${randomBytes(6).toString('hex')}`,
     BOOKTAPE_DUCKDB_PATH: join(dir, 'store.duckdb'),

@@ -13,7 +13,7 @@ import { CLX5 } from '../helpers.js';
 import { propertyRuns, propertyTimeout } from '../property.js';
 
 /** Every batch of CLX5's snapshots and trades, as the engine captures them. */
-function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
+export function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
   const market = new Market({ depth: 10, intervalNs: 0, trades: true }, 4096);
   const { batch } = decodeBuffer(readFileSync(CLX5));
   const out: Array<[SnapshotBuffer, TradeBuffer]> = [];

@@ -1,136 +1,81 @@
 // src/store/questdb/: the QuestDB store: ILP over HTTP for writes, /exec for reads and DDL.
-import { Sender } from '@questdb/nodejs-client';
-import { u64Of } from '../../u64.js';
-import type { RowBuffer } from '../../book/row-buffer.js';
-import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
+import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
+import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
-import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
-import { bbo } from './bbo.js';
 import {
-  StoreError, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, compareKeys, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
+import { DEFAULT_LIMITS, QuestDbConnection, type ExecResult, type QuestDbLimits } from './connection.js';
+import { bbo } from './bbo.js';
+import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
+import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
+import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
+
+export { execEndpoint } from './connection.js';
+export { DDL } from './schema.js';
+
+/** Bytes per ILP request: a batch goes as requests of about this size, each its own transaction (DEDUP makes any split safe). */
+export const DEFAULT_REQUEST_BYTES = 4 << 20;
+
+/** Rows encoded between yields to the event loop. */
+const SLICE_ROWS = 256;
+
+/** Unwritten run records kept for the next write (the oldest are dropped past it). */
+const MAX_UNRECORDED = 1000;
+
+/** Rows a book lookup reads back from its instant: more only when a burst at one ns is larger. */
+const LOOKUP_ROWS = 8;
 
 /**
- * QuestDB, the production store. Writes: ILP over HTTP with
- * @questdb/nodejs-client, auto-flush off and one explicit flush per batch (one
- * HTTP request = one transaction; the client retries transient failures for
- * retry_timeout). Reads and DDL: the HTTP /exec endpoint of the same server.
+ * QuestDB, the production store (docs/questdb.md).
  *
- * Timestamps: the designated `ts_recv` is a TIMESTAMP (µs); the sub-µs
- * remainder is kept in `ts_recv_nanos` (0..999) so nanoseconds round-trip
- * exactly (the ILP client's integers are JS numbers, too small for u64 ns).
- * DEDUP UPSERT KEYS make re-ingestion leave exactly one row per snapshot.
+ * Writes: rows encoded as ILP v2 by ./ilp.ts and POSTed by the official
+ * client's transport, a batch as requests of about DEFAULT_REQUEST_BYTES
+ * (the next one encoded while the previous is in flight, so the event loop is
+ * never held for a whole batch). Reads and DDL: /exec, over a bounded pool of
+ * connections, each call under a deadline.
+ *
+ * Every query reads the designated timestamp as an interval or in its own
+ * order (see the plans in test/store/questdb-plans.test.ts): a lookup is a
+ * backward scan from its instant, a range page a forward scan from its start.
+ * Ties at one ns are ordered by the key here, not by the server.
  */
-export const DDL = [
-  `CREATE TABLE IF NOT EXISTS book_snapshots (
-    ts_recv TIMESTAMP, ts_recv_nanos INT, ts_event TIMESTAMP, ts_event_nanos INT,
-    symbol SYMBOL, instrument_id LONG, publisher_id INT, sequence LONG, sub_sequence INT,
-    action SYMBOL, side SYMBOL, price DOUBLE, size LONG, flags INT, ts_in_delta INT, depth INT,
-    best_bid_px DOUBLE, best_bid_sz DOUBLE, best_ask_px DOUBLE, best_ask_sz DOUBLE, spread DOUBLE,
-    crossed BOOLEAN, locked BOOLEAN,
-    bid_px DOUBLE[], bid_sz DOUBLE[], bid_ct DOUBLE[], ask_px DOUBLE[], ask_sz DOUBLE[], ask_ct DOUBLE[]
-  ) TIMESTAMP(ts_recv) PARTITION BY DAY WAL
-  DEDUP UPSERT KEYS(ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence)`,
-  `CREATE TABLE IF NOT EXISTS trades (
-    ts_recv TIMESTAMP, ts_recv_nanos INT, ts_event TIMESTAMP, ts_event_nanos INT,
-    symbol SYMBOL, instrument_id LONG, publisher_id INT, sequence LONG, sub_sequence INT, side SYMBOL, price DOUBLE, size LONG
-  ) TIMESTAMP(ts_recv) PARTITION BY DAY WAL
-  DEDUP UPSERT KEYS(ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence)`,
-  `CREATE TABLE IF NOT EXISTS ingest_runs (
-    finished_at TIMESTAMP, run_id SYMBOL, source STRING, sha256 SYMBOL, dataset SYMBOL, schema SYMBOL, symbols STRING,
-    records LONG, snapshots LONG, trades LONG, anomalies STRING, started_at TIMESTAMP, status SYMBOL, error STRING
-  ) TIMESTAMP(finished_at) PARTITION BY MONTH WAL`,
-];
-
-const SELECT_SNAPSHOT = `SELECT cast(ts_recv AS LONG) ts_recv_us, ts_recv_nanos, cast(ts_event AS LONG) ts_event_us, ts_event_nanos,
-  instrument_id, publisher_id, sequence, sub_sequence, symbol, action, side, price, size, flags, ts_in_delta, depth, crossed, locked,
-  ${LEVEL_COLUMNS.join(', ')} FROM book_snapshots`;
-
-interface ExecResult {
-  columns: Array<{ name: string; type: string }>;
-  dataset: unknown[][];
-}
-
-/** Reads the HTTP address and credentials out of an ILP client configuration string. */
-export function execEndpoint(conf: string): { base: string; headers: Record<string, string> } {
-  const m = /^(https?)::(.*)$/.exec(conf.trim());
-  if (m === null) throw new StoreError('STORE_UNAVAILABLE', `QDB_CLIENT_CONF must use http:: or https:: (ILP over HTTP), got "${conf}"`);
-  const opts = new Map<string, string>();
-  for (const part of m[2].split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) opts.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const addr = opts.get('addr');
-  if (!addr) throw new StoreError('STORE_UNAVAILABLE', 'QDB_CLIENT_CONF has no addr=host:port');
-  const headers: Record<string, string> = {};
-  if (opts.has('username') && opts.has('password')) {
-    headers.authorization = `Basic ${Buffer.from(`${opts.get('username')}:${opts.get('password')}`).toString('base64')}`;
-  } else if (opts.has('token')) headers.authorization = `Bearer ${opts.get('token')}`;
-  return { base: `${m[1]}://${addr.includes(':') ? addr : `${addr}:9000`}`, headers };
-}
-
-const splitNs = (hi: number, lo: number): [bigint, number] => {
-  const ns = u64Of(hi, lo);
-  return [ns, Number(ns % 1000n)];
-};
-
-/**
- * Starts row i of `table` with its key columns (symbols first, as ILP
- * requires); returns ts_recv in ns for the row's `at()`.
- */
-function rowKey(s: Sender, table: string, buf: RowBuffer, i: number, symbolOf: SymbolOf, symbols: Record<string, string>): bigint {
-  const [recv, recvNanos] = splitNs(buf.tsRecvHi(i), buf.tsRecvLo(i));
-  const [event, eventNanos] = splitNs(buf.tsEventHi(i), buf.tsEventLo(i));
-  s.table(table);
-  const sym = symbolOf(buf.instrumentId(i));
-  if (sym !== null) s.symbol('symbol', sym);
-  for (const [k, v] of Object.entries(symbols)) s.symbol(k, v);
-  s.intColumn('ts_recv_nanos', recvNanos).timestampColumn('ts_event', event, 'ns').intColumn('ts_event_nanos', eventNanos);
-  s.intColumn('instrument_id', buf.instrumentId(i)).intColumn('publisher_id', buf.publisherId(i));
-  s.intColumn('sequence', buf.sequence(i)).intColumn('sub_sequence', buf.subSequence(i));
-  return recv;
-}
-
 export class QuestDbStore implements SnapshotStore {
   readonly kind = 'questdb' as const;
-  private sender: Sender | null = null;
   private writing: Promise<void> = Promise.resolve();
-  private readonly endpoint: { base: string; headers: Record<string, string> };
+  private readonly db: QuestDbConnection;
+  /** Table ids seen at init: a different id at flush means a table was dropped and recreated under this writer. */
+  private tableIds = new Map<string, number>();
+  /** Runs whose record failed to write, oldest first: written with the next one. */
+  private unrecorded: IngestRun[] = [];
 
-  constructor(private readonly conf: string) {
-    this.endpoint = execEndpoint(conf);
+  constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly requestBytes = DEFAULT_REQUEST_BYTES) {
+    this.db = new QuestDbConnection(conf, { ...DEFAULT_LIMITS, ...limits });
   }
 
-  private async ilp(): Promise<Sender> {
-    if (this.sender === null) {
-      const conf = this.conf.trim().replace(/;?$/, ';');
-      this.sender = await Sender.fromConfig(`${conf}auto_flush=off;`);
-    }
-    return this.sender;
+  exec(sql: string, signal?: AbortSignal): Promise<ExecResult> {
+    return this.db.exec(sql, signal);
   }
 
-  async exec(sql: string): Promise<ExecResult> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.endpoint.base}/exec?query=${encodeURIComponent(sql)}`, { headers: this.endpoint.headers });
-    } catch (err) {
-      throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.endpoint.base} did not answer: ${(err as Error).message}`);
-    }
-    const body = (await res.json().catch(() => ({}))) as ExecResult & { error?: string };
-    if (!res.ok || body.error) throw new StoreError('STORE_READ_FAILED', `QuestDB rejected a query: ${body.error ?? res.status}`);
-    return body;
-  }
-
-  private async rows(sql: string): Promise<Array<Record<string, unknown>>> {
-    const r = await this.exec(sql);
-    return (r.dataset ?? []).map((row) => Object.fromEntries(r.columns.map((c, k) => [c.name, row[k]])));
+  private async rows(sql: string, signal?: AbortSignal): Promise<unknown[][]> {
+    return (await this.db.exec(sql, signal)).dataset ?? [];
   }
 
   async init(): Promise<void> {
-    for (const sql of DDL) await this.exec(sql);
+    const [[build]] = await this.rows('SELECT build()');
+    const problem = versionProblem(String(build));
+    if (problem !== null) throw new StoreError('STORE_UNAVAILABLE', problem);
+    for (const sql of DDL) await this.db.exec(sql);
+    this.tableIds = await this.readTableIds();
+    await this.db.renewWriter();
   }
 
-  /** Runs writes one at a time in call order: they share one sender and its buffer. */
+  private async readTableIds(): Promise<Map<string, number>> {
+    const rows = await this.rows(`SELECT table_name, id FROM tables() WHERE table_name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
+    return new Map(rows.map(([name, id]) => [name as string, id as number]));
+  }
+
+  /** Runs writes one at a time in call order: they share one connection. */
   private serially(fn: () => Promise<void>): Promise<void> {
     const run = this.writing.then(fn);
     this.writing = run.catch(() => undefined);
@@ -138,269 +83,252 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   writeSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    return this.serially(() => this.sendSnapshots(buf, symbolOf));
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendSnapshots(req, buf, from, n, tags)));
   }
 
   writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    return this.serially(() => this.sendTrades(buf, symbolOf));
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendTrades(req, buf, from, n, tags)));
   }
 
-  private async sendSnapshots(buf: SnapshotBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length === 0) return;
-    const s = await this.ilp();
-    for (let i = 0; i < buf.length; i++) {
-      const top = topOfBook(buf, i);
-      const recv = rowKey(s, 'book_snapshots', buf, i, symbolOf, {
-        action: String.fromCharCode(buf.action(i)),
-        side: String.fromCharCode(buf.side(i)),
-      });
-      if (!Number.isNaN(buf.price(i))) s.floatColumn('price', buf.price(i) / NANOS);
-      s.intColumn('size', buf.size(i)).intColumn('flags', buf.flags(i)).intColumn('ts_in_delta', buf.tsInDelta(i)).intColumn('depth', buf.depth);
-      if (!Number.isNaN(top.bidPx)) s.floatColumn('best_bid_px', top.bidPx).floatColumn('best_bid_sz', top.bidSz);
-      if (!Number.isNaN(top.askPx)) s.floatColumn('best_ask_px', top.askPx).floatColumn('best_ask_sz', top.askSz);
-      if (!Number.isNaN(top.spread)) s.floatColumn('spread', top.spread);
-      s.booleanColumn('crossed', top.crossed).booleanColumn('locked', top.locked);
-      LEVEL_COLUMNS.forEach((col, field) => s.arrayColumn(col, levelColumn(buf, i, field as LevelField)));
-      await s.at(recv, 'ns');
-    }
-    await this.flushSender(s);
-  }
-
-  private async sendTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
-    if (buf.length === 0) return;
-    const s = await this.ilp();
-    for (let i = 0; i < buf.length; i++) {
-      const recv = rowKey(s, 'trades', buf, i, symbolOf, { side: String.fromCharCode(buf.side(i)) });
-      if (!Number.isNaN(buf.price(i))) s.floatColumn('price', buf.price(i) / NANOS);
-      s.intColumn('size', buf.size(i));
-      await s.at(recv, 'ns');
-    }
-    await this.flushSender(s);
-  }
-
-  private async flushSender(s: Sender): Promise<void> {
+  /**
+   * Sends rows as requests of about requestBytes, encoding the next while the
+   * previous one is in flight, and yielding to the event loop every
+   * SLICE_ROWS rows (a request's rows are not encoded in one go).
+   */
+  private async send(length: number, append: (req: IlpRequest, from: number, maxRows: number) => number): Promise<void> {
+    let from = 0;
+    let inFlight: Promise<void> | null = null;
+    const dispatch = async (req: IlpRequest) => {
+      if (inFlight) await inFlight;
+      inFlight = this.db.write(req.bytes);
+      // A request's failure surfaces at the next await; none is left unobserved.
+      inFlight.catch(() => undefined);
+    };
     try {
-      await s.flush();
+      let req = new IlpRequest(this.requestBytes);
+      while (from < length) {
+        const n = append(req, from, SLICE_ROWS);
+        from += n;
+        if (n < SLICE_ROWS && from < length) {
+          await dispatch(req);
+          req = new IlpRequest(this.requestBytes);
+        } else if (from < length) await new Promise((res) => setImmediate(res));
+      }
+      if (req.p > 0) await dispatch(req);
+      if (inFlight) await inFlight;
     } catch (err) {
-      s.reset();
-      throw new StoreError('STORE_WRITE_FAILED', `QuestDB rejected a write: ${(err as Error).message}`);
+      await (inFlight as Promise<void> | null)?.catch(() => undefined);
+      throw err;
     }
   }
 
-  /** Waits until the WAL of every table is applied, so reads see all writes. */
+  /**
+   * Waits until every write so far is applied (the WAL of each table), so
+   * reads see them, and checks no table was dropped and recreated since init
+   * (a write may have been lost to it: the caller re-runs).
+   */
   async flush(): Promise<void> {
     await this.writing;
-    if (this.sender) await this.flushSender(this.sender);
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const rows = await this.rows(`SELECT name, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN ('book_snapshots', 'trades', 'ingest_runs')`);
-      if (rows.every((r) => Number(r.writerTxn) >= Number(r.sequencerTxn))) return;
-      await new Promise((res) => setTimeout(res, 100));
+    const ids = await this.readTableIds();
+    for (const [name, id] of this.tableIds) {
+      if (ids.get(name) !== id) {
+        this.tableIds = ids;
+        await this.db.renewWriter();
+        throw new StoreError('STORE_UNAVAILABLE', `QuestDB table ${name} was dropped or recreated while this process wrote to it: rows written since may be lost; run the ingest again`);
+      }
     }
-    throw new StoreError('STORE_WRITE_FAILED', 'QuestDB did not apply its WAL within 30 s');
+    const deadline = Date.now() + this.db.limits.timeoutMs * 3;
+    for (;;) {
+      const rows = await this.rows(`SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
+      const suspended = rows.find((r) => r[1] === true);
+      if (suspended) throw new StoreError('STORE_WRITE_FAILED', `QuestDB suspended table ${String(suspended[0])}'s WAL: see the server log, then ALTER TABLE ${String(suspended[0])} RESUME WAL`);
+      if (rows.every((r) => Number(r[2]) >= Number(r[3]))) return;
+      if (Date.now() > deadline) throw new StoreError('STORE_UNAVAILABLE', `QuestDB did not apply its WAL within ${this.db.limits.timeoutMs * 3} ms`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
   }
 
+  /**
+   * Records a run. A run that cannot be recorded now (the store is what
+   * failed) is kept and written with the next run recorded by this process,
+   * so a failed attempt still shows in ingest_runs once QuestDB is back.
+   */
   async recordRun(run: IngestRun): Promise<void> {
-    const s = await this.ilp();
-    s.table('ingest_runs').symbol('run_id', run.runId).symbol('sha256', run.sha256).symbol('dataset', run.dataset)
-      .symbol('schema', run.schema).symbol('status', run.status)
-      .stringColumn('source', run.source).stringColumn('symbols', JSON.stringify(run.symbols))
-      .intColumn('records', run.records).intColumn('snapshots', run.snapshots).intColumn('trades', run.trades)
-      .stringColumn('anomalies', JSON.stringify(run.anomalies)).timestampColumn('started_at', run.startedAt.getTime(), 'ms');
-    if (run.error) s.stringColumn('error', run.error);
-    await s.at(run.finishedAt.getTime(), 'ms');
-    await this.flushSender(s);
+    this.unrecorded.push(run);
+    if (this.unrecorded.length > MAX_UNRECORDED) this.unrecorded.shift();
+    const runs = this.unrecorded.slice();
+    // The official client's own buffer: a few rows, not a hot path.
+    const s = new SenderBufferV2(new SenderOptions('http::addr=localhost;protocol_version=2;'));
+    for (const r of runs) {
+      s.table(RUNS).symbol('run_id', r.runId).symbol('dataset', r.dataset || '-').symbol('schema', r.schema || '-').symbol('status', r.status);
+      if (r.sha256) s.symbol('sha256', r.sha256);
+      s.stringColumn('source', r.source).stringColumn('symbols', JSON.stringify(r.symbols))
+        .intColumn('records', r.records).intColumn('snapshots', r.snapshots).intColumn('trades', r.trades)
+        .stringColumn('anomalies', JSON.stringify(r.anomalies)).timestampColumn('started_at', r.startedAt.getTime(), 'ms');
+      if (r.error) s.stringColumn('error', r.error);
+      s.at(r.finishedAt.getTime(), 'ms');
+    }
+    await this.serially(() => this.db.write(Buffer.from(s.toBufferView())));
+    this.unrecorded = this.unrecorded.filter((r) => !runs.includes(r));
   }
 
   async hasSucceeded(sha256: string): Promise<boolean> {
-    const rows = await this.rows(`SELECT count() n FROM ingest_runs WHERE sha256 = '${sha256.replace(/[^0-9a-f]/g, '')}' AND status = 'succeeded'`);
-    return Number(rows[0]?.n ?? 0) > 0;
+    const rows = await this.rows(`SELECT count() FROM ${RUNS} WHERE sha256 = '${sha256.replace(/[^0-9a-f]/g, '')}' AND status = 'succeeded'`);
+    return Number(rows[0]?.[0] ?? 0) > 0;
   }
 
   async listInstruments(): Promise<InstrumentInfo[]> {
-    const rows = await this.rows(`SELECT symbol, instrument_id, publisher_id, cast(min(ts_recv) AS LONG) first_us, cast(max(ts_recv) AS LONG) last_us,
-      count() n, max(depth) depth FROM book_snapshots ORDER BY symbol, instrument_id, publisher_id`);
+    const rows = await this.rows(`SELECT ${COL.symbol}, ${COL.instrumentId}, ${COL.publisherId}, min(${COL.tsRecv}), max(${COL.tsRecv}), count(), max(${COL.depth})
+      FROM ${SNAPSHOTS} ORDER BY 1, 2, 3`);
     return rows.map((r) => ({
-      symbol: (r.symbol as string | null) ?? null,
-      instrumentId: Number(r.instrument_id),
-      publisherId: Number(r.publisher_id),
-      firstTsRecv: BigInt(r.first_us as number) * 1000n,
-      lastTsRecv: BigInt(r.last_us as number) * 1000n,
-      snapshots: Number(r.n),
-      depth: Number(r.depth),
+      symbol: (r[0] as string | null) ?? null,
+      instrumentId: Number(r[1]),
+      publisherId: Number(r[2]),
+      firstTsRecv: nsOf(r[3] as string),
+      lastTsRecv: nsOf(r[4] as string),
+      snapshots: Number(r[5]),
+      depth: Number(r[6]),
     }));
   }
 
-  async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
-    const where = [`symbol = '${symbol.replace(/'/g, "''")}'`];
-    if (at !== undefined) {
-      const us = at / 1000n;
-      where.push(`(ts_recv < cast(${us} AS TIMESTAMP) OR (ts_recv = cast(${us} AS TIMESTAMP) AND ts_recv_nanos <= ${at % 1000n}))`);
-    }
-    if (publisherId !== undefined) where.push(`publisher_id = ${Math.trunc(publisherId)}`);
-    const rows = await this.rows(`${SELECT_SNAPSHOT} WHERE ${where.join(' AND ')} ORDER BY ts_recv DESC, ts_recv_nanos DESC, sequence DESC, sub_sequence DESC, instrument_id DESC, publisher_id DESC LIMIT 1`);
-    return rows.length ? rowToSnapshot(toStoredRow(rows[0])) : null;
+  /** SQL for the latest `limit` rows of a symbol at or before `at`: a backward scan of the designated timestamp from `at`. */
+  static lookupSql(symbol: string, at: bigint | undefined, publisherId: number | undefined, limit: number): string {
+    const where = [`${COL.symbol} = ${quote(symbol)}`];
+    if (at !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(at)}`);
+    if (publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(publisherId)}`);
+    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS} WHERE ${where.join(' AND ')} ORDER BY ${COL.tsRecv} DESC LIMIT ${limit}`;
   }
 
+  /** SQL for every row of a symbol at one instant (an interval of one ns). */
+  static instantSql(symbol: string, at: bigint, publisherId: number | undefined): string {
+    const where = [`${COL.symbol} = ${quote(symbol)}`, `${COL.tsRecv} = ${nsLiteral(at)}`];
+    if (publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(publisherId)}`);
+    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS} WHERE ${where.join(' AND ')}`;
+  }
+
+  async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
+    let rows = (await this.rows(QuestDbStore.lookupSql(symbol, at, publisherId, LOOKUP_ROWS))).map(snapshotOf);
+    if (rows.length === 0) return null;
+    const instant = rows[0].tsRecv;
+    // Every row read shares the latest instant: there may be more of them.
+    if (rows.length === LOOKUP_ROWS && rows[LOOKUP_ROWS - 1].tsRecv === instant) {
+      rows = (await this.rows(QuestDbStore.instantSql(symbol, instant, publisherId))).map(snapshotOf);
+    }
+    // The book at an instant is the last of its rows in key order (sequence, sub_sequence, instrument, publisher).
+    let best: StoredSnapshot | null = null;
+    for (const r of rows) if (r.tsRecv === instant && (best === null || laterAtInstant(r, best))) best = r;
+    return best;
+  }
+
+  /** SQL for a range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
+  static pageSql(q: RangeQuery, start: { ts: bigint; inclusive: boolean } | null, limit: number | null): string {
+    const where: string[] = [];
+    if (start !== null) where.push(`${COL.tsRecv} ${start.inclusive ? '>=' : '>'} ${nsLiteral(start.ts)}`);
+    if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
+    where.push(...scopeWhere(q));
+    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`;
+  }
+
+  /**
+   * Pages in key order. A page is the next `pageSize` rows in timestamp
+   * order; the rows of its last instant may continue past it, so they are
+   * left for the next page (which starts at that instant), unless the whole
+   * page is one instant: then that instant is read whole. Rows within a page
+   * are sorted by key. The next page is requested before this one is yielded.
+   */
   async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
-    const pageSize = q.pageSize ?? 2000;
+    const pageSize = Math.max(2, q.pageSize ?? 2000);
     let remaining = q.limit ?? Infinity;
-    // Keyset pages: each starts after the last row of the one before (or the caller's key).
-    let after: Pick<StoredRow, 'ts_recv' | 'instrument_id' | 'publisher_id' | 'sequence' | 'sub_sequence'> | null = q.after === undefined ? null : {
-      ts_recv: q.after.tsRecv, instrument_id: q.after.instrumentId, publisher_id: q.after.publisherId,
-      sequence: q.after.sequence, sub_sequence: q.after.subSequence,
-    };
-    while (remaining > 0 && !signal?.aborted) {
-      const where = rangeWhere(q, after);
-      const take = Math.min(pageSize, remaining);
-      const sql = `${SELECT_SNAPSHOT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY ts_recv, ts_recv_nanos, instrument_id, publisher_id, sequence, sub_sequence LIMIT ${take}`;
-      const rows = (await this.rows(sql)).map(toStoredRow);
-      const batch: StoredSnapshot[] = [];
-      for (const row of rows) {
-        // ns bounds are exact; the SQL bounds above are per µs. Only rows
-        // inside them count towards the limit.
-        if ((q.from !== undefined && row.ts_recv < q.from) || (q.to !== undefined && row.ts_recv > q.to)) continue;
-        if (remaining <= 0) break;
-        remaining--;
-        batch.push(rowToSnapshot(row));
+    const after: RowKey | undefined = q.after;
+    type Start = { ts: bigint; inclusive: boolean } | null;
+    type Page = { rows: StoredSnapshot[]; next: Start };
+    const start: Start =
+      after !== undefined && (q.from === undefined || after.tsRecv >= q.from) ? { ts: after.tsRecv, inclusive: true }
+        : q.from !== undefined ? { ts: q.from, inclusive: true } : null;
+    const fetchPage = async (from: Start): Promise<Page> => {
+      const rows = (await this.rows(QuestDbStore.pageSql(q, from, pageSize), signal)).map(snapshotOf);
+      if (rows.length < pageSize) return { rows: rows.sort(compareKeys), next: null };
+      const last = rows[rows.length - 1].tsRecv;
+      if (rows[0].tsRecv === last) {
+        const whole = await this.rows(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null), signal);
+        return { rows: whole.map(snapshotOf).sort(compareKeys), next: { ts: last, inclusive: false } };
       }
-      if (signal?.aborted) return;
-      if (batch.length > 0) yield batch;
-      if (rows.length < take) return;
-      after = rows[rows.length - 1];
+      return { rows: rows.filter((r) => r.tsRecv !== last).sort(compareKeys), next: { ts: last, inclusive: true } };
+    };
+    let pending: Promise<Page> | null = fetchPage(start);
+    try {
+      while (pending !== null && remaining > 0 && !signal?.aborted) {
+        const page: Page = await pending;
+        pending = page.next === null ? null : fetchPage(page.next);
+        pending?.catch(() => undefined); // observed when awaited
+        const batch: StoredSnapshot[] = [];
+        for (const r of page.rows) {
+          if (after !== undefined && compareKeys(r, after) <= 0) continue;
+          if (remaining <= 0) break;
+          remaining--;
+          batch.push(r);
+        }
+        if (signal?.aborted) return;
+        if (batch.length > 0) yield batch;
+      }
+    } finally {
+      await pending?.catch(() => undefined);
     }
   }
 
   bbo(q: BboQuery): Promise<BboBucket[]> { return bbo((sql) => this.rows(sql), q); }
 
+  /**
+   * readRange's row count: rows past `after` are those after its instant,
+   * counted in SQL, plus those at its instant that follow it in key order
+   * (few: one instant's rows), compared here.
+   */
   async countRange(q: RangeQuery): Promise<number> {
-    // The SQL bounds are per µs; rows outside the ns bounds are counted apart and taken off.
-    const after = q.after === undefined ? null : {
-      ts_recv: q.after.tsRecv, instrument_id: q.after.instrumentId, publisher_id: q.after.publisherId,
-      sequence: q.after.sequence, sub_sequence: q.after.subSequence,
-    };
-    const where = rangeWhere(q, after);
-    const inNs: string[] = [];
-    if (q.from !== undefined) inNs.push(`(ts_recv > cast(${q.from / 1000n} AS TIMESTAMP) OR ts_recv_nanos >= ${q.from % 1000n})`);
-    if (q.to !== undefined) inNs.push(`(ts_recv < cast(${q.to / 1000n} AS TIMESTAMP) OR ts_recv_nanos <= ${q.to % 1000n})`);
-    const rows = await this.rows(`SELECT count() n FROM book_snapshots WHERE ${[...where, ...inNs, 'true'].join(' AND ')}`);
-    return Number(rows[0]?.n ?? 0);
+    const fromAfter = q.after !== undefined && (q.from === undefined || q.after.tsRecv >= q.from);
+    const where = scopeWhere(q);
+    if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
+    if (fromAfter) where.push(`${COL.tsRecv} > ${nsLiteral(q.after!.tsRecv)}`);
+    else if (q.from !== undefined) where.push(`${COL.tsRecv} >= ${nsLiteral(q.from)}`);
+    const [counted] = await this.rows(`SELECT count() FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
+    let n = Number(counted?.[0] ?? 0);
+    if (fromAfter && (q.to === undefined || q.after!.tsRecv <= q.to)) {
+      const after = q.after!;
+      const at = [...scopeWhere(q), `${COL.tsRecv} = ${nsLiteral(after.tsRecv)}`];
+      const keys = await this.rows(`SELECT ${COL.instrumentId}, ${COL.publisherId}, ${COL.sequence}, ${COL.subSequence} FROM ${SNAPSHOTS} WHERE ${at.join(' AND ')}`);
+      for (const k of keys) {
+        const key = { tsRecv: after.tsRecv, instrumentId: Number(k[0]), publisherId: Number(k[1]), sequence: Number(k[2]), subSequence: Number(k[3]) };
+        if (compareKeys(key, after) > 0) n++;
+      }
+    }
+    return n;
   }
 
   async countSnapshots(): Promise<number> {
-    const rows = await this.rows('SELECT count() n FROM book_snapshots');
-    return Number(rows[0]?.n ?? 0);
+    const rows = await this.rows(`SELECT count() FROM ${SNAPSHOTS}`);
+    return Number(rows[0]?.[0] ?? 0);
   }
 
   async ping(): Promise<void> {
-    await this.exec('SELECT 1');
+    await this.db.exec('SELECT 1');
   }
 
   async close(): Promise<void> {
-    if (this.sender) {
-      await this.sender.close();
-      this.sender = null;
-    }
+    await this.writing;
+    await this.db.close();
   }
 }
 
-type KeyRow = Pick<StoredRow, 'ts_recv' | 'instrument_id' | 'publisher_id' | 'sequence' | 'sub_sequence'>;
+/** Whether a is later than b among rows at one instant: by sequence, sub_sequence, instrument, publisher. */
+function laterAtInstant(a: StoredSnapshot, b: StoredSnapshot): boolean {
+  return (a.sequence - b.sequence || a.subSequence - b.subSequence || a.instrumentId - b.instrumentId || a.publisherId - b.publisherId) > 0;
+}
 
-/** SQL conditions of a range (per µs for from/to), past the key `after` when there is one. */
-function rangeWhere(q: RangeQuery, after: KeyRow | null): string[] {
+/** A range's symbol and publisher conditions. */
+function scopeWhere(q: RangeQuery): string[] {
   const where: string[] = [];
-  if (q.from !== undefined) where.push(`ts_recv >= cast(${q.from / 1000n} AS TIMESTAMP)`);
-  if (q.to !== undefined) where.push(`ts_recv <= cast(${q.to / 1000n} AS TIMESTAMP)`);
-  if (q.symbols.length) where.push(`symbol IN (${q.symbols.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`);
-  if (q.publisherId !== undefined) where.push(`publisher_id = ${Math.trunc(q.publisherId)}`);
-  if (after !== null) {
-    const us = after.ts_recv / 1000n;
-    const nanos = Number(after.ts_recv % 1000n);
-    where.push(`(ts_recv > cast(${us} AS TIMESTAMP) OR (ts_recv = cast(${us} AS TIMESTAMP) AND (ts_recv_nanos > ${nanos} OR (ts_recv_nanos = ${nanos} AND
-      (instrument_id > ${after.instrument_id} OR (instrument_id = ${after.instrument_id} AND (publisher_id > ${after.publisher_id} OR
-      (publisher_id = ${after.publisher_id} AND (sequence > ${after.sequence} OR (sequence = ${after.sequence} AND sub_sequence > ${after.sub_sequence}))))))))))`);
-  }
+  if (q.symbols.length) where.push(`${COL.symbol} IN (${q.symbols.map(quote).join(', ')})`);
+  if (q.publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(q.publisherId)}`);
   return where;
-}
-
-function toStoredRow(r: Record<string, unknown>): StoredRow {
-  const ns = (us: unknown, nanos: unknown) => BigInt(us as number) * 1000n + BigInt((nanos as number) ?? 0);
-  return {
-    ts_recv: ns(r.ts_recv_us, r.ts_recv_nanos),
-    ts_event: ns(r.ts_event_us, r.ts_event_nanos),
-    instrument_id: Number(r.instrument_id),
-    publisher_id: Number(r.publisher_id),
-    sequence: Number(r.sequence),
-    sub_sequence: Number(r.sub_sequence),
-    symbol: (r.symbol as string | null) ?? null,
-    action: r.action as string,
-    side: r.side as string,
-    price: r.price === null ? null : Number(r.price),
-    size: Number(r.size),
-    flags: Number(r.flags),
-    ts_in_delta: Number(r.ts_in_delta),
-    depth: Number(r.depth),
-    crossed: Boolean(r.crossed),
-    locked: Boolean(r.locked),
-    bid_px: (r.bid_px as number[]) ?? [],
-    bid_sz: (r.bid_sz as number[]) ?? [],
-    bid_ct: (r.bid_ct as number[]) ?? [],
-    ask_px: (r.ask_px as number[]) ?? [],
-    ask_sz: (r.ask_sz as number[]) ?? [],
-    ask_ct: (r.ask_ct as number[]) ?? [],
-  };
-}
-
-/** A row as /exec returns it (after toStoredRow), back to a StoredSnapshot. */
-interface StoredRow {
-  ts_recv: bigint;
-  ts_event: bigint;
-  instrument_id: number;
-  publisher_id: number;
-  sequence: number;
-  sub_sequence: number;
-  symbol: string | null;
-  action: string;
-  side: string;
-  price: number | null;
-  size: number;
-  flags: number;
-  ts_in_delta: number;
-  depth: number;
-  crossed: boolean;
-  locked: boolean;
-  bid_px: number[];
-  bid_sz: number[];
-  bid_ct: number[];
-  ask_px: number[];
-  ask_sz: number[];
-  ask_ct: number[];
-}
-
-function rowToSnapshot(r: StoredRow): StoredSnapshot {
-  const pack = (px: number[], sz: number[], ct: number[]) => {
-    const out: number[] = [];
-    for (let k = 0; k < px.length; k++) out.push(toNanos(px[k]), sz[k], ct[k]);
-    return out;
-  };
-  return {
-    symbol: r.symbol,
-    instrumentId: r.instrument_id,
-    publisherId: r.publisher_id,
-    tsRecv: BigInt(r.ts_recv),
-    tsEvent: BigInt(r.ts_event),
-    sequence: r.sequence,
-    subSequence: r.sub_sequence,
-    action: r.action,
-    side: r.side,
-    price: r.price === null || Number.isNaN(r.price) ? null : toNanos(r.price),
-    size: r.size,
-    flags: r.flags,
-    tsInDelta: r.ts_in_delta,
-    depth: r.depth,
-    bids: pack(r.bid_px ?? [], r.bid_sz ?? [], r.bid_ct ?? []),
-    asks: pack(r.ask_px ?? [], r.ask_sz ?? [], r.ask_ct ?? []),
-    crossed: r.crossed,
-    locked: r.locked,
-  };
 }
