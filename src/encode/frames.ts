@@ -1,6 +1,9 @@
 import { formatPrice } from './price.js';
 import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from './bytes.js';
-import type { StoredSnapshot } from '../store/port.js';
+import type { DepthSnapshot } from '../book/snapshot.js';
+
+/** A snapshot read back from a store (the port's StoredSnapshot), named here so encode/ does not depend on store/. */
+type StoredSnapshot = DepthSnapshot & { symbol: string | null };
 
 /**
  * Writes snapshots as replay / export lines (JSON objects, or CSV rows for
