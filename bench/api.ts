@@ -26,7 +26,7 @@ import autocannon from 'autocannon';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { SELECT_SNAPSHOT } from '../src/store/duckdb/snapshot-rows.js';
-import { FrameWriter } from '../src/stream/frames.js';
+import { FrameWriter } from '../src/encode/frames.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = `${root}bench/out`;

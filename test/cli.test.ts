@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { decodeBuffer, RecordCounts, type MboJson } from '../src/dbn/index.js';
+import { decodeBuffer, RecordCounts } from '../src/dbn/index.js';
+import { type MboJson } from '../src/encode/mbo.js';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { CLI, CLX5, FIXTURES, ROOT, batchRecords } from './helpers.js';
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { MboView, RType, RecordCounts, mboToJson, openDbnStream, type MboJson, type RecordBatch } from '../src/dbn/index.js';
+import { MboView, RType, RecordCounts, openDbnStream, type RecordBatch } from '../src/dbn/index.js';
+import { mboToJson, type MboJson } from '../src/encode/mbo.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FIXTURES = `${ROOT}test/fixtures/`;

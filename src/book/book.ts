@@ -1,10 +1,10 @@
-import { u64Of } from '../bytes.js';
+import { u64Of } from '../u64.js';
 import { Flag } from '../dbn/constants.js';
 import type { MboView } from '../dbn/mbo.js';
 import { Anomalies } from './anomalies.js';
 import { ASK, BID, Order, orderKey, type PriceLevel, type SideIndex } from './level.js';
 import { OrderIndex } from './order-index.js';
-import { isCrossed, isLocked } from './price.js';
+import { isCrossed, isLocked } from './snapshot.js';
 import { BookSide } from './side.js';
 import { MboOffset } from '../dbn/layout.js';
 

@@ -1,4 +1,4 @@
-import { u64Of } from '../bytes.js';
+import { u64Of } from '../u64.js';
 import type { BookSide } from './side.js';
 
 /** Bid or ask, as array indexes. */

@@ -1,4 +1,4 @@
-import { TWO_32, u64Of } from '../bytes.js';
+import { TWO_32, u64Of } from '../u64.js';
 import type { MboView } from '../dbn/mbo.js';
 import type { KeyOrdinal } from './book.js';
 import { HeaderOffset, MboOffset } from '../dbn/layout.js';

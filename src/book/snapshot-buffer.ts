@@ -1,7 +1,7 @@
 import type { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
 import type { BookSide } from './side.js';
-import { isCrossed, isLocked } from './price.js';
+import { isCrossed, isLocked } from './snapshot.js';
 import { KeyField, RowBuffer, type ExportedRows } from './row-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 import { HeaderOffset, MboOffset } from '../dbn/layout.js';

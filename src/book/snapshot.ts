@@ -43,3 +43,12 @@ export function packLevels(side: BookSide, depth: number): number[] {
   }
   return out;
 }
+
+/**
+ * Best bid above best ask: a crossed book. Prices are the two sides' best, or
+ * NaN for an empty side, which is never crossed nor locked. Crossed and
+ * locked books can be real (pre-open, auctions): they are reported, never repaired.
+ */
+export const isCrossed = (bestBid: number, bestAsk: number): boolean => bestBid > bestAsk;
+/** Best bid equal to best ask (NaN for an empty side: never locked). */
+export const isLocked = (bestBid: number, bestAsk: number): boolean => bestBid === bestAsk;

@@ -1,12 +1,12 @@
 // src/cli/: the CLI commands behind src/cli.ts; services.ts is the composition root that wires processes.
-import { FLUSH_BYTES } from '../bytes.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';
 import { encodeMetadata } from '../dbn/encode.js';
 import type { DbnStream } from '../dbn/reader.js';
-import { bookToJson, type BookJson } from '../book/json.js';
-import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../book/mbp.js';
+import { bookToJson, type BookJson } from '../encode/book-json.js';
+import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../encode/mbp.js';
 import { rebuild } from '../book/rebuild.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';

@@ -1,7 +1,8 @@
-import { FLUSH_BYTES } from '../bytes.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { Writable } from 'node:stream';
 import { RType } from '../dbn/constants.js';
-import { MBO_CSV_COLUMNS, MboTextWriter, MboView } from '../dbn/mbo.js';
+import { MBO_CSV_COLUMNS, MboTextWriter } from '../encode/mbo.js';
+import { MboView } from '../dbn/mbo.js';
 import { RecordCounts } from '../dbn/framing.js';
 import type { DbnStream } from '../dbn/reader.js';
 import { HeaderOffset } from '../dbn/layout.js';

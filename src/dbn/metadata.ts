@@ -1,6 +1,4 @@
-import {
-  DBN_MAGIC, FIXED_METADATA_LENGTH, MAX_DBN_VERSION, PRELUDE_LENGTH, SCHEMA_MIXED,
-} from './constants.js';
+import { DBN_MAGIC, FIXED_METADATA_LENGTH, MAX_DBN_VERSION, PRELUDE_LENGTH, SCHEMA_MIXED } from './constants.js';
 import { DbnError } from './errors.js';
 
 export interface MappingInterval {

@@ -1,6 +1,6 @@
 // src/store/: the snapshot store port and its adapters (duckdb/, questdb/).
 import { ASK_PX, ASK_SZ, BID_PX, BID_SZ, type LevelField, type SnapshotBuffer } from '../book/snapshot-buffer.js';
-import { isCrossed, isLocked } from '../book/price.js';
+import { isCrossed, isLocked } from '../book/snapshot.js';
 
 /**
  * What both stores keep per snapshot, beyond the key. Prices are stored as

@@ -1,7 +1,7 @@
-import { FLUSH_BYTES } from '../bytes.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { Writable } from 'node:stream';
 import type { SnapshotStore } from '../store/port.js';
-import { FrameWriter, csvHeader } from './frames.js';
+import { FrameWriter, csvHeader } from '../encode/frames.js';
 import type { ExportRequest } from './requests.js';
 
 /** The media type of each export format. */

@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
-import { FLUSH_BYTES } from '../bytes.js';
+import { FLUSH_BYTES } from '../encode/bytes.js';
 import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
-import { FrameWriter } from './frames.js';
+import { FrameWriter } from '../encode/frames.js';
 import { rowKeyText } from './requests.js';
 
 /** A replay: which rows (as the store reads a range), at what depth and pace. */

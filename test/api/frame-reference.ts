@@ -1,4 +1,4 @@
-import { formatPrice } from '../../src/book/price.js';
+import { formatPrice } from '../../src/encode/price.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
 
 /**

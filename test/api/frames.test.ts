@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Market } from '../../src/book/market.js';
 import { decodeBuffer } from '../../src/dbn/index.js';
 import type { StoredSnapshot } from '../../src/store/port.js';
-import { FrameWriter } from '../../src/stream/frames.js';
+import { FrameWriter } from '../../src/encode/frames.js';
 import { CLX5 } from '../helpers.js';
 import { referenceCsvRow, referenceFrame } from './frame-reference.js';
 import { propertyRuns } from '../property.js';

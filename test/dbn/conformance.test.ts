@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MboView, RecordCounts, UNDEF_PRICE, decodeBuffer, symbolsByInstrument, type MboJson } from '../../src/dbn/index.js';
+import { MboView, RecordCounts, UNDEF_PRICE, decodeBuffer, symbolsByInstrument } from '../../src/dbn/index.js';
+import { type MboJson } from '../../src/encode/mbo.js';
 import { CLX5, FIXTURES, batchRecords, chunked, decodeAll, fixture } from '../helpers.js';
 
 const MBO_FIXTURES = [

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DbnError, RecordCounts, decodeBuffer, type MboJson } from '../../src/dbn/index.js';
+import { DbnError, RecordCounts, decodeBuffer } from '../../src/dbn/index.js';
+import { type MboJson } from '../../src/encode/mbo.js';
 import { CLX5, batchRecords, chunked, decodeAll, fixture } from '../helpers.js';
 import { propertyRuns } from '../property.js';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { i64, int, nineDigits, u64 } from '../../src/bytes.js';
-import { MboTextWriter, MboView, mboToCsvRow, mboToJson } from '../../src/dbn/index.js';
+import { i64, int, nineDigits, u64 } from '../../src/encode/bytes.js';
+import { MboTextWriter, mboToCsvRow, mboToJson } from '../../src/encode/mbo.js';
+import { MboView } from '../../src/dbn/index.js';
 import { propertyRuns } from '../property.js';
 
 const write = (f: (o: Buffer, p: number) => number): string => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { reconstructedBooks } from '../../src/cli/book.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { ZSTD_THREAD_MIN_BYTES } from '../../src/dbn/reader.js';
-import { packedLevelsJson } from '../../src/book/json.js';
+import { packedLevelsJson } from '../../src/encode/book-json.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError, toIngestError } from '../../src/pipeline/errors.js';
 import { SourceError } from '../../src/pipeline/source.js';

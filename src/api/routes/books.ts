@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { SnapshotStore } from '../../store/port.js';
-import { snapshotToJson } from '../../book/json.js';
+import { snapshotToJson } from '../../encode/book-json.js';
 import { depth, instant, number } from '../../stream/requests.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';

@@ -11,7 +11,7 @@
  * to 12 bytes are stored inline as (u32 length, bytes).
  */
 import { endianness } from 'node:os';
-import { TWO_32 } from '../../bytes.js';
+import { TWO_32 } from '../../u64.js';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { ASK_CT, ASK_PX, ASK_SZ, BID_CT, BID_PX, BID_SZ, SnapshotField, type LevelField, type SnapshotBuffer } from '../../book/snapshot-buffer.js';

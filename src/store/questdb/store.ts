@@ -1,13 +1,11 @@
 // src/store/questdb/: the QuestDB store: ILP over HTTP for writes, /exec for reads and DDL.
 import { Sender } from '@questdb/nodejs-client';
-import { u64Of } from '../../bytes.js';
+import { u64Of } from '../../u64.js';
 import type { RowBuffer } from '../../book/row-buffer.js';
 import type { LevelField, SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import { LEVEL_COLUMNS, NANOS, levelColumn, toNanos, topOfBook } from '../columns.js';
-import {
-  StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
-} from '../port.js';
+import { StoreError, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf } from '../port.js';
 
 /**
  * QuestDB, the production store. Writes: ILP over HTTP with

@@ -1,7 +1,8 @@
 import { RType, UNDEF_PRICE, UNDEF_PRICE_HI, UNDEF_PRICE_LO, mbpRecordLength } from '../dbn/constants.js';
 import { BooktapeError } from '../errors.js';
-import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put, TWO_32 } from '../bytes.js';
-import { ASK_PX, BID_PX, type SnapshotBuffer } from './snapshot-buffer.js';
+import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put } from './bytes.js';
+import { TWO_32 } from '../u64.js';
+import { ASK_PX, BID_PX, type SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { HeaderOffset } from '../dbn/layout.js';
 
 /**

@@ -1,5 +1,5 @@
-import { formatPrice } from '../book/price.js';
-import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from '../bytes.js';
+import { formatPrice } from './price.js';
+import { ByteChunks, ascii, bytesOf, chars, int, nineDigits, put } from './bytes.js';
 import type { StoredSnapshot } from '../store/port.js';
 
 /**

@@ -1,6 +1,7 @@
-import type { Book } from './book.js';
-import { formatPrice, isCrossed, isLocked } from './price.js';
-import { packLevels, type DepthSnapshot } from './snapshot.js';
+// src/encode/: output encoders: bytes written straight into chunks (MBO and MBP text, DBN MBP records, replay frames, book JSON).
+import type { Book } from '../book/book.js';
+import { formatPrice } from './price.js';
+import { isCrossed, isLocked, packLevels, type DepthSnapshot } from '../book/snapshot.js';
 
 export interface LevelJson {
   /** Exact decimal string, 9 places. */
