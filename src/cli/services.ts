@@ -27,7 +27,7 @@ import { serveProbes } from '../api/probe-server.js';
 import { readinessChecks } from '../api/readiness.js';
 import { probeJobCounts } from '../../jobs/queue.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
-import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis } from '../../jobs/redis.js';
+import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis, withinMs } from '../../jobs/redis.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { shutdownWithin, stopSignals } from './lifecycle.js';
 import { ProgressLine } from './progress.js';
@@ -116,7 +116,7 @@ export async function enqueueCommand(source: string, opts: { force?: boolean } =
   }
   const jobs = new RedisIngestJobs(config, ENQUEUE_TIMEOUT_MS);
   try {
-    await jobs.queue.waitUntilReady();
+    await withinMs(jobs.queue.waitUntilReady(), ENQUEUE_TIMEOUT_MS, 'enqueue');
     const { id, existing, state } = await jobs.enqueue(source, { force: opts.force });
     process.stdout.write(JSON.stringify({ job_id: id, existing, state }) + '\n');
   } finally {
