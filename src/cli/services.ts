@@ -198,6 +198,7 @@ async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logg
   process.stderr.write(
     [
       `booktape: serving the ${store.kind} store`,
+      `  page       ${base}/   (the book: ladder, time slider, replay, chart)`,
       `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
       `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
       `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,

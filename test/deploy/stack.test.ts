@@ -129,8 +129,8 @@ describe(`the compose stack's processes on this machine (${qdb ? 'worker + API o
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'enqueue', sample], {
       cwd: ROOT, env: { PATH: process.env.PATH, ...enqueueEnv },
     });
-    const queued = JSON.parse(stdout) as { jobId: string };
-    expect(queued.jobId).toBeTruthy();
+    const queued = JSON.parse(stdout) as { job_id: string };
+    expect(queued.job_id).toBeTruthy();
     // Without the token, no write.
     const refused = await fetch(`${base}/v1/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: sample }) });
     expect(refused.status).toBe(401);
@@ -141,7 +141,7 @@ describe(`the compose stack's processes on this machine (${qdb ? 'worker + API o
     });
     expect(res.status).toBe(202);
     const job = (await res.json()) as { job_id: string; existing: boolean };
-    expect(job).toMatchObject({ job_id: queued.jobId, existing: true }); // one job per source
+    expect(job).toMatchObject({ job_id: queued.job_id, existing: true }); // one job per source
     const done = await until('the job completes', async () => {
       const j = (await (await fetch(`${base}/v1/jobs/${job.job_id}`)).json()) as { state: string; error?: unknown };
       return j.state === 'completed' || j.state === 'failed' ? j : undefined;

@@ -68,7 +68,7 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     const docs = fences(readFileSync(`${ROOT}docs/questdb.md`, 'utf8')).flatMap(statements);
     const readme = fences(readFileSync(`${ROOT}README.md`, 'utf8')).flatMap((block) => block.split(/\n(?=--)/))
       .filter((part) => /^-- QuestDB/.test(part)).flatMap(statements);
-    const grafana = ['books', 'pipeline'].flatMap((d) => [...readFileSync(`${ROOT}deploy/grafana/dashboards/${d}.json`, 'utf8')
+    const grafana = ['books', 'pipeline'].flatMap((d) => [...readFileSync(`${ROOT}dashboards/${d}.json`, 'utf8')
       .matchAll(/"(?:rawSql|query)": "(SELECT[^"]*)"/g)].map((m) => m[1]
       .replace(/\$__timeFilter\((\w+)\)/g, "$1 BETWEEN '2025-09-24T00:00:00Z' AND now()").replace(/\$\{__interval_ms\}/g, '1000').replace(/\$symbol/g, 'CLX5')));
     expect(docs.length).toBeGreaterThanOrEqual(7);
