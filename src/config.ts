@@ -72,6 +72,58 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/**
+ * What each setting means, for people: docs/configuration.md is generated
+ * from this table (`npm run docs:config`) and a test keeps the two equal.
+ * Typed over Env's keys, so a setting without a description does not compile.
+ */
+export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string, meaning: string] } = {
+  BOOKTAPE_STORE: ['Store', '`duckdb` or `questdb`; unset: `questdb` when `QDB_CLIENT_CONF` is set, else `duckdb`'],
+  BOOKTAPE_DUCKDB_PATH: ['Store', 'the embedded store\'s file (one process may open it)'],
+  BOOKTAPE_DUCKDB_MEMORY: ['Store', 'DuckDB\'s memory limit'],
+  BOOKTAPE_DUCKDB_BOOK_CACHE_MB: ['Store', 'memory for the blocks of stored rows that book lookups keep (~0.7 MB per 1,024 instants at depth 10); `0` keeps only the last block'],
+  QDB_CLIENT_CONF: ['Store', 'QuestDB client configuration, e.g. `http::addr=localhost:9000;` (with `username=...;password=...;` or `token=...;`, and `retry_timeout=...;` for how long a write rides out an outage, default 60 s)'],
+  BOOKTAPE_STORE_TIMEOUT_MS: ['Store', 'deadline of each QuestDB query; past it the answer is 503 `STORE_UNAVAILABLE`'],
+  BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn'],
+  REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
+  BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
+  BOOKTAPE_WORKER_CONCURRENCY: ['Jobs', 'ingest jobs per worker at once'],
+  BOOKTAPE_JOB_ATTEMPTS: ['Jobs', 'runs per job, counting failed runs and runs cut short by a worker that died'],
+  BOOKTAPE_JOB_BACKOFF_MS: ['Jobs', 'first retry delay (doubles per attempt)'],
+  BOOKTAPE_JOB_LOCK_MS: ['Jobs', 'a job whose worker stops renewing its lock this long goes to another worker; keep it above the longest pause a worker may take'],
+  BOOKTAPE_SHUTDOWN_MS: ['Jobs', 'how long SIGTERM or SIGINT may take before a command exits anyway (exit 1)'],
+  BOOKTAPE_PROGRESS_MS: ['Jobs', 'interval of the CLI\'s progress lines when stderr is not a terminal'],
+  BOOKTAPE_METRICS_PORT: ['Jobs', 'port on which `booktape worker` serves `GET /metrics` and `GET /readyz`; unset: none'],
+  BOOKTAPE_DATA_ROOTS: ['Sources', 'directories local sources must be under'],
+  BOOKTAPE_URL_ALLOW_HOSTS: ['Sources', 'hosts URL sources may name; empty: no URLs'],
+  BOOKTAPE_URL_MAX_BYTES: ['Sources', 'size limit of a download'],
+  BOOKTAPE_URL_TIMEOUT_MS: ['Sources', 'wait for headers, and the longest stall between chunks of a download'],
+  BOOKTAPE_URL_MAX_REDIRECTS: ['Sources', 'redirects followed (each checked against the allow-list)'],
+  BOOKTAPE_INBOX: ['Inbox scanner', 'directory the scanner watches'],
+  BOOKTAPE_SCAN_EVERY: ['Inbox scanner', 'scan interval (e.g. `60s`); starts the scanner in `booktape worker`'],
+  BOOKTAPE_SCAN_CRON: ['Inbox scanner', 'scan cron pattern, instead of an interval'],
+  BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
+  BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
+  BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
+  BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', 'snapshot rows per store write (~0.5 KB each at depth 10 until written)'],
+  BOOKTAPE_ENGINE_HEAP_MB: ['Snapshots', 'heap limit (MB) of each ingest\'s engine thread; a file whose books outgrow it fails as `ENGINE_CRASHED`; unset: Node\'s default'],
+  PORT: ['API', 'HTTP port of `booktape serve`'],
+  BOOKTAPE_TCP_PORT: ['API', 'TCP replay port'],
+  BOOKTAPE_WRITE_TOKEN: ['API', 'token for `POST /v1/ingest` and Bull Board (16+ characters); unset: writes are off'],
+  BOOKTAPE_READ_TOKEN: ['API', 'token for every read, HTTP and TCP; unset: reads are open'],
+  BOOKTAPE_MAX_STREAMS: ['API', 'replays and exports open at once (HTTP and TCP together); past it, 503 `TOO_MANY_STREAMS`'],
+  LOG_LEVEL: ['API', 'pino log level; logs are JSON lines on stderr'],
+};
+
+/** Each setting's default, as its text in the environment; undefined: none. */
+export function settingDefaults(): Record<string, string | undefined> {
+  const parsed = Env.parse({}) as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(Env.shape).map((k) => {
+    const v = parsed[k];
+    return [k, v === undefined ? undefined : Array.isArray(v) ? v.join(',') : String(v)];
+  }));
+}
+
 export interface Config {
   store: 'duckdb' | 'questdb';
   duckdbPath: string;
