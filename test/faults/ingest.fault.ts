@@ -191,7 +191,10 @@ for (const store of STORES) {
     it.skipIf(!redisServerInstalled())('Redis stopped for 5 s mid-ingest, then restarted: the job completes once; the rows equal a clean run\'s', async () => {
       const redis = await OwnRedis.start(undefined, { persist: true });
       cleanups.push(() => redis.kill());
-      const { env } = caseEnv(store, { REDIS_URL: redis.url });
+      // A lock that outlives the outage: the run holds its job throughout, so
+      // it must complete once (a lock shorter than the outage lapses, and the
+      // run is stopped and run again by design: see the lapsed-lock test).
+      const { env } = caseEnv(store, { REDIS_URL: redis.url, BOOKTAPE_JOB_LOCK_MS: '20000' });
       const queue = queueFor(env);
       const { job } = await enqueueIngest(queue, { source: file });
       const w = startWorker(env);
