@@ -169,6 +169,15 @@ class StoreGate {
 }
 
 /**
+ * How loudly a failed job is logged: an outage or a defect is an error for
+ * an operator; a bad source or file (not found, not MBO, refused) is the
+ * submitter's to fix, a warning that still shows in the log.
+ */
+function failedJobLevel(e: IngestError): 'error' | 'warn' {
+  return e.kind === 'internal' || e.kind === 'unavailable' ? 'error' : 'warn';
+}
+
+/**
  * The ingest worker. The pipeline's CPU work runs in a worker thread per job,
  * so this event loop keeps renewing job locks; several workers (processes or
  * machines) on one queue share the work. When the configuration names a scan
@@ -188,7 +197,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   /** A job that failed before or without a run of the pipeline: logged, counted and recorded as ingest() records its own. */
   const recordFailure = async (job: IngestJob, e: IngestError) => {
     metrics?.jobs.inc({ outcome: 'failed' });
-    log.error({ job_id: job.id, source: job.data.source, code: e.code, err: e.message }, 'ingest job failed');
+    log[failedJobLevel(e)]({ job_id: job.id, source: job.data.source, code: e.code, err: e.message }, 'ingest job failed');
     const now = new Date();
     await store.recordRun({
       runId: `${job.id}-${job.attemptsStarted}`, source: job.data.source, sha256: job.data.sha256 ?? '', dataset: '', schema: '', symbols: [],
@@ -251,7 +260,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         }
         finished('failed');
         const last = e.permanent || job.attemptsMade + 1 >= config.jobAttempts;
-        if (last) log.error({ job_id: job.id, source: data.source, code: e.code, err: e.message }, 'ingest job failed');
+        if (last) log[failedJobLevel(e)]({ job_id: job.id, source: data.source, code: e.code, err: e.message }, 'ingest job failed');
         else log.warn({ job_id: job.id, code: e.code, err: e.message, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest failed; will retry');
         // A corrupt file or a refused source will not get better on retry (FAILURE_KINDS says which).
         if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
