@@ -30,7 +30,7 @@ export type LogLevel = 'info' | 'warn' | 'error';
 
 export interface FailureTraits {
   httpStatus: number;
-  /** 2: the user can fix it; 3: try again later; 1: a defect. */
+  /** 2: the user or operator must act (fix the input or a setting, start what did not answer); 1: a defect. */
   exitCode: number;
   /** Whether a job that failed this way is retried. */
   retryable: boolean;
@@ -45,7 +45,7 @@ export const FAILURE_KINDS: Readonly<Record<FailureKind, FailureTraits>> = {
   forbidden: { httpStatus: 403, exitCode: 2, retryable: false, logLevel: 'info' },
   'too-large': { httpStatus: 413, exitCode: 2, retryable: false, logLevel: 'info' },
   'unsupported-media': { httpStatus: 415, exitCode: 2, retryable: false, logLevel: 'info' },
-  unavailable: { httpStatus: 503, exitCode: 3, retryable: true, logLevel: 'warn' },
+  unavailable: { httpStatus: 503, exitCode: 2, retryable: true, logLevel: 'warn' },
   internal: { httpStatus: 500, exitCode: 1, retryable: true, logLevel: 'error' },
 };
 

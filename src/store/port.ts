@@ -201,7 +201,7 @@ export interface BookCacheStats {
  */
 export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED';
 
-/** Not the caller's fault, and it may pass: every store failure is 'unavailable' (503, retried, exit 3). */
+/** Not the caller's fault, and it may pass: every store failure is 'unavailable' (503, retried, exit 2). */
 export class StoreError extends BooktapeError {
   declare readonly code: StoreErrorCode;
   constructor(code: StoreErrorCode, message: string) {

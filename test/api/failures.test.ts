@@ -108,6 +108,22 @@ describe('hostile transport input gets a 4xx problem, never a 500', () => {
     }
   });
 
+  it('what Node\'s parser refuses (bad request line, headers over 16 KB, bad framing) is problem+json too, and the connection closes', async () => {
+    const raw = (request: string) => rawRequest(port(), request, { timeoutMs: 3000 });
+    for (const request of [
+      'GARBAGE\r\n\r\n',
+      'GET /v1/instruments HTTP/9.9.9\r\n\r\n',
+      'GET /v1/instruments HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n',
+      'POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    ]) {
+      const res = await raw(request);
+      expectProblem(res, 400, 'MALFORMED_REQUEST');
+      expect(res.headers.connection).toBe('close');
+    }
+    const big = await raw(`GET /v1/instruments HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+    expect(expectProblem(big, 431, 'HEADERS_TOO_LARGE').detail).toContain('16 KB');
+  });
+
   it('none of these were logged as errors', () => {
     expect(errorsLogged()).toEqual([]);
   });
