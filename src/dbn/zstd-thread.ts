@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { Credits, Mailbox } from '../flow.js';
 import { DbnError, type DbnErrorCode } from './errors.js';
+import { InputPosition } from './input-position.js';
 
 export const MAX_IN_FLIGHT = 4;
 
@@ -16,7 +17,8 @@ export type ToWorker = { type: 'data'; chunk: Uint8Array } | { type: 'end' } | {
 /** worker -> main */
 export type FromWorker =
   | { type: 'consumed' }
-  | { type: 'out'; chunk: Uint8Array }
+  /** at: the compressed offset behind this chunk (InputPosition) */
+  | { type: 'out'; chunk: Uint8Array; at: number }
   | { type: 'done' }
   | { type: 'error'; code: DbnErrorCode; message: string; offset: number };
 
@@ -37,15 +39,15 @@ export function ownBuffer(chunk: Uint8Array): Uint8Array {
  * the compressed offset for bad input, the source's own error as it is.
  * Stopping early (return()) ends the worker and the source.
  */
-export async function* decompressInThread(compressed: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* decompressInThread(compressed: AsyncIterable<Uint8Array>, position = new InputPosition()): AsyncGenerator<Uint8Array> {
   const worker = new Worker(workerUrl());
-  const outputs = new Mailbox<Uint8Array>();
+  const outputs = new Mailbox<{ chunk: Uint8Array; at: number }>();
   const inputs = new Credits(MAX_IN_FLIGHT);
   let finished = false; // the worker said 'done', or we stopped it: its exit is then expected
   worker.on('message', (m: FromWorker) => {
     switch (m.type) {
       case 'consumed': inputs.acked(); return;
-      case 'out': outputs.push(m.chunk); return;
+      case 'out': outputs.push(m); return;
       case 'done': finished = true; outputs.end(); return;
       case 'error': outputs.fail(new DbnError(m.code, m.message, m.offset)); return;
     }
@@ -66,9 +68,10 @@ export async function* decompressInThread(compressed: AsyncIterable<Uint8Array>)
   })();
   pump.catch((err: unknown) => outputs.fail(err));
   try {
-    for await (const chunk of outputs) {
+    for await (const out of outputs) {
       worker.postMessage({ type: 'took' } satisfies ToWorker);
-      yield chunk;
+      position.bytes = out.at;
+      yield out.chunk;
     }
   } finally {
     finished = true;

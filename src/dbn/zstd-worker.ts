@@ -7,6 +7,7 @@ import { setDefaultHighWaterMark } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { Credits, Mailbox } from '../flow.js';
 import { DbnError } from './errors.js';
+import { InputPosition } from './input-position.js';
 import { decompressStream } from './zstd.js';
 import { MAX_IN_FLIGHT, ownBuffer, type FromWorker, type ToWorker } from './zstd-thread.js';
 
@@ -35,11 +36,12 @@ async function* received(): AsyncGenerator<Uint8Array> {
 // DbnError's message ends with " (at byte N)": the main side adds it again.
 const bareMessage = (e: DbnError) => e.message.replace(/ \(at byte \d+\)$/, '');
 
+const position = new InputPosition();
 try {
-  for await (const out of decompressStream(received())) {
+  for await (const out of decompressStream(received(), position)) {
     const chunk = ownBuffer(out);
     outputs.sent();
-    post({ type: 'out', chunk }, [chunk.buffer as ArrayBuffer]);
+    post({ type: 'out', chunk, at: position.bytes }, [chunk.buffer as ArrayBuffer]);
     await outputs.room();
   }
   post({ type: 'done' });

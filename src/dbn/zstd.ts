@@ -3,6 +3,7 @@ import { DecompressStream, decompress } from 'zstd-napi';
 import { ZSTD_MAGIC } from './constants.js';
 import { DbnError } from './errors.js';
 import { decompressInThread } from './zstd-thread.js';
+import { InputPosition } from './input-position.js';
 
 export function isZstd(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ZSTD_MAGIC.every((b, i) => bytes[i] === b);
@@ -24,7 +25,16 @@ export interface DecompressOptions {
    * inputs; a thread costs tens of milliseconds to start.
    */
   thread?: boolean;
+  /** Kept up to date with how far into the input the output handed on so far reaches. */
+  position?: InputPosition;
 }
+
+/**
+ * Compressed input reaches the decompressor in slices of this size, so that
+ * the compressed offset behind each output chunk is known to about a slice
+ * (a file's read chunks are 1 MB).
+ */
+const COMPRESSED_SLICE_BYTES = 16 << 10;
 
 /**
  * Yields the input unchanged, or decompressed when it starts with the zstd
@@ -45,28 +55,40 @@ export async function* decompressIfZstd(source: AsyncIterable<Uint8Array>, opts:
       headLen += next.value.length;
     }
     const first = head.length === 1 ? head[0] : Buffer.concat(head);
+    const position = opts.position ?? new InputPosition();
     if (!isZstd(first)) {
+      position.bytes = first.length;
       if (first.length > 0) yield first;
-      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+      for (let next = await it.next(); !next.done; next = await it.next()) {
+        position.bytes += next.value.length;
+        yield next.value;
+      }
       return;
     }
     async function* compressed(): AsyncGenerator<Uint8Array> {
       yield first;
       for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
     }
-    yield* opts.thread ? decompressInThread(compressed()) : decompressStream(compressed());
+    yield* opts.thread ? decompressInThread(compressed(), position) : decompressStream(compressed(), position);
   } finally {
     await it.return?.();
   }
 }
 
-/** zstd -> bytes in this thread. Errors are ZSTD_CORRUPT with the compressed offset, or the source's own error as it is. */
-export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/**
+ * zstd -> bytes in this thread; `position` is the compressed offset reached
+ * when each output chunk was made. Errors are ZSTD_CORRUPT with the
+ * compressed offset, or the source's own error as it is.
+ */
+export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Array>, position = new InputPosition()): AsyncGenerator<Uint8Array> {
   let compressedOffset = 0;
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of compressedChunks) {
-      compressedOffset += chunk.length;
-      yield chunk;
+      for (let o = 0; o < chunk.length; o += COMPRESSED_SLICE_BYTES) {
+        const slice = chunk.subarray(o, o + COMPRESSED_SLICE_BYTES);
+        compressedOffset += slice.length;
+        yield slice;
+      }
     }
   }
   const input = Readable.from(counted(), { objectMode: false });
@@ -80,7 +102,10 @@ export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Arr
   });
   input.pipe(decompressor);
   try {
-    for await (const chunk of decompressor) yield chunk as Buffer;
+    for await (const chunk of decompressor) {
+      position.bytes = compressedOffset;
+      yield chunk as Buffer;
+    }
   } catch (err) {
     if (err instanceof DbnError || err === sourceError) throw err;
     throw zstdError(err, compressedOffset);

@@ -27,6 +27,7 @@ export interface BookSummary {
 export type EngineMessage =
   | { type: 'metadata'; name: string; dataset: string; schema: string; mappings: SymbolMapping[] }
   | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows }
+  /** bytes: input bytes behind the records decoded (InputPosition) */
   | { type: 'progress'; bytes: number; totalBytes: number | null; records: number }
   | {
       type: 'done';

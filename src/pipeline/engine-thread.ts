@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDbnStream, zstdOptionsFor } from '../dbn/reader.js';
+import { InputPosition } from '../dbn/input-position.js';
 import { Credits } from '../flow.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/rebuild.js';
@@ -28,7 +29,8 @@ const post = (m: EngineMessage, transfer: ArrayBuffer[] = []) => port.postMessag
 
 async function run(): Promise<void> {
   const source = await openSource(request.source, request.sourcePolicy);
-  const stream = await openDbnStream(source.chunks, zstdOptionsFor(source.meter.totalBytes));
+  const position = new InputPosition();
+  const stream = await openDbnStream(source.chunks, { ...zstdOptionsFor(source.meter.totalBytes), position });
   post({
     type: 'metadata',
     name: source.name,
@@ -52,7 +54,7 @@ async function run(): Promise<void> {
       const now = Date.now();
       if (now - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = now;
-      post({ type: 'progress', bytes: source.meter.bytes, totalBytes: source.meter.totalBytes, records: m.counts.mbo });
+      post({ type: 'progress', bytes: position.bytes, totalBytes: source.meter.totalBytes, records: m.counts.mbo });
     },
   });
   await batches.drained();

@@ -11,6 +11,7 @@ import { DEFAULT_WRITE_BATCH_ROWS } from '../config.js';
 import type { SourcePolicy } from './source.js';
 
 export interface IngestProgress {
+  /** Input bytes (compressed ones for zstd) behind the records decoded so far. */
   bytes: number;
   totalBytes: number | null;
   records: number;
@@ -159,7 +160,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               return;
             }
             case 'progress':
-              // Below 100 until the run is done: the bytes read run ahead of the records written.
+              // Below 100 until the run is done: the bytes decoded run ahead of the records written.
               await reportProgress(opts, {
                 bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
                 percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
 import { DbnError, openDbnStream } from '../../src/dbn/index.js';
 import { decompressIfZstd } from '../../src/dbn/zstd.js';
-import { CLX5, chunked } from '../helpers.js';
+import { InputPosition } from '../../src/dbn/input-position.js';
+import { CLX5, chunked, recordsOf } from '../helpers.js';
 
 const plain = readFileSync(CLX5);
 const packed = compress(plain); // ~640 KB
@@ -47,6 +48,23 @@ describe('zstd in a worker thread', () => {
     expect(stream.metadata.dataset).toBe('GLBX.MDP3');
     expect(bytes % 56).toBe(0);
     expect(bytes / 56).toBeGreaterThan(30_000);
+  });
+
+  it('the input position follows the output handed on, not the compressed bytes read ahead of it, in the thread and out', async () => {
+    for (const [input, opts] of [[packed, {}], [packed, { thread: true }], [plain, {}]] as const) {
+      const position = new InputPosition();
+      // A copy: the thread takes over (transfers) a chunk that is its buffer's whole.
+      const stream = await openDbnStream(chunked(Buffer.from(input), [1 << 20]), { ...opts, position });
+      let decoded = plain.length - recordsOf(plain).length;
+      let worst = 0;
+      for await (const b of stream.batches) {
+        decoded += b.end - b.start;
+        worst = Math.max(worst, Math.abs(position.bytes / input.length - decoded / plain.length));
+      }
+      // Known to a few 16 KB slices of ~640 KB (plain: to a 1 MB read chunk of 2.1 MB).
+      expect(worst).toBeLessThan(input === plain ? 0.5 : 0.15);
+      expect(position.bytes).toBe(input.length);
+    }
   });
 
   it('corrupt zstd is ZSTD_CORRUPT with an offset into the compressed input, as in-thread', async () => {

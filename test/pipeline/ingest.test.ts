@@ -100,8 +100,14 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     await packedStore.init();
     const opts = { sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } };
     const a = await ingest(plain, { ...opts, store });
-    const b = await ingest(packed, { ...opts, store: packedStore });
+    const reports: Array<{ records: number; percent: number | null }> = [];
+    const b = await ingest(packed, { ...opts, store: packedStore, onProgress: (p) => { reports.push({ records: p.records, percent: p.percent }); } });
     expect(b.records).toBe(500_000);
+    // The percent follows the records decoded, not the compressed bytes read ahead of them.
+    const along = reports.slice(0, -1);
+    expect(along.length).toBeGreaterThanOrEqual(3);
+    for (const r of along) expect(Math.abs(r.percent! - (100 * r.records) / 500_000)).toBeLessThan(10);
+    expect(reports.at(-1)).toEqual({ records: 500_000, percent: 100 });
     for (const k of ['records', 'snapshots', 'trades', 'anomalies', 'symbols', 'books'] as const) expect(b[k]).toEqual(a[k]);
     expect(await packedStore.countSnapshots()).toBe(a.snapshots);
     for (const symbol of a.symbols) expect(await packedStore.bookAt(symbol)).toEqual(await store.bookAt(symbol));
