@@ -8,6 +8,7 @@ import { requireMbo } from './book/rebuild.js';
 import { writeSynthetic } from './dbn/synth.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
+import { mbpLevelsOf, writeMbpRecords } from './cli/mbp-input.js';
 import { UsageError, reportCliError } from './cli/errors.js';
 import { checkOutputPath, openInputFile } from './cli/files.js';
 import { ProgressLine } from './cli/progress.js';
@@ -44,13 +45,19 @@ program
 program
   .command('decode')
   .description(
-    'print MBO records one per line, in Databento JSON (header fields flattened, u64/i64 as decimal strings) or CSV; other rtypes are skipped and counted on stderr',
+    'print MBO records one per line, in Databento JSON (header fields flattened, u64/i64 as decimal strings) or CSV; an MBP-1 or MBP-10 file prints its MBP records in the shape `mbp` writes; other rtypes are skipped and counted on stderr',
   )
-  .argument('<file>', 'a .dbn or .dbn.zst file')
+  .argument('<file>', 'a .dbn or .dbn.zst file of schema mbo, mbp-1 or mbp-10')
   .option('--limit <n>', 'stop after N records', positiveInt('--limit'))
   .option('--format <format>', 'json or csv', oneOf('--format', ['json', 'csv'] as const), 'json')
   .action(async (file: string, opts: { limit?: number; format: DecodeFormat }) => {
     const stream = await openInputFile(file);
+    const levels = mbpLevelsOf(stream.metadata);
+    if (levels !== null) {
+      const { skipped } = await writeMbpRecords(stream, process.stdout, { levels, depth: levels, format: opts.format, limit: opts.limit });
+      if (skipped.other.size > 0) process.stderr.write(`booktape: skipped non-MBP records by rtype: ${JSON.stringify(skipped.toJSON())}\n`);
+      return;
+    }
     // As book and mbp do: a file of another schema is refused, not printed as nothing.
     // A mixed-schema file (schema null) is decoded, its other records counted.
     try {
@@ -90,26 +97,45 @@ program
 
 program
   .command('mbp')
-  .description('write MBP-N depth snapshots: after every F_LAST event, or sampled with --every. JSON lines and CSV in Databento\'s MBP shape and names; --format dbn writes DBN MBP-10 records')
-  .argument('<file>', 'an MBO .dbn or .dbn.zst file')
-  .option('--depth <n>', 'levels per side', positiveInt('--depth'), 10)
+  .description('write MBP-N depth snapshots: after every F_LAST event, or sampled with --every. JSON lines and CSV in Databento\'s MBP shape and names; --format dbn writes DBN MBP-10 records. An MBP-10 or MBP-1 file is written again as it is (or cut to MBP-1 with --depth 1)')
+  .argument('<file>', 'an MBO .dbn or .dbn.zst file, or an MBP-1 or MBP-10 one')
+  .option('--depth <n>', 'levels per side (default 10; an MBP file\'s own depth)', positiveInt('--depth'))
   .option('--every <interval>', 'sample: at most one snapshot per book per interval (e.g. 100ms, 1s), only when the top levels changed')
   .option('--format <format>', 'json, csv or dbn', oneOf('--format', ['json', 'csv', 'dbn'] as const), 'json')
   .option('--verify', 'check every book invariant after every record (slow)')
-  .action(async (file: string, opts: { depth: number; every?: string; format: MbpFormat; verify?: boolean }) => {
+  .action(async (file: string, opts: { depth?: number; every?: string; format: MbpFormat; verify?: boolean }) => {
     let intervalNs = 0;
     if (opts.every !== undefined) {
       const parsed = parseDuration(opts.every);
       if (parsed === null) throw new UsageError('BAD_INTERVAL', `--every "${opts.every}" is not an interval: use a number with ns, us, ms, s or m (e.g. 100ms)`);
       intervalNs = parsed;
     }
-    if (opts.format === 'dbn' && opts.depth !== 1 && opts.depth !== 10) {
-      throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
+    const stream = await openInputFile(file);
+    const levels = mbpLevelsOf(stream.metadata);
+    const depth = opts.depth ?? levels ?? 10;
+    try {
+      if (opts.format === 'dbn' && depth !== 1 && depth !== 10) {
+        throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
+      }
+      if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
+      if (levels !== null && depth !== 1 && depth !== levels) {
+        throw new UsageError('BAD_DEPTH', `${file} holds MBP-${levels} records (${levels} level${levels > 1 ? 's' : ''} a side): write them at --depth ${levels}${levels > 1 ? ' or 1' : ''}`);
+      }
+      if (levels !== null && (opts.every !== undefined || opts.verify)) {
+        throw new UsageError('NOT_MBO_OPTION', `${opts.every !== undefined ? '--every' : '--verify'} works on books rebuilt from MBO; ${file} is MBP-${levels}, already snapshots`);
+      }
+    } catch (err) {
+      await stream.close();
+      throw err;
     }
-    if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
+    if (levels !== null) {
+      const { written } = await writeMbpRecords(stream, process.stdout, { levels, depth: depth as 1 | 10, format: opts.format });
+      process.stderr.write(`booktape: wrote ${written} snapshots\n`);
+      return;
+    }
     const progress = new ProgressLine('mbp:');
-    const n = await writeMbp(await openInputFile(file), process.stdout, {
-      depth: opts.depth, intervalNs, format: opts.format, verify: opts.verify, onProgress: (r) => progress.report(r),
+    const n = await writeMbp(stream, process.stdout, {
+      depth, intervalNs, format: opts.format, verify: opts.verify, onProgress: (r) => progress.report(r),
     });
     progress.end();
     process.stderr.write(`booktape: wrote ${n} snapshots\n`);

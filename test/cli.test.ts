@@ -80,8 +80,52 @@ describe('booktape CLI', () => {
       const { stdout, stderr, code } = await cli(cmd, `${FIXTURES}test_data.trades.dbn`);
       expect(code, cmd).toBe(2);
       expect(stdout).toBe('');
-      expect(stderr).toMatch(/^booktape: error \[NOT_MBO\]: This is a trades file; booktape reads MBO .*\n$/);
+      expect(stderr).toMatch(/^booktape: error \[NOT_MBO\]: This is a trades file; books are rebuilt from MBO .*decode.* and .*mbp.* also read MBP-1 and MBP-10.*\n$/);
     }
+  });
+
+  it('decode reads Databento\'s MBP-10 files (DBN v2 and v3 zstd alike): each record\'s fields as they are in its bytes', async () => {
+    const file = readFileSync(`${FIXTURES}test_data.mbp-10.dbn`);
+    const lines = (await cli('decode', `${FIXTURES}test_data.mbp-10.dbn`)).stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect((await cli('decode', `${FIXTURES}test_data.mbp-10.v3.dbn.zst`)).stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(lines);
+    expect(lines).toHaveLength(2);
+    for (const [k, line] of lines.entries()) {
+      const o = 8 + file.readUInt32LE(4) + 368 * k;
+      expect(line).toMatchObject({
+        ts_recv: file.readBigUInt64LE(o + 32).toString(), ts_event: file.readBigUInt64LE(o + 8).toString(), rtype: 10,
+        instrument_id: file.readUInt32LE(o + 4), depth: file[o + 31], price: file.readBigInt64LE(o + 16).toString(),
+        sequence: file.readUInt32LE(o + 44), ts_in_delta: file.readInt32LE(o + 40),
+      });
+      expect(line.levels).toHaveLength(10);
+      expect(line.levels[9]).toEqual({
+        bid_px: file.readBigInt64LE(o + 48 + 288).toString(), ask_px: file.readBigInt64LE(o + 56 + 288).toString(),
+        bid_sz: file.readUInt32LE(o + 64 + 288), ask_sz: file.readUInt32LE(o + 68 + 288), bid_ct: file.readUInt32LE(o + 72 + 288), ask_ct: file.readUInt32LE(o + 76 + 288),
+      });
+    }
+    // Databento's own decode of this file's first record.
+    expect(lines[0]).toMatchObject({ action: 'C', side: 'A', depth: 9, price: '3722750000000', levels: expect.arrayContaining([{ bid_px: '3720250000000', ask_px: '3720500000000', bid_sz: 24, ask_sz: 10, bid_ct: 15, ask_ct: 8 }]) });
+  });
+
+  it('decode and mbp read what mbp --format dbn wrote: the same records byte for byte, the same json and csv lines, MBP-1 cut as --depth 1 writes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-mbp-in-'));
+    const records = (path: string) => { const b = readFileSync(path); return b.subarray(8 + b.readUInt32LE(4)); };
+    const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, maxBuffer: 64 << 20 });
+    await sh(`node ${CLI} mbp ${CLX5} --format dbn > a.dbn && node ${CLI} mbp a.dbn --format dbn > b.dbn`);
+    await sh(`node ${CLI} mbp ${CLX5} --depth 1 --format dbn > a1.dbn && node ${CLI} mbp a.dbn --depth 1 --format dbn > b1.dbn`);
+    expect(records(join(dir, 'a.dbn')).length).toBe(32_053 * 368);
+    expect(records(join(dir, 'b.dbn')).equals(records(join(dir, 'a.dbn')))).toBe(true);
+    expect(records(join(dir, 'b1.dbn')).equals(records(join(dir, 'a1.dbn')))).toBe(true);
+    for (const format of ['json', 'csv']) {
+      const fromMbo = (await cli('mbp', CLX5, '--format', format)).stdout;
+      expect((await cli('decode', join(dir, 'a.dbn'), '--format', format)).stdout).toBe(fromMbo);
+      expect((await cli('mbp', join(dir, 'a.dbn'), '--format', format)).stdout).toBe(fromMbo);
+      expect((await cli('mbp', join(dir, 'a.dbn'), '--format', format, '--depth', '1')).stdout).toBe((await cli('mbp', CLX5, '--format', format, '--depth', '1')).stdout);
+    }
+    expect((await cli('decode', join(dir, 'a1.dbn'), '--limit', '3')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l).rtype)).toEqual([1, 1, 1]);
+    const deeper = await cli('mbp', join(dir, 'a1.dbn'), '--depth', '10');
+    expect([deeper.code, deeper.stdout, deeper.stderr]).toEqual([2, '', `booktape: error [BAD_DEPTH]: ${join(dir, 'a1.dbn')} holds MBP-1 records (1 level a side): write them at --depth 1\n`]);
+    const sampled = await cli('mbp', join(dir, 'a.dbn'), '--every', '1s');
+    expect([sampled.code, sampled.stderr]).toEqual([2, `booktape: error [NOT_MBO_OPTION]: --every works on books rebuilt from MBO; ${join(dir, 'a.dbn')} is MBP-10, already snapshots\n`]);
   });
 
   it('usage errors are one line on stderr and exit 2, not the whole help; --version prints the version', async () => {

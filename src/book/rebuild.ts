@@ -12,7 +12,7 @@ export function requireMbo(meta: Metadata): void {
   if (meta.schema !== SCHEMA_MBO && meta.schema !== null) {
     throw new DbnError(
       'NOT_MBO',
-      `This is a ${schemaName(meta.schema)} file; booktape reads MBO (market-by-order) data only. \`booktape meta\` prints any DBN file's metadata`,
+      `This is a ${schemaName(meta.schema)} file; books are rebuilt from MBO (market-by-order) data (\`booktape decode\` and \`mbp\` also read MBP-1 and MBP-10 files; \`booktape meta\` prints any DBN file's metadata)`,
       24,
     );
   }

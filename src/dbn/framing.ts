@@ -1,4 +1,4 @@
-import { MBO_RECORD_LENGTH, RECORD_HEADER_LENGTH, RType } from './constants.js';
+import { MBO_RECORD_LENGTH, RECORD_HEADER_LENGTH, RType, mbpRecordLength } from './constants.js';
 import { DbnError } from './errors.js';
 import { HeaderOffset } from './layout.js';
 
@@ -20,11 +20,18 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** The lengths of the records booktape reads fields of, by rtype. */
+const FIELDS_LENGTH: Partial<Record<number, { name: string; length: number }>> = {
+  [RType.MBO]: { name: 'MBO', length: MBO_RECORD_LENGTH },
+  [RType.MBP_1]: { name: 'MBP-1', length: mbpRecordLength(1) },
+  [RType.MBP_10]: { name: 'MBP-10', length: mbpRecordLength(10) },
+};
+
 /**
  * Walks record headers from `start` and returns the offset of the first record
  * that is not complete before `end` (or `end`). Rejects a record whose length
  * is shorter than its header (the stream would loop or desynchronise) and an
- * MBO record too short for its fields.
+ * MBO or MBP record too short for its fields.
  */
 export function frameRecords(view: DataView, start: number, end: number, streamOffset: number): number {
   let o = start;
@@ -38,10 +45,11 @@ export function frameRecords(view: DataView, start: number, end: number, streamO
       );
     }
     if (o + len > end) break;
-    if (len < MBO_RECORD_LENGTH && view.getUint8(o + HeaderOffset.rtype) === RType.MBO) {
+    const need = FIELDS_LENGTH[view.getUint8(o + HeaderOffset.rtype)];
+    if (need !== undefined && len < need.length) {
       throw new DbnError(
         'BAD_RECORD_LENGTH',
-        `MBO record is ${len} bytes, but an MBO record needs ${MBO_RECORD_LENGTH}: the file is corrupt`,
+        `${need.name} record is ${len} bytes, but an ${need.name} record needs ${need.length}: the file is corrupt`,
         streamOffset + (o - start),
       );
     }

@@ -190,6 +190,67 @@ export class MbpTextWriter extends ByteChunks {
     }
     this.pos = p;
   }
+  /**
+   * Appends one DBN MBP-1 or MBP-10 record at `at` as one line, straight from
+   * its bytes: what row() writes for the snapshot the record was made from
+   * (`mbp --format dbn` output reads back as `mbp --format json` wrote it),
+   * with the record's own `depth` field, and prices exact from their halves.
+   */
+  record(v: DataView, at: number): void {
+    const levels = v.getUint8(at + HeaderOffset.rtype) === RType.MBP_10 ? 10 : 1;
+    this.reserve(ROW_BYTES + levels * LEVEL_BYTES);
+    const json = this.format === 'json';
+    const chars = json ? JSON_CHAR : CSV_CHAR;
+    const o = this.chunk;
+    let p = this.pos;
+    if (json) p = put(o, p, J_TS_RECV);
+    p = int64(o, p, v.getUint32(at + 36, true), v.getUint32(at + 32, true), false, json);
+    p = field(o, p, json, J_TS_EVENT);
+    p = int64(o, p, v.getUint32(at + 12, true), v.getUint32(at + 8, true), false, json);
+    p = field(o, p, json, J_RTYPE);
+    p = int(o, p, levels);
+    p = field(o, p, json, J_PUBLISHER);
+    p = int(o, p, v.getUint16(at + HeaderOffset.publisherId, true));
+    p = field(o, p, json, J_INSTRUMENT);
+    p = int(o, p, v.getUint32(at + HeaderOffset.instrumentId, true));
+    p = field(o, p, json, J_ACTION);
+    p = put(o, p, chars[v.getUint8(at + 28)]);
+    p = field(o, p, json, J_SIDE);
+    p = put(o, p, chars[v.getUint8(at + 29)]);
+    p = field(o, p, json, J_DEPTH);
+    p = int(o, p, v.getUint8(at + 31));
+    p = field(o, p, json, J_PRICE);
+    p = int64(o, p, v.getUint32(at + 20, true), v.getUint32(at + 16, true), true, json);
+    p = field(o, p, json, J_SIZE);
+    p = int(o, p, v.getUint32(at + 24, true));
+    p = field(o, p, json, J_FLAGS);
+    p = int(o, p, v.getUint8(at + 30));
+    p = field(o, p, json, J_DELTA);
+    p = int(o, p, v.getInt32(at + 40, true));
+    p = field(o, p, json, J_SEQUENCE);
+    p = int(o, p, v.getUint32(at + 44, true));
+    if (json) p = put(o, p, J_LEVELS);
+    for (let k = 0; k < levels; k++) {
+      const l = at + 48 + 32 * k;
+      if (json && k > 0) p = comma(o, p);
+      p = field(o, p, json, J_BID_PX);
+      p = int64(o, p, v.getUint32(l + 4, true), v.getUint32(l, true), true, json);
+      p = field(o, p, json, J_ASK_PX);
+      p = int64(o, p, v.getUint32(l + 12, true), v.getUint32(l + 8, true), true, json);
+      p = field(o, p, json, J_BID_SZ);
+      p = int(o, p, v.getUint32(l + 16, true));
+      p = field(o, p, json, J_ASK_SZ);
+      p = int(o, p, v.getUint32(l + 20, true));
+      p = field(o, p, json, J_BID_CT);
+      p = int(o, p, v.getUint32(l + 24, true));
+      p = field(o, p, json, J_ASK_CT);
+      p = int(o, p, v.getUint32(l + 28, true));
+      if (json) o[p++] = 0x7d; // }
+    }
+    if (json) p = put(o, p, J_END);
+    else o[p++] = 0x0a;
+    this.pos = p;
+  }
 }
 
 /** A price in 1e-9 units as an integer (quoted in json); NaN is UNDEF_PRICE. */

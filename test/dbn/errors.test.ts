@@ -33,6 +33,9 @@ function bufferError(bytes: Uint8Array): DbnError {
   throw new Error('expected a DbnError, decoding succeeded');
 }
 
+const mbp10 = fixture('test_data.mbp-10.dbn');
+const MBP_RECORDS_AT = 8 + mbp10.readUInt32LE(4);
+
 const cases: Array<[string, Buffer, DbnErrorCode, number, RegExp]> = [
   ['an empty file', Buffer.alloc(0), 'EMPTY_INPUT', 0, /empty/],
   ['bad magic', mutate(plain, (b) => b.write('XBN', 0)), 'BAD_MAGIC', 0, /Not a DBN file/],
@@ -46,6 +49,7 @@ const cases: Array<[string, Buffer, DbnErrorCode, number, RegExp]> = [
   ['a record length smaller than a header', mutate(plain, (b) => b.writeUInt8(2, RECORDS_AT + 56)), 'RECORD_TOO_SHORT', RECORDS_AT + 56, /shorter than the 16-byte/],
   ['a zero record length (would loop forever)', mutate(plain, (b) => b.writeUInt8(0, RECORDS_AT)), 'RECORD_TOO_SHORT', RECORDS_AT, /corrupt/],
   ['an MBO record too short for its fields', mutate(plain, (b) => b.writeUInt8(8, RECORDS_AT)), 'BAD_RECORD_LENGTH', RECORDS_AT, /needs 56/],
+  ['an MBP-10 record too short for its levels', mutate(mbp10, (b) => b.writeUInt8(20, MBP_RECORDS_AT)), 'BAD_RECORD_LENGTH', MBP_RECORDS_AT, /MBP-10 record is 80 bytes, .* needs 368/],
   ['a record cut off at end of file', plain.subarray(0, plain.length - 10), 'TRUNCATED_RECORD', RECORDS_AT + 56, /cut off: 46 of its 56 bytes/],
 ];
 
