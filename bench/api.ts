@@ -22,7 +22,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { SELECT_SNAPSHOT } from '../src/store/duckdb/snapshot-rows.js';
 import { FrameWriter } from '../src/encode/frames.js';
-import { bareServer, base, dbPath, ensureStore, ratio, readLines, serve, stop, stopped } from './harness.js';
+import { bareServer, base, cpuMs, dbPath, ensureStore, ratio, readLines, serve, serverPid, stop, stopped } from './harness.js';
 
 const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);
 const lookups = Number(process.env.BENCH_LOOKUPS ?? 2000);
@@ -160,11 +160,21 @@ if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
  * keeps each connection near one point in time, as a user stepping through a
  * chart does; a large stride makes consecutive requests far apart.
  */
-interface Load { p50: number; p99: number; rps: number; errors: number; total: number }
-const described = (r: Load) => `p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}/${r.total}`;
+interface Load { p50: number; p99: number; rps: number; errors: number; total: number; cpuUs: number }
+const described = (r: Load) => `p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}/${r.total}  server CPU ${r.cpuUs.toFixed(0)} µs/req`;
 
-async function bookLoad(target: string, symbol: string, first: bigint, span: bigint, stride = 1): Promise<Load> {
+/** `pid`: the server's process, whose CPU time per request the load reports. */
+function bookLoad(target: string, pid: number, symbol: string, first: bigint, span: bigint, stride = 1): Promise<Load> {
+  return load(target, pid, (client, k) => {
+    const n = ((client * 20 + k) * stride) % 997;
+    return `/v1/books/${symbol}?at=${first + (span * BigInt(n)) / 997n}&depth=10`;
+  });
+}
+
+/** The lookups' load: `pathOf(connection, its request number)` for each request. */
+async function load(target: string, pid: number, pathOf: (client: number, k: number) => string): Promise<Load> {
   let clients = 0;
+  const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   let last = t0;
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -173,8 +183,7 @@ async function bookLoad(target: string, symbol: string, first: bigint, span: big
       requests: [{
         setupRequest: (req, context: { client?: number; k?: number }) => {
           if (context.client === undefined) [context.client, context.k] = [clients++, 0];
-          const n = ((context.client * 20 + context.k!++) * stride) % 997;
-          return { ...req, path: `/v1/books/${symbol}?at=${first + (span * BigInt(n)) / 997n}&depth=10` };
+          return { ...req, path: pathOf(context.client, context.k!++) };
         },
       }],
     }, (err, result) => (err ? reject(err) : resolve(result)));
@@ -182,7 +191,8 @@ async function bookLoad(target: string, symbol: string, first: bigint, span: big
     run.on('response', () => { last = performance.now(); });
   });
   const errors = r.errors + r.timeouts + r.non2xx;
-  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.total / ((last - t0) / 1000), errors, total: r.requests.total };
+  const cpuUs = ((cpuMs(pid) - cpu0) * 1000) / r.requests.total;
+  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.total / ((last - t0) / 1000), errors, total: r.requests.total, cpuUs };
 }
 
 /**
@@ -194,8 +204,8 @@ async function bookFloor(symbol: string, express: boolean): Promise<{ load: Load
   const reply = Buffer.from(await (await fetch(`${base}/v1/books/${symbol}?depth=10`)).arrayBuffer());
   const bare = await bareServer(reply, 1, express);
   try {
-    await bookLoad(bare.url, symbol, 0n, 0n);
-    return { load: await bookLoad(bare.url, symbol, 0n, 0n), bytes: reply.length };
+    await bookLoad(bare.url, bare.pid, symbol, 0n, 0n);
+    return { load: await bookLoad(bare.url, bare.pid, symbol, 0n, 0n), bytes: reply.length };
   } finally {
     await bare.close();
   }
@@ -216,17 +226,20 @@ if (runs('export')) {
   ];
   for (const c of cases) {
     // Warm-up, stated: the same load once, untimed; it reads each block the timed pass asks for.
-    await bookLoad(base, c.symbol, c.first, c.span, c.stride);
-    const r = await bookLoad(base, c.symbol, c.first, c.span, c.stride);
+    await bookLoad(base, serverPid(), c.symbol, c.first, c.span, c.stride);
+    const r = await bookLoad(base, serverPid(), c.symbol, c.first, c.span, c.stride);
     console.log(`${c.label}, warmed`.padEnd(44) + described(r));
     const floor = await bookFloor(c.symbol, true);
     console.log(`  floor: bare Express, ${floor.bytes} B`.padEnd(44) + described(floor.load)
       + `  -> p50 ${(r.p50 / floor.load.p50).toFixed(2)}x (target <= 1.5x), p99 ${(r.p99 / floor.load.p99).toFixed(2)}x (target <= 2x)`);
   }
+  // What any request costs this app before its route's own work: the cheapest route, under the same load.
+  await load(base, serverPid(), () => '/healthz');
+  console.log('  the API\'s /healthz, the same load'.padEnd(44) + described(await load(base, serverPid(), () => '/healthz')));
   // The first pass on a cold cache, in a fresh server whose cache holds fewer blocks (~45) than the 100 clients step through.
   await stopped();
   await serve({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '32' });
-  console.log('  a larger book, 32 MB cache, cold'.padEnd(44) + described(await bookLoad(base, syn.symbol, syn.first, syn.span)));
+  console.log('  a larger book, 32 MB cache, cold'.padEnd(44) + described(await bookLoad(base, serverPid(), syn.symbol, syn.first, syn.span)));
   const bare = await bookFloor('CLX5', false);
   console.log(`  floor: a bare server, ${bare.bytes} B`.padEnd(44) + described(bare.load));
 }

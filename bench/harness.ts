@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -53,6 +53,19 @@ export async function serve(settings: Record<string, string> = {}): Promise<void
 
 export const stop = () => server?.kill('SIGTERM');
 
+/** The serve process's pid, for cpuMs. */
+export const serverPid = (): number => server!.pid!;
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from
+ * /proc/<pid>/stat (in clock ticks of 10 ms): what a request costs the server
+ * whatever else the machine is doing, where latency under load swings with it.
+ */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Stops the server and waits for it to exit: DuckDB lets one process open the store, this one or the next server. */
 export async function stopped(): Promise<void> {
   if (server === null || server.exitCode !== null) return;
@@ -87,7 +100,7 @@ export async function readLines(url: string): Promise<{ lines: number; bytes: nu
  */
 export async function bareServer(
   reply: Buffer, times = 1, express = false, head: Buffer = Buffer.alloc(0),
-): Promise<{ url: string; close: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; close: () => Promise<void> }> {
   const handler = `async (req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': head.length + reply.length * times });
       if (head.length > 0) res.write(head);
@@ -110,7 +123,7 @@ export async function bareServer(
   await Promise.race([once(bare.stdout, 'data'), exited]);
   exited.catch(() => undefined); // killed later, on purpose
   // Closed once it has exited, so that the next bare server can take the port.
-  return { url: `http://127.0.0.1:${BARE_PORT}`, close: async () => { bare.kill(); await gone; } };
+  return { url: `http://127.0.0.1:${BARE_PORT}`, pid: bare.pid!, close: async () => { bare.kill(); await gone; } };
 }
 
 /** "x of floor" as a percentage, with the target it is held to. */
