@@ -2,8 +2,9 @@
  * Replay in DBN (format=dbn) and paced replays, against a `booktape serve`
  * child process on the bench store (bench/harness.ts), each figure beside
  * its floor or target and the ratio:
- *  - DBN, one client, unpaced: records/s against a bare server sending the
- *    same bytes (the stream's metadata, then as many MBP-10 records)
+ *  - DBN, one client, unpaced, cold (the first replay) and warm (the next):
+ *    records/s against a bare server sending the same bytes (the stream's
+ *    metadata, then as many MBP-10 records)
  *  - paced replays (DBN at 50k and 500k records/s, NDJSON at 50k frames/s):
  *    the rate achieved, and each frame's lateness against its schedule
  *    (arrival minus first arrival plus n / rate), p50 / p99 / max
@@ -79,9 +80,13 @@ function lineCounter(chunk: Buffer): number {
 // DBN, one client, unpaced, and its floor.
 // Every symbol in the store, unnamed: the synthetic ones that trade on two
 // publishers would need publisher_id if named.
+// The first replay after the server starts reads the store's blocks from disk into DuckDB's
+// buffer pool; the second, the one held to the target, finds them there, as a serving server does.
+const cold = await receive(`${base}/v1/replay?format=dbn`, dbnCounter());
+console.log(`replay format=dbn, 1 client, unpaced, cold`.padEnd(44) + `${(cold.units / cold.seconds / 1e3).toFixed(1)} k records/s  ${(cold.bytes / cold.seconds / 1e6).toFixed(1)} MB/s  (${cold.units} records)`);
 const dbn = await receive(`${base}/v1/replay?format=dbn`, dbnCounter());
 const dbnRate = dbn.units / dbn.seconds;
-console.log(`replay format=dbn, 1 client, unpaced`.padEnd(44) + `${(dbnRate / 1e3).toFixed(1)} k records/s  ${(dbn.bytes / dbn.seconds / 1e6).toFixed(1)} MB/s  (${dbn.units} records; target 500 k/s: ${dbnRate >= 500_000 ? 'met' : 'NOT met'})`);
+console.log(`  the same again, warm`.padEnd(44) + `${(dbnRate / 1e3).toFixed(1)} k records/s  ${(dbn.bytes / dbn.seconds / 1e6).toFixed(1)} MB/s  (${dbn.units} records; target 500 k/s: ${dbnRate >= 500_000 ? 'met' : 'NOT met'})`);
 const metaLength = 8 + dbn.head.readUInt32LE(4);
 const record = dbn.head.subarray(metaLength, metaLength + MBP10);
 const bare = await bareServer(record, dbn.units, false, dbn.head.subarray(0, metaLength));
