@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +140,11 @@ describe('format=dbn replays', () => {
         if (!body.subarray(o, o + RECORD).equals(expected.subarray(o, o + RECORD))) throw new Error(`${name}: record ${o / RECORD} differs`);
       }
     }
+    // booktape reads the replay back: decode prints what mbp prints from the MBO file.
+    const replayed = join(dir, 'replay.mbp-10.dbn');
+    writeFileSync(replayed, http);
+    const lines = (args: string[]) => execFileSync('node', [CLI, ...args], { maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    expect(lines(['decode', replayed, '--limit', '500'])).toBe(lines(['mbp', CLX5]).split('\n').slice(0, 500).join('\n') + '\n');
     // The export route too, with its limit, at depth 1 (MBP-1).
     const page = await fetch(`${s.http}/v1/books/CLX5/snapshots?format=dbn&depth=1&limit=1000`);
     expect(page.headers.get('x-booktape-records')).toBe('1000');
