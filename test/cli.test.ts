@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBuffer, RecordCounts } from '../src/dbn/index.js';
 import { type MboJson } from '../src/encode/mbo.js';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
-import { CLI, CLX5, FIXTURES, ROOT, batchRecords } from './helpers.js';
+import { CLI, CLX5, FIXTURES, ROOT, batchRecords, recordsOf } from './helpers.js';
 
 const run = promisify(execFile);
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -108,7 +108,7 @@ describe('booktape CLI', () => {
 
   it('decode and mbp read what mbp --format dbn wrote: the same records byte for byte, the same json and csv lines, MBP-1 cut as --depth 1 writes it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-mbp-in-'));
-    const records = (path: string) => { const b = readFileSync(path); return b.subarray(8 + b.readUInt32LE(4)); };
+    const records = (path: string) => recordsOf(readFileSync(path));
     const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, maxBuffer: 64 << 20 });
     await sh(`node ${CLI} mbp ${CLX5} --format dbn > a.dbn && node ${CLI} mbp a.dbn --format dbn > b.dbn`);
     await sh(`node ${CLI} mbp ${CLX5} --depth 1 --format dbn > a1.dbn && node ${CLI} mbp a.dbn --depth 1 --format dbn > b1.dbn`);

@@ -20,12 +20,15 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The lengths of the records booktape reads fields of, by rtype. */
-const FIELDS_LENGTH: Partial<Record<number, { name: string; length: number }>> = {
-  [RType.MBO]: { name: 'MBO', length: MBO_RECORD_LENGTH },
-  [RType.MBP_1]: { name: 'MBP-1', length: mbpRecordLength(1) },
-  [RType.MBP_10]: { name: 'MBP-10', length: mbpRecordLength(10) },
-};
+/** The records booktape reads fields of: their names and lengths by rtype. */
+const READ_RECORDS: Array<[rtype: number, name: string, length: number]> = [
+  [RType.MBO, 'MBO', MBO_RECORD_LENGTH],
+  [RType.MBP_1, 'MBP-1', mbpRecordLength(1)],
+  [RType.MBP_10, 'MBP-10', mbpRecordLength(10)],
+];
+/** Each rtype's least length (0: any): one typed-array load a record on the decode path. */
+const LEAST_LENGTH = new Uint16Array(256);
+for (const [rtype, , length] of READ_RECORDS) LEAST_LENGTH[rtype] = length;
 
 /**
  * Walks record headers from `start` and returns the offset of the first record
@@ -45,11 +48,12 @@ export function frameRecords(view: DataView, start: number, end: number, streamO
       );
     }
     if (o + len > end) break;
-    const need = FIELDS_LENGTH[view.getUint8(o + HeaderOffset.rtype)];
-    if (need !== undefined && len < need.length) {
+    const rtype = view.getUint8(o + HeaderOffset.rtype);
+    if (len < LEAST_LENGTH[rtype]) {
+      const name = READ_RECORDS.find(([r]) => r === rtype)![1];
       throw new DbnError(
         'BAD_RECORD_LENGTH',
-        `${need.name} record is ${len} bytes, but an ${need.name} record needs ${need.length}: the file is corrupt`,
+        `${name} record is ${len} bytes, but an ${name} record needs ${LEAST_LENGTH[rtype]}: the file is corrupt`,
         streamOffset + (o - start),
       );
     }
