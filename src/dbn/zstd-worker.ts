@@ -3,17 +3,12 @@
  * decompressed chunks go back, through the same decompressStream the
  * in-thread path uses.
  */
-import { setDefaultHighWaterMark } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { Credits, Mailbox } from '../flow.js';
 import { DbnError } from './errors.js';
 import { InputPosition } from './input-position.js';
 import { decompressStream } from './zstd.js';
 import { MAX_IN_FLIGHT, ownBuffer, type FromWorker, type ToWorker } from './zstd-thread.js';
-
-// Node 22 raised the default stream buffer from 16 to 64 KiB; this thread
-// keeps 16 KiB on every Node, so its read-ahead stays what it is on Node 20.
-setDefaultHighWaterMark(false, 16 * 1024);
 
 const port = parentPort!;
 const inputs = new Mailbox<Uint8Array>();

@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
-import { DecompressStream, decompress } from 'zstd-napi';
+import { decompress } from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 import { ZSTD_MAGIC } from './constants.js';
 import { DbnError } from './errors.js';
 import { decompressInThread } from './zstd-thread.js';
@@ -29,12 +29,10 @@ export interface DecompressOptions {
   position?: InputPosition;
 }
 
-/**
- * Compressed input reaches the decompressor in slices of this size, so that
- * the compressed offset behind each output chunk is known to about a slice
- * (a file's read chunks are 1 MB).
- */
-const COMPRESSED_SLICE_BYTES = 16 << 10;
+// zstd-napi's own low-level binding (ZSTD_decompressStream), not its stream
+// class: it says how many compressed bytes each output chunk took, where a
+// Transform's buffers would only say how far reading has run ahead.
+const OUTPUT_BYTES = zstdBinding.dStreamOutSize();
 
 /**
  * Yields the input unchanged, or decompressed when it starts with the zstd
@@ -76,43 +74,38 @@ export async function* decompressIfZstd(source: AsyncIterable<Uint8Array>, opts:
 }
 
 /**
- * zstd -> bytes in this thread; `position` is the compressed offset reached
- * when each output chunk was made. Errors are ZSTD_CORRUPT with the
+ * zstd -> bytes in this thread; `position` is the compressed offset zstd had
+ * consumed when each output chunk was made. Errors are ZSTD_CORRUPT with the
  * compressed offset, or the source's own error as it is.
  */
 export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Array>, position = new InputPosition()): AsyncGenerator<Uint8Array> {
-  let compressedOffset = 0;
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of compressedChunks) {
-      for (let o = 0; o < chunk.length; o += COMPRESSED_SLICE_BYTES) {
-        const slice = chunk.subarray(o, o + COMPRESSED_SLICE_BYTES);
-        compressedOffset += slice.length;
-        yield slice;
+  const dctx = new zstdBinding.DCtx();
+  let consumedInAll = 0;
+  let inFrame = false;
+  // A failure of the source itself (a read error, an aborted download) comes
+  // out of this loop as it is: only zstd's own failures are ZSTD_CORRUPT.
+  for await (const chunk of compressedChunks) {
+    let input = chunk;
+    for (;;) {
+      const output = Buffer.allocUnsafe(OUTPUT_BYTES);
+      let left: number, produced: number, consumed: number;
+      try {
+        [left, produced, consumed] = dctx.decompressStream(output, input);
+      } catch (err) {
+        throw zstdError(err, consumedInAll);
       }
+      consumedInAll += consumed;
+      input = input.subarray(consumed);
+      inFrame = left !== 0;
+      if (produced > 0) {
+        position.bytes = consumedInAll;
+        yield output.subarray(0, produced);
+      }
+      // An output buffer filled to the brim may have more behind it.
+      if (input.length === 0 && produced < output.length) break;
     }
   }
-  const input = Readable.from(counted(), { objectMode: false });
-  const decompressor = new DecompressStream();
-  // A failure of the source itself (a read error, an aborted download) is not a
-  // zstd problem: remember it so it is rethrown as it is.
-  let sourceError: unknown;
-  input.on('error', (err) => {
-    sourceError = err;
-    decompressor.destroy(err);
-  });
-  input.pipe(decompressor);
-  try {
-    for await (const chunk of decompressor) {
-      position.bytes = compressedOffset;
-      yield chunk as Buffer;
-    }
-  } catch (err) {
-    if (err instanceof DbnError || err === sourceError) throw err;
-    throw zstdError(err, compressedOffset);
-  } finally {
-    input.destroy();
-    decompressor.destroy();
-  }
+  if (inFrame) throw zstdError(new Error('the input ends inside a zstd frame'), consumedInAll);
 }
 
 /** Whole-buffer decompression for the synchronous path (small files, tests). */

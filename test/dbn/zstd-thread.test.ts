@@ -61,7 +61,9 @@ describe('zstd in a worker thread', () => {
         decoded += b.end - b.start;
         worst = Math.max(worst, Math.abs(position.bytes / input.length - decoded / plain.length));
       }
-      // Known to a few 16 KB slices of ~640 KB (plain: to a 1 MB read chunk of 2.1 MB).
+      // zstd's own count of the compressed bytes it took leads the records by
+      // about an output buffer (128 KB of 2.1 MB) and the block behind it: 0.128
+      // here, the same every run. Plain input: to a 1 MB read chunk of 2.1 MB.
       expect(worst).toBeLessThan(input === plain ? 0.5 : 0.15);
       expect(position.bytes).toBe(input.length);
     }
