@@ -16,12 +16,13 @@ import { setI64, setMbpU32, setUndefPrice } from '../../dbn/encode.js';
 import type { BlockRows } from './book-blocks.js';
 
 /**
- * The query whose chunks these read, column by column. Sizes are read as
- * DOUBLE[] (exact below 2^53; node-api has no faster path for UBIGINT),
- * action and side as their character codes.
+ * The query whose chunks these read, column by column. Action and side come
+ * as their character codes; the level lists as stored (sizes UBIGINT[], read
+ * here as pairs of u32 words: a cast to DOUBLE[] in the query cost DuckDB
+ * more than the scan of the lists).
  */
 export const SELECT_SNAPSHOT = `SELECT ts_recv, ts_event, instrument_id, publisher_id, sequence, sub_sequence, symbol, ascii(action), ascii(side), price, size,
-  flags, ts_in_delta, depth, crossed, locked, bid_px, bid_sz::DOUBLE[], bid_ct, ask_px, ask_sz::DOUBLE[], ask_ct FROM book_snapshots`;
+  flags, ts_in_delta, depth, crossed, locked, bid_px, bid_sz, bid_ct, ask_px, ask_sz, ask_ct FROM book_snapshots`;
 /** SELECT_SNAPSHOT's first level list (bid_px); bids then asks, each price, size, count. */
 const LEVEL_LISTS = 16;
 
@@ -51,7 +52,11 @@ export class SnapshotRows implements BlockRows {
   readonly depth: Uint16Array;
   readonly crossed: Uint8Array;
   readonly locked: Uint8Array;
-  /** Per level list (bid_px ... ask_ct): each row's (offset, length) as u32 words of the u64 entry, and the flat child values. */
+  /**
+   * Per level list (bid_px ... ask_ct): each row's (offset, length) as u32
+   * words of the u64 entry, and the flat child values (sizes as u32 word
+   * pairs: read them with sizeAt).
+   */
   readonly entries: Uint32Array[] = [];
   readonly levelValues: Array<Float64Array | Uint32Array> = [];
 
@@ -87,7 +92,7 @@ export class SnapshotRows implements BlockRows {
       this.entries.push(values(v, 4, 4 * n, Uint32Array));
       const child = duckdb.list_vector_get_child(v);
       const size = duckdb.list_vector_get_size(v);
-      this.levelValues.push(k % 3 === 2 ? values(child, 4, size, Uint32Array) : values(child, 8, size, Float64Array));
+      this.levelValues.push(k % 3 === 0 ? values(child, 8, size, Float64Array) : values(child, 4, k % 3 === 1 ? 2 * size : size, Uint32Array));
     }
     let bytes = 8 * n; // the symbols: a reference a row, the strings shared
     for (const column of Object.values(this)) if (ArrayBuffer.isView(column)) bytes += column.byteLength;
@@ -105,7 +110,7 @@ export class SnapshotRows implements BlockRows {
     const packed = new Array<number>(n * 3);
     for (let j = 0; j < n; j++) {
       packed[3 * j] = toNanos(vp[op + j]);
-      packed[3 * j + 1] = vs[os + j];
+      packed[3 * j + 1] = sizeAt(vs, os + j);
       packed[3 * j + 2] = vc[oc + j];
     }
     return packed;
@@ -151,7 +156,7 @@ export class SnapshotRows implements BlockRows {
             seeking = false;
           }
           setI64(view, l, p);
-          setMbpU32(view, l + 16 - s * 4, vs[os + k]);
+          setMbpU32(view, l + 16 - s * 4, sizeAt(vs, os + k));
           setMbpU32(view, l + 24 - s * 4, vc[oc + k]);
         } else {
           setUndefPrice(view, l);
@@ -188,6 +193,11 @@ export class SnapshotRows implements BlockRows {
 }
 
 const A = 65, B = 66;
+
+/** Size k of a level list's UBIGINT child read as u32 words (little-endian): exact below 2^53, as sizes are. */
+function sizeAt(words: Float64Array | Uint32Array, k: number): number {
+  return words[2 * k] + words[2 * k + 1] * 2 ** 32;
+}
 
 /** A vector's validity bits (1 = valid), or null when every row is valid. */
 function validity(v: duckdb.Vector, n: number): Uint8Array | null {
