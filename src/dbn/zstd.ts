@@ -103,6 +103,9 @@ export async function* decompressStream(compressedChunks: AsyncIterable<Uint8Arr
       }
       // An output buffer filled to the brim may have more behind it.
       if (input.length === 0 && produced < output.length) break;
+      // zstd always moves with input left and room to write; if it ever did
+      // not, this loop would spin for good: fail instead.
+      if (consumed === 0 && produced === 0) throw zstdError(new Error('zstd made no progress'), consumedInAll);
     }
   }
   if (inFrame) throw zstdError(new Error('the input ends inside a zstd frame'), consumedInAll);
