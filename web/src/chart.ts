@@ -26,6 +26,8 @@ const seconds = (ns: string | bigint): number => Number(BigInt(ns) / 1000n) / 1e
 export class BboChart {
   private readonly plot: uPlot;
   private applying = false;
+  /** The window show() set last: a setScale to it is the chart settling, not a zoom. */
+  private shown: Window | null = null;
   private marked: number | null = null;
 
   constructor(root: HTMLElement, zoom: (w: Window) => void, reset: () => void, pick: (ns: bigint) => void) {
@@ -48,7 +50,12 @@ export class BboChart {
       },
       hooks: {
         setScale: [(u, key) => {
-          if (key === 'x' && !this.applying && u.scales.x.min !== undefined && u.scales.x.max !== undefined) zoom({ min: u.scales.x.min, max: u.scales.x.max });
+          const { min, max } = u.scales.x;
+          if (key !== 'x' || this.applying || min === undefined || max === undefined) return;
+          // uPlot commits a scale set in show() later, outside `applying`:
+          // asking again for the window just shown doubled every request.
+          if (this.shown !== null && min === this.shown.min && max === this.shown.max) return;
+          zoom({ min, max });
         }],
         draw: [(u) => this.drawMark(u)],
       },
@@ -73,6 +80,7 @@ export class BboChart {
       buckets.map((b) => b.ask?.last ?? null),
       buckets.map((b) => b.trades?.price?.last ?? null),
     ];
+    this.shown = window;
     this.applying = true;
     try {
       this.plot.setData(data, false);
