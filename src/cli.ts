@@ -6,6 +6,7 @@ import { CompressStream } from 'zstd-napi';
 import { schemaName, stypeName } from './dbn/constants.js';
 import { requireMbo } from './book/rebuild.js';
 import { writeSynthetic } from './dbn/synth.js';
+import type { RecordCounts } from './dbn/framing.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { mbpLevelsOf, writeMbpRecords } from './cli/mbp-input.js';
@@ -55,7 +56,7 @@ program
     const levels = mbpLevelsOf(stream.metadata);
     if (levels !== null) {
       const { skipped } = await writeMbpRecords(stream, process.stdout, { levels, depth: levels, format: opts.format, limit: opts.limit });
-      if (skipped.other.size > 0) process.stderr.write(`booktape: skipped non-MBP records by rtype: ${JSON.stringify(skipped.toJSON())}\n`);
+      reportSkipped(skipped, 'MBP');
       return;
     }
     // As book and mbp do: a file of another schema is refused, not printed as nothing.
@@ -67,8 +68,13 @@ program
       throw err;
     }
     const counts = await writeDecoded(stream, process.stdout, { format: opts.format, limit: opts.limit ?? Infinity });
-    if (counts.other.size > 0) process.stderr.write(`booktape: skipped non-MBO records by rtype: ${JSON.stringify(counts.toJSON())}\n`);
+    reportSkipped(counts, 'MBO');
   });
+
+/** Records of other rtypes that decode left out, on stderr so they never mix with the data on stdout. */
+function reportSkipped(counts: RecordCounts, printed: 'MBO' | 'MBP'): void {
+  if (counts.other.size > 0) process.stderr.write(`booktape: skipped non-${printed} records by rtype: ${JSON.stringify(counts.toJSON())}\n`);
+}
 
 function depthOption(value: string): number {
   if (value === 'all') return Infinity;

@@ -25,8 +25,7 @@ const seconds = (ns: string | bigint): number => Number(BigInt(ns) / 1000n) / 1e
  */
 export class BboChart {
   private readonly plot: uPlot;
-  private applying = false;
-  /** The window show() set last: a setScale to it is the chart settling, not a zoom. */
+  /** The window show() set last: a setScale to it is the chart settling on it, not a zoom. */
   private shown: Window | null = null;
   private marked: number | null = null;
 
@@ -51,9 +50,9 @@ export class BboChart {
       hooks: {
         setScale: [(u, key) => {
           const { min, max } = u.scales.x;
-          if (key !== 'x' || this.applying || min === undefined || max === undefined) return;
-          // uPlot commits a scale set in show() later, outside `applying`:
-          // asking again for the window just shown doubled every request.
+          if (key !== 'x' || min === undefined || max === undefined) return;
+          // uPlot commits the scale show() sets after show() returns: asking
+          // again for the window just shown doubled every request.
           if (this.shown !== null && min === this.shown.min && max === this.shown.max) return;
           zoom({ min, max });
         }],
@@ -81,13 +80,8 @@ export class BboChart {
       buckets.map((b) => b.trades?.price?.last ?? null),
     ];
     this.shown = window;
-    this.applying = true;
-    try {
-      this.plot.setData(data, false);
-      this.plot.setScale('x', window);
-    } finally {
-      this.applying = false;
-    }
+    this.plot.setData(data, false);
+    this.plot.setScale('x', window);
   }
 
   /** Marks the instant the ladder shows. */
