@@ -4,8 +4,10 @@ import type { InstrumentInfo, SnapshotStore } from '../store/port.js';
 /**
  * What a read names, checked against what the store holds, for every route
  * and transport alike: an unknown symbol is an error, not an empty answer;
- * a symbol stored from several publishers is never mixed or picked
- * silently; a depth deeper than stored is refused, not quietly cut.
+ * a lookup of one book never picks one of a symbol's publishers silently
+ * (a range read streams every book of the symbol, interleaved in key order,
+ * each frame naming its publisher); a depth deeper than stored is refused,
+ * not quietly cut.
  */
 
 export type ScopeErrorCode = 'UNKNOWN_SYMBOL' | 'UNKNOWN_PUBLISHER' | 'PUBLISHER_REQUIRED' | 'DEPTH_NOT_STORED';
@@ -33,6 +35,12 @@ export interface ScopeRequest {
   depthGiven: boolean;
   /** How the request names its symbols: `symbol` (a path) or `symbols` (a list). */
   symbolField: 'symbol' | 'symbols';
+  /**
+   * The read answers with one book (a lookup): a symbol stored from several
+   * publishers needs publisher_id. Range reads (replays, exports) stream
+   * every book of the symbol instead.
+   */
+  oneBook?: boolean;
 }
 
 export interface Scope {
@@ -89,7 +97,7 @@ export class InstrumentCatalog {
         const what = without.length > 0 ? without.join(', ') : 'the store';
         throw new ScopeError('UNKNOWN_PUBLISHER', `${what} has no books from publisher ${req.publisherId} (publishers: ${publishersOf(named).join(', ')})`, 'publisher_id');
       }
-    } else {
+    } else if (req.oneBook) {
       for (const symbol of req.symbols) {
         const publishers = publishersOf(named.filter((i) => i.symbol === symbol));
         if (publishers.length > 1) {

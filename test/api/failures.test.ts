@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLX5 } from '../helpers.js';
+import { CLX5, recordsOf } from '../helpers.js';
 import { httpRequest, rawRequest, type RawResponse } from './raw-http.js';
 import { READ_TOKEN, WRITE_TOKEN, serve, variantOfClx5, type Served } from './served.js';
 import { tcpExchange } from './tcp-client.js';
@@ -9,7 +9,8 @@ import { tcpExchange } from './tcp-client.js';
  * Issue 23, HTTP side: every bad request gets a typed 4xx answer in bounded
  * time, before anything is read that the client is not allowed to send.
  * CLX5 is stored from one publisher; CLZ5 (the same book under another
- * instrument id) from two, to show that nothing mixes publishers silently.
+ * instrument id) from two: a lookup never picks one silently, and a range
+ * read streams both books, each frame naming its publisher.
  */
 let s: Served;
 const read = { authorization: `Bearer ${READ_TOKEN}` };
@@ -171,13 +172,49 @@ describe('unknown symbols and empty ranges', () => {
 });
 
 describe('publishers: never mixed or picked silently', () => {
-  it('a symbol with several publishers needs publisher_id, and the answer names them', async () => {
-    for (const path of ['/v1/books/CLZ5', '/v1/books/CLZ5/snapshots?limit=3', '/v1/replay?symbols=CLZ5']) {
-      const p = expectProblem(await ask('GET', path, read), 400, 'PUBLISHER_REQUIRED');
-      expect(p.field).toBe('publisher_id');
-      expect(p.detail).toMatch(/1, 2/);
-    }
+  it('a lookup of a symbol with several publishers needs publisher_id, and the answer names them', async () => {
+    const p = expectProblem(await ask('GET', '/v1/books/CLZ5', read), 400, 'PUBLISHER_REQUIRED');
+    expect(p.field).toBe('publisher_id');
+    expect(p.detail).toMatch(/1, 2/);
   });
+
+  it('a replay or export of a symbol with several publishers streams every book, interleaved in key order', async () => {
+    type Frame = { ts_recv: string; instrument_id: number; publisher_id: number; sequence: number; sub_sequence: number };
+    type Key = readonly [bigint, number, number, number, number];
+    const keyOf = (f: Frame): Key => [BigInt(f.ts_recv), f.instrument_id, f.publisher_id, f.sequence, f.sub_sequence];
+    const compareKey = (a: Key, b: Key) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] - b[1] || a[2] - b[2] || a[3] - b[3] || a[4] - b[4]);
+    const inKeyOrder = (keys: Key[]) => keys.every((k, i) => i === 0 || compareKey(keys[i - 1], k) < 0);
+    // Each book alone, then both together: the union of the two, in key order.
+    const get = async (path: string) => {
+      const res = await fetch(`${s.base}${path}`, { headers: read });
+      const body = await res.text();
+      expect(res.status, body).toBe(200);
+      return body.trim().split('\n');
+    };
+    const [p1, p2] = [await get('/v1/books/CLZ5/snapshots?publisher_id=1&limit=400'), await get('/v1/books/CLZ5/snapshots?publisher_id=2&limit=400')];
+    const both = (await get('/v1/books/CLZ5/snapshots?limit=800')).map((l) => JSON.parse(l) as Frame);
+    expect(new Set(both.map((f) => f.publisher_id))).toEqual(new Set([1, 2]));
+    expect(inKeyOrder(both.map(keyOf))).toBe(true);
+    const union = [...p1, ...p2].map((l) => JSON.parse(l) as Frame).sort((a, b) => compareKey(keyOf(a), keyOf(b))).slice(0, 800);
+    expect(both).toEqual(union);
+
+    // The replay, over HTTP and TCP, carries both books, each frame naming its publisher.
+    const replay = await (await fetch(`${s.base}/v1/replay?symbols=CLZ5`, { headers: read })).text();
+    const frames = replay.trim().split('\n').map((l) => JSON.parse(l) as { type: string; publisher_id?: number; frames?: number; complete?: boolean });
+    expect(frames.at(-1)).toMatchObject({ type: 'end', complete: true, frames: 2 * 32_053 });
+    const snapshots = frames.filter((f) => f.type !== 'header' && f.type !== 'end') as unknown as Frame[];
+    expect(snapshots.filter((f) => f.publisher_id === 1)).toHaveLength(32_053);
+    expect(inKeyOrder(snapshots.map(keyOf))).toBe(true);
+    const tcp = await tcpExchange(s.server.tcpPort, JSON.stringify({ symbols: 'CLZ5', token: READ_TOKEN }) + '\n');
+    expect(tcp).toBe(replay);
+
+    // DBN: both publishers' records, in the same order.
+    const dbn = Buffer.from(await (await fetch(`${s.base}/v1/replay?symbols=CLZ5&format=dbn`, { headers: read })).arrayBuffer());
+    const records = recordsOf(dbn);
+    const publishers: number[] = [];
+    for (let at = 0; at < records.length; at += records[at] * 4) publishers.push(records.readUInt16LE(at + 2));
+    expect(publishers).toEqual(snapshots.map((f) => f.publisher_id));
+  }, 60_000);
 
   it('publisher_id selects one publisher on the book, snapshots and replay', async () => {
     const book = await ask('GET', '/v1/books/CLZ5?publisher_id=2', read);

@@ -59,7 +59,7 @@ export function booksRoutes(deps: { store: SnapshotStore; guards: Guards; catalo
   router.get('/v1/books/:symbol', guards.read, async (req, res) => {
     const q = BookQuery.parse(req.query);
     const symbol = String(req.params.symbol);
-    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: req.query.depth !== undefined, symbolField: 'symbol' });
+    const { depth } = await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: req.query.depth !== undefined, symbolField: 'symbol', oneBook: true });
     const snap = await store.bookAt(symbol, q.at, q.publisher_id);
     if (snap === null) {
       const at = q.at === undefined ? 'the latest instant' : String(req.query.at);

@@ -82,7 +82,7 @@ export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: Repla
           },
           problems: [
             problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or a publisher a symbol does not have (UNKNOWN_PUBLISHER)'),
-            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), a symbol has several publishers and publisher_id is missing (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED)'),
+            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), or depth is deeper than stored (DEPTH_NOT_STORED)'),
             problem('unavailable', 'The store does not answer (checking the symbols named needs it); a failure part-way is an error line instead'),
           ],
         }),

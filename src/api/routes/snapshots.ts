@@ -70,7 +70,7 @@ export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger
           },
           problems: [
             problem('not-found', 'Unknown symbol (UNKNOWN_SYMBOL), or a publisher the symbol does not have (UNKNOWN_PUBLISHER)'),
-            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), a symbol has several publishers and publisher_id is missing (PUBLISHER_REQUIRED), or depth is deeper than stored (DEPTH_NOT_STORED)'),
+            problem('invalid', 'A parameter is invalid (INVALID_PARAMETER), or depth is deeper than stored (DEPTH_NOT_STORED)'),
             problem('unavailable'), // also TOO_MANY_STREAMS past BOOKTAPE_MAX_STREAMS
           ],
         }),
