@@ -42,6 +42,7 @@ const Env = z.object({
   QDB_CLIENT_CONF: z.string().optional(),
   BOOKTAPE_STORE_TIMEOUT_MS: int(100).default(10_000),
   BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
+  BOOKTAPE_QDB_PG_ADDR: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. questdb:8812').optional(),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
   BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
@@ -84,7 +85,8 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_DUCKDB_BOOK_CACHE_MB: ['Store', 'memory for the blocks of stored rows that book lookups keep (~0.7 MB per 1,024 instants at depth 10); `0` keeps only the last block'],
   QDB_CLIENT_CONF: ['Store', 'QuestDB client configuration, e.g. `http::addr=localhost:9000;` (with `username=...;password=...;` or `token=...;`, and `retry_timeout=...;` for how long a write rides out an outage, default 60 s)'],
   BOOKTAPE_STORE_TIMEOUT_MS: ['Store', 'deadline of each QuestDB query; past it the answer is 503 `STORE_UNAVAILABLE`'],
-  BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn'],
+  BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn (a quarter of them are kept for lookups while replays run)'],
+  BOOKTAPE_QDB_PG_ADDR: ['Store', 'QuestDB\'s PostgreSQL-wire address (`host:port`), which rows are read through; unset: the host of `QDB_CLIENT_CONF`, port 8812. Its user and password are `QDB_CLIENT_CONF`\'s'],
   REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
   BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
   BOOKTAPE_WORKER_CONCURRENCY: ['Jobs', 'ingest jobs per worker at once'],
@@ -131,12 +133,14 @@ export interface Config {
   duckdbMemory: string;
   /** Blocks of stored rows the DuckDB store keeps for "the book at T" lookups, in MB (estimated). */
   duckdbBookCacheMb: number;
-  /** ILP-over-HTTP client configuration; reads and DDL use the same HTTP endpoint's /exec. */
+  /** ILP-over-HTTP client configuration; DDL and small reads use the same HTTP endpoint's /exec, rows the PostgreSQL wire. */
   questdbConf: string | undefined;
   /** Deadline of each QuestDB query once sent; queued ones wait up to 6x this. */
   storeTimeoutMs: number;
   /** Concurrent QuestDB queries; more wait their turn. */
   questdbReadConnections: number;
+  /** QuestDB's PostgreSQL-wire address, host:port (rows are read through it); undefined: the HTTP host, port 8812. */
+  questdbPgAddr: string | undefined;
   redisUrl: string;
   queuePrefix: string;
   dataRoots: string[];
@@ -221,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     questdbConf: e.QDB_CLIENT_CONF,
     storeTimeoutMs: e.BOOKTAPE_STORE_TIMEOUT_MS,
     questdbReadConnections: e.BOOKTAPE_QDB_READ_CONNECTIONS,
+    questdbPgAddr: e.BOOKTAPE_QDB_PG_ADDR,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,

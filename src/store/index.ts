@@ -13,6 +13,8 @@ export type StoreOptions =
     /** Deadline of each call, queueing included, and concurrent queries (docs/questdb.md). */
     timeoutMs?: number;
     readConnections?: number;
+    /** QuestDB's PostgreSQL-wire host:port; default the HTTP host, port 8812. */
+    pgAddr?: string;
   }
   | { kind: 'duckdb'; path: string; /** DuckDB's memory_limit, e.g. "256MB" */ memoryLimit: string; bookCacheBytes: number };
 
@@ -22,6 +24,7 @@ export function openStore(options: StoreOptions): SnapshotStore {
     const limits = {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.readConnections !== undefined ? { readConnections: options.readConnections } : {}),
+      ...(options.pgAddr !== undefined ? { pgAddr: options.pgAddr } : {}),
     };
     return new QuestDbStore(options.clientConf, limits);
   }

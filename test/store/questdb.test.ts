@@ -11,6 +11,8 @@ import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
 import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
+import { pgOptions } from '../../src/store/questdb/connection.js';
+import { fakePg } from './pg-fake.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { CLI, ROOT } from '../helpers.js';
 import { loadConfig } from '../../src/config.js';
@@ -345,6 +347,12 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
     expect(() => execEndpoint('tcp::addr=localhost:9009;')).toThrow(/http:: or https::/);
   });
 
+  it('reads rows over the PostgreSQL wire at the same host, port 8812, as the same user, unless told otherwise', () => {
+    expect(pgOptions('http::addr=db.example:9000;username=reader;password=s3cret;', undefined, 1000)).toMatchObject({ host: 'db.example', port: 8812, user: 'reader', password: 's3cret', tls: undefined });
+    expect(pgOptions('https::addr=db.example;username=u;password=p;tls_verify=unsafe_off;', 'pg.example:5432', 1000)).toMatchObject({ host: 'pg.example', port: 5432, tls: { rejectUnauthorized: false } });
+    expect(() => pgOptions('http::addr=db.example;token=abc;', undefined, 1000)).toThrow(/username and password/);
+  });
+
   it('names the minimum version', () => {
     expect(versionProblem('Build Information: QuestDB 9.3.5, JDK 17.0.15, Commit Hash abc')).toBeNull();
     expect(versionProblem('Build Information: QuestDB 10.0.0, JDK 25')).toBeNull();
@@ -373,7 +381,7 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
 
   it('a server that accepts and never answers (a stopped QuestDB): every call fails STORE_UNAVAILABLE at its deadline', async () => {
     const port = await listen(createTcpServer((sock) => { sockets.push(sock); }));
-    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=400;request_timeout=200;`, { timeoutMs: 300 });
+    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=400;request_timeout=200;`, { timeoutMs: 300, pgAddr: `127.0.0.1:${port}` });
     const t0 = performance.now();
     const calls = [store.ping(), store.bookAt('CLX5'), store.countSnapshots(), store.listInstruments(), store.writeSnapshots(clx5FirstBatch(), () => 'CLX5')];
     const results = await Promise.allSettled(calls);
@@ -390,8 +398,9 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
   it('a refused connection is STORE_UNAVAILABLE, and a write the server answers 400 to is STORE_WRITE_FAILED (a rejection, not an outage)', async () => {
     const closed = await listen(createTcpServer());
     await new Promise((res) => servers.pop()!.close(res));
-    const down = new QuestDbStore(`http::addr=127.0.0.1:${closed};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
+    const down = new QuestDbStore(`http::addr=127.0.0.1:${closed};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300, pgAddr: `127.0.0.1:${closed}` });
     await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(down.bookAt('CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/connection refused/) });
     await expect(down.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await down.close();
     const port = await listen(createServer((req, res) => {
@@ -407,25 +416,40 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
   });
 
   it('bounds concurrent reads: 300 lookups at once open at most the configured connections, and all are answered', async () => {
-    let open = 0;
-    let most = 0;
-    let connections = 0;
-    const server = createServer((req, res) => {
-      open++;
-      most = Math.max(most, open);
-      setTimeout(() => {
-        open--;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ columns: [], dataset: [], count: 0 }));
-      }, 2);
-    });
-    server.on('connection', () => connections++);
-    const port = await listen(server);
-    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};`, { readConnections: 4, timeoutMs: 10_000 });
+    const pg = await fakePg({ delayMs: 2 });
+    const store = new QuestDbStore('http::addr=127.0.0.1:1;', { readConnections: 4, timeoutMs: 10_000, pgAddr: `127.0.0.1:${pg.port}` });
     const got = await Promise.all(Array.from({ length: 300 }, () => store.bookAt('CLX5', 1n)));
     expect(got.every((r) => r === null)).toBe(true);
-    expect(most).toBeLessThanOrEqual(4);
-    expect(connections).toBeLessThanOrEqual(4);
+    expect(pg.stats.queries).toBe(300);
+    expect(pg.stats.most).toBeLessThanOrEqual(4);
+    expect(pg.stats.total).toBeLessThanOrEqual(4);
     await store.close();
+    await pg.close();
+  });
+
+  it('replays cannot take every connection: a lookup queued behind 40 stream pages is answered first', async () => {
+    const pg = await fakePg({ delayMs: 50 });
+    const store = new QuestDbStore('http::addr=127.0.0.1:1;', { readConnections: 4, timeoutMs: 10_000, pgAddr: `127.0.0.1:${pg.port}` });
+    // 40 one-page range reads at once: three run at a time (a quarter of the connections is kept for lookups).
+    const t0 = performance.now();
+    const streams = Promise.all(Array.from({ length: 40 }, async () => { for await (const _ of store.readRange({ symbols: ['CLX5'] })) { /* no rows */ } }));
+    await new Promise((r) => setTimeout(r, 20));
+    const lookup = store.bookAt('CLX5', 1n).then(() => performance.now() - t0);
+    const [lookupMs] = await Promise.all([lookup, streams]);
+    const streamsMs = performance.now() - t0;
+    // The pages take ~40/3 x 50 ms; the lookup one round trip, not a place at the back of that queue.
+    expect(streamsMs).toBeGreaterThan(500);
+    expect(lookupMs).toBeLessThan(250);
+    expect(pg.stats.most).toBeLessThanOrEqual(4);
+    await store.close();
+    await pg.close();
+  });
+
+  it('a wrong password on the PostgreSQL wire is STORE_UNAVAILABLE naming the refusal, not a hang', async () => {
+    const pg = await fakePg({ password: 'right' });
+    const store = new QuestDbStore('http::addr=127.0.0.1:1;username=admin;password=wrong;', { timeoutMs: 2000, pgAddr: `127.0.0.1:${pg.port}` });
+    await expect(store.bookAt('CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/refused the connection: invalid username\/password/) });
+    await store.close();
+    await pg.close();
   });
 });

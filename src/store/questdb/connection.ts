@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SenderOptions, UndiciTransport } from '@questdb/nodejs-client';
 import { Agent } from 'undici';
 import { StoreError } from '../port.js';
+import type { PgOptions } from './pg-wire.js';
 
 /** How the adapter talks to one QuestDB: bounds and deadlines (see docs/questdb.md). */
 export interface QuestDbLimits {
@@ -11,12 +12,17 @@ export interface QuestDbLimits {
   timeoutMs: number;
   /** How long a write is retried through an outage (the client's retry_timeout) unless QDB_CLIENT_CONF sets one. */
   retryTimeoutMs: number;
+  /** The PostgreSQL-wire address rows are read through, host:port; undefined: the HTTP host, port 8812. */
+  pgAddr?: string;
 }
 
 export const DEFAULT_LIMITS: QuestDbLimits = { readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000 };
 
 /** How many deadlines a query may wait in the queue before it is refused STORE_BUSY. */
-const QUEUE_WAITS = 6;
+export const QUEUE_WAITS = 6;
+
+/** QuestDB's PostgreSQL-wire port, where QDB_CLIENT_CONF's host serves it unless pgAddr says otherwise. */
+export const PG_PORT = 8812;
 
 export interface ExecResult {
   columns: Array<{ name: string; type: string }>;
@@ -43,6 +49,27 @@ export function execEndpoint(conf: string): { base: string; headers: Record<stri
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   else if (o.username && o.password) headers.authorization = `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}`;
   return { base: `${o.protocol}://${o.host}:${o.port ?? 9000}`, headers };
+}
+
+/**
+ * Where and as whom rows are read over the PostgreSQL wire: QDB_CLIENT_CONF's
+ * user and password (QuestDB's pg.user and pg.password, set to the same as
+ * http.user and http.password) and TLS settings, at its host on port 8812
+ * unless `pgAddr` names another.
+ */
+export function pgOptions(conf: string, pgAddr: string | undefined, connectTimeoutMs: number): PgOptions {
+  const o = parseConf(conf);
+  if (!o.username || !o.password) {
+    if (o.token) throw new StoreError('STORE_UNAVAILABLE', 'QDB_CLIENT_CONF has a token but no username and password: booktape reads rows over QuestDB\'s PostgreSQL wire, which takes a user and password');
+  }
+  const [host, port] = pgAddr === undefined ? [o.host ?? 'localhost', PG_PORT] : [pgAddr.slice(0, pgAddr.lastIndexOf(':')), Number(pgAddr.slice(pgAddr.lastIndexOf(':') + 1))];
+  return {
+    host, port, connectTimeoutMs,
+    // QuestDB's own defaults when QDB_CLIENT_CONF names no user.
+    user: o.username ?? 'admin',
+    password: o.password ?? 'quest',
+    tls: o.protocol === 'https' ? { ca: o.tls_ca ? readFileSync(o.tls_ca) : undefined, rejectUnauthorized: o.tls_verify !== false } : undefined,
+  };
 }
 
 /** A client error's status code from the official transport's message, or null for an outage (no answer, timeout, 5xx). */

@@ -1,10 +1,15 @@
 import type { StoredSnapshot } from '../port.js';
 import { toNanos } from '../columns.js';
+import type { DataRow } from './pg-wire.js';
 import { COL } from './schema.js';
 
-/** The snapshot columns every read selects, in this order (rowOf reads them by position). */
+/**
+ * The snapshot columns every row read selects, in this order (snapshotOfRow
+ * reads them by position). Timestamps are cast to their ns as LONG: the
+ * PostgreSQL wire's timestamp is µs, and the key needs every ns.
+ */
 export const SNAPSHOT_SELECT = [
-  COL.tsRecv, COL.tsEvent, COL.instrumentId, COL.publisherId, COL.sequence, COL.subSequence, COL.symbol, COL.action, COL.side,
+  `cast(${COL.tsRecv} as long)`, `cast(${COL.tsEvent} as long)`, COL.instrumentId, COL.publisherId, COL.sequence, COL.subSequence, COL.symbol, COL.action, COL.side,
   COL.price, COL.size, COL.flags, COL.tsInDelta, COL.depth, COL.crossed, COL.locked, COL.bids, COL.asks,
 ].join(', ');
 
@@ -34,43 +39,48 @@ export function nsLiteral(ns: bigint): string {
   return `'${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac}Z'`;
 }
 
-/** A [3][n] level array (prices, sizes, counts) back to the port's flat [price nanos, size, count, ...]. */
-function levelsOf(a: unknown): number[] {
-  const rows = a as number[][] | null;
-  if (!rows || rows.length < 3) return [];
-  const [px, sz, ct] = rows;
-  const out = new Array<number>(px.length * 3);
-  for (let k = 0; k < px.length; k++) {
-    out[3 * k] = toNanos(px[k]);
-    out[3 * k + 1] = sz[k];
-    out[3 * k + 2] = ct[k];
+/** Room for one side's level array: 3 rows of up to 50 levels (BOOKTAPE_DEPTH's largest). */
+const scratch = new Float64Array(3 * 64);
+
+/** A [3][n] level array (prices, sizes, counts) as the port's flat [price nanos, size, count, ...]. */
+function levelsOf(row: DataRow, field: number): number[] {
+  const dims = row.float64Array(field, scratch);
+  if (dims === null || dims.length !== 2 || dims[0] < 3) return [];
+  const n = dims[1];
+  const out = new Array<number>(n * 3);
+  for (let k = 0; k < n; k++) {
+    out[3 * k] = toNanos(scratch[k]);
+    out[3 * k + 1] = scratch[n + k];
+    out[3 * k + 2] = scratch[2 * n + k];
   }
   return out;
 }
 
-/** One /exec row of SNAPSHOT_SELECT as the port's StoredSnapshot. */
-export function snapshotOf(r: unknown[]): StoredSnapshot {
+/** One row of SNAPSHOT_SELECT, read off the wire, as the port's StoredSnapshot. */
+export function snapshotOfRow(r: DataRow): StoredSnapshot {
   return {
-    symbol: (r[6] as string | null) ?? null,
-    instrumentId: r[2] as number,
-    publisherId: r[3] as number,
-    tsRecv: nsOf(r[0] as string),
-    tsEvent: nsOf(r[1] as string),
-    sequence: r[4] as number,
-    subSequence: r[5] as number,
-    action: r[7] as string,
-    side: r[8] as string,
-    price: r[9] === null || Number.isNaN(r[9]) ? null : toNanos(r[9] as number),
-    size: r[10] as number,
-    flags: r[11] as number,
-    tsInDelta: r[12] as number,
-    depth: r[13] as number,
-    bids: levelsOf(r[16]),
-    asks: levelsOf(r[17]),
-    crossed: Boolean(r[14]),
-    locked: Boolean(r[15]),
+    symbol: r.isNull(6) ? null : r.text(6),
+    instrumentId: r.int64Number(2),
+    publisherId: r.int32(3),
+    tsRecv: r.int64(0),
+    tsEvent: r.int64(1),
+    sequence: r.int64Number(4),
+    subSequence: r.int32(5),
+    action: r.text(7),
+    side: r.text(8),
+    price: r.isNull(9) ? null : nanosOrNull(r.float64(9)),
+    size: r.int64Number(10),
+    flags: r.int32(11),
+    tsInDelta: r.int32(12),
+    depth: r.int32(13),
+    bids: levelsOf(r, 16),
+    asks: levelsOf(r, 17),
+    crossed: r.bool(14),
+    locked: r.bool(15),
   };
 }
+
+const nanosOrNull = (px: number): number | null => (Number.isNaN(px) ? null : toNanos(px));
 
 /** An SQL string literal. */
 export const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;

@@ -1,14 +1,15 @@
-// src/store/questdb/: the QuestDB store: ILP over HTTP for writes, /exec for reads and DDL.
+// src/store/questdb/: the QuestDB store: ILP over HTTP for writes, the PostgreSQL wire for rows, /exec for DDL and small reads.
 import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
   StoreError, compareKeys, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
-import { DEFAULT_LIMITS, QuestDbConnection, type ExecResult, type QuestDbLimits } from './connection.js';
+import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
+import { PgPool, type QueryClass } from './pg-pool.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
-import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
+import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 
 export { execEndpoint } from './connection.js';
@@ -32,8 +33,11 @@ const LOOKUP_ROWS = 8;
  * Writes: rows encoded as ILP v2 by ./ilp.ts and POSTed by the official
  * client's transport, a batch as requests of about DEFAULT_REQUEST_BYTES
  * (the next one encoded while the previous is in flight, so the event loop is
- * never held for a whole batch). Reads and DDL: /exec, over a bounded pool of
- * connections, each call under a deadline.
+ * never held for a whole batch). Snapshot rows (lookups, range pages) are
+ * read over the PostgreSQL wire in binary, decoded as they arrive
+ * (./pg-wire.ts), through a bounded pool where lookups go before stream
+ * pages (./pg-pool.ts); DDL, the WAL's state and small aggregates go
+ * through /exec. Every call is under a deadline.
  *
  * Every query reads the designated timestamp as an interval or in its own
  * order (see the plans in test/store/questdb-plans.test.ts): a lookup is a
@@ -44,13 +48,23 @@ export class QuestDbStore implements SnapshotStore {
   readonly kind = 'questdb' as const;
   private writing: Promise<void> = Promise.resolve();
   private readonly db: QuestDbConnection;
+  private readonly pg: PgPool;
   /** Table ids seen at init: a different id at flush means a table was dropped and recreated under this writer. */
   private tableIds = new Map<string, number>();
   /** Runs whose record failed to write, oldest first: written with the next one. */
   private unrecorded: IngestRun[] = [];
 
   constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly requestBytes = DEFAULT_REQUEST_BYTES) {
-    this.db = new QuestDbConnection(conf, { ...DEFAULT_LIMITS, ...limits });
+    const l = { ...DEFAULT_LIMITS, ...limits };
+    this.db = new QuestDbConnection(conf, l);
+    this.pg = new PgPool(pgOptions(conf, l.pgAddr, l.timeoutMs), { connections: l.readConnections, timeoutMs: l.timeoutMs, queueMs: QUEUE_WAITS * l.timeoutMs });
+  }
+
+  /** Snapshot rows of a SNAPSHOT_SELECT statement, read over the PostgreSQL wire. */
+  private async snapshots(sql: string, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
+    const out: StoredSnapshot[] = [];
+    await this.pg.query(sql, (row) => { out.push(snapshotOfRow(row)); }, cls, signal);
+    return out;
   }
 
   exec(sql: string, signal?: AbortSignal): Promise<ExecResult> {
@@ -209,12 +223,12 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
-    let rows = (await this.rows(QuestDbStore.lookupSql(symbol, at, publisherId, LOOKUP_ROWS))).map(snapshotOf);
+    let rows = await this.snapshots(QuestDbStore.lookupSql(symbol, at, publisherId, LOOKUP_ROWS), 'short');
     if (rows.length === 0) return null;
     const instant = rows[0].tsRecv;
     // Every row read shares the latest instant: there may be more of them.
     if (rows.length === LOOKUP_ROWS && rows[LOOKUP_ROWS - 1].tsRecv === instant) {
-      rows = (await this.rows(QuestDbStore.instantSql(symbol, instant, publisherId))).map(snapshotOf);
+      rows = await this.snapshots(QuestDbStore.instantSql(symbol, instant, publisherId), 'short');
     }
     // The book at an instant is the last of its rows in key order (sequence, sub_sequence, instrument, publisher).
     let best: StoredSnapshot | null = null;
@@ -248,12 +262,12 @@ export class QuestDbStore implements SnapshotStore {
       after !== undefined && (q.from === undefined || after.tsRecv >= q.from) ? { ts: after.tsRecv, inclusive: true }
         : q.from !== undefined ? { ts: q.from, inclusive: true } : null;
     const fetchPage = async (from: Start): Promise<Page> => {
-      const rows = (await this.rows(QuestDbStore.pageSql(q, from, pageSize), signal)).map(snapshotOf);
+      const rows = await this.snapshots(QuestDbStore.pageSql(q, from, pageSize), 'stream', signal);
       if (rows.length < pageSize) return { rows: rows.sort(compareKeys), next: null };
       const last = rows[rows.length - 1].tsRecv;
       if (rows[0].tsRecv === last) {
-        const whole = await this.rows(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null), signal);
-        return { rows: whole.map(snapshotOf).sort(compareKeys), next: { ts: last, inclusive: false } };
+        const whole = await this.snapshots(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null), 'stream', signal);
+        return { rows: whole.sort(compareKeys), next: { ts: last, inclusive: false } };
       }
       return { rows: rows.filter((r) => r.tsRecv !== last).sort(compareKeys), next: { ts: last, inclusive: true } };
     };
@@ -316,7 +330,7 @@ export class QuestDbStore implements SnapshotStore {
 
   async close(): Promise<void> {
     await this.writing;
-    await this.db.close();
+    await Promise.all([this.db.close(), this.pg.close()]);
   }
 }
 
