@@ -32,21 +32,33 @@ const require = createRequire(import.meta.url);
 export function ensureStore(): void {
   mkdirSync(out, { recursive: true });
   if (existsSync(dbPath)) return;
+  process.stderr.write(`bench: building ${dbPath}\n`);
+  ingestBenchFiles();
+}
+
+/** The bench store's files (CLX5 and the synthetic file, made if missing), ingested with `settings` over the bench's environment. */
+export function ingestBenchFiles(settings: Record<string, string> = {}): void {
+  mkdirSync(out, { recursive: true });
   const synth = `${out}/synth-${records}.dbn`;
   if (!existsSync(synth)) execFileSync('node', [cli, 'synth', synth, '--records', String(records), '--seed', '1'], { stdio: 'inherit' });
   copyFileSync(`${root}data/CLX5_mbo.dbn`, `${out}/CLX5_mbo.dbn`);
-  process.stderr.write(`bench: building ${dbPath}\n`);
-  for (const f of [`${out}/CLX5_mbo.dbn`, synth]) execFileSync('node', [cli, 'ingest', f], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const f of [`${out}/CLX5_mbo.dbn`, synth]) execFileSync('node', [cli, 'ingest', f], { env: { ...env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 let server: ChildProcess | null = null;
 
 /** Starts `booktape serve` on the bench store (with `settings` over the bench's); the last one must have stopped (stopped()). */
 export async function serve(settings: Record<string, string> = {}): Promise<void> {
-  server = spawn('node', [cli, 'serve'], { env: { ...env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
+  server = await startServer(base, settings);
+}
+
+/** A `booktape serve` child at `url` (its PORT), with `settings` over the bench's, once /healthz answers. */
+export async function startServer(url: string, settings: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn('node', [cli, 'serve'], { env: { ...env, PORT: new URL(url).port, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
+  process.on('exit', () => child.kill('SIGTERM'));
   for (let i = 0; ; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
-    if (i > 300) throw new Error('server did not start');
+    try { if ((await fetch(`${url}/healthz`)).ok) return child; } catch { /* not yet */ }
+    if (i > 300 || child.exitCode !== null) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -36,22 +36,34 @@ export class PgError extends Error {
 
 const MAX_FIELDS = 64;
 
-/** One DataRow message's fields, read where they lie in the received bytes. */
+const ONE_CHAR = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+
+/**
+ * One DataRow message's fields, read where they lie in the received bytes.
+ * Numbers are read through a DataView (big-endian, the wire's order): its
+ * loads compile to single machine loads, where Buffer's readDoubleBE copies
+ * byte by byte.
+ */
 export class DataRow {
   buf: Buffer = Buffer.alloc(0);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, 0);
   count = 0;
   private readonly at = new Int32Array(MAX_FIELDS);
   private readonly len = new Int32Array(MAX_FIELDS);
 
   /** Points at the DataRow whose body (after type and length) starts at `start`. */
   load(buf: Buffer, start: number): void {
-    this.buf = buf;
-    const n = buf.readInt16BE(start);
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const v = this.view;
+    const n = v.getInt16(start);
     if (n > MAX_FIELDS) throw new PgError('rejected', `a row of ${n} fields: at most ${MAX_FIELDS} are read`);
     this.count = n;
     let p = start + 2;
     for (let i = 0; i < n; i++) {
-      const len = buf.readInt32BE(p);
+      const len = v.getInt32(p);
       p += 4;
       this.at[i] = p;
       this.len[i] = len;
@@ -60,17 +72,21 @@ export class DataRow {
   }
 
   isNull(i: number): boolean { return this.len[i] < 0; }
-  int16(i: number): number { return this.buf.readInt16BE(this.at[i]); }
-  int32(i: number): number { return this.buf.readInt32BE(this.at[i]); }
-  int64(i: number): bigint { return this.buf.readBigInt64BE(this.at[i]); }
+  int16(i: number): number { return this.view.getInt16(this.at[i]); }
+  int32(i: number): number { return this.view.getInt32(this.at[i]); }
+  int64(i: number): bigint { return this.view.getBigInt64(this.at[i]); }
   /** An int8 as a number: exact below 2^53, the range of every count and sequence stored. */
   int64Number(i: number): number {
     const p = this.at[i];
-    return this.buf.readInt32BE(p) * 4294967296 + this.buf.readUInt32BE(p + 4);
+    return this.view.getInt32(p) * 4294967296 + this.view.getUint32(p + 4);
   }
-  float64(i: number): number { return this.buf.readDoubleBE(this.at[i]); }
+  float64(i: number): number { return this.view.getFloat64(this.at[i]); }
   bool(i: number): boolean { return this.buf[this.at[i]] !== 0; }
-  text(i: number): string { return this.buf.toString('utf8', this.at[i], this.at[i] + this.len[i]); }
+  text(i: number): string {
+    // One-character fields (an action, a side) are most of the text read: no decoder call for them.
+    if (this.len[i] === 1 && this.buf[this.at[i]] < 0x80) return ONE_CHAR[this.buf[this.at[i]]];
+    return this.buf.toString('utf8', this.at[i], this.at[i] + this.len[i]);
+  }
   /** The field's raw bytes' offset and length in `buf`. */
   offset(i: number): number { return this.at[i]; }
   length(i: number): number { return this.len[i]; }
@@ -82,23 +98,23 @@ export class DataRow {
    */
   float64Array(i: number, into: Float64Array): number[] | null {
     if (this.len[i] < 0) return null;
-    const b = this.buf;
+    const v = this.view;
     let p = this.at[i];
-    const ndim = b.readInt32BE(p);
+    const ndim = v.getInt32(p);
     p += 12; // ndim, has-null flag, element type
     const dims: number[] = [];
     let n = ndim === 0 ? 0 : 1;
     for (let d = 0; d < ndim; d++, p += 8) {
-      dims.push(b.readInt32BE(p));
+      dims.push(v.getInt32(p));
       n *= dims[d];
     }
     if (n > into.length) throw new PgError('rejected', `an array of ${n} elements: at most ${into.length} are read`);
     for (let k = 0; k < n; k++) {
-      const len = b.readInt32BE(p);
+      const len = v.getInt32(p);
       p += 4;
       if (len < 0) into[k] = NaN;
       else {
-        into[k] = b.readDoubleBE(p);
+        into[k] = v.getFloat64(p);
         p += len;
       }
     }
