@@ -11,7 +11,7 @@ import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
 import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
-import { pgOptions } from '../../src/store/questdb/connection.js';
+import { PG_PORT, pgOptions } from '../../src/store/questdb/connection.js';
 import { fakePg } from './pg-fake.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { CLI, ROOT } from '../helpers.js';
@@ -279,7 +279,9 @@ async function proxyTo(target: string) {
   const port = (server.address() as AddressInfo).port;
   const drop = () => { for (const s of live) s.destroy(); };
   return {
-    conf: `http::addr=127.0.0.1:${port};`,
+    /** QDB_CLIENT_CONF with its address moved to the proxy: the same credentials and TLS settings. */
+    conf: `${qdbConf!.replace(/addr=[^;]*;?/, '').replace(/;?$/, ';')}addr=127.0.0.1:${port};`,
+    addr: `127.0.0.1:${port}`,
     async refuse() { drop(); await new Promise((r) => server.close(r)); },
     hold() { drop(); mode = 'hold'; },
     async restore() {
@@ -336,6 +338,25 @@ describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)$
     await store.close();
     await proxy.close();
   }, 90_000);
+
+  it('a server that stops answering mid-replay (PostgreSQL wire): the read fails STORE_UNAVAILABLE at its deadline, and the next one reads again', async () => {
+    const filled = await freshQuestDb();
+    await filled.writeSnapshots(clx5FirstBatch(), sym);
+    await filled.flush();
+    await filled.close();
+    const proxy = await proxyTo(`http://127.0.0.1:${PG_PORT}`);
+    const store = new QuestDbStore(qdbConf!, { timeoutMs: 1000, pgAddr: proxy.addr });
+    const rows = store.readRange({ symbols: ['CLX5'], pageSize: 100 });
+    expect((await rows.next()).done).toBe(false);
+    proxy.hold();
+    const t0 = performance.now();
+    await expect((async () => { for await (const _ of rows) { /* until it fails */ } })()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(performance.now() - t0).toBeLessThan(8_000);
+    await proxy.restore();
+    expect(await store.bookAt('CLX5')).not.toBeNull();
+    await store.close();
+    await proxy.close();
+  }, 60_000);
 });
 
 describe('QuestDB configuration and failures (no QuestDB needed)', () => {
