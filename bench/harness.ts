@@ -22,7 +22,8 @@ export const TCP_PORT = 18_182;
 const BARE_PORT = PORT + 10;
 export const base = `http://127.0.0.1:${PORT}`;
 const env = {
-  ...process.env, BOOKTAPE_DUCKDB_PATH: dbPath, BOOKTAPE_DATA_ROOTS: out, PORT: String(PORT), BOOKTAPE_TCP_PORT: String(TCP_PORT),
+  // The embedded store, whatever the shell's QDB_CLIENT_CONF says (the QuestDB benches name it themselves).
+  ...process.env, BOOKTAPE_STORE: 'duckdb', BOOKTAPE_DUCKDB_PATH: dbPath, BOOKTAPE_DATA_ROOTS: out, PORT: String(PORT), BOOKTAPE_TCP_PORT: String(TCP_PORT),
   LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1', // reads only: the bench needs no jobs
   BOOKTAPE_MAX_STREAMS: '64', // the 50-client replay: none refused
 };

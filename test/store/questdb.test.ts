@@ -12,6 +12,7 @@ import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
 import { PG_PORT, pgOptions } from '../../src/store/questdb/connection.js';
+import type { Statement } from '../../src/store/questdb/statement.js';
 import { fakePg } from './pg-fake.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { CLI, ROOT } from '../helpers.js';
@@ -125,7 +126,7 @@ describe.skipIf(!qdbConf)(`QuestDB query plans${NO_QDB}`, () => {
     await store.init();
   });
   afterAll(async () => store.close());
-  const plan = async (sql: string) => (await store.exec(`EXPLAIN ${sql}`)).dataset.map((r) => String(r[0])).join('\n');
+  const plan = (stmt: Statement) => store.plan(stmt);
   const at = 1758742200001385399n;
 
   it('the book at an instant: an interval scanned backwards from it, no sort', async () => {
@@ -141,7 +142,6 @@ describe.skipIf(!qdbConf)(`QuestDB query plans${NO_QDB}`, () => {
   it('the rows at one instant: an interval of one ns', async () => {
     const p = await plan(QuestDbStore.instantSql('CLX5', at, undefined));
     expect(p).toMatch(/Interval forward scan/);
-    expect(p).toMatch(/2025-09-24T19:30:00\.001385399Z/);
   });
 
   it('a range page: an interval scanned forwards from its start, no sort', async () => {

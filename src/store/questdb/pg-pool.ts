@@ -1,5 +1,6 @@
 import { StoreError } from '../port.js';
 import { PgConnection, PgError, type PgOptions, type RowSink } from './pg-wire.js';
+import type { Statement } from './statement.js';
 
 /**
  * Who a query is for. A lookup (a book at an instant, a count) is short and
@@ -49,10 +50,10 @@ export class PgPool {
   }
 
   /** Runs one statement on a pooled connection; rows go to `sink` as they arrive. */
-  async query(sql: string, sink: RowSink, cls: QueryClass, signal?: AbortSignal): Promise<number> {
+  async query(stmt: Statement, sink: RowSink, cls: QueryClass, signal?: AbortSignal): Promise<number> {
     const conn = await this.take(cls, signal);
     try {
-      return await conn.query(sql, sink, this.limits.timeoutMs, signal);
+      return await conn.query(stmt.sql, sink, this.limits.timeoutMs, signal, stmt.params);
     } catch (err) {
       throw this.storeError(err);
     } finally {

@@ -166,8 +166,13 @@ export class PgConnection {
     return new PgConnection(socket);
   }
 
-  /** Runs one statement; rows go to `sink` as they arrive. Resolves with the row count once the server is ready again. */
-  query(sql: string, sink: RowSink, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Runs one statement; rows go to `sink` as they arrive. Resolves with the
+   * row count once the server is ready again. `params` ($1, $2, ...) go as
+   * text: a statement whose text does not change is compiled once by
+   * QuestDB and then found in its cache.
+   */
+  query(sql: string, sink: RowSink, timeoutMs: number, signal?: AbortSignal, params: string[] = []): Promise<number> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.pending) return Promise.reject(new PgError('rejected', 'a query is already running on this connection'));
     return new Promise<number>((resolve, reject) => {
@@ -186,7 +191,7 @@ export class PgConnection {
       if (signal?.aborted) return onAbort();
       this.socket.write(Buffer.concat([
         serialize.parse({ text: sql }),
-        serialize.bind({ binary: true }),
+        serialize.bind({ binary: true, values: params }),
         serialize.execute({}),
         serialize.sync(),
       ]));

@@ -32,12 +32,15 @@ export function nsOf(text: string): bigint {
 let lastSecond = '';
 let lastSecondNs = 0n;
 
-/** ns as a TIMESTAMP_NS literal QuestDB compares exactly (and uses as an interval on the designated timestamp). */
-export function nsLiteral(ns: bigint): string {
+/** ns as the TIMESTAMP_NS text QuestDB compares exactly ("2025-09-24T19:30:00.001385399Z"). */
+export function nsText(ns: bigint): string {
   const seconds = ns / 1_000_000_000n;
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return `'${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac}Z'`;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
 }
+
+/** ns as a TIMESTAMP_NS literal QuestDB compares exactly (and uses as an interval on the designated timestamp). */
+export const nsLiteral = (ns: bigint): string => `'${nsText(ns)}'`;
 
 /** Room for one side's level array: 3 rows of up to 50 levels (BOOKTAPE_DEPTH's largest). */
 const scratch = new Float64Array(3 * 64);

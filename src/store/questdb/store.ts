@@ -7,6 +7,7 @@ import {
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
+import { Conditions, type Statement } from './statement.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
@@ -61,9 +62,9 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   /** Snapshot rows of a SNAPSHOT_SELECT statement, read over the PostgreSQL wire. */
-  private async snapshots(sql: string, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
+  private async snapshots(stmt: Statement, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
     const out: StoredSnapshot[] = [];
-    await this.pg.query(sql, (row) => { out.push(snapshotOfRow(row)); }, cls, signal);
+    await this.pg.query(stmt, (row) => { out.push(snapshotOfRow(row)); }, cls, signal);
     return out;
   }
 
@@ -207,19 +208,26 @@ export class QuestDbStore implements SnapshotStore {
     }));
   }
 
-  /** SQL for the latest `limit` rows of a symbol at or before `at`: a backward scan of the designated timestamp from `at`. */
-  static lookupSql(symbol: string, at: bigint | undefined, publisherId: number | undefined, limit: number): string {
-    const where = [`${COL.symbol} = ${quote(symbol)}`];
-    if (at !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(at)}`);
-    if (publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(publisherId)}`);
-    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS} WHERE ${where.join(' AND ')} ORDER BY ${COL.tsRecv} DESC LIMIT ${limit}`;
+  /** The latest `limit` rows of a symbol at or before `at`: a backward scan of the designated timestamp from `at`. */
+  static lookupSql(symbol: string, at: bigint | undefined, publisherId: number | undefined, limit: number): Statement {
+    const where = new Conditions().compare(COL.symbol, '=', symbol);
+    if (at !== undefined) where.at(COL.tsRecv, '<=', at);
+    if (publisherId !== undefined) where.compare(COL.publisherId, '=', Math.trunc(publisherId));
+    return { sql: `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where} ORDER BY ${COL.tsRecv} DESC LIMIT ${limit}`, params: where.params };
   }
 
-  /** SQL for every row of a symbol at one instant (an interval of one ns). */
-  static instantSql(symbol: string, at: bigint, publisherId: number | undefined): string {
-    const where = [`${COL.symbol} = ${quote(symbol)}`, `${COL.tsRecv} = ${nsLiteral(at)}`];
-    if (publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(publisherId)}`);
-    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS} WHERE ${where.join(' AND ')}`;
+  /** Every row of a symbol at one instant (an interval of one ns). */
+  static instantSql(symbol: string, at: bigint, publisherId: number | undefined): Statement {
+    const where = new Conditions().compare(COL.symbol, '=', symbol).at(COL.tsRecv, '=', at);
+    if (publisherId !== undefined) where.compare(COL.publisherId, '=', Math.trunc(publisherId));
+    return { sql: `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where}`, params: where.params };
+  }
+
+  /** A statement's plan, as QuestDB's EXPLAIN prints it (its parameters bound). */
+  async plan(stmt: Statement): Promise<string> {
+    const lines: string[] = [];
+    await this.pg.query({ sql: `EXPLAIN ${stmt.sql}`, params: stmt.params }, (row) => { lines.push(row.text(0)); }, 'short');
+    return lines.join('\n');
   }
 
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
@@ -236,13 +244,14 @@ export class QuestDbStore implements SnapshotStore {
     return best;
   }
 
-  /** SQL for a range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
-  static pageSql(q: RangeQuery, start: { ts: bigint; inclusive: boolean } | null, limit: number | null): string {
-    const where: string[] = [];
-    if (start !== null) where.push(`${COL.tsRecv} ${start.inclusive ? '>=' : '>'} ${nsLiteral(start.ts)}`);
-    if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
-    where.push(...scopeWhere(q));
-    return `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`;
+  /** A range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
+  static pageSql(q: RangeQuery, start: { ts: bigint; inclusive: boolean } | null, limit: number | null): Statement {
+    const where = new Conditions();
+    if (start !== null) where.at(COL.tsRecv, start.inclusive ? '>=' : '>', start.ts);
+    if (q.to !== undefined) where.at(COL.tsRecv, '<=', q.to);
+    where.oneOf(COL.symbol, q.symbols);
+    if (q.publisherId !== undefined) where.compare(COL.publisherId, '=', Math.trunc(q.publisherId));
+    return { sql: `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
   }
 
   /**
