@@ -167,6 +167,17 @@ describe('docker-compose.yml', () => {
     expect(worker.stop_grace_period).toMatch(/^\d+m$/);
   });
 
+  it('the API reads rows over QuestDB\'s PostgreSQL wire as the user QDB_CLIENT_CONF names: the PostgreSQL user and password are the HTTP ones', () => {
+    const conf = String(api.environment?.QDB_CLIENT_CONF ?? '');
+    const env = questdb.environment as Record<string, string>;
+    expect(conf).toContain('addr=questdb:9000;');
+    expect(conf).toContain(`username=${env.QDB_PG_USER};`);
+    expect(conf).toContain(`password=${env.QDB_PG_PASSWORD};`);
+    expect([env.QDB_PG_USER, env.QDB_PG_PASSWORD]).toEqual([env.QDB_HTTP_USER, env.QDB_HTTP_PASSWORD]);
+    // No BOOKTAPE_QDB_PG_ADDR: the default, QuestDB's host on 8812, is where the service listens on the stack's network.
+    expect(api.environment?.BOOKTAPE_QDB_PG_ADDR).toBeUndefined();
+  });
+
   it('QuestDB is pinned to the version docs/operations.md states, at least the store\'s minimum', () => {
     const version = /^questdb\/questdb:(\d+)\.(\d+)\.(\d+)$/.exec(questdb.image ?? '');
     expect(version).not.toBeNull();
