@@ -42,6 +42,7 @@ const Env = z.object({
   QDB_CLIENT_CONF: z.string().optional(),
   BOOKTAPE_STORE_TIMEOUT_MS: int(100).default(10_000),
   BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
+  BOOKTAPE_QDB_TTL_DAYS: int(0).max(36_500).optional(),
   BOOKTAPE_QDB_PG_ADDR: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. questdb:8812').optional(),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
@@ -86,6 +87,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   QDB_CLIENT_CONF: ['Store', 'QuestDB client configuration, e.g. `http::addr=localhost:9000;` (with `username=...;password=...;` or `token=...;`, and `retry_timeout=...;` for how long a write rides out an outage, default 60 s)'],
   BOOKTAPE_STORE_TIMEOUT_MS: ['Store', 'deadline of each QuestDB query; past it the answer is 503 `STORE_UNAVAILABLE`'],
   BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn (a quarter of them are kept for lookups while replays run)'],
+  BOOKTAPE_QDB_TTL_DAYS: ['Store', 'Days of snapshots and trades QuestDB keeps (its TTL: whole day partitions older than this before the newest row are dropped); 0 keeps all; unset leaves the tables\' TTL as it is'],
   BOOKTAPE_QDB_PG_ADDR: ['Store', 'QuestDB\'s PostgreSQL-wire address (`host:port`), which rows are read through; unset: the host of `QDB_CLIENT_CONF`, port 8812. Its user and password are `QDB_CLIENT_CONF`\'s'],
   REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
   BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
@@ -139,6 +141,8 @@ export interface Config {
   storeTimeoutMs: number;
   /** Concurrent QuestDB queries; more wait their turn. */
   questdbReadConnections: number;
+  /** QuestDB's TTL for snapshots and trades, in days (0: keep all); undefined: as the tables have it. */
+  questdbTtlDays: number | undefined;
   /** QuestDB's PostgreSQL-wire address, host:port (rows are read through it); undefined: the HTTP host, port 8812. */
   questdbPgAddr: string | undefined;
   redisUrl: string;
@@ -226,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storeTimeoutMs: e.BOOKTAPE_STORE_TIMEOUT_MS,
     questdbReadConnections: e.BOOKTAPE_QDB_READ_CONNECTIONS,
     questdbPgAddr: e.BOOKTAPE_QDB_PG_ADDR,
+    questdbTtlDays: e.BOOKTAPE_QDB_TTL_DAYS,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,

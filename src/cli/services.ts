@@ -38,7 +38,7 @@ const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
 /** The store's own options, from the configuration. */
 export function storeOptions(config: Config): StoreOptions {
   return config.store === 'questdb'
-    ? { kind: 'questdb', clientConf: config.questdbConf!, timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections, pgAddr: config.questdbPgAddr }
+    ? { kind: 'questdb', clientConf: config.questdbConf!, timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections, pgAddr: config.questdbPgAddr, ttlDays: config.questdbTtlDays }
     : { kind: 'duckdb', path: config.duckdbPath, memoryLimit: config.duckdbMemory, bookCacheBytes: config.duckdbBookCacheMb * 2 ** 20 };
 }
 

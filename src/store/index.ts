@@ -15,6 +15,8 @@ export type StoreOptions =
     readConnections?: number;
     /** QuestDB's PostgreSQL-wire host:port; default the HTTP host, port 8812. */
     pgAddr?: string;
+    /** Days QuestDB keeps (its TTL); undefined leaves the tables' TTL as it is. */
+    ttlDays?: number;
   }
   | { kind: 'duckdb'; path: string; /** DuckDB's memory_limit, e.g. "256MB" */ memoryLimit: string; bookCacheBytes: number };
 
@@ -25,6 +27,7 @@ export function openStore(options: StoreOptions): SnapshotStore {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.readConnections !== undefined ? { readConnections: options.readConnections } : {}),
       ...(options.pgAddr !== undefined ? { pgAddr: options.pgAddr } : {}),
+      ...(options.ttlDays !== undefined ? { ttlDays: options.ttlDays } : {}),
     };
     return new QuestDbStore(options.clientConf, limits);
   }

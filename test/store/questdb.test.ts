@@ -105,6 +105,31 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     await duck.close();
   });
 
+  it('BOOKTAPE_QDB_TTL_DAYS sets the TTL of snapshots and trades at start; 0 clears it; unset leaves it', async () => {
+    const probe = new QuestDbStore(qdbConf!);
+    const ttl = async () => (await probe.exec(`SELECT ttlValue, ttlUnit FROM tables() WHERE table_name IN ('book_snapshots', 'trades')`)).dataset;
+    // An ALTER of a WAL table is applied with the WAL: wait for it.
+    const settled = async (want: unknown[][]) => {
+      for (let t0 = Date.now(); Date.now() - t0 < 15_000; await new Promise((r) => setTimeout(r, 100))) {
+        if (JSON.stringify(await ttl()) === JSON.stringify(want)) return want;
+      }
+      return ttl();
+    };
+    const start = async (ttlDays?: number) => {
+      const store = new QuestDbStore(qdbConf!, ttlDays === undefined ? {} : { ttlDays });
+      await store.init();
+      await store.close();
+    };
+    await start(30);
+    expect(await settled([[30, 'DAY'], [30, 'DAY']])).toEqual([[30, 'DAY'], [30, 'DAY']]);
+    await start();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await ttl()).toEqual([[30, 'DAY'], [30, 'DAY']]);
+    await start(0);
+    expect((await settled([[0, 'HOUR'], [0, 'HOUR']])).map((r) => r[0])).toEqual([0, 0]);
+    await probe.close();
+  });
+
   it('refuses a server older than 9.1 by name; this one passes', async () => {
     const store = new QuestDbStore(qdbConf!);
     const [[build]] = (await store.exec('SELECT build()')).dataset;

@@ -14,6 +14,8 @@ export interface QuestDbLimits {
   retryTimeoutMs: number;
   /** The PostgreSQL-wire address rows are read through, host:port; undefined: the HTTP host, port 8812. */
   pgAddr?: string;
+  /** Days of snapshots and trades to keep (QuestDB's TTL, set at init; 0 keeps all); undefined leaves the tables' TTL as it is. */
+  ttlDays?: number;
 }
 
 export const DEFAULT_LIMITS: QuestDbLimits = { readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000 };

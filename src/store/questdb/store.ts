@@ -81,6 +81,9 @@ export class QuestDbStore implements SnapshotStore {
     const problem = versionProblem(String(build));
     if (problem !== null) throw new StoreError('STORE_UNAVAILABLE', problem);
     for (const sql of DDL) await this.db.exec(sql);
+    const ttl = this.db.limits.ttlDays;
+    // QuestDB drops a whole day partition once it is older than this before the table's newest row (capped at the wall clock).
+    if (ttl !== undefined) for (const table of [SNAPSHOTS, TRADES]) await this.db.exec(`ALTER TABLE ${table} SET TTL ${ttl} DAYS`);
     this.tableIds = await this.readTableIds();
     await this.db.renewWriter();
   }
