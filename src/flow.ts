@@ -1,8 +1,17 @@
 /**
  * Flow control between threads. postMessage never pushes back, so each side
  * bounds what it has sent and not yet seen acknowledged (Credits), and reads
- * what arrives by message as an async iterable (Mailbox).
+ * what arrives by message as an async iterable (Mailbox). And within one:
+ * breather() lets the event loop turn.
  */
+
+/**
+ * Resolves after the event loop has turned (timers, I/O). A loop whose
+ * awaits all settle at once (data already read, a socket that takes every
+ * write) runs in microtasks and holds every other request back until it
+ * ends: long loops await this every few hundred rows.
+ */
+export const breather = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A count of items sent and not yet acknowledged, with waits on it (one waiter at a time: a side's one producer). */
 export class Credits {

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { breather } from '../../flow.js';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -554,7 +555,6 @@ function firstLine(err: unknown): string {
 }
 
 /** Lets the event loop run (I/O, timers, requests) before continuing. */
-const breather = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Builds a batch's chunks one at a time, letting the event loop run between

@@ -1,5 +1,6 @@
 // src/store/questdb/: the QuestDB store: ILP over HTTP for writes, the PostgreSQL wire for rows, /exec for DDL and small reads.
 import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
+import { breather } from '../../flow.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
@@ -24,6 +25,9 @@ const SLICE_ROWS = 256;
 
 /** Unwritten run records kept for the next write (the oldest are dropped past it). */
 const MAX_UNRECORDED = 1000;
+
+/** Rows readRange yields at a time, with a turn of the event loop between. */
+const BATCH_ROWS = 256;
 
 /** Rows a book lookup reads back from its instant: more only when a burst at one ns is larger. */
 const LOOKUP_ROWS = 8;
@@ -289,12 +293,20 @@ export class QuestDbStore implements SnapshotStore {
         const page: Page = await pending;
         pending = page.next === null ? null : fetchPage(page.next);
         pending?.catch(() => undefined); // observed when awaited
-        const batch: StoredSnapshot[] = [];
+        let batch: StoredSnapshot[] = [];
         for (const r of page.rows) {
           if (after !== undefined && compareKeys(r, after) <= 0) continue;
           if (remaining <= 0) break;
           remaining--;
           batch.push(r);
+          if (batch.length < BATCH_ROWS) continue;
+          yield batch;
+          batch = [];
+          // A page is in memory: without a turn of the event loop here, each
+          // stream would take a whole page (its framing too) before a lookup
+          // or another stream got a turn.
+          await breather();
+          if (signal?.aborted) return;
         }
         if (signal?.aborted) return;
         if (batch.length > 0) yield batch;
