@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
-import { StoreError } from '../../src/store/port.js';
 import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { CLI, CLX5 } from '../helpers.js';
+import { failingWrites } from '../store/runs.js';
 
 const silent = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
@@ -115,18 +115,7 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     let attempt = 0;
     let batchesThisAttempt = 0;
     // Failure injection around the real store: the third batch of attempts 1 and 2 fails.
-    // Every other method is the real store's, bound to it (one store, one write queue).
-    const writeSnapshots = async (...args: Parameters<SnapshotStore['writeSnapshots']>) => {
-      if (++batchesThisAttempt === 3 && attempt <= 2) throw new StoreError('STORE_WRITE_FAILED', 'injected failure');
-      return real.writeSnapshots(...args);
-    };
-    const flaky = new Proxy(real, {
-      get: (target, key) => {
-        if (key === 'writeSnapshots') return writeSnapshots;
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as SnapshotStore;
+    const flaky = failingWrites(real, () => ++batchesThisAttempt === 3 && attempt <= 2);
     const w = await inProcessWorker(config, flaky);
     w.ingest.on('active', () => { attempt++; batchesThisAttempt = 0; });
     const events = new QueueEvents(INGEST_QUEUE, { connection: redisConnection(config), prefix: config.queuePrefix });
