@@ -15,6 +15,8 @@ export interface IngestProgress {
   bytes: number;
   totalBytes: number | null;
   records: number;
+  /** Snapshot rows written so far (behind the records decoded: writes follow decoding). */
+  snapshots: number;
   /** 0-100 when the size is known. */
   percent: number | null;
 }
@@ -168,7 +170,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
             case 'progress':
               // Below 100 until the run is done: the bytes decoded run ahead of the records written.
               await reportProgress(opts, {
-                bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
+                bytes: m.bytes, totalBytes: m.totalBytes, records: m.records, snapshots,
                 percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
               });
               return;
@@ -177,7 +179,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               if (finished) return; // stopped while the last write settled
               records = m.records;
               finished = true;
-              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, percent: 100 });
+              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, snapshots, percent: 100 });
               resolve(m);
               return;
             case 'error':

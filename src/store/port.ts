@@ -32,7 +32,8 @@ export interface IngestRun {
   anomalies: Record<string, number>;
   startedAt: Date;
   finishedAt: Date;
-  status: 'succeeded' | 'failed';
+  /** abandoned: cut short by a worker that died, recorded by the run that took the job over. */
+  status: 'succeeded' | 'failed' | 'abandoned';
   error: string | null;
 }
 
