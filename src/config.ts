@@ -42,6 +42,8 @@ const Env = z.object({
   QDB_CLIENT_CONF: z.string().optional(),
   BOOKTAPE_STORE_TIMEOUT_MS: int(100).default(10_000),
   BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
+  BOOKTAPE_QDB_REQUEST_MB: int(1).max(64).default(4),
+  BOOKTAPE_QDB_WAL_STALL_MS: int(1_000).default(300_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
   BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
@@ -85,6 +87,8 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   QDB_CLIENT_CONF: ['Store', 'QuestDB client configuration, e.g. `http::addr=localhost:9000;` (with `username=...;password=...;` or `token=...;`, and `retry_timeout=...;` for how long a write rides out an outage, default 60 s)'],
   BOOKTAPE_STORE_TIMEOUT_MS: ['Store', 'deadline of each QuestDB query; past it the answer is 503 `STORE_UNAVAILABLE`'],
   BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn'],
+  BOOKTAPE_QDB_REQUEST_MB: ['Store', 'size of each ILP request to QuestDB, in MiB (1-64); each request is one WAL transaction, so larger requests mean fewer, cheaper out-of-order merges (docs/questdb.md)'],
+  BOOKTAPE_QDB_WAL_STALL_MS: ['Store', 'an ingest\'s final flush waits for QuestDB to apply its WAL for as long as QuestDB makes progress; it fails `STORE_WAL_STALLED` once QuestDB has applied nothing for this long'],
   REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
   BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
   BOOKTAPE_WORKER_CONCURRENCY: ['Jobs', 'ingest jobs per worker at once'],
@@ -137,6 +141,10 @@ export interface Config {
   storeTimeoutMs: number;
   /** Concurrent QuestDB queries; more wait their turn. */
   questdbReadConnections: number;
+  /** Bytes per ILP request to QuestDB: each is one WAL transaction. */
+  questdbRequestBytes: number;
+  /** A flush fails once QuestDB has applied nothing of its WAL for this long. */
+  questdbWalStallMs: number;
   redisUrl: string;
   queuePrefix: string;
   dataRoots: string[];
@@ -221,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     questdbConf: e.QDB_CLIENT_CONF,
     storeTimeoutMs: e.BOOKTAPE_STORE_TIMEOUT_MS,
     questdbReadConnections: e.BOOKTAPE_QDB_READ_CONNECTIONS,
+    questdbRequestBytes: e.BOOKTAPE_QDB_REQUEST_MB * 2 ** 20,
+    questdbWalStallMs: e.BOOKTAPE_QDB_WAL_STALL_MS,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,

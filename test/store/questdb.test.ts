@@ -383,6 +383,8 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
       expect((r as PromiseRejectedResult).reason.code).toBe('STORE_UNAVAILABLE');
     }
+    // The write says what it met: a server that takes the connection and does not answer.
+    expect((results[4] as PromiseRejectedResult).reason.message).toMatch(/did not answer within 200 ms \(UND_ERR_HEADERS_TIMEOUT\): the server is up but overloaded, stopped or hung; the write was retried for retry_timeout=400 ms/);
     expect(elapsed).toBeLessThan(5_000);
     await store.close();
   });
@@ -391,8 +393,12 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
     const closed = await listen(createTcpServer());
     await new Promise((res) => servers.pop()!.close(res));
     const down = new QuestDbStore(`http::addr=127.0.0.1:${closed};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
-    await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-    await expect(down.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // A server that is not running, said as such (not as a timeout).
+    const refused = /refused the connection \(ECONNREFUSED\): the server is down, or not listening at that address/;
+    await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(refused) });
+    const write = down.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
+    await expect(write).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(refused) });
+    await expect(write).rejects.not.toMatchObject({ message: expect.stringMatching(/HTTP request timeout|did not answer/) });
     await down.close();
     const port = await listen(createServer((req, res) => {
       req.resume();
@@ -404,6 +410,33 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
     const rejecting = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
     await expect(rejecting.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringMatching(/rejected a write \(HTTP 400\)/) });
     await rejecting.close();
+  });
+
+  it('an outage its writes ride out is logged at warn when it starts and when it ends, once each, not per retry', async () => {
+    // A port with nothing on it, then a server there that takes ILP: a QuestDB down, then started.
+    const port = await listen(createTcpServer());
+    await new Promise((res) => servers.pop()!.close(res));
+    const logged: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const log = {
+      info: (fields: Record<string, unknown>, msg: string) => logged.push({ level: 'info', msg, fields }),
+      warn: (fields: Record<string, unknown>, msg: string) => logged.push({ level: 'warn', msg, fields }),
+    };
+    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=10000;request_timeout=500;`, { timeoutMs: 500 }, log);
+    let taken = 0;
+    const up = createServer((req, res) => { req.on('data', (c: Buffer) => { taken += c.length; }); req.on('end', () => res.writeHead(204).end()); });
+    const written = store.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
+    await new Promise((res) => setTimeout(res, 1500));
+    await new Promise<void>((res) => up.listen(port, '127.0.0.1', res));
+    servers.push(up);
+    await written;
+    expect(taken).toBeGreaterThan(0);
+    expect(logged.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'QuestDB does not take writes; retrying'],
+      ['warn', 'QuestDB takes writes again'],
+    ]);
+    expect(logged[0].fields).toMatchObject({ cause: 'refused', retry_timeout_ms: 10_000, err: expect.stringContaining('the server is down') });
+    expect(logged[1].fields.down_ms).toBeGreaterThanOrEqual(1000);
+    await store.close();
   });
 
   it('bounds concurrent reads: 300 lookups at once open at most the configured connections, and all are answered', async () => {
