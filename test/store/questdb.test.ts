@@ -277,7 +277,8 @@ async function proxyTo(target: string) {
   const port = (server.address() as AddressInfo).port;
   const drop = () => { for (const s of live) s.destroy(); };
   return {
-    conf: `http::addr=127.0.0.1:${port};`,
+    // The server's own configuration (credentials included), addressed to the proxy.
+    conf: `${qdbConf!.replace(/addr=[^;]*;/, `addr=127.0.0.1:${port};`)}`,
     async refuse() { drop(); await new Promise((r) => server.close(r)); },
     hold() { drop(); mode = 'hold'; },
     async restore() {
