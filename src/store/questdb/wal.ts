@@ -60,9 +60,10 @@ export const WAL_LOG_EVERY_MS = 10_000;
  * the wait began (so a stream of other writers' rows does not keep it
  * waiting). Progress is any change of a table's applied or buffered
  * transactions; the wait fails STORE_WAL_STALLED when there has been none
- * for `stallMs`, and STORE_WRITE_FAILED at once when QuestDB suspended a
- * table (it applies nothing more until an operator resumes it). A long wait
- * logs where it is every `logEveryMs`.
+ * for `stallMs`. A table QuestDB suspended (a full disk, say) applies
+ * nothing until an operator resumes it: that is logged at once, at warn,
+ * and waited for like any stall, so an operator who resumes it in time
+ * saves the run. A long wait logs where it is every `logEveryMs`.
  */
 export async function waitForWal(read: () => Promise<WalTable[]>, base: string, opts: WalWaitOptions): Promise<void> {
   const logEveryMs = opts.logEveryMs ?? WAL_LOG_EVERY_MS;
@@ -72,6 +73,7 @@ export async function waitForWal(read: () => Promise<WalTable[]>, base: string, 
   let movedAt = started;
   let loggedAt = started;
   let failingSince: number | null = null;
+  let suspension: string | null = null;
   for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, LAST_POLL_MS)) {
     let tables: WalTable[];
     try {
@@ -94,9 +96,11 @@ export async function waitForWal(read: () => Promise<WalTable[]>, base: string, 
       movedAt = now;
     }
     const suspended = tables.find((t) => t.suspended);
-    if (suspended) {
-      throw new StoreError('STORE_WRITE_FAILED', `QuestDB suspended table ${suspended.name}'s WAL${suspended.error ? ` (${suspended.error})` : ''}: the rows written are in its WAL, not in the table; see the server log, then ALTER TABLE ${suspended.name} RESUME WAL`);
+    const why = suspended ? `QuestDB suspended table ${suspended.name}'s WAL${suspended.error ? ` (${suspended.error})` : ''}` : null;
+    if (why !== null && why !== suspension) {
+      opts.log.warn({ questdb: base, table: suspended!.name, err: why, stall_ms: opts.stallMs }, `${why}: waiting for ALTER TABLE ${suspended!.name} RESUME WAL`);
     }
+    suspension = why;
     target ??= new Map(tables.map((t) => [t.name, t.sequencerTxn]));
     const left = tables.filter((t) => t.writerTxn < (target!.get(t.name) ?? 0));
     const state = tables.map((t) => `${t.name}:${t.writerTxn}:${t.bufferedTxn}`).join(',');
@@ -110,8 +114,12 @@ export async function waitForWal(read: () => Promise<WalTable[]>, base: string, 
       return;
     }
     if (now - movedAt > opts.stallMs) {
-      const t = left[0];
-      throw new StoreError('STORE_WAL_STALLED', `QuestDB at ${base} applied nothing of table ${t.name}'s WAL for ${opts.stallMs} ms (BOOKTAPE_QDB_WAL_STALL_MS): transaction ${t.writerTxn} of ${target.get(t.name)} applied${t.memoryPressure ? `, memory pressure ${t.memoryPressure}` : ''}; the rows are in its WAL and land when it applies them; see the server log and its memory and disk`);
+      const t = suspended ?? left[0];
+      const where = `QuestDB at ${base} applied nothing of table ${t.name}'s WAL for ${opts.stallMs} ms (BOOKTAPE_QDB_WAL_STALL_MS): transaction ${t.writerTxn} of ${target.get(t.name)} applied${t.memoryPressure ? `, memory pressure ${t.memoryPressure}` : ''}`;
+      const todo = suspended
+        ? `${why}; see the server log, then ALTER TABLE ${t.name} RESUME WAL`
+        : 'see the server log, its memory and its disk';
+      throw new StoreError('STORE_WAL_STALLED', `${where}; the rows are in its WAL and land once it applies them; ${todo}`);
     }
     if (now - loggedAt >= logEveryMs) {
       loggedAt = now;
