@@ -11,6 +11,15 @@ import { isUrl, refuseDisallowedUrl } from './url-policy.js';
  */
 export const DEFAULT_WRITE_BATCH_ROWS = 8192;
 
+/**
+ * Snapshot rows per write to QuestDB: with BOOKTAPE_QDB_REQUEST_MB's 64 MiB,
+ * one WAL transaction per batch (about 45 MB at depth 10). Fewer, larger
+ * transactions make QuestDB's merges of a file into a day that holds rows
+ * cheaper (measured in docs/operations.md); encoding is sliced, so the
+ * event loop is not held for a batch.
+ */
+export const QUESTDB_WRITE_BATCH_ROWS = 65_536;
+
 /** A comma-separated list. */
 const list = (fallback = '') =>
   z
@@ -42,7 +51,7 @@ const Env = z.object({
   QDB_CLIENT_CONF: z.string().optional(),
   BOOKTAPE_STORE_TIMEOUT_MS: int(100).default(10_000),
   BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
-  BOOKTAPE_QDB_REQUEST_MB: int(1).max(64).default(4),
+  BOOKTAPE_QDB_REQUEST_MB: int(1).max(64).default(64),
   BOOKTAPE_QDB_WAL_STALL_MS: int(1_000).default(300_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
@@ -53,7 +62,7 @@ const Env = z.object({
   BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
-  BOOKTAPE_WRITE_BATCH_ROWS: int(1).max(1_000_000).default(DEFAULT_WRITE_BATCH_ROWS),
+  BOOKTAPE_WRITE_BATCH_ROWS: optional(int(1).max(1_000_000)),
   BOOKTAPE_ENGINE_HEAP_MB: optional(int(16)),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
@@ -87,7 +96,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   QDB_CLIENT_CONF: ['Store', 'QuestDB client configuration, e.g. `http::addr=localhost:9000;` (with `username=...;password=...;` or `token=...;`, and `retry_timeout=...;` for how long a write rides out an outage, default 60 s)'],
   BOOKTAPE_STORE_TIMEOUT_MS: ['Store', 'deadline of each QuestDB query; past it the answer is 503 `STORE_UNAVAILABLE`'],
   BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn'],
-  BOOKTAPE_QDB_REQUEST_MB: ['Store', 'size of each ILP request to QuestDB, in MiB (1-64); each request is one WAL transaction, so larger requests mean fewer, cheaper out-of-order merges (docs/questdb.md)'],
+  BOOKTAPE_QDB_REQUEST_MB: ['Store', 'largest ILP request to QuestDB, in MiB (1-64); each request is one WAL transaction: fewer, larger ones make merging a file into a day that holds rows cheaper (docs/operations.md)'],
   BOOKTAPE_QDB_WAL_STALL_MS: ['Store', 'an ingest\'s final flush waits for QuestDB to apply its WAL for as long as QuestDB makes progress; it fails `STORE_WAL_STALLED` once QuestDB has applied nothing for this long'],
   REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
   BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
@@ -109,7 +118,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
   BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
   BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
-  BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', 'snapshot rows per store write (~0.5 KB each at depth 10 until written)'],
+  BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', `snapshot rows per store write (~0.5 KB each at depth 10 until written); unset: ${DEFAULT_WRITE_BATCH_ROWS} with DuckDB, ${QUESTDB_WRITE_BATCH_ROWS} with QuestDB (fewer, larger WAL transactions)`],
   BOOKTAPE_ENGINE_HEAP_MB: ['Snapshots', 'heap limit (MB) of each ingest\'s engine thread; a file whose books outgrow it fails as `ENGINE_CRASHED`; unset: Node\'s default'],
   PORT: ['API', 'HTTP port of `booktape serve`'],
   BOOKTAPE_TCP_PORT: ['API', 'TCP replay port'],
@@ -242,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
-    writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS,
+    writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS ?? (store === 'questdb' ? QUESTDB_WRITE_BATCH_ROWS : DEFAULT_WRITE_BATCH_ROWS),
     engineHeapMb: e.BOOKTAPE_ENGINE_HEAP_MB,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,

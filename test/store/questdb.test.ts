@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
@@ -12,6 +12,7 @@ import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
 import { StoreError } from '../../src/store/port.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
+import { freshQuestDb, proxyTo, TABLES } from './questdb-server.js';
 import { CLI, ROOT } from '../helpers.js';
 import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
@@ -19,15 +20,6 @@ import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { clx5Batches, clx5FirstBatch, storeContract } from './contract.js';
 
-const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
-
-/** An initialised store on emptied tables. Emptied, not dropped: see the DDL test below. */
-export async function freshQuestDb(): Promise<QuestDbStore> {
-  const store = new QuestDbStore(qdbConf!);
-  await store.init();
-  for (const t of TABLES) await store.exec(`TRUNCATE TABLE ${t}`);
-  return store;
-}
 
 describe.skipIf(!qdbConf)(`QuestDB store: the contract${NO_QDB}`, () => {
   storeContract(freshQuestDb);
@@ -250,45 +242,6 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
     expect(await landed()).toEqual(await serial([big]));
   }, 400_000);
 });
-
-/**
- * A TCP proxy in front of the real server, to take it away without stopping
- * it (other suites share it): `refuse()` drops every connection and refuses
- * new ones, as a restarting server does; `hold()` accepts and never answers,
- * as a stopped (SIGSTOP) one does; `restore()` forwards again.
- */
-async function proxyTo(target: string) {
-  const { hostname, port: targetPort } = new URL(target);
-  const live = new Set<Socket>();
-  let mode: 'forward' | 'hold' = 'forward';
-  const server = createTcpServer((client) => {
-    live.add(client);
-    client.on('close', () => live.delete(client));
-    client.on('error', () => undefined);
-    if (mode === 'hold') return;
-    const upstream = connect(Number(targetPort), hostname);
-    live.add(upstream);
-    upstream.on('close', () => { live.delete(upstream); client.destroy(); });
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const drop = () => { for (const s of live) s.destroy(); };
-  return {
-    // The server's own configuration (credentials included), addressed to the proxy.
-    conf: `${qdbConf!.replace(/addr=[^;]*;/, `addr=127.0.0.1:${port};`)}`,
-    async refuse() { drop(); await new Promise((r) => server.close(r)); },
-    hold() { drop(); mode = 'hold'; },
-    async restore() {
-      drop();
-      mode = 'forward';
-      if (!server.listening) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    },
-    async close() { drop(); if (server.listening) await new Promise((r) => server.close(r)); },
-  };
-}
 
 describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)${NO_QDB}`, () => {
   const sym = (id: number) => (id === 432669 ? 'CLX5' : null);

@@ -18,7 +18,8 @@ export interface QuestDbLimits {
   walStallMs: number;
 }
 
-export const DEFAULT_REQUEST_BYTES = 4 << 20;
+/** Bytes per ILP request by default (BOOKTAPE_QDB_REQUEST_MB): a write batch of QUESTDB_WRITE_BATCH_ROWS in one WAL transaction. */
+export const DEFAULT_REQUEST_BYTES = 64 << 20;
 
 export const DEFAULT_LIMITS: QuestDbLimits = {
   readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000, requestBytes: DEFAULT_REQUEST_BYTES, walStallMs: 300_000,
