@@ -62,9 +62,13 @@ export class RedisIngestJobs implements IngestJobs {
     const reading = await redisCall(readIngestJob(this.queue, id), this.timeoutMs, 'reading the job');
     if (reading === null) return null;
     const { job, state } = reading;
+    // BullMQ counts a run that ended by itself (attemptsMade) apart from one whose worker died (stalledCounter).
+    const lastAttemptError = job.failedReason || null;
     return {
-      id: String(job.id), state, source: job.data.source, attemptsMade: job.attemptsMade,
-      progress: job.progress, summary: job.returnvalue ?? null, error: job.failedReason ?? null,
+      id: String(job.id), state, source: job.data.source,
+      attemptsMade: job.attemptsMade + job.stalledCounter, attemptsStalled: job.stalledCounter,
+      progress: job.progress, summary: job.returnvalue ?? null,
+      error: state === 'failed' ? lastAttemptError : null, lastAttemptError,
     };
   }
 

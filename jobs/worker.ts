@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
@@ -7,7 +8,7 @@ import { ingestOptions } from '../src/pipeline/options.js';
 import type { IngestMetrics } from '../src/pipeline/metrics.js';
 import { ingestSummaryJson, type IngestSummaryJson } from '../src/pipeline/summary-json.js';
 import { probeStoreWrite } from '../src/api/readiness.js';
-import type { SnapshotStore } from '../src/store/port.js';
+import type { IngestRun, SnapshotStore } from '../src/store/port.js';
 import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
 import { RedisStateLog, isConnectionError } from './redis.js';
 import { scanInbox } from './scan.js';
@@ -26,19 +27,40 @@ export interface RunningWorker {
 }
 
 /**
+ * A job's progress as stored in Redis: the pipeline's figures and the run
+ * that reported them. When a worker dies, its run's last progress is what
+ * the run taking the job over knows of it.
+ */
+export interface JobProgress extends IngestProgress {
+  runId: string;
+  /** ISO instants: when the run started, and when it reported this. */
+  startedAt: string;
+  updatedAt: string;
+  /** The job's stalledCounter when this run started: a higher one later means this run's worker died. */
+  stalledBefore: number;
+}
+
+/** The run a job's stored progress names, or null (no run reported any). */
+function runOf(progress: unknown): JobProgress | null {
+  const p = progress as Partial<JobProgress> | null;
+  return p !== null && typeof p === 'object' && typeof p.runId === 'string' && typeof p.stalledBefore === 'number' ? p as JobProgress : null;
+}
+
+/**
  * Sends a job's progress to Redis without holding up the ingest: one update
  * in flight at a time, and only the latest waits behind it. A failed update
  * (Redis away or restarted) is logged once per job and never fails the work.
+ * Every update names the run (JobProgress).
  */
 class ProgressReporter {
   private inFlight: Promise<void> | null = null;
-  private next: IngestProgress | null = null;
+  private next: JobProgress | null = null;
   private warned = false;
 
-  constructor(private readonly job: IngestJob, private readonly log: Logger) {}
+  constructor(private readonly job: IngestJob, private readonly log: Logger, private readonly run: Pick<JobProgress, 'runId' | 'startedAt' | 'stalledBefore'>) {}
 
   report(p: IngestProgress): void {
-    this.next = p;
+    this.next = { ...p, ...this.run, updatedAt: new Date().toISOString() };
     if (this.inFlight === null) this.inFlight = this.drain();
   }
 
@@ -194,6 +216,31 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   const redis = new RedisStateLog(log, 'worker');
   const gate = new StoreGate(store, log, () => worker);
 
+  /**
+   * Records the runs of a job that its dying workers left unrecorded: each
+   * stall since the run `last` (the job's stored progress) names is one run
+   * cut short. That run is recorded as its last progress report left it
+   * (records decoded, rows written, when it was last heard of); runs that
+   * died before reporting anything, with what the job knows (its source).
+   */
+  const recordAbandoned = async (job: IngestJob, last: JobProgress | null) => {
+    const lost = job.stalledCounter - (last?.stalledBefore ?? 0);
+    for (let k = 0; k < lost; k++) {
+      const known = k === 0 ? last : null;
+      const now = new Date();
+      const run: IngestRun = {
+        runId: known?.runId ?? `${job.id}-stall-${job.stalledCounter - lost + k + 1}`,
+        source: job.data.source, sha256: job.data.sha256 ?? '', dataset: '', schema: '', symbols: [],
+        records: known?.records ?? 0, snapshots: known?.snapshots ?? 0, trades: 0, anomalies: {},
+        startedAt: known ? new Date(known.startedAt) : now, finishedAt: known ? new Date(known.updatedAt) : now,
+        status: 'abandoned',
+        error: `[WORKER_LOST] the worker running this attempt stopped without finishing (killed, out of memory, or its machine lost); ${known ? 'its last progress report is what this row shows' : 'it stopped before reporting any progress'}, and the job was taken over once its lock lapsed`,
+      };
+      log.warn({ job_id: job.id, run_id: run.runId, records: run.records, snapshots: run.snapshots }, 'a run of this job was cut short by its worker dying; recorded as abandoned');
+      await store.recordRun(run).catch((err: unknown) => log.error({ job_id: job.id, err: (err as Error).message }, 'could not record the abandoned run in the store'));
+    }
+  };
+
   /** A job that failed before or without a run of the pipeline: logged, counted and recorded as ingest() records its own. */
   const recordFailure = async (job: IngestJob, e: IngestError) => {
     metrics?.jobs.inc({ outcome: 'failed' });
@@ -215,13 +262,23 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         throw new DelayedError();
       }
       const runsSoFar = job.attemptsMade + job.stalledCounter;
+      const previous = runOf(job.progress);
       if (job.stalledCounter > 0 && runsSoFar >= config.jobAttempts) {
+        await recordAbandoned(job, previous);
         const e = new IngestError('JOB_STALLED', 'unavailable', `the job ran ${runsSoFar} times (${job.stalledCounter} of them stopped by a worker that died) without finishing; BOOKTAPE_JOB_ATTEMPTS is ${config.jobAttempts}`);
         await recordFailure(job, e);
         // Final for this job's attempts, but not a bad file: the inbox scanner may queue it again later.
         throw new UnrecoverableError(`[${e.code}] ${e.message}`);
       }
-      log.info({ job_id: job.id, source: data.source, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest started');
+      const run = { runId: randomUUID(), startedAt: new Date().toISOString(), stalledBefore: job.stalledCounter };
+      const progress = new ProgressReporter(job, log, run);
+      // This run is named in Redis before it does anything, so that were this
+      // worker to die, the run taking the job over records it; then the
+      // runs that died before this one are recorded.
+      progress.report({ bytes: 0, totalBytes: null, records: 0, snapshots: 0, percent: 0 });
+      await progress.settled();
+      await recordAbandoned(job, previous);
+      log.info({ job_id: job.id, run_id: run.runId, source: data.source, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest started');
       const started = performance.now();
       let counted = 0; // records already added to the metrics, from progress
       const countRecords = (decoded: number) => {
@@ -232,12 +289,12 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         metrics?.jobs.inc({ outcome });
         metrics?.seconds.observe({ outcome }, (performance.now() - started) / 1000);
       };
-      const progress = new ProgressReporter(job, log);
       const signal = runs.start(job.id!);
       try {
         const summary = await ingest(data.source, {
           ...ingestOptions(config, store),
           signal,
+          runId: run.runId,
           onProgress: (p) => {
             countRecords(p.records);
             progress.report(p);
@@ -292,7 +349,10 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   worker.backend.on('ready', () => redis.back());
   // Failed without a run of the processor: BullMQ's own stall limit.
   worker.on('failed', (job, err) => {
-    if (job && /allowable limit/.test(err.message)) void recordFailure(job as IngestJob, new IngestError('JOB_STALLED', 'unavailable', err.message));
+    if (job && /allowable limit/.test(err.message)) {
+      const stalled = job as IngestJob;
+      void recordAbandoned(stalled, runOf(stalled.progress)).then(() => recordFailure(stalled, new IngestError('JOB_STALLED', 'unavailable', err.message)));
+    }
   });
 
   let scan: Worker | null = null;

@@ -11,6 +11,15 @@ import { isUrl, refuseDisallowedUrl } from './url-policy.js';
  */
 export const DEFAULT_WRITE_BATCH_ROWS = 8192;
 
+/**
+ * Snapshot rows per write to QuestDB: with BOOKTAPE_QDB_REQUEST_MB's 64 MiB,
+ * one WAL transaction per batch (about 45 MB at depth 10). Fewer, larger
+ * transactions make QuestDB's merges of a file into a day that holds rows
+ * cheaper (measured in docs/operations.md); encoding is sliced, so the
+ * event loop is not held for a batch.
+ */
+export const QUESTDB_WRITE_BATCH_ROWS = 65_536;
+
 /** A comma-separated list. */
 const list = (fallback = '') =>
   z
@@ -44,6 +53,8 @@ const Env = z.object({
   BOOKTAPE_QDB_READ_CONNECTIONS: int(1).max(256).default(16),
   BOOKTAPE_QDB_TTL_DAYS: int(0).max(36_500).optional(),
   BOOKTAPE_QDB_PG_ADDR: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. questdb:8812').optional(),
+  BOOKTAPE_QDB_REQUEST_MB: int(1).max(64).default(64),
+  BOOKTAPE_QDB_WAL_STALL_MS: int(1_000).default(300_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
   BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
@@ -53,7 +64,7 @@ const Env = z.object({
   BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
-  BOOKTAPE_WRITE_BATCH_ROWS: int(1).max(1_000_000).default(DEFAULT_WRITE_BATCH_ROWS),
+  BOOKTAPE_WRITE_BATCH_ROWS: optional(int(1).max(1_000_000)),
   BOOKTAPE_ENGINE_HEAP_MB: optional(int(16)),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
   BOOKTAPE_JOB_ATTEMPTS: int(1).default(3),
@@ -89,6 +100,8 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_QDB_READ_CONNECTIONS: ['Store', 'QuestDB queries at once per process; more wait their turn (a quarter of them are kept for lookups while replays run)'],
   BOOKTAPE_QDB_TTL_DAYS: ['Store', 'Days of snapshots and trades QuestDB keeps (its TTL: whole day partitions older than this before the newest row are dropped); 0 keeps all; unset leaves the tables\' TTL as it is'],
   BOOKTAPE_QDB_PG_ADDR: ['Store', 'QuestDB\'s PostgreSQL-wire address (`host:port`), which rows are read through; unset: the host of `QDB_CLIENT_CONF`, port 8812. Its user and password are `QDB_CLIENT_CONF`\'s'],
+  BOOKTAPE_QDB_REQUEST_MB: ['Store', 'largest ILP request to QuestDB, in MiB (1-64); each request is one WAL transaction: fewer, larger ones make merging a file into a day that holds rows cheaper (docs/operations.md)'],
+  BOOKTAPE_QDB_WAL_STALL_MS: ['Store', 'an ingest\'s final flush waits for QuestDB to apply its WAL for as long as QuestDB makes progress; it fails `STORE_WAL_STALLED` once QuestDB has applied nothing for this long'],
   REDIS_URL: ['Jobs', 'Redis for the job queues (`redis://:password@host:6379` with a password)'],
   BOOKTAPE_QUEUE_PREFIX: ['Jobs', 'BullMQ key prefix'],
   BOOKTAPE_WORKER_CONCURRENCY: ['Jobs', 'ingest jobs per worker at once'],
@@ -109,7 +122,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
   BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
   BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
-  BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', 'snapshot rows per store write (~0.5 KB each at depth 10 until written)'],
+  BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', `snapshot rows per store write (~0.5 KB each at depth 10 until written); unset: ${DEFAULT_WRITE_BATCH_ROWS} with DuckDB, ${QUESTDB_WRITE_BATCH_ROWS} with QuestDB (fewer, larger WAL transactions)`],
   BOOKTAPE_ENGINE_HEAP_MB: ['Snapshots', 'heap limit (MB) of each ingest\'s engine thread; a file whose books outgrow it fails as `ENGINE_CRASHED`; unset: Node\'s default'],
   PORT: ['API', 'HTTP port of `booktape serve`'],
   BOOKTAPE_TCP_PORT: ['API', 'TCP replay port'],
@@ -145,6 +158,10 @@ export interface Config {
   questdbTtlDays: number | undefined;
   /** QuestDB's PostgreSQL-wire address, host:port (rows are read through it); undefined: the HTTP host, port 8812. */
   questdbPgAddr: string | undefined;
+  /** Bytes per ILP request to QuestDB: each is one WAL transaction. */
+  questdbRequestBytes: number;
+  /** A flush fails once QuestDB has applied nothing of its WAL for this long. */
+  questdbWalStallMs: number;
   redisUrl: string;
   queuePrefix: string;
   dataRoots: string[];
@@ -231,6 +248,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     questdbReadConnections: e.BOOKTAPE_QDB_READ_CONNECTIONS,
     questdbPgAddr: e.BOOKTAPE_QDB_PG_ADDR,
     questdbTtlDays: e.BOOKTAPE_QDB_TTL_DAYS,
+    questdbRequestBytes: e.BOOKTAPE_QDB_REQUEST_MB * 2 ** 20,
+    questdbWalStallMs: e.BOOKTAPE_QDB_WAL_STALL_MS,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,
@@ -242,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
-    writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS,
+    writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS ?? (store === 'questdb' ? QUESTDB_WRITE_BATCH_ROWS : DEFAULT_WRITE_BATCH_ROWS),
     engineHeapMb: e.BOOKTAPE_ENGINE_HEAP_MB,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,
     jobAttempts: e.BOOKTAPE_JOB_ATTEMPTS,

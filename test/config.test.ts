@@ -17,6 +17,10 @@ describe('configuration', () => {
     expect(c.store).toBe('duckdb');
     expect(c.writeBatchRows).toBe(8192);
     expect(loadConfig({ BOOKTAPE_WRITE_BATCH_ROWS: '4096' }).writeBatchRows).toBe(4096);
+    // QuestDB: larger batches, as one WAL transaction each (64 MiB requests).
+    const q = loadConfig({ QDB_CLIENT_CONF: 'http::addr=localhost:9000;' });
+    expect([q.writeBatchRows, q.questdbRequestBytes]).toEqual([65_536, 64 * 2 ** 20]);
+    expect(loadConfig({ QDB_CLIENT_CONF: 'http::addr=localhost:9000;', BOOKTAPE_WRITE_BATCH_ROWS: '4096' }).writeBatchRows).toBe(4096);
     expect(c.duckdbBookCacheMb).toBe(256);
     expect(loadConfig({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '0' }).duckdbBookCacheMb).toBe(0);
   });

@@ -43,9 +43,15 @@ export interface IngestJobView {
   id: string;
   state: string;
   source: string;
+  /** Runs that ended: completed, failed, or cut short by a worker that died (the job then taken over). */
   attemptsMade: number;
-  /** The pipeline's last progress report (IngestProgress), as the job stored it. */
+  /** Of those, the runs cut short by a worker that died. */
+  attemptsStalled: number;
+  /** The last progress report of its latest run (the worker's JobProgress), as the job stored it. */
   progress: unknown;
   summary: IngestSummaryJson | null;
+  /** Why the job failed, "[CODE] message": null unless its state is failed. */
   error: string | null;
+  /** The error of the latest attempt that failed, in any state: a job that failed once and then completed keeps it here. */
+  lastAttemptError: string | null;
 }

@@ -27,9 +27,10 @@ export interface RebuildOptions {
   /**
    * Receives captured snapshots (and trades, when the policy asks) whenever a
    * buffer fills and once at the end; decoding waits for it, so a slow writer
-   * bounds memory. The buffers are cleared after it returns.
+   * bounds memory. The buffers are cleared after it returns. `market`'s
+   * counts are the records applied so far.
    */
-  onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer) => void | Promise<void>;
+  onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer, market: Market) => void | Promise<void>;
   /** Called after each batch, with the market (its record counts), for progress. */
   onProgress?: (market: Market) => void | Promise<void>;
   /** Rows per snapshot (and trade) buffer: larger batches for writers with a cost per write. */
@@ -53,7 +54,7 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
   const { snapshots, trades } = market;
   const drain = async () => {
     if ((snapshots.length > 0 || trades.length > 0) && opts.onCaptured) {
-      await opts.onCaptured(snapshots, trades);
+      await opts.onCaptured(snapshots, trades, market);
       snapshots.clear();
       trades.clear();
     }

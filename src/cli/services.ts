@@ -35,10 +35,13 @@ import { ProgressLine } from './progress.js';
 /** The bundled sample, from dist/src/cli/ or src/cli/. */
 const DATA_DIR = fileURLToPath(new URL('../../../data/', import.meta.url));
 
-/** The store's own options, from the configuration. */
-export function storeOptions(config: Config): StoreOptions {
+/** The store's own options, from the configuration; `log` gets what the store rides out (outages, long waits). */
+export function storeOptions(config: Config, log?: Logger): StoreOptions {
   return config.store === 'questdb'
-    ? { kind: 'questdb', clientConf: config.questdbConf!, timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections, pgAddr: config.questdbPgAddr, ttlDays: config.questdbTtlDays }
+    ? {
+      kind: 'questdb', clientConf: config.questdbConf!, timeoutMs: config.storeTimeoutMs, readConnections: config.questdbReadConnections,
+      requestBytes: config.questdbRequestBytes, walStallMs: config.questdbWalStallMs, pgAddr: config.questdbPgAddr, ttlDays: config.questdbTtlDays, log,
+    }
     : { kind: 'duckdb', path: config.duckdbPath, memoryLimit: config.duckdbMemory, bookCacheBytes: config.duckdbBookCacheMb * 2 ** 20 };
 }
 
@@ -90,7 +93,7 @@ export async function startServices(config: Config, store: SnapshotStore, log: L
 
 export async function ingestCommand(source: string): Promise<void> {
   const config = loadConfig();
-  const store = openStore(storeOptions(config));
+  const store = openStore(storeOptions(config, createLogger(config.logLevel, 'booktape-ingest')));
   try {
     await store.init();
     const progress = new ProgressLine('ingest:');
@@ -135,7 +138,7 @@ export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-worker');
   const stop = stopSignals(log);
-  const store = openStore(storeOptions(config));
+  const store = openStore(storeOptions(config, log));
   await store.init();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'booktape_' });
@@ -164,15 +167,16 @@ export async function workerCommand(): Promise<void> {
 
 export async function serveCommand(): Promise<void> {
   const config = loadConfig();
-  const store = openStore(storeOptions(config));
+  const log = createLogger(config.logLevel, 'booktape-api');
+  const store = openStore(storeOptions(config, log));
   await store.init();
-  await serveUntilStopped(config, store, createLogger(config.logLevel, 'booktape-api'));
+  await serveUntilStopped(config, store, log);
 }
 
 export async function demoCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-demo');
-  const store = openStore(storeOptions(config));
+  const store = openStore(storeOptions(config, log));
   await store.init();
   const options = ingestOptions(config, store);
   const summary = await ingest(`${DATA_DIR}CLX5_mbo.dbn`, {

@@ -26,7 +26,8 @@ export interface BookSummary {
 /** Messages from the engine thread, in order: metadata, (batch|progress)*, done or error. */
 export type EngineMessage =
   | { type: 'metadata'; name: string; dataset: string; schema: string; mappings: SymbolMapping[] }
-  | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows }
+  /** records: MBO records applied when the batch was captured */
+  | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows; records: number }
   /** bytes: input bytes behind the records decoded (InputPosition) */
   | { type: 'progress'; bytes: number; totalBytes: number | null; records: number }
   | {

@@ -43,11 +43,11 @@ async function run(): Promise<void> {
     policy: { ...request.snapshotPolicy, trades: true },
     // Large batches: each store write has a fixed cost (a commit, an overlap check).
     capacity: request.batchRows,
-    onCaptured: async (snapshots, trades) => {
+    onCaptured: async (snapshots, trades, market) => {
       const s = snapshots.exportRows();
       const t = trades.exportRows();
       batches.sent();
-      post({ type: 'batch', snapshots: s, trades: t }, [...transferList(s), ...transferList(t)]);
+      post({ type: 'batch', snapshots: s, trades: t, records: market.counts.mbo }, [...transferList(s), ...transferList(t)]);
       await batches.room();
     },
     onProgress: (m) => {

@@ -15,6 +15,8 @@ export interface IngestProgress {
   bytes: number;
   totalBytes: number | null;
   records: number;
+  /** Snapshot rows written so far (behind the records decoded: writes follow decoding). */
+  snapshots: number;
   /** 0-100 when the size is known. */
   percent: number | null;
 }
@@ -45,6 +47,8 @@ export interface IngestOptions {
    * signal's reason (an IngestError, else ABORTED).
    */
   signal?: AbortSignal;
+  /** The run's id in ingest_runs (default: a new UUID); a job names its run before starting it. */
+  runId?: string;
 }
 
 /** Why a run was stopped, as the IngestError the caller passed as the signal's reason. */
@@ -99,9 +103,11 @@ function engineThreadUrl(): URL {
  */
 export async function ingest(source: string, opts: IngestOptions): Promise<IngestSummary> {
   const started = new Date();
-  const runId = randomUUID();
+  const runId = opts.runId ?? randomUUID();
   let metadata: Extract<EngineMessage, { type: 'metadata' }> | null = null;
   let symbolOf: (id: number) => string | null = () => null;
+  // Records behind the rows written so far, and those rows: what a failed run got through.
+  let records = 0;
   let snapshots = 0;
   let trades = 0;
   // Rows the store newly stored; null once a write could not tell (the rest were there already).
@@ -114,7 +120,8 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
     workerData: request,
     ...(opts.engineHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: opts.engineHeapMb } } : {}),
   });
-  let lastWrite: Promise<void> = Promise.resolve();
+  // Every write issued so far, settled (and counted, if it succeeded).
+  let writes: Promise<void> = Promise.resolve();
   let stopOnAbort: (() => void) | undefined;
   try {
     const done = await new Promise<Extract<EngineMessage, { type: 'done' }>>((resolve, reject) => {
@@ -149,6 +156,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               // this one is prepared meanwhile; stores apply writes in call
               // order, and the ack bounds how many batches are in flight.
               const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(([sw, tw]) => {
+                records = Math.max(records, m.records);
                 snapshots += s.length;
                 trades += t.length;
                 snapshotsAdded = sw && snapshotsAdded !== null ? snapshotsAdded + sw.added : null;
@@ -156,21 +164,22 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
                 worker.postMessage({ type: 'ack' });
               });
               written.catch(fail);
-              lastWrite = written;
+              writes = Promise.all([writes, written.catch(() => undefined)]).then(() => undefined);
               return;
             }
             case 'progress':
               // Below 100 until the run is done: the bytes decoded run ahead of the records written.
               await reportProgress(opts, {
-                bytes: m.bytes, totalBytes: m.totalBytes, records: m.records,
+                bytes: m.bytes, totalBytes: m.totalBytes, records: m.records, snapshots,
                 percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
               });
               return;
             case 'done':
-              await lastWrite; // writes resolve in order: this is the last of them
+              await writes;
               if (finished) return; // stopped while the last write settled
+              records = m.records;
               finished = true;
-              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, percent: 100 });
+              await reportProgress(opts, { bytes: m.bytes, totalBytes: m.bytes, records: m.records, snapshots, percent: 100 });
               resolve(m);
               return;
             case 'error':
@@ -221,12 +230,13 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
     return summary;
   } catch (err) {
     const e = toIngestError(err);
-    await lastWrite.catch(() => undefined); // no write still running when the caller moves on
+    await writes; // no write still running (or uncounted) when the run is recorded and the caller moves on
     const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
+    // What the run got through before it failed: the rows written, and the records behind them.
     await opts.store
       .recordRun({
         runId, source: meta?.name ?? source, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
-        symbols: [], records: 0, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
+        symbols: meta?.mappings.map((x) => x.raw_symbol) ?? [], records, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
         status: 'failed', error: `[${e.code}] ${e.message}`,
       })
       .catch(() => undefined); // the store itself may be what failed

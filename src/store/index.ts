@@ -1,5 +1,5 @@
 import { DuckDbStore } from './duckdb/store.js';
-import type { SnapshotStore } from './port.js';
+import type { SnapshotStore, StoreLog } from './port.js';
 import { QuestDbStore } from './questdb/store.js';
 
 export * from './port.js';
@@ -17,19 +17,22 @@ export type StoreOptions =
     pgAddr?: string;
     /** Days QuestDB keeps (its TTL); undefined leaves the tables' TTL as it is. */
     ttlDays?: number;
+    /** Bytes per ILP request (one transaction each). */
+    requestBytes?: number;
+    /** How long a flush waits on a WAL that QuestDB applies nothing of. */
+    walStallMs?: number;
+    /** Where outages the writes ride out and long waits for the WAL are logged. */
+    log?: StoreLog;
   }
   | { kind: 'duckdb'; path: string; /** DuckDB's memory_limit, e.g. "256MB" */ memoryLimit: string; bookCacheBytes: number };
 
 /** The store `options` name. */
 export function openStore(options: StoreOptions): SnapshotStore {
   if (options.kind === 'questdb') {
-    const limits = {
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.readConnections !== undefined ? { readConnections: options.readConnections } : {}),
-      ...(options.pgAddr !== undefined ? { pgAddr: options.pgAddr } : {}),
-      ...(options.ttlDays !== undefined ? { ttlDays: options.ttlDays } : {}),
-    };
-    return new QuestDbStore(options.clientConf, limits);
+    const { clientConf, log, kind: _, ...given } = options;
+    // Only the limits given: the store's defaults stand for the rest.
+    const limits = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    return new QuestDbStore(clientConf, limits, log);
   }
   return new DuckDbStore(options.path, options.memoryLimit, options.bookCacheBytes);
 }

@@ -32,7 +32,8 @@ export interface IngestRun {
   anomalies: Record<string, number>;
   startedAt: Date;
   finishedAt: Date;
-  status: 'succeeded' | 'failed';
+  /** abandoned: cut short by a worker that died, recorded by the run that took the job over. */
+  status: 'succeeded' | 'failed' | 'abandoned';
   error: string | null;
 }
 
@@ -127,6 +128,17 @@ export const bucketOf = (ts: bigint, everyNs: bigint): bigint => ts - (ts % ever
  */
 export type WriteCount = { added: number } | void;
 
+/**
+ * Where a store reports what is not the failure of a call: an outage its
+ * writes ride out, a long wait for the server. A pino logger is one.
+ */
+export interface StoreLog {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
+
+export const SILENT_LOG: StoreLog = { info: () => undefined, warn: () => undefined };
+
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
@@ -197,9 +209,10 @@ export interface BookCacheStats {
 /**
  * A store's failure: STORE_UNAVAILABLE (cannot connect or open), STORE_BUSY
  * (out of resources for this load: the same call may succeed later),
- * STORE_READ_FAILED or STORE_WRITE_FAILED (the store refused the statement).
+ * STORE_READ_FAILED or STORE_WRITE_FAILED (the store refused the statement),
+ * STORE_WAL_STALLED (QuestDB took the rows but stopped applying them).
  */
-export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED';
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_BUSY' | 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED' | 'STORE_WAL_STALLED';
 
 /** Not the caller's fault, and it may pass: every store failure is 'unavailable' (503, retried, exit 2). */
 export class StoreError extends BooktapeError {

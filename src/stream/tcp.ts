@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import type { SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
+import { logFailure } from '../log.js';
 import type { ReplayMetrics } from './metrics.js';
 import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
@@ -95,7 +96,7 @@ export function createReplayServer(
       started = true;
       clearTimeout(timer);
       void serve(line).catch((err: unknown) => {
-        log.error({ err: (err as Error)?.message }, 'tcp replay failed');
+        logFailure(log, 'tcp replay failed', err);
         // Before the stream began (the symbols' check, a DBN replay's count): one error line says why.
         if (socket.destroyed) return;
         if (isUnavailable(err)) fail(err.code, err.message);
@@ -143,7 +144,7 @@ export function createReplayServer(
         const counts = await reads.run(controller, async (signal) => query.format === 'dbn'
           ? streamDbnReplay(store, await openDbnReplay(store, range, query.depth === 1 ? 1 : 10), query, socket, signal, onChunk)
           : streamReplay(store, query, socket, signal, onChunk));
-        if (counts.failure !== undefined) log.error({ err: counts.failure, frames: counts.frames }, 'tcp replay failed');
+        if (counts.failure !== undefined) logFailure(log, 'tcp replay failed', counts.failure, { frames: counts.frames });
         // A DBN stream that failed part-way is cut, not ended: the count tells.
         if (query.format === 'dbn' && counts.failure !== undefined) socket.destroy();
         else finish();

@@ -9,12 +9,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
-import { StoreError } from '../../src/store/port.js';
 import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { CLI, CLX5 } from '../helpers.js';
+import { duckdbRuns, failingWrites } from '../store/runs.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
+import { startServer } from '../../src/api/server.js';
+import { createMetrics } from '../../src/api/metrics.js';
 
 const silent = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
@@ -59,6 +62,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** GET /v1/jobs/{id} as a client sees it, from an API server on the test's queue (the store only lists instruments). */
+async function jobsApi(config: Config, store: SnapshotStore) {
+  const jobs = new RedisIngestJobs(config);
+  await jobs.queue.waitUntilReady(); // until Redis is connected, job routes answer 503
+  const server = await startServer({ config: { ...config, port: 0, tcpPort: 0 }, store, jobs, metrics: createMetrics(jobs, store), log: silent });
+  cleanups.push(async () => { await server.close(); await jobs.close(); });
+  return async (id: string) => (await fetch(`http://127.0.0.1:${server.httpPort}/v1/jobs/${id}`)).json() as Promise<Record<string, unknown>>;
 }
 
 describe('ingest jobs on a real Redis (BullMQ)', () => {
@@ -115,18 +127,7 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     let attempt = 0;
     let batchesThisAttempt = 0;
     // Failure injection around the real store: the third batch of attempts 1 and 2 fails.
-    // Every other method is the real store's, bound to it (one store, one write queue).
-    const writeSnapshots = async (...args: Parameters<SnapshotStore['writeSnapshots']>) => {
-      if (++batchesThisAttempt === 3 && attempt <= 2) throw new StoreError('STORE_WRITE_FAILED', 'injected failure');
-      return real.writeSnapshots(...args);
-    };
-    const flaky = new Proxy(real, {
-      get: (target, key) => {
-        if (key === 'writeSnapshots') return writeSnapshots;
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as SnapshotStore;
+    const flaky = failingWrites(real, () => ++batchesThisAttempt === 3 && attempt <= 2);
     const w = await inProcessWorker(config, flaky);
     w.ingest.on('active', () => { attempt++; batchesThisAttempt = 0; });
     const events = new QueueEvents(INGEST_QUEUE, { connection: redisConnection(config), prefix: config.queuePrefix });
@@ -137,6 +138,10 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     expect(done?.attemptsMade).toBe(3);
     expect(attempt).toBe(3);
     expect(await real.countSnapshots()).toBe(32_053);
+    // Completed: no error, but the failed attempts' error is there, labelled as such.
+    expect(await (await jobsApi(config, real))(job.id!)).toMatchObject({
+      state: 'completed', attempts_made: 3, attempts_stalled: 0, error: null, last_attempt_error: '[STORE_WRITE_FAILED] injected failure',
+    });
   });
 
   it('a bad file fails at once with its code, without retries', async () => {
@@ -198,10 +203,9 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     };
     const first = startChild();
     const { job } = await enqueueIngest(queue, { source: big });
-    await waitFor('progress from the first worker', async () => {
-      const j = await queue.getJob(job.id!);
-      const p = j?.progress as { records?: number } | undefined;
-      return (p?.records ?? 0) > 50_000;
+    const killed = await waitFor('progress from the first worker', async () => {
+      const p = (await queue.getJob(job.id!))?.progress as { records?: number; snapshots?: number; runId?: string } | undefined;
+      return (p?.snapshots ?? 0) > 20_000 ? p : null;
     });
     first.kill('SIGKILL');
     await new Promise((r) => first.on('exit', r));
@@ -213,9 +217,22 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     const code = await new Promise((r) => second.on('exit', r));
     expect(code).toBe(0);
 
+    // Two runs: the killed one, the one that completed; and the killed one is recorded.
+    const runs = await duckdbRuns(config.duckdbPath);
+    expect(runs).toHaveLength(2);
+    const [abandoned, succeeded] = runs;
+    expect(abandoned).toMatchObject({ run_id: killed.runId, status: 'abandoned', source: big, error: expect.stringMatching(/^\[WORKER_LOST\] /) });
+    // What its last progress report said: at least what the test saw before the kill.
+    expect(abandoned.records).toBeGreaterThanOrEqual(killed.records!);
+    expect(abandoned.snapshots).toBeGreaterThanOrEqual(killed.snapshots!);
+    expect(abandoned.snapshots).toBeLessThan(expected);
+    expect(succeeded).toMatchObject({ status: 'succeeded', snapshots: expected, error: null });
+
     const store = new DuckDbStore(config.duckdbPath);
+    await store.init();
     cleanups.push(() => store.close());
     expect(await store.countSnapshots()).toBe(expected);
+    expect(await (await jobsApi(config, store))(job.id!)).toMatchObject({ state: 'completed', attempts_made: 2, attempts_stalled: 1, error: null });
   }, 180_000);
 
   it('booktape worker serves its ingest metrics and readiness on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reconstructedBooks } from '../../src/cli/book.js';
 import { openDbnFile } from '../../src/dbn/index.js';
+import { rebuild } from '../../src/book/rebuild.js';
 import { ZSTD_THREAD_MIN_BYTES } from '../../src/dbn/reader.js';
 import { packedLevelsJson } from '../../src/encode/book-json.js';
 import { ingest } from '../../src/pipeline/ingest.js';
@@ -14,6 +15,7 @@ import { DbnError } from '../../src/dbn/errors.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { StoreError, rowsOf } from '../../src/store/port.js';
 import { CLI, CLX5 } from '../helpers.js';
+import { duckdbRuns, failingWrites } from '../store/runs.js';
 import { add, encode } from '../book/records.js';
 
 async function setup() {
@@ -147,6 +149,26 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     await ingest(full, { store, sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 } });
     expect(await store.countSnapshots()).toBe(32_053);
     await store.close();
+  });
+
+  it('a run that fails part-way records what it got through: the rows written and the records behind them, its symbols and error', async () => {
+    const { dir, store, policy, file } = await setup();
+    // What the engine captures in its first two batches of 4,096 rows, and the records applied by then.
+    const captured: Array<{ rows: number; records: number }> = [];
+    await rebuild(await openDbnFile(file), {
+      policy: { depth: 10, intervalNs: 0, trades: true }, capacity: 4096,
+      onCaptured: (s, _t, market) => { captured.push({ rows: s.length, records: market.counts.mbo }); },
+    });
+    // The third write fails: two batches are written.
+    const err = await ingest(file, { store: failingWrites(store, (n) => n === 3), sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 }, batchRows: 4096 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORE_WRITE_FAILED' });
+    const written = captured[0].rows + captured[1].rows;
+    expect(await store.countSnapshots()).toBe(written);
+    await store.close();
+    expect(await duckdbRuns(join(dir, 'store.duckdb'))).toEqual([expect.objectContaining({
+      status: 'failed', records: captured[1].records, snapshots: written, symbols: '["CLX5"]', error: '[STORE_WRITE_FAILED] injected failure',
+    })]);
   });
 
   it('refuses paths outside the data roots (no traversal), and non-MBO files, with clear codes', async () => {

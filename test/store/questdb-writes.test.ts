@@ -31,7 +31,7 @@ function deepRows(n: number): SnapshotBuffer {
 }
 
 describe('QuestDB writes: request sizes and the event loop (an HTTP endpoint taking ILP; no QuestDB needed)', () => {
-  it('a batch past the client\'s 100 MiB buffer (40,000 rows at depth 50) goes as requests of at most 4 MiB, and no request holds the event loop', async () => {
+  it('a batch past the client\'s 100 MiB buffer (40,000 rows at depth 50) goes as requests of at most BOOKTAPE_QDB_REQUEST_MB (64 MiB), and no request holds the event loop', async () => {
     const sizes: number[] = [];
     const server = createServer((req, res) => {
       let n = 0;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
@@ -15,6 +15,7 @@ import { PG_PORT, pgOptions } from '../../src/store/questdb/connection.js';
 import type { Statement } from '../../src/store/questdb/statement.js';
 import { fakePg } from './pg-fake.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
+import { freshQuestDb, proxyTo, TABLES } from './questdb-server.js';
 import { CLI, ROOT } from '../helpers.js';
 import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
@@ -22,15 +23,6 @@ import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { clx5Batches, clx5FirstBatch, storeContract } from './contract.js';
 
-const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
-
-/** An initialised store on emptied tables. Emptied, not dropped: see the DDL test below. */
-export async function freshQuestDb(): Promise<QuestDbStore> {
-  const store = new QuestDbStore(qdbConf!);
-  await store.init();
-  for (const t of TABLES) await store.exec(`TRUNCATE TABLE ${t}`);
-  return store;
-}
 
 describe.skipIf(!qdbConf)(`QuestDB store: the contract${NO_QDB}`, () => {
   storeContract(freshQuestDb);
@@ -278,46 +270,6 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
   }, 400_000);
 });
 
-/**
- * A TCP proxy in front of the real server, to take it away without stopping
- * it (other suites share it): `refuse()` drops every connection and refuses
- * new ones, as a restarting server does; `hold()` accepts and never answers,
- * as a stopped (SIGSTOP) one does; `restore()` forwards again.
- */
-async function proxyTo(target: string) {
-  const { hostname, port: targetPort } = new URL(target);
-  const live = new Set<Socket>();
-  let mode: 'forward' | 'hold' = 'forward';
-  const server = createTcpServer((client) => {
-    live.add(client);
-    client.on('close', () => live.delete(client));
-    client.on('error', () => undefined);
-    if (mode === 'hold') return;
-    const upstream = connect(Number(targetPort), hostname);
-    live.add(upstream);
-    upstream.on('close', () => { live.delete(upstream); client.destroy(); });
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const drop = () => { for (const s of live) s.destroy(); };
-  return {
-    /** QDB_CLIENT_CONF with its address moved to the proxy: the same credentials and TLS settings. */
-    conf: `${qdbConf!.replace(/addr=[^;]*;?/, '').replace(/;?$/, ';')}addr=127.0.0.1:${port};`,
-    addr: `127.0.0.1:${port}`,
-    async refuse() { drop(); await new Promise((r) => server.close(r)); },
-    hold() { drop(); mode = 'hold'; },
-    async restore() {
-      drop();
-      mode = 'forward';
-      if (!server.listening) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    },
-    async close() { drop(); if (server.listening) await new Promise((r) => server.close(r)); },
-  };
-}
-
 describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)${NO_QDB}`, () => {
   const sym = (id: number) => (id === 432669 ? 'CLX5' : null);
 
@@ -437,6 +389,8 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
       expect((r as PromiseRejectedResult).reason.code).toBe('STORE_UNAVAILABLE');
     }
+    // The write says what it met: a server that takes the connection and does not answer.
+    expect((results[4] as PromiseRejectedResult).reason.message).toMatch(/did not answer within 200 ms \(UND_ERR_HEADERS_TIMEOUT\): the server is up but overloaded, stopped or hung; the write was retried for retry_timeout=400 ms/);
     expect(elapsed).toBeLessThan(5_000);
     await store.close();
   });
@@ -445,9 +399,13 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
     const closed = await listen(createTcpServer());
     await new Promise((res) => servers.pop()!.close(res));
     const down = new QuestDbStore(`http::addr=127.0.0.1:${closed};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300, pgAddr: `127.0.0.1:${closed}` });
-    await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // A server that is not running, said as such (not as a timeout).
+    const refused = /refused the connection \(ECONNREFUSED\): the server is down, or not listening at that address/;
+    await expect(down.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(refused) });
     await expect(down.bookAt('CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/connection refused/) });
-    await expect(down.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    const write = down.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
+    await expect(write).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(refused) });
+    await expect(write).rejects.not.toMatchObject({ message: expect.stringMatching(/HTTP request timeout|did not answer/) });
     await down.close();
     const port = await listen(createServer((req, res) => {
       req.resume();
@@ -459,6 +417,33 @@ describe('QuestDB configuration and failures (no QuestDB needed)', () => {
     const rejecting = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=300;request_timeout=200;`, { timeoutMs: 300 });
     await expect(rejecting.writeSnapshots(clx5FirstBatch(), () => 'CLX5')).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringMatching(/rejected a write \(HTTP 400\)/) });
     await rejecting.close();
+  });
+
+  it('an outage its writes ride out is logged at warn when it starts and when it ends, once each, not per retry', async () => {
+    // A port with nothing on it, then a server there that takes ILP: a QuestDB down, then started.
+    const port = await listen(createTcpServer());
+    await new Promise((res) => servers.pop()!.close(res));
+    const logged: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const log = {
+      info: (fields: Record<string, unknown>, msg: string) => logged.push({ level: 'info', msg, fields }),
+      warn: (fields: Record<string, unknown>, msg: string) => logged.push({ level: 'warn', msg, fields }),
+    };
+    const store = new QuestDbStore(`http::addr=127.0.0.1:${port};retry_timeout=10000;request_timeout=500;`, { timeoutMs: 500 }, log);
+    let taken = 0;
+    const up = createServer((req, res) => { req.on('data', (c: Buffer) => { taken += c.length; }); req.on('end', () => res.writeHead(204).end()); });
+    const written = store.writeSnapshots(clx5FirstBatch(), () => 'CLX5');
+    await new Promise((res) => setTimeout(res, 1500));
+    await new Promise<void>((res) => up.listen(port, '127.0.0.1', res));
+    servers.push(up);
+    await written;
+    expect(taken).toBeGreaterThan(0);
+    expect(logged.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'QuestDB does not take writes; retrying'],
+      ['warn', 'QuestDB takes writes again'],
+    ]);
+    expect(logged[0].fields).toMatchObject({ cause: 'refused', retry_timeout_ms: 10_000, err: expect.stringContaining('the server is down') });
+    expect(logged[1].fields.down_ms).toBeGreaterThanOrEqual(1000);
+    await store.close();
   });
 
   it('bounds concurrent reads: 300 lookups at once open at most the configured connections, and all are answered', async () => {

@@ -29,10 +29,12 @@ const JobSchema = z.object({
   job_id: z.string(),
   state: z.string().describe('waiting, active, delayed, completed, failed, ...'),
   source: z.string(),
-  attempts_made: z.number().int(),
-  progress: z.unknown().describe('the last {bytes, totalBytes, records, percent} the pipeline reported'),
+  attempts_made: z.number().int().describe('runs that ended: completed, failed, or cut short by a worker that died (the job then taken over by another)'),
+  attempts_stalled: z.number().int().describe('of attempts_made, the runs cut short by a worker that died (each has an `abandoned` row in ingest_runs)'),
+  progress: z.unknown().describe('the latest run\'s last report: {bytes, totalBytes, records, snapshots, percent} and the run\'s {runId, startedAt, updatedAt, stalledBefore}'),
   summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary (snake_case, as `booktape ingest` prints it), once completed'),
-  error: z.string().nullable().describe('"[CODE] message" of the last failed attempt'),
+  error: z.string().nullable().describe('why the job failed, "[CODE] message"; null unless state is failed'),
+  last_attempt_error: z.string().nullable().describe('"[CODE] message" of the latest attempt that failed, whatever the state: a job retried, or failed once and then completed, keeps it here'),
 });
 
 export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; url: UrlPolicy }): RouteGroup {
@@ -59,8 +61,8 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
     const job = await jobs().read(String(req.params.id));
     if (!job) throw new Problem('not-found', 'UNKNOWN_JOB', `no job ${req.params.id}`, 'id');
     res.json({
-      job_id: job.id, state: job.state, source: job.source, attempts_made: job.attemptsMade,
-      progress: job.progress, summary: job.summary, error: job.error,
+      job_id: job.id, state: job.state, source: job.source, attempts_made: job.attemptsMade, attempts_stalled: job.attemptsStalled,
+      progress: job.progress, summary: job.summary, error: job.error, last_attempt_error: job.lastAttemptError,
     });
   });
 

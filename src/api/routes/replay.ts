@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ReplayMetrics } from '../../stream/metrics.js';
+import { logFailure } from '../../log.js';
 import { streamReplay } from '../../stream/replay.js';
 import { ReplayQuery } from '../../stream/requests.js';
 import type { InstrumentCatalog } from '../../stream/symbols.js';
@@ -37,7 +38,7 @@ export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: Repla
     metrics.activeStreams.inc({ transport: 'http' });
     try {
       if (q.format === 'dbn') {
-        const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'http replay failed');
+        const onFailure = (err: unknown, records: number) => logFailure(log, 'http replay failed', err, { records });
         await sendDbn({ ...deps, onFailure }, res, controller, { symbols: q.symbols, from: q.from, to: q.to, after: q.after, publisherId: q.publisher_id }, q.depth, q);
         return;
       }
@@ -48,7 +49,7 @@ export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: Repla
         metrics.replayFrames.inc({ transport: 'http' }, frames);
         metrics.replayBytes.inc({ transport: 'http' }, bytes);
       }));
-      if (counts.failure !== undefined) log.error({ err: counts.failure, frames: counts.frames }, 'http replay failed');
+      if (counts.failure !== undefined) logFailure(log, 'http replay failed', counts.failure, { frames: counts.frames });
       res.end();
     } finally {
       release();

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import { logFailure } from '../../log.js';
 import { EXPORT_MEDIA_TYPES, streamExport } from '../../stream/export.js';
 import { SnapshotsQuery } from '../../stream/requests.js';
 import type { InstrumentCatalog } from '../../stream/symbols.js';
@@ -27,7 +28,7 @@ export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger
       const controller = new AbortController();
       res.on('close', () => controller.abort());
       if (q.format === 'dbn') {
-        const onFailure = (err: unknown, records: number) => log.error({ err, records }, 'dbn export failed');
+        const onFailure = (err: unknown, records: number) => logFailure(log, 'dbn export failed', err, { records });
         const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit, publisherId: q.publisher_id };
         await sendDbn({ ...deps, onFailure }, res, controller, range, q.depth, { rate: 0, speed: 0 });
         return;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { SenderOptions, UndiciTransport } from '@questdb/nodejs-client';
+import { Readable } from 'node:stream';
+import { SenderOptions } from '@questdb/nodejs-client';
 import { Agent } from 'undici';
-import { StoreError } from '../port.js';
+import { SILENT_LOG, StoreError, type StoreLog } from '../port.js';
 import type { PgOptions } from './pg-wire.js';
 
 /** How the adapter talks to one QuestDB: bounds and deadlines (see docs/questdb.md). */
@@ -16,9 +17,18 @@ export interface QuestDbLimits {
   pgAddr?: string;
   /** Days of snapshots and trades to keep (QuestDB's TTL, set at init; 0 keeps all); undefined leaves the tables' TTL as it is. */
   ttlDays?: number;
+  /** Bytes per ILP request: a batch goes as requests of about this size, each one transaction. */
+  requestBytes: number;
+  /** A flush fails once QuestDB has applied nothing of its WAL for this long (see wal.ts). */
+  walStallMs: number;
 }
 
-export const DEFAULT_LIMITS: QuestDbLimits = { readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000 };
+/** Bytes per ILP request by default (BOOKTAPE_QDB_REQUEST_MB): a write batch of QUESTDB_WRITE_BATCH_ROWS in one WAL transaction. */
+export const DEFAULT_REQUEST_BYTES = 64 << 20;
+
+export const DEFAULT_LIMITS: QuestDbLimits = {
+  readConnections: 16, timeoutMs: 10_000, retryTimeoutMs: 60_000, requestBytes: DEFAULT_REQUEST_BYTES, walStallMs: 300_000,
+};
 
 /** How many deadlines a query may wait in the queue before it is refused STORE_BUSY. */
 export const QUEUE_WAITS = 6;
@@ -74,18 +84,93 @@ export function pgOptions(conf: string, pgAddr: string | undefined, connectTimeo
   };
 }
 
-/** A client error's status code from the official transport's message, or null for an outage (no answer, timeout, 5xx). */
-export function rejectedStatus(err: unknown): number | null {
-  const m = /statusCode=(\d+)/.exec(String((err as Error)?.message ?? err));
-  const status = m === null ? null : Number(m[1]);
-  return status !== null && status >= 400 && status < 500 ? status : null;
+/** Statuses that mean "not now" rather than "not these rows" (the official client retries the same). */
+const RETRIED_STATUS = new Set([500, 503, 504, 507, 509, 523, 524, 529, 599]);
+
+/** Backoff between write attempts through an outage: doubling from the first to the last. */
+const FIRST_PAUSE_MS = 10;
+const LAST_PAUSE_MS = 1_000;
+
+const BODY_SLICE_BYTES = 256 << 10;
+
+function* slices(bytes: Buffer): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += BODY_SLICE_BYTES) yield bytes.subarray(at, at + BODY_SLICE_BYTES);
 }
 
 /**
- * The HTTP side of a QuestDB store: ILP writes through the official client's
- * transport (retries through outages for retry_timeout, authentication, TLS)
- * and /exec reads through a bounded pool of keep-alive connections, every
- * call under a deadline.
+ * Why QuestDB did not take a request, in the terms an operator acts on: a
+ * refused connection is a server that is not running (or not there); no
+ * answer is a server that is up but overloaded, stopped or hung; a dropped
+ * connection is one that restarted or crashed.
+ */
+export interface Outage {
+  cause: 'refused' | 'no-answer' | 'dropped' | 'unreachable' | 'server-error';
+  /** Completes "QuestDB at <address> ...". */
+  detail: string;
+}
+
+/** A request's failure as an Outage, or null when it is no outage (a bug, a TLS or configuration error). */
+export function outageOf(err: unknown, waitedMs: number): Outage | null {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { cause: 'refused', detail: 'refused the connection (ECONNREFUSED): the server is down, or not listening at that address' };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return { cause: 'no-answer', detail: `did not answer within ${waitedMs} ms (${code}): the server is up but overloaded, stopped or hung` };
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return { cause: 'dropped', detail: `closed the connection mid-request (${code}): the server restarted or crashed` };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return { cause: 'unreachable', detail: `could not be reached (${code}): check the host name, DNS and the network` };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Turns a run of failed write attempts into one warn line when QuestDB
+ * stops taking writes (and one if the reason changes), and one when it
+ * takes them again, with how long it did not: an outage that writes ride
+ * out still shows in the log.
+ */
+class WriteOutage {
+  private since: number | null = null;
+  private cause: Outage['cause'] | null = null;
+
+  constructor(private readonly log: StoreLog, private readonly base: string, private readonly retryMs: number) {}
+
+  down(o: Outage): void {
+    if (this.cause === o.cause) return;
+    const first = this.since === null;
+    this.since ??= Date.now();
+    this.cause = o.cause;
+    this.log.warn(
+      { questdb: this.base, cause: o.cause, err: `QuestDB at ${this.base} ${o.detail}`, retry_timeout_ms: this.retryMs },
+      first ? 'QuestDB does not take writes; retrying' : 'QuestDB still does not take writes, for another reason; retrying',
+    );
+  }
+
+  up(): void {
+    if (this.since === null) return;
+    this.log.warn({ questdb: this.base, cause: this.cause, down_ms: Date.now() - this.since }, 'QuestDB takes writes again');
+    this.since = null;
+    this.cause = null;
+  }
+}
+
+/**
+ * The HTTP side of a QuestDB store: ILP writes over one keep-alive
+ * connection, retried through outages for retry_timeout, and /exec reads
+ * through a bounded pool of keep-alive connections, every call under a
+ * deadline. QDB_CLIENT_CONF is read by the official client (address,
+ * credentials, TLS, timeouts).
  */
 export class QuestDbConnection {
   readonly base: string;
@@ -93,20 +178,23 @@ export class QuestDbConnection {
   private readonly options: SenderOptions;
   private readAgent: Agent;
   private writeAgent: Agent;
-  private transport: UndiciTransport;
+  private readonly outage: WriteOutage;
   /** Queries running, and those waiting for one to finish. */
   private busy = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(conf: string, readonly limits: QuestDbLimits = DEFAULT_LIMITS) {
+  /** How long writes (and the wait for the WAL) ride out an outage: QDB_CLIENT_CONF's retry_timeout, else limits.retryTimeoutMs. */
+  get retryTimeoutMs(): number {
+    return this.options.retry_timeout ?? 0;
+  }
+
+  constructor(conf: string, readonly limits: QuestDbLimits = DEFAULT_LIMITS, log: StoreLog = SILENT_LOG) {
     this.options = parseConf(conf);
-    // ILP v2 is what the encoder writes; the minimum server version (checked at init) accepts it.
-    this.options.protocol_version = '2';
     if (this.options.retry_timeout === undefined) this.options.retry_timeout = limits.retryTimeoutMs;
     ({ base: this.base, headers: this.headers } = execEndpoint(conf));
     this.readAgent = this.agent(limits.readConnections);
     this.writeAgent = this.agent(1);
-    this.transport = this.newTransport();
+    this.outage = new WriteOutage(log, this.base, this.options.retry_timeout);
   }
 
   private agent(connections: number): Agent {
@@ -114,10 +202,6 @@ export class QuestDbConnection {
       ? { ca: this.options.tls_ca ? readFileSync(this.options.tls_ca) : undefined, rejectUnauthorized: this.options.tls_verify !== false }
       : {};
     return new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { keepAlive: true, ...tls } });
-  }
-
-  private newTransport(): UndiciTransport {
-    return new UndiciTransport({ ...this.options, agent: this.writeAgent } as SenderOptions);
   }
 
   /**
@@ -129,35 +213,60 @@ export class QuestDbConnection {
   async renewWriter(abandon = false): Promise<void> {
     const old = this.writeAgent;
     this.writeAgent = this.agent(1);
-    this.transport = this.newTransport();
     await (abandon ? old.destroy() : old.close()).catch(() => undefined);
   }
 
   /**
-   * Sends ILP bytes: one request, one transaction. Outages are retried for
-   * retry_timeout; the client's retries do not end by themselves when the
-   * connection is refused, so the request is cut off here once
-   * retry_timeout and one request_timeout have passed.
+   * Sends ILP bytes (protocol version 2): one request, one transaction. An
+   * outage (a refused or dropped connection, no answer within
+   * request_timeout, a 5xx) is retried with a backoff for retry_timeout
+   * (DEDUP makes a request sent twice harmless), and logged once when it
+   * starts and once when writes land again. Past retry_timeout the write
+   * fails STORE_UNAVAILABLE saying which it was. A 4xx is QuestDB refusing
+   * the rows: STORE_WRITE_FAILED at once.
    */
   async write(bytes: Buffer): Promise<void> {
-    const limit = (this.options.retry_timeout ?? 0) + (this.options.request_timeout ?? 10_000);
-    let timer: NodeJS.Timeout | undefined;
-    const cutOff = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
-    });
-    const agent = this.writeAgent;
-    try {
-      await Promise.race([this.transport.send(bytes), cutOff]);
-    } catch (err) {
-      const status = rejectedStatus(err);
-      const why = String((err as Error)?.message ?? err);
-      if (status !== null) throw new StoreError('STORE_WRITE_FAILED', `QuestDB rejected a write (HTTP ${status}): ${why}`);
-      // Whatever is still retrying on this connection stops with it.
-      if (agent === this.writeAgent) await this.renewWriter(true);
-      throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} did not take a write within retry_timeout=${this.options.retry_timeout} ms: ${why}`);
-    } finally {
-      clearTimeout(timer);
+    const retryMs = this.retryTimeoutMs;
+    const started = Date.now();
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LAST_PAUSE_MS)) {
+      const outage = await this.post(bytes);
+      if (outage === null) {
+        this.outage.up();
+        return;
+      }
+      this.outage.down(outage);
+      if (Date.now() - started + pause > retryMs) {
+        throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} ${outage.detail}; the write was retried for retry_timeout=${retryMs} ms`);
+      }
+      await new Promise((res) => setTimeout(res, pause + Math.random() * pause * 0.2));
     }
+  }
+
+  /**
+   * One POST of ILP bytes: null once QuestDB took them, else the outage that
+   * kept it from them. The body goes in slices, so request_timeout counts
+   * from the last slice the server took: a server still reading a large
+   * request (slowly, under load) is not cut off as one that stopped.
+   */
+  private async post(bytes: Buffer): Promise<Outage | null> {
+    const waitMs = this.options.request_timeout ?? 10_000;
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.writeAgent.request({
+        origin: this.base, method: 'POST', path: '/write?precision=n', headers: { ...this.headers, 'content-length': String(bytes.length) },
+        body: Readable.from(slices(bytes), { objectMode: false }), headersTimeout: waitMs, bodyTimeout: waitMs,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      const outage = outageOf(err, waitMs);
+      if (outage === null) throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} could not be written to: ${(err as Error).message}`);
+      return outage;
+    }
+    if (status >= 200 && status < 300) return null;
+    if (RETRIED_STATUS.has(status)) return { cause: 'server-error', detail: `answered HTTP ${status}: ${text.slice(0, 300)}` };
+    throw new StoreError('STORE_WRITE_FAILED', `QuestDB rejected a write (HTTP ${status}): ${text.slice(0, 500)}`);
   }
 
   /**
@@ -215,7 +324,8 @@ export class QuestDbConnection {
     } catch (err) {
       if (deadline.aborted) throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} did not answer within ${this.limits.timeoutMs} ms`);
       if (signal?.aborted) throw new StoreError('STORE_UNAVAILABLE', 'the read was cancelled');
-      throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} did not answer: ${(err as Error).message}`);
+      const outage = outageOf(err, this.limits.timeoutMs);
+      throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} ${outage?.detail ?? `did not answer: ${(err as Error).message}`}`);
     }
     let body: ExecResult & { error?: string };
     try {

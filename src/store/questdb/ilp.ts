@@ -158,23 +158,30 @@ function end(o: Buffer, p: number, b: RowBuffer, i: number): number {
   return p;
 }
 
+/** An ILP request's first buffer: it doubles as rows come, up to the request's limit. */
+const FIRST_REQUEST_BYTES = 1 << 20;
+
 /**
  * One ILP request being filled: rows are appended while they fit in
  * `limit` bytes (by their upper bound); a single row larger than that
- * gets a request of its own.
+ * gets a request of its own. The buffer grows with the rows, so a small
+ * batch (a few trades) does not hold a large request's memory.
  */
 export class IlpRequest {
   buf: Buffer;
   p = 0;
   constructor(readonly limit: number) {
-    this.buf = Buffer.allocUnsafe(limit);
+    this.buf = Buffer.allocUnsafe(Math.min(limit, FIRST_REQUEST_BYTES));
   }
 
   /** Whether a row of at most `bound` bytes goes in (making room when the request is empty). */
   fits(bound: number): boolean {
-    if (this.p + bound <= this.buf.length) return true;
-    if (this.p > 0) return false;
-    this.buf = Buffer.allocUnsafe(bound);
+    const need = this.p + bound;
+    if (need <= this.buf.length) return true;
+    if (this.p > 0 && need > this.limit) return false;
+    const grown = Buffer.allocUnsafe(Math.max(need, Math.min(this.limit, this.buf.length * 2)));
+    this.buf.copy(grown, 0, 0, this.p);
+    this.buf = grown;
     return true;
   }
 

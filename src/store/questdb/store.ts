@@ -4,21 +4,19 @@ import { breather } from '../../flow.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  StoreError, compareKeys, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  SILENT_LOG, StoreError, compareKeys, type StoreLog, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
 import { Conditions, type Statement } from './statement.js';
+import { waitForWal, walTablesOf } from './wal.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 
-export { execEndpoint } from './connection.js';
+export { DEFAULT_REQUEST_BYTES, execEndpoint } from './connection.js';
 export { DDL } from './schema.js';
-
-/** Bytes per ILP request: a batch goes as requests of about this size, each its own transaction (DEDUP makes any split safe). */
-export const DEFAULT_REQUEST_BYTES = 4 << 20;
 
 /** Rows encoded between yields to the event loop. */
 const SLICE_ROWS = 256;
@@ -59,9 +57,9 @@ export class QuestDbStore implements SnapshotStore {
   /** Runs whose record failed to write, oldest first: written with the next one. */
   private unrecorded: IngestRun[] = [];
 
-  constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly requestBytes = DEFAULT_REQUEST_BYTES) {
+  constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly log: StoreLog = SILENT_LOG) {
     const l = { ...DEFAULT_LIMITS, ...limits };
-    this.db = new QuestDbConnection(conf, l);
+    this.db = new QuestDbConnection(conf, l, log);
     this.pg = new PgPool(pgOptions(conf, l.pgAddr, l.timeoutMs), { connections: l.readConnections, timeoutMs: l.timeoutMs, queueMs: QUEUE_WAITS * l.timeoutMs });
   }
 
@@ -129,13 +127,13 @@ export class QuestDbStore implements SnapshotStore {
       inFlight.catch(() => undefined);
     };
     try {
-      let req = new IlpRequest(this.requestBytes);
+      let req = new IlpRequest(this.db.limits.requestBytes);
       while (from < length) {
         const n = append(req, from, SLICE_ROWS);
         from += n;
         if (n < SLICE_ROWS && from < length) {
           await dispatch(req);
-          req = new IlpRequest(this.requestBytes);
+          req = new IlpRequest(this.db.limits.requestBytes);
         } else if (from < length) await new Promise((res) => setImmediate(res));
       }
       if (req.p > 0) await dispatch(req);
@@ -148,8 +146,9 @@ export class QuestDbStore implements SnapshotStore {
 
   /**
    * Waits until every write so far is applied (the WAL of each table), so
-   * reads see them, and checks no table was dropped and recreated since init
-   * (a write may have been lost to it: the caller re-runs).
+   * reads see them, for as long as QuestDB makes progress (./wal.ts), and
+   * checks no table was dropped and recreated since init (a write may have
+   * been lost to it: the caller re-runs).
    */
   async flush(): Promise<void> {
     await this.writing;
@@ -161,15 +160,8 @@ export class QuestDbStore implements SnapshotStore {
         throw new StoreError('STORE_UNAVAILABLE', `QuestDB table ${name} was dropped or recreated while this process wrote to it: rows written since may be lost; run the ingest again`);
       }
     }
-    const deadline = Date.now() + this.db.limits.timeoutMs * 3;
-    for (;;) {
-      const rows = await this.rows(`SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
-      const suspended = rows.find((r) => r[1] === true);
-      if (suspended) throw new StoreError('STORE_WRITE_FAILED', `QuestDB suspended table ${String(suspended[0])}'s WAL: see the server log, then ALTER TABLE ${String(suspended[0])} RESUME WAL`);
-      if (rows.every((r) => Number(r[2]) >= Number(r[3]))) return;
-      if (Date.now() > deadline) throw new StoreError('STORE_UNAVAILABLE', `QuestDB did not apply its WAL within ${this.db.limits.timeoutMs * 3} ms`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const walTables = async () => walTablesOf(await this.db.exec(`SELECT * FROM wal_tables() WHERE name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`));
+    await waitForWal(walTables, this.db.base, { stallMs: this.db.limits.walStallMs, outageMs: this.db.retryTimeoutMs, log: this.log });
   }
 
   /**

@@ -1,0 +1,172 @@
+/**
+ * A trading day on a real QuestDB, as an operator meets it: a second file
+ * into a day that already holds rows (QuestDB merges it in, and the ingest
+ * must wait for that however long it takes while it makes progress), a WAL
+ * that stops, and an outage the writes ride out, seen in a worker's log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import type { StoreLog } from '../../src/store/port.js';
+import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { CLI } from '../helpers.js';
+import { NO_QDB, qdbConf } from '../questdb.js';
+import { freshQuestDb, proxyTo } from './questdb-server.js';
+import { questdbRuns } from './runs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'booktape-qdb-day-'));
+const policy = { dataRoots: [dir], allowHosts: [], maxBytes: Infinity, timeoutMs: 10_000, maxRedirects: 0 };
+const snapshotPolicy = { depth: 10, intervalNs: 0 };
+
+/** A synthetic day file; every seed starts at the same instant, so a second file lands among the first one's rows. */
+async function synth(name: string, records: number, seed: number): Promise<string> {
+  const path = join(dir, name);
+  const p = spawn('node', [CLI, 'synth', path, '--records', String(records), '--seed', String(seed), '--instruments', '8'], { stdio: 'ignore' });
+  await new Promise((r) => p.on('exit', r));
+  return path;
+}
+
+/** Rows of a clean run of the files, one after the other, into a fresh embedded store. */
+async function serialCount(files: string[]): Promise<number> {
+  const store = new DuckDbStore(join(mkdtempSync(join(tmpdir(), 'booktape-serial-')), 'serial.duckdb'));
+  await store.init();
+  for (const f of files) await ingest(f, { store, sourcePolicy: policy, snapshotPolicy });
+  const n = await store.countSnapshots();
+  await store.close();
+  return n;
+}
+
+function captured() {
+  const lines: Array<{ level: string; msg: string; fields: Record<string, unknown>; at: number }> = [];
+  const log: StoreLog = {
+    info: (fields, msg) => lines.push({ level: 'info', msg, fields, at: Date.now() }),
+    warn: (fields, msg) => lines.push({ level: 'warn', msg, fields, at: Date.now() }),
+  };
+  return { lines, log };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {
+  for (const end = Date.now() + ms; !(await check());) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!qdbConf)(`A trading day on QuestDB: files into a day that holds rows, the wait for its WAL${NO_QDB}`, () => {
+  const files = (async () => ({ day: await synth('day.dbn', 400_000, 31), late: await synth('late.dbn', 150_000, 32) }))();
+  const expected = (async () => { const f = await files; return serialCount([f.day, f.late]); })();
+
+  it('a second file into a day partition that already holds rows succeeds, and every row of both files is there', async () => {
+    const { day, late } = await files;
+    // Small requests: many WAL transactions, each an out-of-order merge into the day. Reads time out
+    // after 1 s: the old wait for the WAL (3 of those) gave up while QuestDB was still merging.
+    const { lines, log } = captured();
+    const store = await freshQuestDb({ timeoutMs: 1000, requestBytes: 256 << 10 }, log);
+    await ingest(day, { store, sourcePolicy: policy, snapshotPolicy });
+    const summary = await ingest(late, { store, sourcePolicy: policy, snapshotPolicy });
+    expect(summary.snapshots).toBeGreaterThan(0);
+    expect(await store.countSnapshots()).toBe(await expected);
+    expect((await questdbRuns(store)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+    await store.close();
+  }, 400_000);
+
+  it('a WAL backlog QuestDB applies for longer than the stall time is waited for while it moves, with its progress in the log', async () => {
+    const { day, late } = await files;
+    const { lines, log } = captured();
+    const store = await freshQuestDb({ timeoutMs: 1000, walStallMs: 4000, requestBytes: 64 << 10 }, log);
+    await ingest(day, { store, sourcePolicy: policy, snapshotPolicy });
+    // The late file's rows pile up in the WAL while QuestDB applies nothing (as under a long merge), then it applies them all.
+    await store.exec('ALTER TABLE book_snapshots SUSPEND WAL');
+    const run = ingest(late, { store, sourcePolicy: policy, snapshotPolicy });
+    await until('the ingest to wait on the suspended WAL', () => lines.some((l) => l.msg.includes('waiting for ALTER TABLE book_snapshots RESUME WAL')));
+    const resumed = Date.now();
+    await store.exec('ALTER TABLE book_snapshots RESUME WAL');
+    await run;
+    const waited = Date.now() - resumed;
+    expect(await store.countSnapshots()).toBe(await expected);
+    // Longer than any fixed clock the stall time would have been, and not one line about a stall.
+    expect(waited).toBeGreaterThan(4000);
+    const progress = lines.filter((l) => l.msg === 'waiting for QuestDB to apply its WAL');
+    expect(progress.length).toBeGreaterThan(0);
+    const applied = progress.map((l) => (l.fields.tables as Array<{ table: string; applied: number }>).find((t) => t.table === 'book_snapshots')?.applied ?? Infinity);
+    expect(applied).toEqual([...applied].sort((a, b) => a - b));
+    await store.close();
+  }, 400_000);
+
+  it('a WAL that stops fails the ingest STORE_WAL_STALLED after the stall time, saying why and what to do; its run is recorded with every row it wrote', async () => {
+    const { late } = await files;
+    const { lines, log } = captured();
+    const store = await freshQuestDb({ walStallMs: 3000 }, log);
+    await store.exec('ALTER TABLE book_snapshots SUSPEND WAL');
+    try {
+      const t0 = Date.now();
+      const err = await ingest(late, { store, sourcePolicy: policy, snapshotPolicy }).then(() => null, (e: unknown) => e);
+      const waited = Date.now() - (lines.find((l) => l.msg.includes('RESUME WAL'))?.at ?? t0);
+      expect(err).toMatchObject({
+        code: 'STORE_WAL_STALLED', kind: 'unavailable',
+        message: expect.stringMatching(/applied nothing of table book_snapshots's WAL for 3000 ms \(BOOKTAPE_QDB_WAL_STALL_MS\).*ALTER TABLE book_snapshots RESUME WAL/),
+      });
+      expect(waited).toBeGreaterThanOrEqual(3000);
+      expect(waited).toBeLessThan(15_000);
+    } finally {
+      await store.exec('ALTER TABLE book_snapshots RESUME WAL');
+    }
+    await store.flush();
+    const [run] = await questdbRuns(store);
+    const rows = await store.countSnapshots();
+    expect(run).toMatchObject({ status: 'failed', snapshots: rows, error: expect.stringMatching(/^\[STORE_WAL_STALLED\]/) });
+    expect(run.records).toBe(150_000);
+    expect(JSON.parse(run.symbols)).toHaveLength(8);
+    await store.close();
+  }, 400_000);
+});
+
+describe.skipIf(!qdbConf)(`A QuestDB outage in a worker's log${NO_QDB}`, () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+  it('an outage shorter than retry_timeout is logged at warn by the worker when it starts and when it ends; the job completes', async () => {
+    await (await freshQuestDb()).close();
+    const file = await synth('outage.dbn', 400_000, 33);
+    const proxy = await proxyTo();
+    const env = {
+      BOOKTAPE_STORE: 'questdb', QDB_CLIENT_CONF: `${proxy.conf}retry_timeout=30000;request_timeout=2000;`, REDIS_URL: 'redis://127.0.0.1:6379',
+      BOOKTAPE_QUEUE_PREFIX: `bt-qdb-day-${randomBytes(6).toString('hex')}`, BOOKTAPE_DATA_ROOTS: dir, LOG_LEVEL: 'info',
+    };
+    const queue = ingestQueue(loadConfig(env));
+    const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    try {
+      const { job } = await enqueueIngest(queue, { source: file });
+      await until('the run under way', async () => ((await queue.getJob(job.id!))?.progress as { snapshots?: number } | undefined)?.snapshots! > 20_000);
+      // QuestDB restarting: connections dropped and refused for 3 s.
+      await proxy.refuse();
+      await new Promise((r) => setTimeout(r, 3000));
+      await proxy.restore();
+      await until('the job to complete', async () => (await job.getState()) === 'completed', 240_000);
+      const down = lines().find((l) => l.msg === 'QuestDB does not take writes; retrying');
+      const up = lines().find((l) => l.msg === 'QuestDB takes writes again');
+      expect(down).toMatchObject({ level: 40, cause: expect.stringMatching(/refused|dropped/), retry_timeout_ms: 30_000 });
+      expect(up).toMatchObject({ level: 40, down_ms: expect.any(Number) });
+      expect(up!.down_ms as number).toBeGreaterThanOrEqual(2000);
+      expect(lines().filter((l) => l.msg === 'QuestDB does not take writes; retrying')).toHaveLength(1);
+      expect(lines().filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await proxy.close();
+    }
+  }, 400_000);
+});
