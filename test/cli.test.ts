@@ -135,6 +135,9 @@ describe('booktape CLI', () => {
       [['synth', 'out.dbn'], /required option '--records <n>' not specified/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['decode', CLX5, '--nope'], /unknown option '--nope'/],
+      // Commander's suggestion, on the same line as the error it belongs to.
+      [['book', CLX5, '--depht', '3'], /unknown option '--depht': did you mean --depth\? \(booktape --help/],
+      [['bok', CLX5], /unknown command 'bok': did you mean book\? \(booktape --help/],
       [['meta'], /missing required argument 'file'/],
     ];
     for (const [args, message] of cases) {
