@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { IngestProgress } from '../pipeline/ingest.js';
 import type { IngestSummaryJson } from '../pipeline/summary-json.js';
 
 /**
@@ -44,8 +45,8 @@ export interface IngestJobView {
   state: string;
   source: string;
   attemptsMade: number;
-  /** The pipeline's last progress report (IngestProgress), as the job stored it. */
-  progress: unknown;
+  /** The pipeline's last progress report; before the first (a job not yet started, or failed at once), none done. */
+  progress: IngestProgress;
   summary: IngestSummaryJson | null;
   error: string | null;
 }

@@ -18,9 +18,9 @@ import { openStore, type StoreOptions } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
 import { ingestMetrics } from '../pipeline/metrics.js';
-import { ingestOptions } from '../pipeline/options.js';
+import { enqueuePolicy, ingestOptions } from '../pipeline/options.js';
+import { refuseUnfetchableSource } from '../pipeline/source.js';
 import { ingestSummaryJson } from '../pipeline/summary-json.js';
-import { refuseDisallowedUrl } from '../url-policy.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createMetrics } from '../api/metrics.js';
 import { serveProbes } from '../api/probe-server.js';
@@ -110,7 +110,7 @@ const ENQUEUE_TIMEOUT_MS = 5_000;
 
 export async function enqueueCommand(source: string, opts: { force?: boolean } = {}): Promise<void> {
   const config = loadConfig();
-  refuseDisallowedUrl(source, config.url);
+  await refuseUnfetchableSource(source, enqueuePolicy(config));
   if (!(await redisAnswers(config.redisUrl, 2_000))) {
     throw jobsUnavailable(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
   }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLX5 } from '../helpers.js';
@@ -95,8 +97,9 @@ describe('hostile transport input gets a 4xx problem, never a 500', () => {
     const unknown = expectProblem(await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'x-klingon' }, '{"source":"x.dbn"}'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expect(unknown.detail).toMatch(/encoding/i);
     expectProblem(await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, 'not gzip at all'), 400, 'INVALID_BODY');
-    // A real gzip body is taken.
-    const ok = await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, gzipSync('{"source":"gz/x.dbn"}'));
+    // A real gzip body is taken (its source a file under the data roots, which the job then finds is no DBN).
+    writeFileSync(join(s.dir, 'gz.dbn'), 'not DBN');
+    const ok = await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, gzipSync(JSON.stringify({ source: join(s.dir, 'gz.dbn') })));
     expect(ok.status, ok.body).toBe(202);
   });
 
