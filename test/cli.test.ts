@@ -54,6 +54,18 @@ describe('booktape CLI', () => {
     expect(stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: host other.example is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS/);
   });
 
+  it('enqueue refuses a path outside the data roots, or a missing file, before touching Redis', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-enqueue-'));
+    const env = { REDIS_URL: 'redis://127.0.0.1:1', BOOKTAPE_DATA_ROOTS: dir };
+    const outside = await cliWith(env, 'enqueue', '/etc/passwd');
+    expect([outside.code, outside.stderr]).toEqual([2, expect.stringMatching(/^booktape: error \[SOURCE_NOT_ALLOWED\]: \/etc\/passwd is outside the data roots/)]);
+    const missing = await cliWith(env, 'enqueue', join(dir, 'nope.dbn'));
+    expect([missing.code, missing.stderr]).toEqual([2, `booktape: error [SOURCE_NOT_FOUND]: no such file: ${join(dir, 'nope.dbn')}\n`]);
+    // Workers on another machine: only the path is judged, and then Redis is asked (here, in vain).
+    const split = await cliWith({ ...env, BOOKTAPE_SOURCE_CHECK: 'path' }, 'enqueue', join(dir, 'nope.dbn'));
+    expect([split.code, split.stderr]).toEqual([2, expect.stringMatching(/^booktape: error \[JOBS_UNAVAILABLE\]/)]);
+  });
+
   it('meta prints the metadata as JSON, its enums by Databento\'s names', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
     expect(code).toBe(0);
