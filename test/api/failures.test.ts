@@ -46,6 +46,25 @@ function expectProblem(res: RawResponse, status: number, code?: string): { code:
 const errorsLogged = () => s.logged.filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
 
 describe('authentication', () => {
+  it('a 401 asks for what its body says to send: a write Basic (a browser\'s prompt) or Bearer, a read Bearer only', async () => {
+    for (const [target, init] of [['/admin/queues', {}], ['/v1/ingest', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }]] as const) {
+      const res = await fetch(`${s.base}${target}`, init);
+      expect(res.status).toBe(401);
+      const challenges = res.headers.get('www-authenticate')!;
+      expect(challenges).toMatch(/^Basic realm="booktape"/);
+      expect(challenges).toContain('Bearer realm="booktape"');
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body.code).toBe('UNAUTHORIZED');
+      expect(body.detail).toMatch(/"Authorization: Bearer <token>".*password of HTTP Basic/);
+    }
+    const read = await fetch(`${s.base}/v1/instruments`);
+    expect(read.status).toBe(401);
+    expect(read.headers.get('www-authenticate')).toBe('Bearer realm="booktape"');
+    const body = (await read.json()) as { detail: string };
+    expect(body.detail).toContain('"Authorization: Bearer <token>"');
+    expect(body.detail).not.toContain('Basic');
+  });
+
   it('auth schemes are case-insensitive (RFC 9110): bearer, BEARER, basic', async () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
       const res = await ask('GET', '/v1/instruments', { authorization: `${scheme} ${READ_TOKEN}` });
