@@ -237,32 +237,52 @@ describe('booktape CLI', () => {
     expect(outside.stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: .+\n$/);
   }, 180_000); // three CLI runs, each loading the services and DuckDB
 
-  it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
+  it('demo ingests the bundled sample once, serves it at the URLs it prints, and exits 0 on SIGTERM; a second demo serves the store at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));
     const env = {
       ...process.env, BOOKTAPE_STORE: 'duckdb', BOOKTAPE_DUCKDB_PATH: join(dir, 'demo.duckdb'), PORT: '0', BOOKTAPE_TCP_PORT: '0', LOG_LEVEL: 'silent',
       BOOKTAPE_QUEUE_PREFIX: `bt-demo-${process.pid}-${Date.now()}`,
     };
-    const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    try {
+    /** Runs the demo until it serves; checks the book it serves, stops it (exit 0) and returns what it printed. */
+    const demo = async (): Promise<{ stderr: string; ms: number }> => {
+      const started = performance.now();
+      const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       let stderr = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /books\s+(http:\/\/localhost:\d+)\/v1\/instruments/.exec(stderr);
-          if (m) resolve(m[1]);
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            const m = /books\s+(http:\/\/localhost:\d+)\/v1\/instruments/.exec(stderr);
+            if (m) resolve(m[1]);
+          });
+          child.on('exit', () => reject(new Error(`demo exited early: ${stderr}`)));
         });
-        child.on('exit', () => reject(new Error(`demo exited early: ${stderr}`)));
-      });
-      expect(stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
-      const book = await (await fetch(`${url}/v1/books/CLX5?depth=1`)).json();
-      expect(book).toMatchObject({ symbol: 'CLX5', bids: [{ price: '65.400000000', size: 1 }], asks: [{ price: '64.780000000', size: 3 }] });
+        const book = await (await fetch(`${url}/v1/books/CLX5?depth=1`)).json();
+        expect(book).toMatchObject({ symbol: 'CLX5', bids: [{ price: '65.400000000', size: 1 }], asks: [{ price: '64.780000000', size: 3 }] });
+        const [clx5] = await (await fetch(`${url}/v1/instruments`)).json();
+        expect(clx5.snapshots).toBe(32_053);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      return { stderr, ms: performance.now() - started };
+    };
+    const first = await demo();
+    expect(first.stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
+    // The store holds a succeeded run of the sample's content (ingest_runs, by sha256): not ingested again.
+    const second = await demo();
+    expect(second.stderr).toContain(`booktape: ${join(dir, 'demo.duckdb')} already holds CLX5 (data/CLX5_mbo.dbn, ingested before): serving it`);
+    expect(second.stderr).not.toContain('ingested 38212');
+    const store = new DuckDbStore(join(dir, 'demo.duckdb'));
+    await store.init();
+    try {
+      expect(await store.countSnapshots()).toBe(32_053);
     } finally {
-      child.kill('SIGTERM');
+      await store.close();
     }
-    expect(await exited).toBe(0);
-  });
+    console.log(`demo to serving: first start (ingest) ${first.ms.toFixed(0)} ms, second start ${second.ms.toFixed(0)} ms`);
+  }, 120_000);
 
   it('errors are one line with a code and exit 2, no stack trace', async () => {
     const bad = await cli('decode', join(FIXTURES, 'expected', 'test_data.mbo.dbn.ndjson'));

@@ -119,6 +119,13 @@ export async function refuseUnfetchableSource(source: string, policy: EnqueuePol
   if (!policy.dataRoots.some((root) => isUnder(path, resolve(root)))) throw outsideRoots(source, policy.dataRoots);
 }
 
+/** The sha256 of a file's content, hex: the key `ingest_runs` records a run's source by. */
+export async function fileSha256(path: string): Promise<string> {
+  const meter = new Meter(null);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })) meter.update(chunk as Buffer);
+  return meter.digest();
+}
+
 async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxBytes: number): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) {
     meter.update(chunk);

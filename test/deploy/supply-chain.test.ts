@@ -92,5 +92,7 @@ describe('CI and the image', () => {
     // The build stage copies every tsconfig `npm run build` reads.
     const copied = [...stages[0].matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
     for (const [, config] of pkg.scripts.build.matchAll(/tsc -p (\S+)/g)) expect(copied, config).toContain(config);
+    // ... and every script it runs.
+    for (const [, script] of pkg.scripts.build.matchAll(/node (scripts\/\S+)/g)) expect(copied, script).toContain(script.split('/')[0]);
   });
 });
