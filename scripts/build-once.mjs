@@ -45,6 +45,11 @@ if (process.argv.includes('--stamp')) {
   } else {
     const why = built === undefined ? 'no complete build yet' : missing !== undefined ? `${missing} is missing` : `${relative(ROOT, changed.path)} changed since the last build`;
     process.stderr.write(`booktape: building (${why})\n`);
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    try {
+      execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    } catch (err) {
+      // The build printed why; its exit status is this one's.
+      process.exit(err.status ?? 1);
+    }
   }
 }

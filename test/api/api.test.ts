@@ -208,7 +208,7 @@ describe('HTTP API on the DuckDB store', () => {
     const ask = (payload: string) => tcpExchange(server.tcpPort, payload, { halfClose: false });
     expect(JSON.parse(await ask('symbols=CLX5\n'))).toMatchObject({ type: 'error', code: 'INVALID_JSON' });
     const long = JSON.parse(await ask(`{"symbols":"${'X'.repeat(20_000)}`)); // no newline yet: the server stops waiting for one
-    expect(long).toMatchObject({ type: 'error', code: 'REQUEST_TOO_LARGE' });
+    expect(long).toMatchObject({ type: 'error', status: 413, code: 'REQUEST_TOO_LARGE' });
     expect(long.detail).toContain('16384 bytes');
   });
 

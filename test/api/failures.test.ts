@@ -175,7 +175,7 @@ describe('unknown symbols and empty ranges', () => {
     const text = await tcpExchange(s.server.tcpPort, JSON.stringify({ symbols: 'CLX5,NOPE', token: READ_TOKEN }) + '\n');
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; code?: string; detail?: string });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ type: 'error', code: 'UNKNOWN_SYMBOL' });
+    expect(lines[0]).toMatchObject({ type: 'error', status: 404, code: 'UNKNOWN_SYMBOL' });
     expect(lines[0].detail).toContain('NOPE');
   });
 
