@@ -270,6 +270,9 @@ describe('booktape CLI', () => {
     };
     const first = await demo();
     expect(first.stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
+    // The banner's replays name what the store holds, and how long the whole of it takes at the pace shown.
+    expect(first.stderr).toMatch(/replay {5}curl -N 'http:\/\/localhost:\d+\/v1\/replay\?symbols=CLX5&rate=1000' {3}\(32053 frames at 1000\/s: 32 s\)\n/);
+    expect(first.stderr).toMatch(/replay {5}npx booktape replay --tcp \d+ --symbols CLX5 --rate 1000 {3}\(the same over TCP\)\n/);
     // The store holds a succeeded run of the sample's content (ingest_runs, by sha256): not ingested again.
     const second = await demo();
     expect(second.stderr).toContain(`booktape: ${join(dir, 'demo.duckdb')} already holds CLX5 (data/CLX5_mbo.dbn, ingested before): serving it`);

@@ -22,6 +22,7 @@ import { enqueuePolicy, ingestOptions } from '../pipeline/options.js';
 import { fileSha256, refuseUnfetchableSource } from '../pipeline/source.js';
 import { ingestSummaryJson } from '../pipeline/summary-json.js';
 import { startServer, type RunningServer } from '../api/server.js';
+import { pacedSeconds } from '../stream/pacing.js';
 import { createMetrics } from '../api/metrics.js';
 import { serveProbes } from '../api/probe-server.js';
 import { readinessChecks } from '../api/readiness.js';
@@ -206,13 +207,18 @@ async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logg
   }
   const base = `http://localhost:${server.httpPort}`;
   log.info({ http: base, tcp: server.tcpPort, store: store.kind }, 'serving');
+  // The examples name what the store holds: its busiest instrument, and what replaying all of it takes.
+  const busiest = (await store.listInstruments().catch(() => [])).filter((i) => i.symbol !== null).sort((a, b) => b.snapshots - a.snapshots)[0];
+  const symbol = busiest?.symbol ?? 'CLX5';
+  const rate = 1000;
+  const whole = busiest === undefined ? '' : `   (${busiest.snapshots} frames at ${rate}/s: ${Math.round(pacedSeconds(busiest.snapshots, 0n, { rate, speed: 0 }))} s)`;
   process.stderr.write(
     [
       `booktape: serving the ${store.kind} store`,
       `  page       ${base}/   (the book: ladder, time slider, replay, chart)`,
-      `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
-      `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
-      `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,
+      `  books      ${base}/v1/instruments   ${base}/v1/books/${symbol}?depth=5`,
+      `  replay     curl -N '${base}/v1/replay?symbols=${symbol}&rate=${rate}'${whole}`,
+      `  replay     npx booktape replay --tcp ${server.tcpPort} --symbols ${symbol} --rate ${rate}   (the same over TCP)`,
       `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  jobs       ${base}/admin/queues${config.writeToken ? '' : '  (set BOOKTAPE_WRITE_TOKEN to enable)'}`,
       `  metrics    ${base}/metrics`,
