@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative as relativePath } from 'node:path';
@@ -10,8 +10,6 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { StoreError } from '../../src/store/port.js';
-import { rebuild } from '../../src/book/rebuild.js';
-import { openDbnFile } from '../../src/dbn/index.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
@@ -200,41 +198,6 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     expect(reading?.job.failedReason ?? null).toBeNull(); // not the stale error of the failed attempt
     expect(await readIngestJob(queue, 'no-such-job')).toBeNull();
   });
-
-  it('a worker killed (SIGKILL) mid-file leaves a job another worker finishes, with no duplicate rows; SIGTERM stops a worker cleanly', async () => {
-    const { config, env, dir, queue } = setup();
-    const big = join(dir, 'big.dbn');
-    const synth = spawn('node', [CLI, 'synth', big, '--records', '600000', '--seed', '9'], { stdio: 'ignore' });
-    await new Promise((r) => synth.on('exit', r));
-    let expected = 0;
-    await rebuild(await openDbnFile(big), { policy: { depth: 10, intervalNs: 0 }, onCaptured: (s) => { expected += s.length; } });
-
-    const startChild = (): ChildProcess => {
-      const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
-      return child;
-    };
-    const first = startChild();
-    const { job } = await enqueueIngest(queue, { source: big });
-    await waitFor('progress from the first worker', async () => {
-      const j = await queue.getJob(job.id!);
-      const p = j?.progress as { records?: number } | undefined;
-      return (p?.records ?? 0) > 50_000;
-    });
-    first.kill('SIGKILL');
-    await new Promise((r) => first.on('exit', r));
-    expect(await job.getState()).toBe('active'); // its lock will lapse
-
-    const second = startChild();
-    await waitFor('the job to complete on the second worker', async () => (await job.getState()) === 'completed', 120_000);
-    second.kill('SIGTERM');
-    const code = await new Promise((r) => second.on('exit', r));
-    expect(code).toBe(0);
-
-    const store = new DuckDbStore(config.duckdbPath);
-    cleanups.push(() => store.close());
-    expect(await store.countSnapshots()).toBe(expected);
-  }, 180_000);
 
   it('booktape worker serves its ingest metrics and readiness on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {
     const { env, dir, file, queue } = setup({ BOOKTAPE_METRICS_PORT: '0', LOG_LEVEL: 'info' });
