@@ -13,6 +13,7 @@ COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY src src
 COPY jobs jobs
 COPY web web
+COPY scripts scripts
 # `npm ci` installs exactly the lockfile and runs `prepare` (the build); bench/
 # is not copied, so it is neither compiled nor shipped.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund

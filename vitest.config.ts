@@ -1,18 +1,37 @@
-import { defineConfig } from 'vitest/config';
+import { availableParallelism } from 'node:os';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { propertyTimeout } from './test/property.js';
+
+/**
+ * `npm test`: the suite every change runs. Its slow searches and faults have
+ * scripts of their own, which CI (.ci/run) runs after it: `npm run
+ * test:faults` (workers killed, Redis stopped or hung, the store unwritable)
+ * and `npm run test:deep` (the property and fuzz tests, searched deeper).
+ *
+ * Files run several at a time: most of a file's time is spent waiting on
+ * child processes, sockets, Redis and timers, not computing, so more files
+ * than cores keep the machine busy. Each file has its own queue prefix,
+ * store and ports, so files share nothing but the Redis on 6379. The few
+ * that time the machine itself (the book page's frame budgets) or share one
+ * external server (QuestDB) run afterwards, one at a time.
+ */
+const SERIAL = ['test/web/page.test.ts', 'test/store/questdb*.test.ts'];
+/** Files at once: BOOKTAPE_TEST_WORKERS, else one more than the cores, at most 6. */
+const WORKERS = Number(process.env.BOOKTAPE_TEST_WORKERS) || Math.min(6, availableParallelism() + 1);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Tests choose their store explicitly: the user's QDB_CLIENT_CONF is hidden from them.
     setupFiles: ['test/setup-env.ts'],
-    // The tests run dist/ too (worker threads, the CLI): build it from these sources first.
+    // The tests run dist/ too (worker threads, the CLI): build it from these sources first, if they changed.
     globalSetup: ['test/build.global.ts'],
     // Longer when BOOKTAPE_TEST_RUNS_SCALE deepens the property tests.
     testTimeout: propertyTimeout(60_000),
     hookTimeout: 60_000,
-    // Integration suites share one Redis and one DuckDB directory per file.
-    fileParallelism: true,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SERIAL], maxWorkers: WORKERS } },
+      { extends: true, test: { name: 'serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

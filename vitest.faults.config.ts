@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The fault suite (`npm run test:faults`, run by .ci/run after `npm test`):
- * workers killed, Redis stopped, the store unwritable, mid-ingest. Its files
- * run one at a time: each case times its faults against a running ingest.
+ * workers killed mid-ingest, Redis stopped, hung and restarted (a
+ * redis-server of the test's own), the store unwritable. Its files run one
+ * at a time: each case times its faults against running processes.
  */
 export default defineConfig({
   test: {

@@ -7,10 +7,27 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '../src/config.js';
 import type { IngestJobs } from '../src/api/jobs.js';
+import type { IngestProgress } from '../src/pipeline/ingest.js';
 import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
 import { enqueueIngest, ingestQueue, probeJobCounts, readIngestJob, REDIS_PROBE_MS, type IngestJobData } from './queue.js';
 import { isConnectionError, jobsUnavailable, redisBackoff, withinMs } from './redis.js';
 import { BooktapeError } from '../src/errors.js';
+import { z } from 'zod';
+
+/** Progress as the worker stores it (IngestProgress). */
+const StoredProgress = z.object({
+  records: z.number(), bytes: z.number(), totalBytes: z.number().nullable(), percent: z.number().nullable(), snapshots: z.number().default(0),
+});
+
+/**
+ * A job's progress, the same shape whatever its state. BullMQ gives a job
+ * the number 0 until its run first reports, which a job waiting, or failed
+ * before decoding began (a missing file, a bad header), never did.
+ */
+function progressOf(stored: unknown): IngestProgress {
+  const parsed = StoredProgress.safeParse(stored);
+  return parsed.success ? parsed.data : { records: 0, bytes: 0, totalBytes: null, percent: 0, snapshots: 0 };
+}
 
 /** `work` within `ms`, its connection failures (a Redis lost mid-command) as JOBS_UNAVAILABLE. */
 async function redisCall<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -67,7 +84,7 @@ export class RedisIngestJobs implements IngestJobs {
     return {
       id: String(job.id), state, source: job.data.source,
       attemptsMade: job.attemptsMade + job.stalledCounter, attemptsStalled: job.stalledCounter,
-      progress: job.progress, summary: job.returnvalue ?? null,
+      progress: progressOf(job.progress), summary: job.returnvalue ?? null,
       error: state === 'failed' ? lastAttemptError : null, lastAttemptError,
     };
   }

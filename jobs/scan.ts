@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
 import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
 import type { SnapshotStore } from '../src/store/port.js';
+import { fileSha256 } from '../src/pipeline/source.js';
 import { enqueueIngest, type IngestJob, type IngestJobData } from './queue.js';
 
 const DBN_FILE = /\.dbn(\.zst)?$/i;
@@ -16,9 +15,7 @@ async function sha256Of(path: string): Promise<string> {
   const s = await stat(path);
   const known = hashes.get(path);
   if (known && known[0] === s.size && known[1] === s.mtimeMs) return known[2];
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  const digest = hash.digest('hex');
+  const digest = await fileSha256(path);
   hashes.set(path, [s.size, s.mtimeMs, digest]);
   return digest;
 }

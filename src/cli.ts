@@ -11,7 +11,7 @@ import { writeDecoded, type DecodeFormat } from './cli/decode.js';
 import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
 import { mbpLevelsOf, writeMbpRecords } from './cli/mbp-input.js';
 import { UsageError, reportCliError } from './cli/errors.js';
-import { checkOutputPath, openInputFile } from './cli/files.js';
+import { checkOutputPath, openInputFile, refuseBinaryToTty } from './cli/files.js';
 import { ProgressLine } from './cli/progress.js';
 import { parseDuration, parseInstant } from './time.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
@@ -123,7 +123,7 @@ program
       if (opts.format === 'dbn' && depth !== 1 && depth !== 10) {
         throw new UsageError('BAD_DEPTH', '--format dbn writes MBP-1 or MBP-10 records, the depths Databento has: use --depth 1 or --depth 10');
       }
-      if (opts.format === 'dbn' && process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', '--format dbn writes binary: redirect it to a file (> out.mbp.dbn)');
+      if (opts.format === 'dbn') refuseBinaryToTty('--format dbn');
       if (levels !== null && depth !== 1 && depth !== levels) {
         throw new UsageError('BAD_DEPTH', `${file} holds MBP-${levels} records (${levels} level${levels > 1 ? 's' : ''} a side): write them at --depth ${levels}${levels > 1 ? ' or 1' : ''}`);
       }
@@ -177,6 +177,23 @@ program
   .command('demo')
   .description('ingest the bundled CLX5 sample into the embedded store (no Redis or QuestDB needed), then serve it')
   .action(async () => (await services()).demoCommand());
+
+program
+  .command('replay')
+  .description('replay stored snapshots from a running server (booktape serve, the demo) to stdout, over HTTP or the TCP port: NDJSON lines (a header, the frames, an end line) or DBN; says on stderr how long a paced replay takes and how it ended')
+  .option('--url <url>', 'the server\'s HTTP address (default: http://localhost:PORT, PORT from the environment or 8080)')
+  .option('--tcp [address]', 'use the TCP replay port instead: [host:]port (no value: localhost:BOOKTAPE_TCP_PORT, default 7070)')
+  .option('--symbols <list>', 'comma-separated raw symbols (default: all)')
+  .option('--from <time>', 'first ts_recv, inclusive (ISO-8601 with a zone, or ns since the epoch)')
+  .option('--to <time>', 'last ts_recv, inclusive')
+  .option('--after <key>', 'resume after this frame: ts_recv,instrument_id,publisher_id,sequence,sub_sequence')
+  .option('--depth <n>', 'levels per side (1 to 50; dbn: 1 or 10)')
+  .option('--publisher-id <id>', 'one publisher\'s books, where a symbol has several')
+  .option('--rate <n>', 'frames per second (default: as fast as possible)')
+  .option('--speed <x>', 'a multiple of recorded time (1 = as recorded), instead of --rate')
+  .option('--format <format>', 'ndjson or dbn', oneOf('--format', ['ndjson', 'dbn'] as const), 'ndjson')
+  .option('--token <token>', 'the server\'s read token (default: BOOKTAPE_READ_TOKEN)')
+  .action(async (opts: import('./cli/replay.js').ReplayOptions) => (await import('./cli/replay.js')).replayCommand(opts));
 
 program
   .command('synth')

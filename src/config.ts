@@ -58,6 +58,7 @@ const Env = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   BOOKTAPE_QUEUE_PREFIX: z.string().default('booktape'),
   BOOKTAPE_DATA_ROOTS: list('./data,./var/inbox'),
+  BOOKTAPE_SOURCE_CHECK: z.enum(['file', 'path']).default('file'),
   BOOKTAPE_URL_ALLOW_HOSTS: list(),
   BOOKTAPE_URL_MAX_BYTES: int(1).default(10 * 1024 ** 3),
   BOOKTAPE_URL_TIMEOUT_MS: int(1).default(30_000),
@@ -112,6 +113,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_PROGRESS_MS: ['Jobs', 'interval of the CLI\'s progress lines when stderr is not a terminal'],
   BOOKTAPE_METRICS_PORT: ['Jobs', 'port on which `booktape worker` serves `GET /metrics` and `GET /readyz`; unset: none'],
   BOOKTAPE_DATA_ROOTS: ['Sources', 'directories local sources must be under'],
+  BOOKTAPE_SOURCE_CHECK: ['Sources', 'what `POST /v1/ingest` and `enqueue` check of a local path before queueing it: `file`, where they see the workers\' data roots (one machine, compose): it must be a file under `BOOKTAPE_DATA_ROOTS`, symlinks and `..` resolved; `path`, where workers read files this process cannot see: the path as written, `..` removed, must be under a root (see docs/operations.md)'],
   BOOKTAPE_URL_ALLOW_HOSTS: ['Sources', 'hosts URL sources may name; empty: no URLs'],
   BOOKTAPE_URL_MAX_BYTES: ['Sources', 'size limit of a download'],
   BOOKTAPE_URL_TIMEOUT_MS: ['Sources', 'wait for headers, and the longest stall between chunks of a download'],
@@ -165,6 +167,8 @@ export interface Config {
   redisUrl: string;
   queuePrefix: string;
   dataRoots: string[];
+  /** How much of a local source is checked before it is queued (see EnqueuePolicy). */
+  sourceCheck: 'file' | 'path';
   url: { allowHosts: string[]; maxBytes: number; timeoutMs: number; maxRedirects: number };
   depth: number;
   /** 0: a snapshot after every F_LAST. */
@@ -253,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     queuePrefix: e.BOOKTAPE_QUEUE_PREFIX,
     dataRoots: e.BOOKTAPE_DATA_ROOTS,
+    sourceCheck: e.BOOKTAPE_SOURCE_CHECK,
     url: {
       allowHosts: e.BOOKTAPE_URL_ALLOW_HOSTS,
       maxBytes: e.BOOKTAPE_URL_MAX_BYTES,

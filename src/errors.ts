@@ -49,6 +49,16 @@ export const FAILURE_KINDS: Readonly<Record<FailureKind, FailureTraits>> = {
   internal: { httpStatus: 500, exitCode: 1, retryable: true, logLevel: 'error' },
 };
 
+/**
+ * The kind a booktape answer's HTTP status stands for (FAILURE_KINDS read
+ * backwards), for a client of the API, or of the TCP port, whose error lines
+ * carry the same status. A status outside the table: 5xx unavailable, else invalid.
+ */
+export function kindOfStatus(status: number): FailureKind {
+  const kind = (Object.keys(FAILURE_KINDS) as FailureKind[]).find((k) => FAILURE_KINDS[k].httpStatus === status);
+  return kind ?? (status >= 500 ? 'unavailable' : 'invalid');
+}
+
 export class BooktapeError extends Error {
   constructor(
     readonly code: string,

@@ -54,6 +54,18 @@ describe('booktape CLI', () => {
     expect(stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: host other.example is not allowed; add it to BOOKTAPE_URL_ALLOW_HOSTS/);
   });
 
+  it('enqueue refuses a path outside the data roots, or a missing file, before touching Redis', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'booktape-enqueue-'));
+    const env = { REDIS_URL: 'redis://127.0.0.1:1', BOOKTAPE_DATA_ROOTS: dir };
+    const outside = await cliWith(env, 'enqueue', '/etc/passwd');
+    expect([outside.code, outside.stderr]).toEqual([2, expect.stringMatching(/^booktape: error \[SOURCE_NOT_ALLOWED\]: \/etc\/passwd is outside the data roots/)]);
+    const missing = await cliWith(env, 'enqueue', join(dir, 'nope.dbn'));
+    expect([missing.code, missing.stderr]).toEqual([2, `booktape: error [SOURCE_NOT_FOUND]: no such file: ${join(dir, 'nope.dbn')}\n`]);
+    // Workers on another machine: only the path is judged, and then Redis is asked (here, in vain).
+    const split = await cliWith({ ...env, BOOKTAPE_SOURCE_CHECK: 'path' }, 'enqueue', join(dir, 'nope.dbn'));
+    expect([split.code, split.stderr]).toEqual([2, expect.stringMatching(/^booktape: error \[JOBS_UNAVAILABLE\]/)]);
+  });
+
   it('meta prints the metadata as JSON, its enums by Databento\'s names', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);
     expect(code).toBe(0);
@@ -135,6 +147,9 @@ describe('booktape CLI', () => {
       [['synth', 'out.dbn'], /required option '--records <n>' not specified/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['decode', CLX5, '--nope'], /unknown option '--nope'/],
+      // Commander's suggestion, on the same line as the error it belongs to.
+      [['book', CLX5, '--depht', '3'], /unknown option '--depht': did you mean --depth\? \(booktape --help/],
+      [['bok', CLX5], /unknown command 'bok': did you mean book\? \(booktape --help/],
       [['meta'], /missing required argument 'file'/],
     ];
     for (const [args, message] of cases) {
@@ -222,32 +237,55 @@ describe('booktape CLI', () => {
     expect(outside.stderr).toMatch(/^booktape: error \[SOURCE_NOT_ALLOWED\]: .+\n$/);
   }, 180_000); // three CLI runs, each loading the services and DuckDB
 
-  it('demo ingests the bundled sample, serves it at the URLs it prints, and exits 0 on SIGTERM', async () => {
+  it('demo ingests the bundled sample once, serves it at the URLs it prints, and exits 0 on SIGTERM; a second demo serves the store at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-cli-demo-'));
     const env = {
       ...process.env, BOOKTAPE_STORE: 'duckdb', BOOKTAPE_DUCKDB_PATH: join(dir, 'demo.duckdb'), PORT: '0', BOOKTAPE_TCP_PORT: '0', LOG_LEVEL: 'silent',
       BOOKTAPE_QUEUE_PREFIX: `bt-demo-${process.pid}-${Date.now()}`,
     };
-    const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    try {
+    /** Runs the demo until it serves; checks the book it serves, stops it (exit 0) and returns what it printed. */
+    const demo = async (): Promise<{ stderr: string; ms: number }> => {
+      const started = performance.now();
+      const child = spawn('node', [CLI, 'demo'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       let stderr = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /books\s+(http:\/\/localhost:\d+)\/v1\/instruments/.exec(stderr);
-          if (m) resolve(m[1]);
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            const m = /books\s+(http:\/\/localhost:\d+)\/v1\/instruments/.exec(stderr);
+            if (m) resolve(m[1]);
+          });
+          child.on('exit', () => reject(new Error(`demo exited early: ${stderr}`)));
         });
-        child.on('exit', () => reject(new Error(`demo exited early: ${stderr}`)));
-      });
-      expect(stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
-      const book = await (await fetch(`${url}/v1/books/CLX5?depth=1`)).json();
-      expect(book).toMatchObject({ symbol: 'CLX5', bids: [{ price: '65.400000000', size: 1 }], asks: [{ price: '64.780000000', size: 3 }] });
+        const book = await (await fetch(`${url}/v1/books/CLX5?depth=1`)).json();
+        expect(book).toMatchObject({ symbol: 'CLX5', bids: [{ price: '65.400000000', size: 1 }], asks: [{ price: '64.780000000', size: 3 }] });
+        const [clx5] = await (await fetch(`${url}/v1/instruments`)).json();
+        expect(clx5.snapshots).toBe(32_053);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      return { stderr, ms: performance.now() - started };
+    };
+    const first = await demo();
+    expect(first.stderr).toContain('ingested 38212 records of CLX5 into duckdb: 32053 snapshots, 1599 trades');
+    // The banner's replays name what the store holds, and how long the whole of it takes at the pace shown.
+    expect(first.stderr).toMatch(/replay {5}curl -N 'http:\/\/localhost:\d+\/v1\/replay\?symbols=CLX5&rate=1000' {3}\(32053 frames at 1000\/s: 32 s\)\n/);
+    expect(first.stderr).toMatch(/replay {5}npx booktape replay --tcp \d+ --symbols CLX5 --rate 1000 {3}\(the same over TCP\)\n/);
+    // The store holds a succeeded run of the sample's content (ingest_runs, by sha256): not ingested again.
+    const second = await demo();
+    expect(second.stderr).toContain(`booktape: ${join(dir, 'demo.duckdb')} already holds CLX5 (data/CLX5_mbo.dbn, ingested before): serving it`);
+    expect(second.stderr).not.toContain('ingested 38212');
+    const store = new DuckDbStore(join(dir, 'demo.duckdb'));
+    await store.init();
+    try {
+      expect(await store.countSnapshots()).toBe(32_053);
     } finally {
-      child.kill('SIGTERM');
+      await store.close();
     }
-    expect(await exited).toBe(0);
-  });
+    console.log(`demo to serving: first start (ingest) ${first.ms.toFixed(0)} ms, second start ${second.ms.toFixed(0)} ms`);
+  }, 120_000);
 
   it('errors are one line with a code and exit 2, no stack trace', async () => {
     const bad = await cli('decode', join(FIXTURES, 'expected', 'test_data.mbo.dbn.ndjson'));

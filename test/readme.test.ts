@@ -43,7 +43,9 @@ describe('README', () => {
         .replaceAll('localhost:8080', `127.0.0.1:${s.server.httpPort}`)
         .replaceAll('localhost 7070', `127.0.0.1 ${s.server.tcpPort}`)
         .replace(/^curl /, 'curl -fsS ');
-      const { stdout } = await promisify(execFile)('bash', ['-o', 'pipefail', '-c', run], { cwd: ROOT, timeout: 30_000, maxBuffer: 64 * 2 ** 20 });
+      // `booktape replay` finds the server where `serve` would listen: PORT and BOOKTAPE_TCP_PORT.
+      const env = { ...process.env, PORT: String(s.server.httpPort), BOOKTAPE_TCP_PORT: String(s.server.tcpPort) };
+      const { stdout } = await promisify(execFile)('bash', ['-o', 'pipefail', '-c', run], { cwd: ROOT, env, timeout: 30_000, maxBuffer: 64 * 2 ** 20 });
       if (!line.includes('>')) expect(stdout.length, `${line} printed nothing`).toBeGreaterThan(0);
     }, 40_000);
   });

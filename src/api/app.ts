@@ -2,6 +2,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { enqueuePolicy } from '../pipeline/options.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { ActiveReads } from '../stream/active-reads.js';
 import { StreamSlots } from '../stream/stream-slots.js';
@@ -21,7 +22,7 @@ import { replayRoutes } from './routes/replay.js';
 import { snapshotsRoutes } from './routes/snapshots.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'writeToken' | 'readToken' | 'url'>;
+  config: Pick<Config, 'writeToken' | 'readToken' | 'url' | 'dataRoots' | 'sourceCheck'>;
   store: SnapshotStore;
   /** null when Redis is not reachable: job routes answer 503. */
   jobs: IngestJobs | null;
@@ -47,7 +48,7 @@ export function routeGroups(deps: AppDeps): RouteGroup[] {
     bboRoutes({ store, guards }),
     snapshotsRoutes({ store, guards, reads, slots, log, catalog }),
     replayRoutes({ store, guards, reads, slots, metrics, log, catalog }),
-    ingestRoutes({ jobs, guards, url: deps.config.url }),
+    ingestRoutes({ jobs, guards, sources: enqueuePolicy(deps.config) }),
     pageRoutes(),
   ];
 }

@@ -22,6 +22,22 @@ function presentedToken(req: Request): string | undefined {
 }
 
 /**
+ * What a 401 asks for, and what its body says to send: the two agree. Writes
+ * take Bearer (curl, scripts) or Basic with the token as the password, which
+ * is what a browser sends for Bull Board once challenged with Basic. Reads
+ * challenge Bearer only, so the book page's fetches get the 401 and show its
+ * own token form, not the browser's login prompt.
+ */
+const CHALLENGES: Record<Access, string[]> = {
+  write: ['Basic realm="booktape", charset="UTF-8"', 'Bearer realm="booktape"'],
+  read: ['Bearer realm="booktape"'],
+};
+const HOW_TO_SEND: Record<Access, string> = {
+  write: 'send the write token as "Authorization: Bearer <token>" (curl -H \'Authorization: Bearer <token>\'), or as the password of HTTP Basic, any user name (a browser asks for it)',
+  read: 'send the read token as "Authorization: Bearer <token>" (curl -H \'Authorization: Bearer <token>\')',
+};
+
+/**
  * The token check for `access`. Without a configured read token reads are
  * open; without a write token writes are refused (403) rather than open.
  */
@@ -32,11 +48,8 @@ export function requireToken(access: Access, token: string | undefined): Request
       return next(new Problem('forbidden', 'WRITES_DISABLED', 'this server has no BOOKTAPE_WRITE_TOKEN: set one to allow ingest requests and Bull Board'));
     }
     if (tokenMatches(presentedToken(req), token)) return next();
-    // Basic for the write token, so that a browser asks for it on Bull Board;
-    // Bearer for reads, so that the book page's fetches get the 401 to show
-    // its own token form instead of the browser's login prompt.
-    res.setHeader('WWW-Authenticate', access === 'write' ? 'Basic realm="booktape", charset="UTF-8"' : 'Bearer realm="booktape"');
-    next(new Problem('unauthorized', 'UNAUTHORIZED', `send the ${access} token as "Authorization: Bearer <token>"`));
+    res.setHeader('WWW-Authenticate', CHALLENGES[access]);
+    next(new Problem('unauthorized', 'UNAUTHORIZED', HOW_TO_SEND[access]));
   };
 }
 

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { IngestProgress } from '../pipeline/ingest.js';
 import type { IngestSummaryJson } from '../pipeline/summary-json.js';
 
 /**
@@ -47,8 +48,8 @@ export interface IngestJobView {
   attemptsMade: number;
   /** Of those, the runs cut short by a worker that died. */
   attemptsStalled: number;
-  /** The last progress report of its latest run (the worker's JobProgress), as the job stored it. */
-  progress: unknown;
+  /** The pipeline's last progress report; before the first (a job not yet started, or failed at once), none done. */
+  progress: IngestProgress;
   summary: IngestSummaryJson | null;
   /** Why the job failed, "[CODE] message": null unless its state is failed. */
   error: string | null;

@@ -37,7 +37,7 @@ export interface RunningServer {
 }
 
 export interface ServerDeps {
-  config: Pick<Config, 'port' | 'tcpPort' | 'writeToken' | 'readToken' | 'url' | 'maxStreams'>;
+  config: Pick<Config, 'port' | 'tcpPort' | 'writeToken' | 'readToken' | 'url' | 'dataRoots' | 'sourceCheck' | 'maxStreams'>;
   store: SnapshotStore;
   /** null: no Redis; the read side works and job routes answer 503. */
   jobs: IngestJobs | null;

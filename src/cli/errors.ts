@@ -12,10 +12,17 @@ export class UsageError extends BooktapeError {
  * Commander's parse failures (an unknown option, a bad value, a missing
  * argument) as a usage error, or null for its way of ending after --help and
  * --version, and after printing the help when no command was given.
+ * Commander puts its suggestion on a line of its own ("unknown option
+ * '--depht'\n(Did you mean --depth?)"); the error is one line, so the
+ * suggestion joins it.
  */
 function fromCommander(err: CommanderError): UsageError | null {
   if (err.exitCode === 0 || err.code === 'commander.help') return null;
-  return new UsageError('USAGE', `${err.message.replace(/^error: /, '')} (booktape --help lists commands, booktape <command> --help their options)`);
+  const message = err.message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*\(Did you mean (.+?)\)\s*$/, ': did you mean $1')
+    .replace(/\s*\n\s*/g, ' ');
+  return new UsageError('USAGE', `${message} (booktape --help lists commands, booktape <command> --help their options)`);
 }
 
 /**

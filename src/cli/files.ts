@@ -22,3 +22,8 @@ export async function checkOutputPath(path: string): Promise<void> {
   const out = await stat(path).catch(() => null);
   if (out?.isDirectory()) throw new UsageError('IS_A_DIRECTORY', `${path} is a directory: give a file name to write`);
 }
+
+/** Binary output (DBN) is for a file or a pipe: on a terminal it is noise, and can upset the terminal. */
+export function refuseBinaryToTty(what: string): void {
+  if (process.stdout.isTTY) throw new UsageError('BINARY_TO_TTY', `${what} writes binary: redirect it to a file (> out.mbp.dbn)`);
+}

@@ -18,10 +18,11 @@ import { openStore, type StoreOptions } from '../store/index.js';
 import type { SnapshotStore } from '../store/port.js';
 import { ingest } from '../pipeline/ingest.js';
 import { ingestMetrics } from '../pipeline/metrics.js';
-import { ingestOptions } from '../pipeline/options.js';
+import { enqueuePolicy, ingestOptions } from '../pipeline/options.js';
+import { fileSha256, refuseUnfetchableSource } from '../pipeline/source.js';
 import { ingestSummaryJson } from '../pipeline/summary-json.js';
-import { refuseDisallowedUrl } from '../url-policy.js';
 import { startServer, type RunningServer } from '../api/server.js';
+import { pacedSeconds } from '../stream/pacing.js';
 import { createMetrics } from '../api/metrics.js';
 import { serveProbes } from '../api/probe-server.js';
 import { readinessChecks } from '../api/readiness.js';
@@ -113,7 +114,7 @@ const ENQUEUE_TIMEOUT_MS = 5_000;
 
 export async function enqueueCommand(source: string, opts: { force?: boolean } = {}): Promise<void> {
   const config = loadConfig();
-  refuseDisallowedUrl(source, config.url);
+  await refuseUnfetchableSource(source, enqueuePolicy(config));
   if (!(await redisAnswers(config.redisUrl, 2_000))) {
     throw jobsUnavailable(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
   }
@@ -173,17 +174,28 @@ export async function serveCommand(): Promise<void> {
   await serveUntilStopped(config, store, log);
 }
 
+/**
+ * The bundled sample, ingested once: a store that already holds a
+ * successful run of its content (by sha256, as `ingest_runs` records it)
+ * is served at once, so a second `npm run demo` starts in about a second.
+ */
 export async function demoCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'booktape-demo');
   const store = openStore(storeOptions(config, log));
   await store.init();
-  const options = ingestOptions(config, store);
-  const summary = await ingest(`${DATA_DIR}CLX5_mbo.dbn`, {
-    ...options,
-    sourcePolicy: { ...options.sourcePolicy, dataRoots: [...config.dataRoots, DATA_DIR] },
-  });
-  process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
+  const sample = `${DATA_DIR}CLX5_mbo.dbn`;
+  const where = store.kind === 'duckdb' ? config.duckdbPath : 'QuestDB';
+  if (await store.hasSucceeded(await fileSha256(sample))) {
+    process.stderr.write(`booktape: ${where} already holds CLX5 (data/CLX5_mbo.dbn, ingested before): serving it\n`);
+  } else {
+    const options = ingestOptions(config, store);
+    const summary = await ingest(sample, {
+      ...options,
+      sourcePolicy: { ...options.sourcePolicy, dataRoots: [...config.dataRoots, DATA_DIR] },
+    });
+    process.stderr.write(`booktape: ingested ${summary.records} records of CLX5 into ${store.kind}: ${summary.snapshots} snapshots, ${summary.trades} trades\n`);
+  }
   await serveUntilStopped(config, store, log);
 }
 
@@ -199,13 +211,18 @@ async function serveUntilStopped(config: Config, store: SnapshotStore, log: Logg
   }
   const base = `http://localhost:${server.httpPort}`;
   log.info({ http: base, tcp: server.tcpPort, store: store.kind }, 'serving');
+  // The examples name what the store holds: its busiest instrument, and what replaying all of it takes.
+  const busiest = (await store.listInstruments().catch(() => [])).filter((i) => i.symbol !== null).sort((a, b) => b.snapshots - a.snapshots)[0];
+  const symbol = busiest?.symbol ?? 'CLX5';
+  const rate = 1000;
+  const whole = busiest === undefined ? '' : `   (${busiest.snapshots} frames at ${rate}/s: ${Math.round(pacedSeconds(busiest.snapshots, 0n, { rate, speed: 0 }))} s)`;
   process.stderr.write(
     [
       `booktape: serving the ${store.kind} store`,
       `  page       ${base}/   (the book: ladder, time slider, replay, chart)`,
-      `  books      ${base}/v1/instruments   ${base}/v1/books/CLX5?depth=5`,
-      `  replay     curl -N '${base}/v1/replay?symbols=CLX5&rate=1000'`,
-      `  replay     echo '{"symbols":"CLX5","rate":1000}' | nc localhost ${server.tcpPort}`,
+      `  books      ${base}/v1/instruments   ${base}/v1/books/${symbol}?depth=5`,
+      `  replay     curl -N '${base}/v1/replay?symbols=${symbol}&rate=${rate}'${whole}`,
+      `  replay     npx booktape replay --tcp ${server.tcpPort} --symbols ${symbol} --rate ${rate}   (the same over TCP)`,
       `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  jobs       ${base}/admin/queues${config.writeToken ? '' : '  (set BOOKTAPE_WRITE_TOKEN to enable)'}`,
       `  metrics    ${base}/metrics`,

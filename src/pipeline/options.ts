@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SnapshotStore } from '../store/port.js';
 import type { IngestOptions } from './ingest.js';
-import type { SourcePolicy } from './source.js';
+import type { EnqueuePolicy, SourcePolicy } from './source.js';
 
 /** The pipeline's options from the configuration: the same for jobs, `booktape ingest` and the demo. */
 
@@ -14,6 +14,11 @@ export function sourcePolicy(config: Config): SourcePolicy {
     timeoutMs: config.url.timeoutMs,
     maxRedirects: config.url.maxRedirects,
   };
+}
+
+/** What is checked of a source where it is queued (the API, `enqueue`), before any worker sees it. */
+export function enqueuePolicy(config: Pick<Config, 'dataRoots' | 'url' | 'sourceCheck'>): EnqueuePolicy {
+  return { dataRoots: config.dataRoots, allowHosts: config.url.allowHosts, check: config.sourceCheck };
 }
 
 export function snapshotPolicy(config: Config): SnapshotPolicy {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { READ_CHUNK_BYTES } from '../dbn/reader.js';
-import { SourceError, checkHost, isUrl, parseUrl } from '../url-policy.js';
+import { SourceError, checkHost, isUrl, parseUrl, refuseDisallowedUrl } from '../url-policy.js';
 
 export { SourceError, isUrl, refuseDisallowedUrl, type SourceErrorCode } from '../url-policy.js';
 
@@ -40,33 +40,90 @@ export interface OpenedSource {
   chunks: AsyncIterable<Uint8Array>;
 }
 
-/** A local path, only under the configured data roots (no traversal, no symlink escape). */
-export async function resolveLocalPath(source: string, roots: string[]): Promise<string> {
-  const wanted = resolve(source);
-  let real: string;
-  try {
-    real = await realpath(wanted);
-  } catch {
-    throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${source}`);
-  }
-  for (const root of roots) {
-    let realRoot: string;
+/** `path` is `root` or inside it (both absolute and normalised). */
+function isUnder(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Where a path leads, symlinks resolved as far as it exists: the real path
+ * of its deepest existing ancestor with the rest appended, and whether the
+ * whole path exists. A missing file is then placed as exactly as an
+ * existing one: inside a root, or outside by a symlink or `..`.
+ */
+async function realPathSoFar(path: string): Promise<{ real: string; exists: boolean }> {
+  const rest: string[] = [];
+  for (let head = path; ; head = dirname(head)) {
     try {
-      realRoot = await realpath(resolve(root));
+      return { real: join(await realpath(head), ...rest), exists: rest.length === 0 };
     } catch {
-      continue;
-    }
-    const rel = relative(realRoot, real);
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`))) {
-      const s = await stat(real);
-      if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${source}`);
-      return real;
+      if (dirname(head) === head) return { real: path, exists: false };
+      rest.unshift(basename(head));
     }
   }
-  throw new SourceError(
+}
+
+function outsideRoots(source: string, roots: string[]): SourceError {
+  return new SourceError(
     'SOURCE_NOT_ALLOWED',
     `${source} is outside the data roots (${roots.join(', ')}); move the file under one, or add its directory to BOOKTAPE_DATA_ROOTS`,
   );
+}
+
+/**
+ * A local path, only under the configured data roots (no traversal, no
+ * symlink escape). Where the path leads is checked before whether the file
+ * is there, so a path outside the roots is refused alike whether or not
+ * something exists at it: no answer says what is on disk outside them.
+ */
+export async function resolveLocalPath(source: string, roots: string[]): Promise<string> {
+  const { real, exists } = await realPathSoFar(resolve(source));
+  const realRoots = await Promise.all(roots.map(async (root) => realpath(resolve(root)).catch(() => null)));
+  if (!realRoots.some((root) => root !== null && isUnder(real, root))) throw outsideRoots(source, roots);
+  if (!exists) throw new SourceError('SOURCE_NOT_FOUND', `no such file: ${source}`);
+  const s = await stat(real);
+  if (!s.isFile()) throw new SourceError('SOURCE_NOT_FOUND', `not a regular file: ${source}`);
+  return real;
+}
+
+/**
+ * How much of a local source can be checked where a job is queued
+ * (BOOKTAPE_SOURCE_CHECK): `file` where the workers' data roots are this
+ * process's too (one machine, compose), `path` where they are on another
+ * machine, so that only the path itself can be judged.
+ */
+export type SourceCheck = 'file' | 'path';
+
+export interface EnqueuePolicy {
+  dataRoots: string[];
+  allowHosts: string[];
+  check: SourceCheck;
+}
+
+/**
+ * Refuses, before a job is queued, a source its worker would refuse, as far
+ * as this process can tell: a URL by its scheme and host; a local path by
+ * where it leads and, with `check: 'file'`, whether it is a file there (as
+ * a worker would resolve it). With `check: 'path'` the path is judged as
+ * written, `..` removed: a symlink or a missing file is for the worker to
+ * find, and a path that reaches a root only through a symlink is refused.
+ */
+export async function refuseUnfetchableSource(source: string, policy: EnqueuePolicy): Promise<void> {
+  if (isUrl(source)) return refuseDisallowedUrl(source, policy);
+  if (policy.check === 'file') {
+    await resolveLocalPath(source, policy.dataRoots);
+    return;
+  }
+  const path = resolve(source);
+  if (!policy.dataRoots.some((root) => isUnder(path, resolve(root)))) throw outsideRoots(source, policy.dataRoots);
+}
+
+/** The sha256 of a file's content, hex: the key `ingest_runs` records a run's source by. */
+export async function fileSha256(path: string): Promise<string> {
+  const meter = new Meter(null);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })) meter.update(chunk as Buffer);
+  return meter.digest();
 }
 
 async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxBytes: number): AsyncGenerator<Uint8Array> {

@@ -4,7 +4,7 @@ import { mbpRecordLength } from '../dbn/constants.js';
 import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import { mbpRecords, replayMetadata, type MbpLevels } from './dbn.js';
 import { Schedule, pageSizeFor, sleepUnlessAborted, type Pace } from './pacing.js';
-import type { ReplayCounts } from './replay.js';
+import { rangeSpan, type ReplayCounts } from './replay.js';
 
 /** A DBN replay about to start: what it will send, known before its first byte. */
 export interface DbnReplay {
@@ -25,13 +25,8 @@ export async function openDbnReplay(store: SnapshotStore, range: RangeQuery, lev
   const counted = await store.countRange(range);
   const records = Math.min(counted, range.limit ?? Infinity);
   const instruments = await store.listInstruments();
-  const wanted = range.symbols.length > 0 ? new Set(range.symbols) : null;
-  const mine = instruments.filter((i) => i.symbol !== null && (wanted === null || wanted.has(i.symbol)));
-  const first = mine.reduce<bigint | null>((a, i) => (a === null || i.firstTsRecv < a ? i.firstTsRecv : a), null) ?? 0n;
-  const last = mine.reduce<bigint | null>((a, i) => (a === null || i.lastTsRecv > a ? i.lastTsRecv : a), null) ?? 0n;
-  const start = range.from ?? first;
-  const end = (range.to ?? last) + 1n;
-  const metadata = replayMetadata({ symbols: range.symbols, instruments, start, end, records, levels });
+  const span = rangeSpan(instruments, range);
+  const metadata = replayMetadata({ symbols: range.symbols, instruments, start: span.start, end: span.end + 1n, records, levels });
   return { range: { ...range, limit: records }, levels, records, metadata };
 }
 

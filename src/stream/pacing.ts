@@ -36,6 +36,18 @@ export interface Pace {
 }
 
 /**
+ * About how long a replay of `frames` spanning `spanNs` of recorded time
+ * takes at `pace`, in seconds: the first frame goes at once, the last at
+ * (frames - 1) / rate, or at its distance from the first / speed. 0 unpaced.
+ */
+export function pacedSeconds(frames: number, spanNs: bigint, pace: Pace): number {
+  if (frames <= 1) return 0;
+  if (pace.rate > 0) return (frames - 1) / pace.rate;
+  if (pace.speed > 0 && spanNs > 0n) return Number(spanNs) / 1e9 / pace.speed;
+  return 0;
+}
+
+/**
  * A replay's schedule: frame n is due n / rate seconds after the start, or
  * (its ts_recv - the first's) / speed. `due` says how far ahead of now a
  * frame is (ms), `lateness` how far behind its schedule one went out.

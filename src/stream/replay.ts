@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
 import { FLUSH_BYTES } from '../encode/bytes.js';
-import type { RangeQuery, SnapshotStore } from '../store/port.js';
-import { isUnavailable } from '../errors.js';
-import { Schedule, pageSizeFor, sleepUnlessAborted } from './pacing.js';
+import type { InstrumentInfo, RangeQuery, SnapshotStore } from '../store/port.js';
+import { FAILURE_KINDS, INTERNAL, isUnavailable } from '../errors.js';
+import { Schedule, pacedSeconds, pageSizeFor, sleepUnlessAborted, type Pace } from './pacing.js';
 import { FrameWriter } from '../encode/frames.js';
 import { rowKeyText } from './requests.js';
 
@@ -25,6 +25,8 @@ export interface ReplayCounts {
 /** What a replay tells its client when the store fails part-way, in place of the end marker. */
 export interface ErrorLine {
   type: 'error';
+  /** The HTTP status the same failure gets as an answer (503 for the store, 500 for a defect). */
+  status: number;
   code: string;
   detail: string;
   frames: number;
@@ -39,6 +41,31 @@ export interface EndMarker {
   last_ts_recv: string | null;
 }
 
+
+/** The first and last ts_recv a range can hold: its bounds, or where the symbols' data starts and ends. */
+export function rangeSpan(instruments: InstrumentInfo[], range: Pick<RangeQuery, 'symbols' | 'from' | 'to'>): { start: bigint; end: bigint } {
+  const wanted = range.symbols.length > 0 ? new Set(range.symbols) : null;
+  const mine = instruments.filter((i) => i.symbol !== null && (wanted === null || wanted.has(i.symbol)));
+  const first = mine.reduce<bigint | null>((a, i) => (a === null || i.firstTsRecv < a ? i.firstTsRecv : a), null) ?? 0n;
+  const last = mine.reduce<bigint | null>((a, i) => (a === null || i.lastTsRecv > a ? i.lastTsRecv : a), null) ?? 0n;
+  return { start: range.from ?? first, end: range.to ?? last };
+}
+
+/**
+ * What a paced replay will send, and about how long that takes at its pace:
+ * frames / rate, or the recorded time it spans / speed. Said up front (the
+ * header line, `booktape replay`, the server's banner), so that a replay
+ * that takes a while is not taken for one that hangs.
+ */
+export async function replayPlan(
+  store: SnapshotStore, range: Pick<RangeQuery, 'symbols' | 'from' | 'to' | 'after' | 'publisherId'>, pace: Pace,
+): Promise<{ frames: number; seconds: number }> {
+  const frames = await store.countRange(range);
+  if (pace.rate > 0) return { frames, seconds: pacedSeconds(frames, 0n, pace) };
+  const { start, end } = rangeSpan(await store.listInstruments(), range);
+  const from = range.after !== undefined && range.after.tsRecv > start ? range.after.tsRecv : start;
+  return { frames, seconds: pacedSeconds(frames, end - from, pace) };
+}
 
 /**
  * Streams a replay as NDJSON into `out` (an HTTP response or a TCP socket):
@@ -71,6 +98,7 @@ export async function streamReplay(
   };
   const line = (json: string) => writer.text(`${json}\n`);
 
+  const plan = paced ? await replayPlan(store, req, req) : null;
   line(JSON.stringify({
     type: 'header',
     symbols: req.symbols,
@@ -81,6 +109,8 @@ export async function streamReplay(
     publisher_id: req.publisherId ?? null,
     rate: req.rate || null,
     speed: req.speed || null,
+    frames: plan?.frames ?? null,
+    seconds: plan?.seconds ?? null,
     fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
   }));
   await flush();
@@ -129,6 +159,6 @@ export async function streamReplay(
 
 /** A store's failure says what to do (it is 'unavailable'); anything else is ours, and only its code is shown. */
 function errorLine(err: unknown, frames: number): ErrorLine {
-  if (isUnavailable(err)) return { type: 'error', code: err.code, detail: String(err.message), frames };
-  return { type: 'error', code: 'INTERNAL', detail: 'an unexpected error stopped the replay; it has been logged', frames };
+  if (isUnavailable(err)) return { type: 'error', status: err.traits.httpStatus, code: err.code, detail: String(err.message), frames };
+  return { type: 'error', status: FAILURE_KINDS.internal.httpStatus, code: INTERNAL, detail: 'an unexpected error stopped the replay; it has been logged', frames };
 }

@@ -9,7 +9,7 @@ import { ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
 import { openDbnReplay, streamDbnReplay } from './dbn-replay.js';
 import { InstrumentCatalog } from './symbols.js';
-import { BooktapeError } from '../errors.js';
+import { BooktapeError, INTERNAL } from '../errors.js';
 import type { ActiveReads } from './active-reads.js';
 import { StreamSlots, TOO_MANY_STREAMS, tooManyStreamsDetail } from './stream-slots.js';
 import { tokenMatches } from '../tokens.js';
@@ -47,7 +47,8 @@ export interface ReplayServer extends Server {
  * `nc host port` works:
  *   echo '{"symbols":"CLX5"}' | nc localhost 7070
  * A half-close ends the request line, as a newline does. A refused request
- * gets one {"type":"error",code,detail} line; so does an NDJSON replay the
+ * gets one {"type":"error",status,code,detail} line (status: the HTTP
+ * status the same refusal gets); so does an NDJSON replay the
  * store fails part-way, after its frames so far (a DBN one is cut: fewer
  * records than its metadata's limit).
  */
@@ -65,7 +66,7 @@ export function createReplayServer(
     let buffered = '';
     let started = false;
     socket.setEncoding('utf8');
-    const timer = setTimeout(() => fail('REQUEST_TIMEOUT', `send one JSON request line within ${requestTimeoutMs / 1000} s`), requestTimeoutMs);
+    const timer = setTimeout(() => fail(new BooktapeError('REQUEST_TIMEOUT', 'invalid', `send one JSON request line within ${requestTimeoutMs / 1000} s`)), requestTimeoutMs);
     const controller = new AbortController();
     socket.on('close', () => {
       clearTimeout(timer);
@@ -85,11 +86,12 @@ export function createReplayServer(
         socket.destroy();
       });
     }
-    function fail(code: string, detail: string) {
+    /** One error line, as an HTTP answer's problem+json would say it (its status, code and detail), then close. */
+    function fail(err: BooktapeError) {
       if (socket.writableEnded) return;
       started = true;
       clearTimeout(timer);
-      finish(JSON.stringify({ type: 'error', code, detail }) + '\n');
+      finish(JSON.stringify({ type: 'error', status: err.traits.httpStatus, code: err.code, detail: err.message }) + '\n');
     }
     function onLine(line: string) {
       if (started) return;
@@ -99,8 +101,8 @@ export function createReplayServer(
         logFailure(log, 'tcp replay failed', err);
         // Before the stream began (the symbols' check, a DBN replay's count): one error line says why.
         if (socket.destroyed) return;
-        if (isUnavailable(err)) fail(err.code, err.message);
-        else fail('INTERNAL', 'an unexpected error stopped the replay; it has been logged');
+        if (isUnavailable(err)) fail(err);
+        else fail(new BooktapeError(INTERNAL, 'internal', 'an unexpected error stopped the replay; it has been logged'));
       });
     }
     socket.on('data', (chunk: string) => {
@@ -108,18 +110,18 @@ export function createReplayServer(
       buffered += chunk;
       const nl = buffered.indexOf('\n');
       if (nl !== -1) return onLine(buffered.slice(0, nl));
-      if (buffered.length > MAX_REQUEST_BYTES) fail('REQUEST_TOO_LARGE', `the request line exceeds ${MAX_REQUEST_BYTES} bytes`);
+      if (buffered.length > MAX_REQUEST_BYTES) fail(new BooktapeError('REQUEST_TOO_LARGE', 'too-large', `the request line exceeds ${MAX_REQUEST_BYTES} bytes`));
     });
     // A half-close ends the request line, as a newline would.
     socket.on('end', () => {
       if (started) return;
-      if (buffered.trim() === '') fail('INVALID_JSON', 'the connection closed before a request line: send one JSON object and a newline');
+      if (buffered.trim() === '') fail(new BooktapeError('INVALID_JSON', 'invalid', 'the connection closed before a request line: send one JSON object and a newline'));
       else onLine(buffered);
     });
 
     async function serve(line: string) {
       const parsed = parseRequest(line, opts.readToken);
-      if ('code' in parsed) return fail(parsed.code, parsed.detail);
+      if (parsed instanceof BooktapeError) return fail(parsed);
       let depth: number;
       try {
         ({ depth } = await catalog.scope({
@@ -127,13 +129,13 @@ export function createReplayServer(
         }));
       } catch (err) {
         // The request's fault (an unknown symbol, publisher or depth): its code and why.
-        if (err instanceof BooktapeError && (err.kind === 'invalid' || err.kind === 'not-found')) return fail(err.code, err.message);
+        if (err instanceof BooktapeError && (err.kind === 'invalid' || err.kind === 'not-found')) return fail(err);
         throw err;
       }
       const query = { ...parsed.query, depth, publisherId: parsed.query.publisher_id };
       if (socket.destroyed) return;
       const release = slots.take();
-      if (release === null) return fail(TOO_MANY_STREAMS, tooManyStreamsDetail(slots.max));
+      if (release === null) return fail(new BooktapeError(TOO_MANY_STREAMS, 'unavailable', tooManyStreamsDetail(slots.max)));
       metrics.activeStreams.inc({ transport: 'tcp' });
       const onChunk = (frames: number, bytes: number) => {
         metrics.replayFrames.inc({ transport: 'tcp' }, frames);
@@ -161,21 +163,21 @@ export function createReplayServer(
   });
 }
 
-type Parsed = { query: ReplayQuery; depthGiven: boolean } | { code: string; detail: string };
+type Parsed = { query: ReplayQuery; depthGiven: boolean } | BooktapeError;
 type ReplayQuery = ReturnType<typeof ReplayQuery.parse>;
 
-/** A request line as a replay query, its token checked, or the error line's code and detail. */
+/** A request line as a replay query, its token checked, or the error its line says. */
 function parseRequest(line: string, readToken: string | undefined): Parsed {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
   } catch {
-    return { code: 'INVALID_JSON', detail: 'the request line is not a JSON object' };
+    return new BooktapeError('INVALID_JSON', 'invalid', 'the request line is not a JSON object');
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { code: 'INVALID_JSON', detail: 'the request line is not a JSON object' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return new BooktapeError('INVALID_JSON', 'invalid', 'the request line is not a JSON object');
   const { token, ...fields } = raw as Record<string, unknown>;
   if (readToken !== undefined && !(typeof token === 'string' && tokenMatches(token, readToken))) {
-    return { code: 'UNAUTHORIZED', detail: 'this server needs its read token: send it as "token" in the request line' };
+    return new BooktapeError('UNAUTHORIZED', 'unauthorized', 'this server needs its read token: send it as "token" in the request line');
   }
   // Same parameters as the HTTP query string, so values are taken as text.
   const asQuery = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
@@ -185,6 +187,6 @@ function parseRequest(line: string, readToken: string | undefined): Parsed {
     if (!(err instanceof ZodError)) throw err;
     const issue = err.issues[0];
     const field = issue.path.join('.');
-    return { code: 'INVALID_PARAMETER', detail: field ? `${field}: ${issue.message}` : issue.message };
+    return new BooktapeError('INVALID_PARAMETER', 'invalid', field ? `${field}: ${issue.message}` : issue.message);
   }
 }

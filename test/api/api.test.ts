@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,10 @@ let server: RunningServer;
 let store: DuckDbStore;
 let base: string;
 let stored: StoredSnapshot[];
+let dir: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'booktape-api-'));
+  dir = mkdtempSync(join(tmpdir(), 'booktape-api-'));
   const config = loadConfig({
     PORT: '0', BOOKTAPE_TCP_PORT: '0', BOOKTAPE_DUCKDB_PATH: join(dir, 'api.duckdb'), BOOKTAPE_DATA_ROOTS: dir,
     BOOKTAPE_QUEUE_PREFIX: `bt-api-${randomBytes(6).toString('hex')}`, BOOKTAPE_WRITE_TOKEN: TOKEN, LOG_LEVEL: 'silent',
@@ -207,7 +208,7 @@ describe('HTTP API on the DuckDB store', () => {
     const ask = (payload: string) => tcpExchange(server.tcpPort, payload, { halfClose: false });
     expect(JSON.parse(await ask('symbols=CLX5\n'))).toMatchObject({ type: 'error', code: 'INVALID_JSON' });
     const long = JSON.parse(await ask(`{"symbols":"${'X'.repeat(20_000)}`)); // no newline yet: the server stops waiting for one
-    expect(long).toMatchObject({ type: 'error', code: 'REQUEST_TOO_LARGE' });
+    expect(long).toMatchObject({ type: 'error', status: 413, code: 'REQUEST_TOO_LARGE' });
     expect(long.detail).toContain('16384 bytes');
   });
 
@@ -255,36 +256,66 @@ describe('HTTP API on the DuckDB store', () => {
   });
 
   it('POST /v1/ingest needs the write token; with it, 202 and the job; GET /v1/jobs/{id}', async () => {
-    const body = JSON.stringify({ source: '/nowhere/x.dbn' });
-    const anon = await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const post = (source: string, auth = true) => fetch(`${base}/v1/ingest`, {
+      method: 'POST', body: JSON.stringify({ source }), headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}) },
+    });
+    const notDbn = join(dir, 'not-dbn.dbn');
+    writeFileSync(notDbn, 'this is no DBN file');
+    const anon = await post(notDbn, false);
     expect(anon.status).toBe(401);
     expect(await problem(anon)).toMatchObject({ code: 'UNAUTHORIZED' });
     const bad = await fetch(`${base}/v1/ingest`, { method: 'POST', body: '{"src":1}', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
     expect(bad.status).toBe(400);
-    // A URL no worker would fetch is refused now, not queued to fail.
-    for (const source of ['https://evil.example/x.dbn', 'http://']) {
-      const refused = await fetch(`${base}/v1/ingest`, { method: 'POST', body: JSON.stringify({ source }), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
-      expect(refused.status).toBe(400);
-      expect(await problem(refused)).toMatchObject({ code: 'SOURCE_NOT_ALLOWED', field: 'source' });
+    // What no worker would fetch is refused now, not queued to fail: a URL not allowed, a path
+    // outside the data roots (after .. and symlinks), a file that is not there (this server sees the workers' files).
+    const refusals: Array<[string, string]> = [
+      ['https://evil.example/x.dbn', 'SOURCE_NOT_ALLOWED'], ['http://', 'SOURCE_NOT_ALLOWED'],
+      ['/etc/passwd', 'SOURCE_NOT_ALLOWED'], ['/nowhere/x.dbn', 'SOURCE_NOT_ALLOWED'], [`${dir}/../../etc/passwd`, 'SOURCE_NOT_ALLOWED'],
+      [join(dir, 'missing.dbn'), 'SOURCE_NOT_FOUND'], [dir, 'SOURCE_NOT_FOUND'],
+    ];
+    for (const [source, code] of refusals) {
+      const refused = await post(source);
+      expect(refused.status, source).toBe(400);
+      expect(await problem(refused), source).toMatchObject({ code, field: 'source' });
     }
-    const ok = await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    const ok = await post(notDbn);
     expect(ok.status).toBe(202);
     const { job_id, existing } = await ok.json();
     expect(existing).toBe(false);
-    const again = await (await fetch(`${base}/v1/ingest`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } })).json();
+    const again = await (await post(notDbn)).json();
     expect(again.job_id).toBe(job_id);
-    // The in-process worker fails it: the path is outside the data roots.
-    let job: { state: string; error: string | null } = { state: '', error: null };
+    // The in-process worker fails it: the file is no DBN. Its progress is an object all along, never a bare number.
+    let job: { state: string; error: string | null; progress: unknown } = { state: '', error: null, progress: null };
+    const seen: unknown[] = [];
     for (let i = 0; i < 100 && job.state !== 'failed'; i++) {
       job = await (await fetch(`${base}/v1/jobs/${job_id}`)).json();
+      seen.push(job.progress);
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(job.state).toBe('failed');
-    expect(job.error).toContain('SOURCE_');
+    expect(job.error).toContain('BAD_MAGIC');
+    for (const p of seen) expect(p).toEqual({ records: expect.any(Number), bytes: expect.any(Number), total_bytes: expect.toBeOneOf([expect.any(Number), null]), percent: expect.toBeOneOf([expect.any(Number), null]) });
+    expect(job.progress).toEqual({ records: 0, bytes: 0, total_bytes: null, percent: 0 });
     const unknown = await fetch(`${base}/v1/jobs/nope`);
     expect(unknown.status).toBe(404);
     expect(await problem(unknown)).toMatchObject({ code: 'UNKNOWN_JOB', field: 'id' });
   });
+
+  it('a completed job\'s progress is its final record count at 100%', async () => {
+    const copy = join(dir, 'clx5-again.dbn');
+    copyFileSync(CLX5, copy);
+    const ok = await fetch(`${base}/v1/ingest`, { method: 'POST', body: JSON.stringify({ source: copy }), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(202);
+    const { job_id } = await ok.json();
+    let job: { state: string; progress: unknown; summary: { records: number } | null } = { state: '', progress: null, summary: null };
+    for (let i = 0; i < 600 && job.state !== 'completed' && job.state !== 'failed'; i++) {
+      job = await (await fetch(`${base}/v1/jobs/${job_id}`)).json();
+      expect(typeof job.progress, JSON.stringify(job)).toBe('object');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(job.state).toBe('completed');
+    expect(job.progress).toEqual({ records: 38_212, bytes: statSync(CLX5).size, total_bytes: statSync(CLX5).size, percent: 100 });
+  }, 90_000);
 
   it('Bull Board needs the token; docs, OpenAPI, metrics, health and readiness answer', async () => {
     expect((await fetch(`${base}/admin/queues`)).status).toBe(401);

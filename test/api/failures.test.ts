@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLX5, recordsOf } from '../helpers.js';
@@ -45,6 +47,25 @@ function expectProblem(res: RawResponse, status: number, code?: string): { code:
 const errorsLogged = () => s.logged.filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
 
 describe('authentication', () => {
+  it('a 401 asks for what its body says to send: a write Basic (a browser\'s prompt) or Bearer, a read Bearer only', async () => {
+    for (const [target, init] of [['/admin/queues', {}], ['/v1/ingest', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }]] as const) {
+      const res = await fetch(`${s.base}${target}`, init);
+      expect(res.status).toBe(401);
+      const challenges = res.headers.get('www-authenticate')!;
+      expect(challenges).toMatch(/^Basic realm="booktape"/);
+      expect(challenges).toContain('Bearer realm="booktape"');
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body.code).toBe('UNAUTHORIZED');
+      expect(body.detail).toMatch(/"Authorization: Bearer <token>".*password of HTTP Basic/);
+    }
+    const read = await fetch(`${s.base}/v1/instruments`);
+    expect(read.status).toBe(401);
+    expect(read.headers.get('www-authenticate')).toBe('Bearer realm="booktape"');
+    const body = (await read.json()) as { detail: string };
+    expect(body.detail).toContain('"Authorization: Bearer <token>"');
+    expect(body.detail).not.toContain('Basic');
+  });
+
   it('auth schemes are case-insensitive (RFC 9110): bearer, BEARER, basic', async () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
       const res = await ask('GET', '/v1/instruments', { authorization: `${scheme} ${READ_TOKEN}` });
@@ -96,8 +117,9 @@ describe('hostile transport input gets a 4xx problem, never a 500', () => {
     const unknown = expectProblem(await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'x-klingon' }, '{"source":"x.dbn"}'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expect(unknown.detail).toMatch(/encoding/i);
     expectProblem(await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, 'not gzip at all'), 400, 'INVALID_BODY');
-    // A real gzip body is taken.
-    const ok = await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, gzipSync('{"source":"gz/x.dbn"}'));
+    // A real gzip body is taken (its source a file under the data roots, which the job then finds is no DBN).
+    writeFileSync(join(s.dir, 'gz.dbn'), 'not DBN');
+    const ok = await ask('POST', '/v1/ingest', { ...write, 'content-encoding': 'gzip' }, gzipSync(JSON.stringify({ source: join(s.dir, 'gz.dbn') })));
     expect(ok.status, ok.body).toBe(202);
   });
 
@@ -154,7 +176,7 @@ describe('unknown symbols and empty ranges', () => {
     const text = await tcpExchange(s.server.tcpPort, JSON.stringify({ symbols: 'CLX5,NOPE', token: READ_TOKEN }) + '\n');
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; code?: string; detail?: string });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ type: 'error', code: 'UNKNOWN_SYMBOL' });
+    expect(lines[0]).toMatchObject({ type: 'error', status: 404, code: 'UNKNOWN_SYMBOL' });
     expect(lines[0].detail).toContain('NOPE');
   });
 

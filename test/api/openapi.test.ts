@@ -28,7 +28,7 @@ interface Layer { route?: { path: string; methods: Record<string, boolean> }; ha
 
 const store = new DuckDbStore(':memory:');
 const app = createApp({
-  config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined },
+  config: { ...loadConfig({}), writeToken: undefined, readToken: undefined },
   store, jobs: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads(), slots: new StreamSlots(8),
 });
 let http: HttpServer;
@@ -93,6 +93,11 @@ describe('the served OpenAPI document', () => {
     const ingest = doc.paths['/v1/ingest']!.post!;
     expect(Object.keys(ingest.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '500', '503']);
     expect((ingest.requestBody as OpenAPIV3.RequestBodyObject).content['application/json'].schema).toMatchObject({ required: ['source'], additionalProperties: false });
+    // A job's progress is an object in every state, its four fields always there.
+    const job = (doc.paths['/v1/jobs/{id}']!.get!.responses['200'] as OpenAPIV3.ResponseObject).content!['application/json'].schema as OpenAPIV3.SchemaObject;
+    const progress = job.properties!.progress as OpenAPIV3.SchemaObject;
+    expect(progress).toMatchObject({ type: 'object', required: ['records', 'bytes', 'total_bytes', 'percent'] });
+    expect(job.required).toContain('progress');
     expect(Object.keys(doc.paths['/v1/replay']!.get!.responses['200'] && (doc.paths['/v1/replay']!.get!.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/x-ndjson', 'application/octet-stream']);
   });
 });

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 /** The app on the test's store, with `jobs` (null: none) and `tokens`, on a free port. */
 async function serve(jobs: RedisIngestJobs | null, tokens: { readToken?: string } = {}): Promise<{ base: string; http: HttpServer }> {
-  const app = createApp({ config: { url: loadConfig({}).url, writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads(), slots: new StreamSlots(8) });
+  const app = createApp({ config: { ...loadConfig({}), writeToken: undefined, readToken: undefined, ...tokens }, store, jobs, metrics: createMetrics(jobs), log: pino({ level: 'silent' }), reads: new ActiveReads(), slots: new StreamSlots(8) });
   const http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   return { base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, http };
 }

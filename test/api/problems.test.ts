@@ -25,7 +25,7 @@ let base: string;
 beforeAll(async () => {
   await store.init();
   const app = createApp({
-    config: { url: loadConfig({}).url, writeToken: TOKEN, readToken: undefined },
+    config: { ...loadConfig({}), writeToken: TOKEN, readToken: undefined },
     store: refusing, jobs: null, metrics: createMetrics(null), log: pino({ level: 'silent' }), reads: new ActiveReads(),
   });
   http = await new Promise<HttpServer>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });

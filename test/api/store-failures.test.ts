@@ -93,7 +93,7 @@ describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
     const res = await fetch(`${base}/v1/replay?symbols=CLX5`);
     expect(res.status).toBe(503);
     expect((await problem(res)).code).toBe('STORE_BUSY');
-    expect(JSON.parse(await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'))).toMatchObject({ type: 'error', code: 'STORE_BUSY' });
+    expect(JSON.parse(await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'))).toMatchObject({ type: 'error', status: 503, code: 'STORE_BUSY' });
   });
 
   it('an HTTP replay gets its header, then an error line in place of the end line; the failure is logged', async () => {
@@ -113,7 +113,7 @@ describe('the API on a store out of memory (DuckDB memory_limit 2MB)', () => {
   it('a TCP replay ends the same way (here its symbols\' check already fails: the error line is all it gets)', async () => {
     const got = lines(await tcpExchange(server.tcpPort, '{"symbols":"CLX5"}\n'));
     expect(['header', 'error']).toContain(got[0].type);
-    expect(got.at(-1)).toMatchObject({ type: 'error', code: 'STORE_BUSY' });
+    expect(got.at(-1)).toMatchObject({ type: 'error', status: 503, code: 'STORE_BUSY' });
     expect(got.some((l) => l.type === 'end')).toBe(false);
     expect(logged.find((l) => l.msg === 'tcp replay failed')).toMatchObject({ level: 40, code: 'STORE_BUSY' });
     expect(logged.filter((l) => l.level === 50)).toEqual([]);
@@ -156,7 +156,7 @@ describe('the API when something unexpected fails (a bug)', () => {
   it('a replay ends with an INTERNAL error line that shows no internals', async () => {
     const got = lines(await (await fetch(`${base}/v1/replay`)).text());
     expect(got).toHaveLength(2);
-    expect(got[1]).toEqual({ type: 'error', code: 'INTERNAL', detail: expect.any(String), frames: 0 });
+    expect(got[1]).toEqual({ type: 'error', status: 500, code: 'INTERNAL', detail: expect.any(String), frames: 0 });
     expect(JSON.stringify(got)).not.toContain('secret');
     const entry = logged.find((l) => l.msg === 'http replay failed');
     expect(entry).toMatchObject({ level: 50, err: expect.stringContaining('secret internals: y') });

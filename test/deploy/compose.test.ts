@@ -160,6 +160,16 @@ describe('docker-compose.yml', () => {
     expect(mountOf(worker, '/data')).toBe('./data');
   });
 
+  it('the API sees the workers\' data roots, from the same host directories, so it checks a source\'s file before queueing it', () => {
+    const cfg = loadConfig(envOf(api));
+    expect(cfg.dataRoots).toEqual(loadConfig(envOf(worker)).dataRoots);
+    expect(cfg.sourceCheck).toBe('file');
+    for (const root of cfg.dataRoots) {
+      expect(mountOf(api, root), root).toBeDefined();
+      expect(mountOf(api, root), root).toBe(mountOf(worker, root));
+    }
+  });
+
   it('startup order waits on healthy Redis and QuestDB; the worker gets time to finish its jobs', () => {
     for (const svc of [worker, api]) {
       expect(svc.depends_on).toMatchObject({ redis: { condition: 'service_healthy' }, questdb: { condition: 'service_healthy' } });
@@ -344,6 +354,16 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(workerDeploy.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
     // The inbox it scans is mounted where the configuration says.
     expect(c.volumeMounts!.map((m) => m.mountPath)).toContain(cfg.inbox);
+  });
+
+  it('API: without the workers\' files mounted, it checks only a source\'s path (BOOKTAPE_SOURCE_CHECK=path)', () => {
+    const c = containerOf(apiDeploy);
+    const cfg = loadConfig(podEnv(c, SECRETS));
+    const mounted = (c.volumeMounts ?? []).map((m) => m.mountPath);
+    expect(cfg.dataRoots.every((root) => mounted.includes(root))).toBe(false);
+    expect(cfg.sourceCheck).toBe('path');
+    // Judged by path, a root still is the workers': the same setting, from the one ConfigMap.
+    expect(cfg.dataRoots).toEqual(loadConfig(podEnv(containerOf(workerDeploy), SECRETS)).dataRoots);
   });
 
   it('example stores: Redis and QuestDB StatefulSets with volumes, probes their images can run, QuestDB as in compose', () => {

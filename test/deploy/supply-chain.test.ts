@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -55,13 +55,22 @@ describe('dependencies', () => {
 });
 
 describe('CI and the image', () => {
-  it('.ci/run installs with npm ci, audits, writes the SBOM, runs the suite, then again on Node 24', () => {
-    const steps = ['npm ci', 'bash .ci/audit', 'npm run -s sbom > sbom.cdx.json', 'npm test', 'bash .ci/node24 npm test'];
+  it('.ci/run installs with npm ci, audits, writes the SBOM, runs the suite, its faults and deep searches, then the suite again on Node 24', () => {
+    const steps = ['npm ci', 'bash .ci/audit', 'npm run -s sbom > sbom.cdx.json', 'npm test', 'npm run test:faults', 'npm run test:deep', 'bash .ci/node24 npm test'];
     const at = steps.map((s) => ciRun.indexOf(s));
     expect(at.every((i) => i >= 0), JSON.stringify(at)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(ciRun).not.toMatch(/npm install/);
     expect(readFileSync(`${ROOT}.gitignore`, 'utf8')).toMatch(/^sbom\.cdx\.json$/m);
+  });
+
+  it('every test file is in a suite CI runs: npm test\'s (*.test.ts), the faults\' (test/faults/*.fault.ts) or both', () => {
+    const files = execFileSync('git', ['ls-files', 'test'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => /\.(test|fault)\.ts$/.test(f));
+    expect(files.length).toBeGreaterThan(40);
+    for (const f of files) expect(/^test\/.+\.test\.ts$/.test(f) || /^test\/faults\/[^/]+\.fault\.ts$/.test(f), f).toBe(true);
+    expect(pkg.scripts['test:faults']).toBe('vitest run --config vitest.faults.config.ts');
+    expect(pkg.scripts['test:deep']).toBe('vitest run --config vitest.deep.config.ts');
+    expect(readFileSync(`${ROOT}vitest.faults.config.ts`, 'utf8')).toContain("include: ['test/faults/**/*.fault.ts']");
   });
 
   it('the GitHub workflow runs .ci/run on push and pull requests, and builds the image', () => {
@@ -92,5 +101,7 @@ describe('CI and the image', () => {
     // The build stage copies every tsconfig `npm run build` reads.
     const copied = [...stages[0].matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
     for (const [, config] of pkg.scripts.build.matchAll(/tsc -p (\S+)/g)) expect(copied, config).toContain(config);
+    // ... and every script it runs.
+    for (const [, script] of pkg.scripts.build.matchAll(/node (scripts\/\S+)/g)) expect(copied, script).toContain(script.split('/')[0]);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative as relativePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,11 +11,12 @@ import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
+import { StoreError } from '../../src/store/port.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { CLI, CLX5 } from '../helpers.js';
 import { duckdbRuns, failingWrites } from '../store/runs.js';
-import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { startServer } from '../../src/api/server.js';
 import { createMetrics } from '../../src/api/metrics.js';
 
@@ -154,6 +155,23 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     const failed = await waitFor('the job to fail', async () => ((await job.getState()) === 'failed' ? queue.getJob(job.id!) : null));
     expect(failed?.failedReason).toContain('[NOT_MBO]');
     expect(failed?.attemptsMade).toBe(1);
+  });
+
+  it('a job\'s progress reads as an object before its run starts, and after a run that failed before decoding', async () => {
+    const { config, file, queue } = setup();
+    const jobs = new RedisIngestJobs(config);
+    cleanups.push(() => jobs.close());
+    await jobs.queue.waitUntilReady();
+    const { job } = await enqueueIngest(queue, { source: file }); // no worker: it waits
+    expect(await job.getState()).toBe('waiting');
+    expect(job.progress).toBe(0); // what BullMQ stores until a run reports
+    const none = { records: 0, bytes: 0, totalBytes: null, percent: 0 };
+    expect(await jobs.read(job.id!)).toMatchObject({ state: 'waiting', progress: none });
+    // The file goes before a worker takes the job: its run fails before decoding anything.
+    rmSync(file);
+    await inProcessWorker(config, new DuckDbStore(config.duckdbPath));
+    await waitFor('the job to fail', async () => (await job.getState()) === 'failed');
+    expect(await jobs.read(job.id!)).toMatchObject({ state: 'failed', error: expect.stringContaining('[SOURCE_NOT_FOUND]'), progress: none });
   });
 
   it('a job read while it moves (retried between its fields and its state) reads as one consistent job', async () => {

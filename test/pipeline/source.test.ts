@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
-import { SourceError, openSource, refuseDisallowedUrl, type SourcePolicy } from '../../src/pipeline/source.js';
+import { SourceError, openSource, refuseDisallowedUrl, refuseUnfetchableSource, resolveLocalPath, type EnqueuePolicy, type SourcePolicy } from '../../src/pipeline/source.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { CLX5 } from '../helpers.js';
 
@@ -166,5 +168,62 @@ describe('URL sources', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('local sources: where a path leads, then whether the file is there', () => {
+  // root/ holds a file, a directory, a symlink out of the roots, a symlink within them;
+  // outside/ (beside root, not a root) holds a file and the targets of the escapes.
+  const base = mkdtempSync(join(tmpdir(), 'booktape-roots-'));
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(root, 'a.dbn'), 'x');
+  writeFileSync(join(outside, 'secret.dbn'), 'x');
+  symlinkSync(outside, join(root, 'escape'));
+  symlinkSync(join(outside, 'secret.dbn'), join(root, 'secret-link.dbn'));
+  symlinkSync(join(root, 'a.dbn'), join(outside, 'into-root.dbn'));
+  const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e as SourceError).code);
+
+  it.each([
+    ['a file under a root', join(root, 'a.dbn'), 'ok'],
+    ['.. that stays inside', join(root, 'sub', '..', 'a.dbn'), 'ok'],
+    ['a relative path', relative(process.cwd(), join(root, 'a.dbn')), 'ok'],
+    ['a symlink from outside that leads into a root', join(outside, 'into-root.dbn'), 'ok'],
+    ['a missing file under a root', join(root, 'nope.dbn'), 'SOURCE_NOT_FOUND'],
+    ['a directory', join(root, 'sub'), 'SOURCE_NOT_FOUND'],
+    ['a file outside', join(outside, 'secret.dbn'), 'SOURCE_NOT_ALLOWED'],
+    // Outside is refused alike whether or not something is there: no answer tells what exists out there.
+    ['a missing file outside', join(outside, 'nope.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['/etc/passwd', '/etc/passwd', 'SOURCE_NOT_ALLOWED'],
+    ['.. out of a root', join(root, '..', 'outside', 'secret.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['.. out of a root to a missing file', join(root, '..', '..', 'nope.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['a symlinked file that leads out', join(root, 'secret-link.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['a symlinked directory that leads out', join(root, 'escape', 'secret.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['a missing file behind a symlink that leads out', join(root, 'escape', 'nope.dbn'), 'SOURCE_NOT_ALLOWED'],
+    ['a sibling whose name starts with the root\'s', `${root}-other/a.dbn`, 'SOURCE_NOT_ALLOWED'],
+  ])('%s: %s is %s', async (_what, source, code) => {
+    expect(await codeOf(resolveLocalPath(source, [root]))).toBe(code);
+    // Where the API sees the workers' roots (BOOKTAPE_SOURCE_CHECK=file), it refuses the same, before queueing.
+    expect(await codeOf(refuseUnfetchableSource(source, { dataRoots: [root], allowHosts: [], check: 'file' }))).toBe(code);
+  });
+
+  it('a file named like ".." inside a root is inside', async () => {
+    writeFileSync(join(root, '..x.dbn'), 'x');
+    expect(await resolveLocalPath(join(root, '..x.dbn'), [root])).toBe(join(root, '..x.dbn'));
+  });
+
+  it('with check "path" (workers on another machine), only the path as written is judged: .. removed, no disk read', async () => {
+    const split: EnqueuePolicy = { dataRoots: ['/srv/dbn'], allowHosts: ['data.example'], check: 'path' };
+    expect(await codeOf(refuseUnfetchableSource('/srv/dbn/missing-here.dbn', split))).toBe('ok'); // the worker will look
+    expect(await codeOf(refuseUnfetchableSource('/srv/dbn/a/../b.dbn', split))).toBe('ok');
+    expect(await codeOf(refuseUnfetchableSource('/srv/dbn/../../etc/passwd', split))).toBe('SOURCE_NOT_ALLOWED');
+    expect(await codeOf(refuseUnfetchableSource('/etc/passwd', split))).toBe('SOURCE_NOT_ALLOWED');
+    expect(await codeOf(refuseUnfetchableSource('/srv/dbn-other/x.dbn', split))).toBe('SOURCE_NOT_ALLOWED');
+    expect(await codeOf(refuseUnfetchableSource('https://data.example/x.dbn', split))).toBe('ok');
+    expect(await codeOf(refuseUnfetchableSource('https://other.example/x.dbn', split))).toBe('SOURCE_NOT_ALLOWED');
+    // A path that reaches a root only through a symlink cannot be told from outside: refused, as docs/operations.md says.
+    expect(await codeOf(refuseUnfetchableSource(join(outside, 'into-root.dbn'), { ...split, dataRoots: [root] }))).toBe('SOURCE_NOT_ALLOWED');
   });
 });

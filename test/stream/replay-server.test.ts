@@ -234,7 +234,7 @@ describe('paced replays end at once on a disconnect or a shutdown', () => {
       expect(((await res.json()) as { code: string }).code).toBe('INVALID_PARAMETER');
     }
     const line = JSON.parse(await tcpExchange(s.tcp, '{"symbols":"CLX5","rate":1e-300}\n'));
-    expect(line).toMatchObject({ type: 'error', code: 'INVALID_PARAMETER' });
+    expect(line).toMatchObject({ type: 'error', status: 400, code: 'INVALID_PARAMETER' });
     expect(line.detail).toMatch(/^rate: /);
   }, 30_000);
 });
@@ -253,7 +253,7 @@ describe('BOOKTAPE_MAX_STREAMS', () => {
     expect(((await refused.json()) as { code: string }).code).toBe('TOO_MANY_STREAMS');
     expect((await fetch(`${s.http}/v1/books/CLX5/snapshots?limit=10`)).status).toBe(503);
     const line = JSON.parse(await tcpExchange(s.tcp, '{"symbols":"CLX5"}\n'));
-    expect(line).toMatchObject({ type: 'error', code: 'TOO_MANY_STREAMS' });
+    expect(line).toMatchObject({ type: 'error', status: 503, code: 'TOO_MANY_STREAMS' });
     expect((await fetch(`${s.http}/v1/books/CLX5`)).status).toBe(200); // lookups are not streams
     held[0].abort();
     await new Promise((r) => setTimeout(r, 200));
@@ -269,7 +269,7 @@ describe('the TCP port', () => {
     for (const request of ['{"symbols":"CLX5"}', `{"symbols":"CLX5","token":"${token}x"}`, '{"symbols":"CLX5","token":"read-token-012345678X"}', '{"symbols":"CLX5","token":1}']) {
       const text = await tcpExchange(s.tcp, `${request}\n`);
       expect(text.split('\n').filter(Boolean)).toHaveLength(1);
-      expect(JSON.parse(text), request).toMatchObject({ type: 'error', code: 'UNAUTHORIZED' });
+      expect(JSON.parse(text), request).toMatchObject({ type: 'error', status: 401, code: 'UNAUTHORIZED' });
     }
     const lines = (await tcpExchange(s.tcp, `{"symbols":"CLX5","to":"1758742200500000000","token":"${token}"}\n`)).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'end', complete: true });

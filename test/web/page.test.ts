@@ -17,6 +17,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const SHOTS = join(ROOT, 'test-output', 'web');
 const READ_TOKEN = 'read-token-for-the-page-test';
+const WRITE_TOKEN = 'write-token-for-the-page-test';
 
 interface LevelJson { price: string; size: number; count: number }
 interface BookJson { ts_recv: string; crossed: boolean; bids: LevelJson[]; asks: LevelJson[] }
@@ -35,7 +36,7 @@ beforeAll(async () => {
   });
   // A second copy for the server this suite stops (DuckDB lets one process open a file).
   copyFileSync(store, join(dir, 'guarded.duckdb'));
-  [open, guarded] = await Promise.all([serve(store), serve(join(dir, 'guarded.duckdb'), { BOOKTAPE_READ_TOKEN: READ_TOKEN })]);
+  [open, guarded] = await Promise.all([serve(store, { BOOKTAPE_WRITE_TOKEN: WRITE_TOKEN }), serve(join(dir, 'guarded.duckdb'), { BOOKTAPE_READ_TOKEN: READ_TOKEN })]);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -296,6 +297,70 @@ describe.skipIf(!hasChromium)(`the book page in headless Chromium${hasChromium ?
     await page.screenshot({ path: join(SHOTS, 'chart-zoomed.png') });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('the chart has axis titles, and its legend reads the instant the ladder shows until hovered, then the bucket under the pointer', async () => {
+    const { page, errors } = await newPage();
+    // Every text drawn on a canvas: uPlot draws its axes, and their titles, there.
+    await page.addInitScript(() => {
+      const drawn: string[] = [];
+      (window as unknown as { drawnTexts: string[] }).drawnTexts = drawn;
+      const fillText = CanvasRenderingContext2D.prototype.fillText;
+      CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, maxWidth?: number) {
+        drawn.push(String(text));
+        return fillText.call(this, text, x, y, maxWidth);
+      };
+    });
+    const legend = () => page.$$eval('#chart .u-legend tr', (rows) => Object.fromEntries(rows.map((r) => [
+      r.querySelector('.u-label')?.textContent?.replace(/:$/, '') ?? '', r.querySelector('.u-value')?.textContent ?? '',
+    ])));
+    await page.goto(`${open.url}/?symbol=CLX5&at=1758744000001831743`);
+    await page.waitForFunction(() => document.body.dataset.shownTs === '1758744000001831743');
+    await page.waitForFunction(() => document.querySelector('#chart .u-legend .u-value')?.textContent === '20:00:00.001831743');
+    const [top] = await ladder(page);
+    // Not "--": the book at the instant shown, as the ladder shows it, and the last trade up to its bucket.
+    expect(await legend()).toEqual({ 'Time (UTC)': '20:00:00.001831743', 'Best bid': top.bid!.shown, 'Best ask': top.ask!.shown, 'Last trade': expect.stringMatching(/^\d+\.\d{2,}$/) });
+    expect(top.bid!.shown).toBe('64.80');
+    const texts = await page.evaluate(() => (window as unknown as { drawnTexts: string[] }).drawnTexts);
+    expect(texts).toContain('Time (UTC)');
+    expect(texts).toContain('Price');
+    await page.screenshot({ path: join(SHOTS, 'chart-legend.png') });
+    // Hovered: the bucket under the pointer, its time to the millisecond.
+    const box = (await page.locator('#chart .u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.waitForFunction(() => document.querySelector('#chart .u-legend .u-value')?.textContent !== '20:00:00.001831743');
+    const hovered = await legend();
+    expect(hovered['Time (UTC)']).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3}$/);
+    expect(hovered['Best bid']).toMatch(/^\d+\.\d{2,}$/);
+    // The pointer leaves: the instant shown again; a step to the next snapshot, its book.
+    await page.mouse.move(5, 5);
+    await page.waitForFunction(() => document.querySelector('#chart .u-legend .u-value')?.textContent === '20:00:00.001831743');
+    await page.click('#next');
+    await page.waitForFunction(() => document.body.dataset.shownTs !== '1758744000001831743');
+    const next = (await shownTs(page))!;
+    await page.waitForFunction((t) => document.querySelector('#chart .u-legend .u-value')?.textContent === t, `${new Date(Number(BigInt(next) / 1_000_000n)).toISOString().slice(11, 19)}.${next.slice(-9)}`);
+    const [nextTop] = await ladder(page);
+    expect(await legend()).toMatchObject({ 'Best bid': nextTop.bid!.shown, 'Best ask': nextTop.ask!.shown });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('Bull Board: a browser without the write token is asked for it (Basic); with it as the password, any user name, the board', async () => {
+    const anonymous = await browser.newContext();
+    const tab = await anonymous.newPage();
+    // Chromium asks for credentials (the login prompt): with none to give, Playwright cancels it.
+    await expect(tab.goto(`${open.url}/admin/queues`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
+    // A read's 401 (Bearer only) is no prompt: the page is answered, for the book page to ask with its own form.
+    expect((await (await anonymous.newPage()).goto(`${guarded.url}/v1/instruments`))!.status()).toBe(401);
+    await anonymous.close();
+    // What a person types at the prompt: any user name, the token as the password.
+    const signedIn = await browser.newContext({ httpCredentials: { username: 'me', password: WRITE_TOKEN } });
+    const page = await signedIn.newPage();
+    const board = await page.goto(`${open.url}/admin/queues`);
+    expect(board!.status()).toBe(200);
+    await page.waitForFunction(() => document.body.textContent?.includes('ingest'), undefined, { timeout: 15_000 });
+    await page.screenshot({ path: join(SHOTS, 'bull-board.png') });
+    await signedIn.close();
   });
 
   it('an unknown symbol in the URL shows the API error as a message', async () => {

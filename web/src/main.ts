@@ -99,7 +99,7 @@ function show(book: Book): void {
     const b = drawPending!;
     drawPending = null;
     ladder.render(b);
-    chart?.mark(b.tsRecv);
+    chart?.mark(b);
     // For tests and the curious: what is drawn, how often, and when the first book was.
     const body = document.body.dataset;
     body.shownTs = b.tsRecv;
@@ -305,7 +305,7 @@ async function open(symbol: string, publisherId: number | undefined, at: bigint 
   await goTo(at);
   await loadChart(null);
   const drawn = shown as Book | null; // set by goTo, meanwhile
-  if (drawn !== null) chart?.mark(drawn.tsRecv);
+  if (drawn !== null) chart?.mark(drawn);
 }
 
 ui.instrument.addEventListener('change', () => void open(ui.instrument.value, undefined, undefined));

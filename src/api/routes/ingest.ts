@@ -1,7 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { refuseDisallowedUrl, type UrlPolicy } from '../../url-policy.js';
-import { SourceError } from '../../url-policy.js';
+import { SourceError, refuseUnfetchableSource, type EnqueuePolicy } from '../../pipeline/source.js';
 import type { Guards } from '../auth.js';
 import type { IngestJobs } from '../jobs.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
@@ -25,19 +24,26 @@ const EnqueuedSchema = z.object({
   state: z.string(),
 });
 
+const ProgressSchema = z.object({
+  records: z.number().int().describe('records decoded so far'),
+  bytes: z.number().int().describe('input bytes behind them (compressed ones for a zstd file)'),
+  total_bytes: z.number().int().nullable().describe("the input's size; null while unknown (before the run, a download without a length)"),
+  percent: z.number().nullable().describe('bytes over total_bytes, 0-100 (100 once completed); 0 before the run starts; null when the size is unknown'),
+}).describe('always an object, whatever the state: all zero before the run starts, the last figures reached once it failed or completed');
+
 const JobSchema = z.object({
   job_id: z.string(),
   state: z.string().describe('waiting, active, delayed, completed, failed, ...'),
   source: z.string(),
   attempts_made: z.number().int().describe('runs that ended: completed, failed, or cut short by a worker that died (the job then taken over by another)'),
   attempts_stalled: z.number().int().describe('of attempts_made, the runs cut short by a worker that died (each has an `abandoned` row in ingest_runs)'),
-  progress: z.unknown().describe('the latest run\'s last report: {bytes, totalBytes, records, snapshots, percent} and the run\'s {runId, startedAt, updatedAt, stalledBefore}'),
+  progress: ProgressSchema,
   summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary (snake_case, as `booktape ingest` prints it), once completed'),
   error: z.string().nullable().describe('why the job failed, "[CODE] message"; null unless state is failed'),
   last_attempt_error: z.string().nullable().describe('"[CODE] message" of the latest attempt that failed, whatever the state: a job retried, or failed once and then completed, keeps it here'),
 });
 
-export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; url: UrlPolicy }): RouteGroup {
+export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; sources: EnqueuePolicy }): RouteGroup {
   const { guards } = deps;
   const router = Router();
   const jobs = (): IngestJobs => {
@@ -47,8 +53,9 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
 
   router.post('/v1/ingest', guards.write, ...jsonBody(), async (req, res) => {
     const body = IngestBody.parse(req.body ?? {});
+    // What a worker would refuse is refused now, not queued to fail (BOOKTAPE_SOURCE_CHECK says how far this server can tell).
     try {
-      refuseDisallowedUrl(body.source, deps.url);
+      await refuseUnfetchableSource(body.source, deps.sources);
     } catch (err) {
       if (err instanceof SourceError) throw new Problem('invalid', err.code, err.message, 'source');
       throw err;
@@ -62,7 +69,8 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
     if (!job) throw new Problem('not-found', 'UNKNOWN_JOB', `no job ${req.params.id}`, 'id');
     res.json({
       job_id: job.id, state: job.state, source: job.source, attempts_made: job.attemptsMade, attempts_stalled: job.attemptsStalled,
-      progress: job.progress, summary: job.summary, error: job.error, last_attempt_error: job.lastAttemptError,
+      progress: { records: job.progress.records, bytes: job.progress.bytes, total_bytes: job.progress.totalBytes, percent: job.progress.percent },
+      summary: job.summary, error: job.error, last_attempt_error: job.lastAttemptError,
     });
   });
 
@@ -85,7 +93,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; ur
           description: 'The token is checked before the body is read: an unauthenticated request is answered 401 whatever its body.',
           problems: [
             noRedis,
-            problem('invalid', 'Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY: not decodable as its content-encoding says), or a source no worker may fetch (SOURCE_NOT_ALLOWED)'),
+            problem('invalid', 'Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY: not decodable as its content-encoding says); a source no worker may fetch (SOURCE_NOT_ALLOWED: a URL on a host not allowed, a path outside BOOKTAPE_DATA_ROOTS after `..` and symlinks); or, where this server sees the workers\' files (BOOKTAPE_SOURCE_CHECK=file), no such file (SOURCE_NOT_FOUND)'),
             problem('too-large', `The body is over ${MAX_BODY_BYTES} bytes (BODY_TOO_LARGE)`),
             problem('unsupported-media', 'Not application/json (JSON_REQUIRED), or a charset or content-encoding not supported (UNSUPPORTED_MEDIA_TYPE)'),
           ],

@@ -17,12 +17,15 @@ const TAG = 'replay';
 
 const HeaderLine = z.object({
   type: z.literal('header'), symbols: z.array(z.string()), from: NanosSchema.nullable(), to: NanosSchema.nullable(),
-  after: z.string().nullable(), depth: z.number().int().nullable(), publisher_id: z.number().int().nullable(), rate: z.number().nullable(), speed: z.number().nullable(), fields: z.string(),
+  after: z.string().nullable(), depth: z.number().int().nullable(), publisher_id: z.number().int().nullable(), rate: z.number().nullable(), speed: z.number().nullable(),
+  frames: z.number().int().nullable().describe('paced replays: the frames it will send, counted as it starts; null when unpaced'),
+  seconds: z.number().nullable().describe('paced replays: about how long it takes at its pace (frames / rate, or the recorded time it spans / speed); null when unpaced'),
+  fields: z.string(),
 });
 const EndLine = z.object({
   type: z.literal('end'), complete: z.boolean(), frames: z.number().int(), first_ts_recv: NanosSchema.nullable(), last_ts_recv: NanosSchema.nullable(),
 });
-const ErrorLine = z.object({ type: z.literal('error'), code: z.string(), detail: z.string(), frames: z.number().int() });
+const ErrorLine = z.object({ type: z.literal('error'), status: z.number().int().describe('the HTTP status the same failure gets as an answer'), code: z.string(), detail: z.string(), frames: z.number().int() });
 const ReplayLine = z.union([HeaderLine, SnapshotFrameSchema, EndLine, ErrorLine]);
 
 export function replayRoutes(deps: StreamDeps & { guards: Guards; metrics: ReplayMetrics; log: Logger; catalog: InstrumentCatalog }): RouteGroup {

@@ -68,6 +68,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 function baseEnv(dir: string, redisUrl: string): Record<string, string> {
   return {
+    BOOKTAPE_STORE: 'duckdb', // whatever QDB_CLIENT_CONF the shell has: the fault suite hides nothing from its children
     REDIS_URL: redisUrl,
     BOOKTAPE_QUEUE_PREFIX: `bt-outage-${randomBytes(6).toString('hex')}`,
     BOOKTAPE_DUCKDB_PATH: join(dir, 'store.duckdb'),
