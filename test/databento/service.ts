@@ -111,8 +111,9 @@ function userOf(req: IncomingMessage): { user: string; password: string } | null
   return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
 
 export async function startFakeDatabento(opts: { key: string; archive: Archive }): Promise<FakeDatabento> {
   const { archive } = opts;
@@ -191,7 +192,10 @@ export async function startFakeDatabento(opts: { key: string; archive: Archive }
     }
     const scripted = scripts.get(path)?.shift();
     if (scripted !== undefined && 'status' in scripted) {
-      if (scripted.text !== undefined) return void res.writeHead(scripted.status, { 'content-type': 'text/html', ...scripted.headers }).end(scripted.text);
+      if (scripted.text !== undefined) {
+        res.writeHead(scripted.status, { 'content-type': 'text/html', ...scripted.headers }).end(scripted.text);
+        return;
+      }
       return json(res, scripted.status, scripted.body ?? {}, scripted.headers);
     }
     if (scripted !== undefined && 'hang' in scripted) return;
