@@ -111,7 +111,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_INBOX: ['Inbox scanner', 'directory the scanner watches'],
   BOOKTAPE_SCAN_EVERY: ['Inbox scanner', 'scan interval (e.g. `60s`); starts the scanner in `booktape worker`'],
   BOOKTAPE_SCAN_CRON: ['Inbox scanner', 'scan cron pattern, instead of an interval'],
-  BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
+  BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too, each once: http(s) on an allowed host, or a `databento:` request ([databento.md](databento.md)); else the process refuses to start'],
   DATABENTO_API_KEY: ['Databento', 'your Databento API key (Databento\'s own variable), for the processes that download: `ingest`, `worker`, `serve` with the embedded store; never logged, printed or queued'],
   BOOKTAPE_DATABENTO_URL: ['Databento', 'base of Databento\'s historical HTTP API; the key is sent there and nowhere else (not subject to `BOOKTAPE_URL_ALLOW_HOSTS`)'],
   BOOKTAPE_DATABENTO_MAX_COST_USD: ['Databento', 'a request Databento quotes above this many US dollars is refused before download (`DATABENTO_COST_LIMIT`); `0`: free requests only'],
@@ -234,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Scanned URLs are fetched by workers under the same allow-list: refuse at start what they would refuse.
   for (const url of e.BOOKTAPE_SCAN_URLS) {
     try {
-      if (!isUrl(url)) throw new Error(`${url} is not an http(s) URL`);
+      if (!isUrl(url)) throw new Error(`${url} is not an http(s) URL or a databento: request`);
       refuseDisallowedUrl(url, { allowHosts: e.BOOKTAPE_URL_ALLOW_HOSTS });
     } catch (err) {
       throw new ConfigError(`invalid configuration: BOOKTAPE_SCAN_URLS: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { IngestSummaryJson } from '../pipeline/summary-json.js';
+import type { IngestResultJson } from '../pipeline/summary-json.js';
 
 /**
  * What the API needs from the ingest job queue. Defined here, implemented in
@@ -46,6 +46,6 @@ export interface IngestJobView {
   attemptsMade: number;
   /** The pipeline's last progress report (IngestProgress), as the job stored it. */
   progress: unknown;
-  summary: IngestSummaryJson | null;
+  summary: IngestResultJson | null;
   error: string | null;
 }

@@ -53,3 +53,15 @@ export function ingestSummaryJson(s: IngestSummary): IngestSummaryJson {
     snapshots_per_sec: s.snapshotsPerSec,
   };
 }
+
+/**
+ * A job's result when the Databento request it names had been ingested
+ * already: nothing was bought or written (a rerun asked with force runs).
+ */
+export interface AlreadyIngestedJson {
+  source: string;
+  already_ingested: true;
+}
+
+/** What an ingest job returns. */
+export type IngestResultJson = IngestSummaryJson | AlreadyIngestedJson;
