@@ -72,6 +72,8 @@ export interface ServiceRequest {
   fields: Record<string, string>;
   /** The basic-auth user name sent, if any. */
   user: string | null;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface FakeDatabento {
@@ -184,7 +186,7 @@ export async function startFakeDatabento(opts: { key: string; archive: Archive }
     const path = url.pathname.replace(/^\/v0\//, '');
     const fields = await fieldsOf(req, url);
     const auth = userOf(req);
-    service.requests.push({ method: req.method ?? '', path, fields, user: auth?.user ?? null });
+    service.requests.push({ method: req.method ?? '', path, fields, user: auth?.user ?? null, at: Date.now() });
     if (!url.pathname.startsWith('/v0/')) return json(res, 404, { detail: 'Not Found' });
     // Basic auth: the key as user name, an empty password. The refusal names the key it was given, as a careless service might.
     if (auth === null || auth.user !== opts.key || auth.password !== '') {
