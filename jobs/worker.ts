@@ -236,6 +236,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       // A Databento request already ingested is not bought again, unless the user asked for a rerun.
       if (isDatabentoSource(data.source) && !data.force && (await store.hasIngested(data.source))) {
         log.info({ job_id: job.id, source: data.source }, 'Databento request already ingested: nothing downloaded');
+        metrics?.jobs.inc({ outcome: 'completed' });
         return { source: data.source, already_ingested: true };
       }
       log.info({ job_id: job.id, source: data.source, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest started');

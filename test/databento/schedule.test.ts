@@ -14,6 +14,7 @@ import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { SCAN_QUEUE, ingestJobId, ingestQueue, redisConnection } from '../../jobs/queue.js';
 import { runDatabentoSchedule, scheduledDays } from '../../jobs/databento-schedule.js';
 import { startWorker } from '../../jobs/worker.js';
+import { scanInbox } from '../../jobs/scan.js';
 import { CLI, CLX5 } from '../helpers.js';
 import { archiveOf, startFakeDatabento, type FakeDatabento } from './service.js';
 
@@ -89,6 +90,18 @@ describe('the Databento schedule', () => {
     // The next run: nothing new (the days' jobs exist; BullMQ keeps finished ones for days, the store for good).
     const second = await runDatabentoSchedule(config, store, queue, new Date('2025-09-28T02:00:00Z'));
     expect(second).toEqual({ queued: [], skipped: ['2025-09-23', '2025-09-24', '2025-09-25', '2025-09-26'], notYetAvailable: ['2025-09-27'] });
+  });
+
+  it('the inbox scanner queues a databento: source of BOOKTAPE_SCAN_URLS once, under its text form', async () => {
+    const given = 'databento:glbx.mdp3/mbo?symbols=CLX5&start=2025-09-24&end=2025-09-25';
+    const config = loadConfig(envFor({ BOOKTAPE_SCAN_URLS: given, BOOKTAPE_INBOX: join(mkdtempSync(join(tmpdir(), 'booktape-inbox-')), 'inbox') }));
+    const queue = await queueFor(config);
+    const store = new DuckDbStore(config.duckdbPath);
+    await store.init();
+    cleanups.push(() => store.close());
+    expect(await scanInbox(config, store, queue)).toEqual({ queued: [given], skipped: 0 });
+    expect(await scanInbox(config, store, queue)).toEqual({ queued: [], skipped: 1 });
+    expect((await queue.getJobs(['waiting'])).map((j) => j.data.source)).toEqual([day('2025-09-24')]);
   });
 
   it('runs on its cron in the worker as a BullMQ job scheduler: yesterday\'s job appears in the queue and reads through /v1/jobs; turned off, the scheduler goes', async () => {
