@@ -67,6 +67,7 @@ const Env = z.object({
   DATABENTO_API_KEY: optional(z.string()),
   BOOKTAPE_DATABENTO_URL: z.string().default('https://hist.databento.com/v0/'),
   BOOKTAPE_DATABENTO_MAX_COST_USD: z.coerce.number().min(0).default(10),
+  BOOKTAPE_DATABENTO_KEEP_DIR: optional(z.string()),
   BOOKTAPE_DATABENTO_DATASET: optional(z.string()),
   BOOKTAPE_DATABENTO_SYMBOLS: list(),
   BOOKTAPE_DATABENTO_STYPE_IN: z.enum(STYPES_IN).default('raw_symbol'),
@@ -115,6 +116,7 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   DATABENTO_API_KEY: ['Databento', 'your Databento API key (Databento\'s own variable), for the processes that download: `ingest`, `worker`, `serve` with the embedded store; never logged, printed or queued'],
   BOOKTAPE_DATABENTO_URL: ['Databento', 'base of Databento\'s historical HTTP API; the key is sent there and nowhere else (not subject to `BOOKTAPE_URL_ALLOW_HOSTS`)'],
   BOOKTAPE_DATABENTO_MAX_COST_USD: ['Databento', 'a request Databento quotes above this many US dollars is refused before download (`DATABENTO_COST_LIMIT`); `0`: free requests only'],
+  BOOKTAPE_DATABENTO_KEEP_DIR: ['Databento', 'keep a copy of each complete download here (`.mbo.dbn.zst`, as Databento sent it); unset: downloads stream into the decoder and nothing is written to disk'],
   BOOKTAPE_DATABENTO_DATASET: ['Databento', 'dataset of the schedule and of `backfill`, e.g. `GLBX.MDP3`'],
   BOOKTAPE_DATABENTO_SYMBOLS: ['Databento', 'symbols of the schedule and of `backfill`, comma-separated'],
   BOOKTAPE_DATABENTO_STYPE_IN: ['Databento', 'their symbology: `raw_symbol`, `parent` (`ES.FUT`), `continuous` (`ES.c.0`) or `instrument_id`'],
@@ -194,6 +196,8 @@ export interface DatabentoConfig {
   apiKey: string | undefined;
   baseUrl: string;
   maxCostUsd: number;
+  /** Where to keep a copy of each download; unset: none. */
+  keepDir: string | undefined;
   /** What the schedule and `backfill` ask for by default; null without a dataset and symbols. */
   request: { dataset: string; symbols: string[]; stype_in: StypeIn } | null;
   /** The schedule's cron pattern; unset: no schedule. */
@@ -320,6 +324,7 @@ function databentoConfig(e: z.output<typeof Env>): DatabentoConfig {
     apiKey: e.DATABENTO_API_KEY,
     baseUrl: base.toString(),
     maxCostUsd: e.BOOKTAPE_DATABENTO_MAX_COST_USD,
+    keepDir: e.BOOKTAPE_DATABENTO_KEEP_DIR,
     request,
     cron: e.BOOKTAPE_DATABENTO_CRON,
     days: e.BOOKTAPE_DATABENTO_DAYS,

@@ -1,7 +1,9 @@
 import { databentoSource, parseDatabentoSource, type DatabentoRequest } from '../databento-request.js';
 import { HistoricalClient } from '../databento/client.js';
 import { DatabentoError } from '../databento/errors.js';
-import { StallTimer, downloadOf, type OpenedSource } from './download.js';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { StallTimer, downloadOf, keptCopy, type OpenedSource } from './download.js';
 import type { SourcePolicy } from './source.js';
 
 /**
@@ -18,6 +20,8 @@ export interface DatabentoPolicy {
   apiKey: string | undefined;
   /** BOOKTAPE_DATABENTO_MAX_COST_USD: a request quoted above it is refused. */
   maxCostUsd: number;
+  /** BOOKTAPE_DATABENTO_KEEP_DIR: where to keep a copy of each download; unset: none. */
+  keepDir?: string;
 }
 
 /** What the service quoted for a request before its download. */
@@ -76,5 +80,18 @@ export async function openDatabento(source: string, policy: SourcePolicy): Promi
     stall.clear();
     throw err;
   }
-  return downloadOf(res, databentoSource(request), client.where, stall, policy.maxBytes);
+  const name = databentoSource(request);
+  const opened = await downloadOf(res, name, client.where, stall, policy.maxBytes);
+  const keepDir = policy.databento?.keepDir;
+  return keepDir === undefined ? opened : { ...opened, chunks: keptCopy(opened.chunks, join(keepDir, copyName(request, name))) };
+}
+
+/**
+ * The file name of a kept download: dataset, range and a hash of the whole
+ * request (its symbols may be many), e.g.
+ * `GLBX.MDP3_2024-06-03T00-00-00Z_2024-06-04T00-00-00Z_1a2b3c4d.mbo.dbn.zst`.
+ */
+export function copyName(r: DatabentoRequest, source: string): string {
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 8);
+  return `${r.dataset}_${r.start}_${r.end}_${hash}.${r.schema}.dbn.zst`.replace(/:/g, '-');
 }

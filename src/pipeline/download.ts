@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { once } from 'node:events';
+import { BooktapeError } from '../errors.js';
 import { SourceError } from '../url-policy.js';
 
 /**
@@ -99,4 +104,33 @@ export async function downloadOf(res: Response, name: string, where: string, sta
     }
   }
   return { name, meter, chunks: metered(chunks(), meter, maxBytes) };
+}
+
+/**
+ * Passes the chunks on and writes them to `path` as they pass, under a
+ * `.part` name until the last one: a download cut short leaves no file, a
+ * complete one is renamed into place. A write that fails (a full disk) stops
+ * the source as KEEP_COPY_FAILED, which may pass.
+ */
+export async function* keptCopy(chunks: AsyncIterable<Uint8Array>, path: string): AsyncGenerator<Uint8Array> {
+  const part = `${path}.part`;
+  await mkdir(dirname(path), { recursive: true });
+  const file = createWriteStream(part);
+  let failure: Error | null = null;
+  file.on('error', (err) => { failure = err; });
+  const failed = () => new BooktapeError('KEEP_COPY_FAILED', 'unavailable', `cannot keep a copy of the download at ${part}: ${failure?.message}`);
+  let complete = false;
+  try {
+    for await (const chunk of chunks) {
+      if (!file.write(chunk)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => undefined);
+      if (failure) throw failed();
+      yield chunk;
+    }
+    complete = true;
+  } finally {
+    if (!file.destroyed) await new Promise<void>((r) => file.end(() => r()));
+    if (complete && failure === null) await rename(part, path);
+    else await rm(part, { force: true });
+  }
+  if (failure) throw failed();
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
 import { IngestError } from '../../src/pipeline/errors.js';
 import type { SourcePolicy } from '../../src/pipeline/source.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import { decodeBuffer } from '../../src/dbn/index.js';
 import { rowsOf, type StoredSnapshot } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
 import { archiveOf, startFakeDatabento, type FakeDatabento } from './service.js';
@@ -124,15 +126,24 @@ describe('ingest from Databento (timeseries.get_range) into DuckDB', () => {
     await store.close();
   });
 
-  it('a download cut mid-stream (the service destroys the socket) fails as retryable, and the rerun ends with the rows of a clean run', async () => {
+  it('a download cut mid-stream (the service destroys the socket) fails as retryable, and the rerun ends with the rows of a clean run; only a complete download is kept', async () => {
     const store = await freshStore();
+    const keepDir = join(mkdtempSync(join(tmpdir(), 'booktape-keep-')), 'downloads');
+    const keeping = policy({ keepDir });
     service.script('timeseries.get_range', { cutAfterBytes: 200_000 });
-    const cut = await ingest(day('2025-09-25'), { ...options(store), batchRows: 2048 }).then(() => null, (e: unknown) => e as IngestError);
+    const cut = await ingest(day('2025-09-25'), { ...options(store, keeping), batchRows: 2048 }).then(() => null, (e: unknown) => e as IngestError);
     expect(cut).toMatchObject({ code: 'SOURCE_HTTP_ERROR', kind: 'unavailable' });
     const partial = await store.countSnapshots();
     expect(partial).toBeGreaterThan(0);
-    const rerun = await ingest(day('2025-09-25'), options(store));
+    expect(readdirSync(keepDir)).toEqual([]); // no copy of a cut download, not even a .part
+    const rerun = await ingest(day('2025-09-25'), options(store, keeping));
     expect(rerun.snapshots).toBe(32_053);
+    // The copy is the download as sent (the run's content hash is of those bytes), and a DBN file booktape reads.
+    const [kept] = readdirSync(keepDir);
+    expect(kept).toMatch(/^GLBX\.MDP3_2025-09-25T00-00-00Z_2025-09-26T00-00-00Z_[0-9a-f]{8}\.mbo\.dbn\.zst$/);
+    const bytes = readFileSync(join(keepDir, kept));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(rerun.sha256);
+    expect(decodeBuffer(bytes).metadata).toMatchObject({ dataset: 'GLBX.MDP3', symbols: ['CLX5'] });
     expect(await store.countSnapshots()).toBe(32_053);
     const clean = await freshStore();
     await ingest(day('2025-09-25'), options(clean));
