@@ -122,7 +122,8 @@ class ActiveRuns {
   }
 }
 
-/** The job scheduler of the Databento schedule on the scan queue. */
+/** The job schedulers on the scan queue: the inbox scanner's and the Databento schedule's. */
+const INBOX_SCHEDULER = 'inbox-scan';
 const DATABENTO_SCHEDULER = 'databento-schedule';
 
 /** How often a worker kept off jobs by its store checks it again. */
@@ -329,22 +330,25 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
   if (inboxScan || databentoSchedule) {
     scanQueue = new Queue(SCAN_QUEUE, { connection, prefix: config.queuePrefix });
     scanQueue.on('error', (err) => { if (!isConnectionError(err)) log.error({ err: err.message }, 'scan queue error'); });
+    // Each scheduler as the settings say: upserted (many workers keep one), or removed once turned off.
     const kept = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
     if (inboxScan) {
-      await scanQueue.upsertJobScheduler('inbox-scan', config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! }, { name: 'scan', opts: kept });
-    }
+      await scanQueue.upsertJobScheduler(INBOX_SCHEDULER, config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! }, { name: 'scan', opts: kept });
+    } else await scanQueue.removeJobScheduler(INBOX_SCHEDULER);
     // The cron is UTC, as the days it names.
     if (databentoSchedule) await scanQueue.upsertJobScheduler(DATABENTO_SCHEDULER, { pattern: config.databento.cron!, tz: 'UTC' }, { name: 'databento', opts: kept });
     else await scanQueue.removeJobScheduler(DATABENTO_SCHEDULER);
     scan = new Worker(
       SCAN_QUEUE,
       async (job) => {
+        // A run queued before its schedule was turned off does nothing.
         if (job.name === 'databento') {
-          if (!databentoSchedule) return null; // the schedule was turned off since this run was queued
+          if (!databentoSchedule) return null;
           const days = await runDatabentoSchedule(config, store, queue);
           log.info({ ...days }, 'Databento schedule ran');
           return days;
         }
+        if (!inboxScan) return null;
         const found = await scanInbox(config, store, queue);
         if (found.queued.length > 0) log.info({ queued: found.queued }, 'inbox scan queued files');
         return found;
