@@ -8,7 +8,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '../src/config.js';
 import type { IngestJobs } from '../src/api/jobs.js';
 import type { IngestProgress } from '../src/pipeline/ingest.js';
-import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import type { IngestResultJson } from '../src/pipeline/summary-json.js';
 import { enqueueIngest, ingestQueue, probeJobCounts, readIngestJob, REDIS_PROBE_MS, type IngestJobData } from './queue.js';
 import { isConnectionError, jobsUnavailable, redisBackoff, withinMs } from './redis.js';
 import { BooktapeError } from '../src/errors.js';
@@ -50,7 +50,7 @@ async function redisCall<T>(work: Promise<T>, ms: number, what: string): Promise
  * hangs between the two).
  */
 export class RedisIngestJobs implements IngestJobs {
-  readonly queue: Queue<IngestJobData, IngestSummaryJson>;
+  readonly queue: Queue<IngestJobData, IngestResultJson>;
   private readonly redis: Redis;
 
   constructor(config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>, private readonly timeoutMs = REDIS_PROBE_MS) {

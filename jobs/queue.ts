@@ -5,8 +5,9 @@ import { Queue, type ConnectionOptions, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
-import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import type { IngestResultJson } from '../src/pipeline/summary-json.js';
 import { isUrl } from '../src/url-policy.js';
+import { databentoSource, isDatabentoSource, parseDatabentoSource } from '../src/databento-request.js';
 import { redisBackoff } from './redis.js';
 
 export const INGEST_QUEUE = 'ingest';
@@ -15,14 +16,17 @@ export const SCAN_QUEUE = 'scan';
 /**
  * What an ingest job carries. The content hash is known when the scheduler
  * read the file; `version` (size and mtime) when the enqueuer could stat it.
+ * `force`: a rerun the user asked for, run even if its Databento request was
+ * already ingested. Never a credential: jobs live in Redis and Bull Board.
  */
 export const IngestJobData = z.object({
   source: z.string().min(1).max(4096),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   version: z.string().max(64).optional(),
+  force: z.boolean().optional(),
 });
 export type IngestJobData = z.infer<typeof IngestJobData>;
-export type IngestJob = Job<IngestJobData, IngestSummaryJson>;
+export type IngestJob = Job<IngestJobData, IngestResultJson>;
 
 /**
  * A job id derived from the source and what is known of its content (its
@@ -37,19 +41,33 @@ export function ingestJobId(data: IngestJobData): string {
 }
 
 /**
- * A source as a job names it: a URL as given; a local path absolute, with
+ * A source as a job names it: a URL as given; a Databento request in its
+ * one text form; a local path absolute, with
  * `..` and symlinks resolved (so `a/../a/x.dbn` is `a/x.dbn`), and, when
  * this process can see the file, its version: size and mtime, which change
  * when the file is rewritten. A path this process cannot see (workers on
  * another machine) keeps no version and is identified by path alone.
  */
 export async function canonicalSource(data: IngestJobData): Promise<IngestJobData> {
+  if (isDatabentoSource(data.source)) return { ...data, source: databentoSource(parseDatabentoSource(data.source)) };
   if (isUrl(data.source)) return data;
   const absolute = resolve(data.source);
   const real = await realpath(absolute).catch(() => absolute);
   const s = await stat(real).catch(() => null);
   const version = s?.isFile() ? `${s.size}:${Math.trunc(s.mtimeMs)}` : undefined;
   return { ...data, source: real, ...(version !== undefined ? { version } : {}) };
+}
+
+/**
+ * The retry delay of ingest jobs, a backoff strategy of the worker's: the
+ * job's delay doubled per attempt (as BullMQ's 'exponential'), but never
+ * sooner than a remote service asked (its Retry-After, carried by the error).
+ */
+export const BACKOFF = 'exponential-or-retry-after';
+
+export function backoffDelay(attemptsMade: number, delayMs: number, err: unknown): number {
+  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return Math.max(Math.round(2 ** Math.max(0, attemptsMade - 1) * delayMs), typeof asked === 'number' ? asked : 0);
 }
 
 export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOptions {
@@ -74,13 +92,13 @@ export function redisConnection(config: Pick<Config, 'redisUrl'>): ConnectionOpt
 export function ingestQueue(
   config: Pick<Config, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'jobBackoffMs'>,
   opts: { connection?: Redis } = {},
-): Queue<IngestJobData, IngestSummaryJson> {
-  return new Queue<IngestJobData, IngestSummaryJson>(INGEST_QUEUE, {
+): Queue<IngestJobData, IngestResultJson> {
+  return new Queue<IngestJobData, IngestResultJson>(INGEST_QUEUE, {
     connection: opts.connection ?? redisConnection(config),
     prefix: config.queuePrefix,
     defaultJobOptions: {
       attempts: config.jobAttempts,
-      backoff: { type: 'exponential', delay: config.jobBackoffMs },
+      backoff: { type: BACKOFF, delay: config.jobBackoffMs },
       // Bounded history: Bull Board shows recent jobs; runs are recorded in the store.
       removeOnComplete: { count: 1000, age: 7 * 24 * 3600 },
       removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
@@ -109,14 +127,14 @@ export interface EnqueueOptions {
  * completed job for the same source and content is returned as it is.
  */
 export async function enqueueIngest(
-  queue: Queue<IngestJobData, IngestSummaryJson>,
+  queue: Queue<IngestJobData, IngestResultJson>,
   input: unknown,
   opts: EnqueueOptions = {},
 ): Promise<Enqueued> {
   const data = await canonicalSource(IngestJobData.parse(input));
   const id = ingestJobId(data);
   if (opts.force) {
-    const job = (await queue.add('ingest', data, { jobId: `${id}-force-${randomUUID().slice(0, 8)}` })) as IngestJob;
+    const job = (await queue.add('ingest', { ...data, force: true }, { jobId: `${id}-force-${randomUUID().slice(0, 8)}` })) as IngestJob;
     return { job, existing: false };
   }
   const found = (await queue.getJob(id)) as IngestJob | undefined;
@@ -141,7 +159,7 @@ export interface JobReading {
  * state: "failed" with no error. So the state is read on both sides of the
  * fields, and all again until the two agree (a few tries at most).
  */
-export async function readIngestJob(queue: Queue<IngestJobData, IngestSummaryJson>, id: string, tries = 5): Promise<JobReading | null> {
+export async function readIngestJob(queue: Queue<IngestJobData, IngestResultJson>, id: string, tries = 5): Promise<JobReading | null> {
   for (let i = 1; ; i++) {
     const before = await queue.getJobState(id);
     const job = (await queue.getJob(id)) as IngestJob | undefined;

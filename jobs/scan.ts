@@ -2,7 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Config } from '../src/config.js';
-import type { IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import type { IngestResultJson } from '../src/pipeline/summary-json.js';
 import type { SnapshotStore } from '../src/store/port.js';
 import { fileSha256 } from '../src/pipeline/source.js';
 import { enqueueIngest, type IngestJob, type IngestJobData } from './queue.js';
@@ -45,7 +45,7 @@ export function retryableFailure(job: IngestJob, backoffMs: number, now = Date.n
 export async function scanInbox(
   config: Pick<Config, 'inbox' | 'scanUrls' | 'jobBackoffMs'>,
   store: SnapshotStore,
-  queue: Queue<IngestJobData, IngestSummaryJson>,
+  queue: Queue<IngestJobData, IngestResultJson>,
 ): Promise<{ queued: string[]; skipped: number }> {
   const inbox = resolve(config.inbox);
   await mkdir(inbox, { recursive: true });

@@ -1,22 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type MinimalJob } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { ingest, type IngestProgress } from '../src/pipeline/ingest.js';
 import { IngestError, toIngestError } from '../src/pipeline/errors.js';
 import { ingestOptions } from '../src/pipeline/options.js';
 import type { IngestMetrics } from '../src/pipeline/metrics.js';
-import { ingestSummaryJson, type IngestSummaryJson } from '../src/pipeline/summary-json.js';
+import { ingestSummaryJson, type IngestResultJson } from '../src/pipeline/summary-json.js';
 import { probeStoreWrite } from '../src/api/readiness.js';
 import type { IngestRun, SnapshotStore } from '../src/store/port.js';
-import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, ingestQueue, redisConnection, type IngestJob } from './queue.js';
+import { INGEST_QUEUE, IngestJobData, SCAN_QUEUE, backoffDelay, ingestQueue, redisConnection, type IngestJob } from './queue.js';
 import { RedisStateLog, isConnectionError } from './redis.js';
 import { scanInbox } from './scan.js';
+import { runDatabentoSchedule } from './databento-schedule.js';
+import { isDatabentoSource } from '../src/databento-request.js';
 
 export interface RunningWorker {
-  ingest: Worker<IngestJobData, IngestSummaryJson>;
+  ingest: Worker<IngestJobData, IngestResultJson>;
   /** The ingest queue, for the scanner and for readiness probes. */
-  queue: Queue<IngestJobData, IngestSummaryJson>;
+  queue: Queue<IngestJobData, IngestResultJson>;
   scan: Worker | null;
   /**
    * Stops taking jobs, stops the active ones and hands them back to the
@@ -142,6 +144,10 @@ class ActiveRuns {
   }
 }
 
+/** The job schedulers on the scan queue: the inbox scanner's and the Databento schedule's. */
+const INBOX_SCHEDULER = 'inbox-scan';
+const DATABENTO_SCHEDULER = 'databento-schedule';
+
 /** How often a worker kept off jobs by its store checks it again. */
 const STORE_RECHECK_MS = 5_000;
 
@@ -199,6 +205,13 @@ function failedJobLevel(e: IngestError): 'error' | 'warn' {
   return e.kind === 'internal' || e.kind === 'unavailable' ? 'error' : 'warn';
 }
 
+/** A failed run BullMQ retries: its message, and the wait a remote service asked for (read by the backoff strategy). */
+class RetryLater extends Error {
+  constructor(message: string, readonly retryAfterMs: number | undefined) {
+    super(message);
+  }
+}
+
 /**
  * The ingest worker. The pipeline's CPU work runs in a worker thread per job,
  * so this event loop keeps renewing job locks; several workers (processes or
@@ -252,7 +265,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     }).catch((err: unknown) => log.error({ job_id: job.id, err: (err as Error).message }, 'could not record the failed run in the store'));
   };
 
-  const worker = new Worker<IngestJobData, IngestSummaryJson>(
+  const worker = new Worker<IngestJobData, IngestResultJson>(
     INGEST_QUEUE,
     async (job: IngestJob, token?: string) => {
       const data = IngestJobData.parse(job.data);
@@ -269,6 +282,12 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         await recordFailure(job, e);
         // Final for this job's attempts, but not a bad file: the inbox scanner may queue it again later.
         throw new UnrecoverableError(`[${e.code}] ${e.message}`);
+      }
+      // A Databento request already ingested is not bought again, unless the user asked for a rerun.
+      if (isDatabentoSource(data.source) && !data.force && (await store.hasIngested(data.source))) {
+        log.info({ job_id: job.id, source: data.source }, 'Databento request already ingested: nothing downloaded');
+        metrics?.jobs.inc({ outcome: 'completed' });
+        return { source: data.source, already_ingested: true };
       }
       const run = { runId: randomUUID(), startedAt: new Date().toISOString(), stalledBefore: job.stalledCounter };
       const progress = new ProgressReporter(job, log, run);
@@ -318,10 +337,10 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
         finished('failed');
         const last = e.permanent || job.attemptsMade + 1 >= config.jobAttempts;
         if (last) log[failedJobLevel(e)]({ job_id: job.id, source: data.source, code: e.code, err: e.message }, 'ingest job failed');
-        else log.warn({ job_id: job.id, code: e.code, err: e.message, attempt: runsSoFar + 1, of: config.jobAttempts }, 'ingest failed; will retry');
+        else log.warn({ job_id: job.id, code: e.code, err: e.message, attempt: runsSoFar + 1, of: config.jobAttempts, retry_after_ms: e.retryAfterMs }, 'ingest failed; will retry');
         // A corrupt file or a refused source will not get better on retry (FAILURE_KINDS says which).
         if (e.permanent) throw new UnrecoverableError(`[${e.code}] ${e.message}`);
-        throw new Error(`[${e.code}] ${e.message}`);
+        throw new RetryLater(`[${e.code}] ${e.message}`, e.retryAfterMs);
       } finally {
         runs.end(job.id!);
       }
@@ -334,6 +353,10 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       stalledInterval: Math.max(500, Math.floor(config.jobLockMs / 2)),
       // The processor enforces the attempts across failures and stalls; this only backs it up.
       maxStalledCount: config.jobAttempts,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob) =>
+          backoffDelay(attemptsMade, (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? config.jobBackoffMs, err),
+      },
     },
   );
   worker.on('error', (err) => {
@@ -362,17 +385,30 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
     if (isConnectionError(err)) redis.lost(err);
     else log.error({ err: err.message }, 'queue error');
   });
-  if (config.scanEveryMs !== undefined || config.scanCron !== undefined) {
+  const inboxScan = config.scanEveryMs !== undefined || config.scanCron !== undefined;
+  const databentoSchedule = config.databento.cron !== undefined;
+  if (inboxScan || databentoSchedule) {
     scanQueue = new Queue(SCAN_QUEUE, { connection, prefix: config.queuePrefix });
     scanQueue.on('error', (err) => { if (!isConnectionError(err)) log.error({ err: err.message }, 'scan queue error'); });
-    await scanQueue.upsertJobScheduler(
-      'inbox-scan',
-      config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! },
-      { name: 'scan', opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-    );
+    // Each scheduler as the settings say: upserted (many workers keep one), or removed once turned off.
+    const kept = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+    if (inboxScan) {
+      await scanQueue.upsertJobScheduler(INBOX_SCHEDULER, config.scanCron !== undefined ? { pattern: config.scanCron } : { every: config.scanEveryMs! }, { name: 'scan', opts: kept });
+    } else await scanQueue.removeJobScheduler(INBOX_SCHEDULER);
+    // The cron is UTC, as the days it names.
+    if (databentoSchedule) await scanQueue.upsertJobScheduler(DATABENTO_SCHEDULER, { pattern: config.databento.cron!, tz: 'UTC' }, { name: 'databento', opts: kept });
+    else await scanQueue.removeJobScheduler(DATABENTO_SCHEDULER);
     scan = new Worker(
       SCAN_QUEUE,
-      async () => {
+      async (job) => {
+        // A run queued before its schedule was turned off does nothing.
+        if (job.name === 'databento') {
+          if (!databentoSchedule) return null;
+          const days = await runDatabentoSchedule(config, store, queue);
+          log.info({ ...days }, 'Databento schedule ran');
+          return days;
+        }
+        if (!inboxScan) return null;
         const found = await scanInbox(config, store, queue);
         if (found.queued.length > 0) log.info({ queued: found.queued }, 'inbox scan queued files');
         return found;
@@ -380,6 +416,8 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       { connection, prefix: config.queuePrefix, concurrency: 1 },
     );
     scan.on('error', (err) => { if (!isConnectionError(err)) log.error({ err: err.message }, 'scan worker error'); });
+    // A schedule run that fails (Databento refused the key, or did not answer) is tried again on its next tick.
+    scan.on('failed', (job, err) => log.error({ scheduler: job?.name, err: err.message }, 'scheduled run failed'));
   }
   return {
     ingest: worker,

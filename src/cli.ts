@@ -16,6 +16,7 @@ import { ProgressLine } from './cli/progress.js';
 import { parseDuration, parseInstant } from './time.js';
 import { nonNegativeInt, oneOf, positiveInt } from './cli/options.js';
 import { loadEnvFile } from './cli/env-file.js';
+import { withDatabentoOptions, type DatabentoFlags } from './cli/databento-options.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -150,22 +151,30 @@ program
 // The service commands load their modules on use (see cli/services.ts).
 const services = () => import('./cli/services.js');
 
-program
+withDatabentoOptions(program
   .command('ingest')
   .description('run the pipeline in this process (no Redis needed): source -> books -> snapshots and trades in the configured store; prints the run summary as JSON')
-  .argument('<source>', 'a file under BOOKTAPE_DATA_ROOTS, or an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS')
-  .action(async (source: string) => (await services()).ingestCommand(source));
+  .argument('[source]', 'a file under BOOKTAPE_DATA_ROOTS, an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS, or a databento: request; or --databento ...'), true)
+  .action(async (source: string | undefined, opts: DatabentoFlags) => (await services()).ingestCommand(source, opts));
 
-program
+withDatabentoOptions(program
   .command('enqueue')
   .description('queue an ingest job on Redis (REDIS_URL); the same content already queued or ingested returns its existing job')
-  .argument('<source>', 'a file path (as the workers see it) or an http(s) URL')
-  .option('--force', 'queue a new run even if this content was already ingested')
-  .action(async (source: string, opts: { force?: boolean }) => (await services()).enqueueCommand(source, opts));
+  .argument('[source]', 'a file path (as the workers see it), an http(s) URL, or a databento: request; or --databento ...')
+  .option('--force', 'queue a new run even if this content was already ingested'), true)
+  .action(async (source: string | undefined, opts: DatabentoFlags & { force?: boolean }) => (await services()).enqueueCommand(source, opts));
+
+withDatabentoOptions(program
+  .command('backfill')
+  .description('queue one Databento ingest job per whole UTC day from FIRST to LAST (both included), for the dataset and symbols of the options or of BOOKTAPE_DATABENTO_*; days queued or ingested before are not bought again; prints a JSON line per day')
+  .argument('<first>', 'first UTC day, e.g. 2024-06-03')
+  .argument('<last>', 'last UTC day')
+  .option('--force', 'queue days already ingested again'), false)
+  .action(async (first: string, last: string, opts: DatabentoFlags & { force?: boolean }) => (await services()).backfillCommand(first, last, opts));
 
 program
   .command('worker')
-  .description('process ingest jobs from Redis until SIGTERM/SIGINT; also scans BOOKTAPE_INBOX when BOOKTAPE_SCAN_EVERY or BOOKTAPE_SCAN_CRON is set')
+  .description('process ingest jobs from Redis until SIGTERM/SIGINT; also scans BOOKTAPE_INBOX when BOOKTAPE_SCAN_EVERY or BOOKTAPE_SCAN_CRON is set, and runs the Databento schedule when BOOKTAPE_DATABENTO_CRON is set')
   .action(async () => (await services()).workerCommand());
 
 program

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './time.js';
 import { BooktapeError } from './errors.js';
 import { isUrl, refuseDisallowedUrl } from './url-policy.js';
+import { STYPES_IN, databentoRequest, type DatabentoRequestError, type StypeIn } from './databento-request.js';
 
 /**
  * Snapshot rows per store write. Larger batches amortise each write's fixed
@@ -77,6 +78,15 @@ const Env = z.object({
   BOOKTAPE_SCAN_EVERY: z.string().optional(),
   BOOKTAPE_SCAN_CRON: z.string().optional(),
   BOOKTAPE_SCAN_URLS: list(),
+  DATABENTO_API_KEY: optional(z.string()),
+  BOOKTAPE_DATABENTO_URL: z.string().default('https://hist.databento.com/v0/'),
+  BOOKTAPE_DATABENTO_MAX_COST_USD: z.coerce.number().min(0).default(10),
+  BOOKTAPE_DATABENTO_KEEP_DIR: optional(z.string()),
+  BOOKTAPE_DATABENTO_DATASET: optional(z.string()),
+  BOOKTAPE_DATABENTO_SYMBOLS: list(),
+  BOOKTAPE_DATABENTO_STYPE_IN: z.enum(STYPES_IN).default('raw_symbol'),
+  BOOKTAPE_DATABENTO_CRON: optional(z.string()),
+  BOOKTAPE_DATABENTO_DAYS: int(1).max(366).default(1),
   PORT: int(0).default(8080),
   BOOKTAPE_TCP_PORT: int(0).default(7070),
   BOOKTAPE_METRICS_PORT: optional(int(0).max(65_535)),
@@ -121,7 +131,16 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_INBOX: ['Inbox scanner', 'directory the scanner watches'],
   BOOKTAPE_SCAN_EVERY: ['Inbox scanner', 'scan interval (e.g. `60s`); starts the scanner in `booktape worker`'],
   BOOKTAPE_SCAN_CRON: ['Inbox scanner', 'scan cron pattern, instead of an interval'],
-  BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
+  BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too, each once: http(s) on an allowed host, or a `databento:` request ([databento.md](databento.md)); else the process refuses to start'],
+  DATABENTO_API_KEY: ['Databento', 'your Databento API key (Databento\'s own variable), for the processes that download: `ingest`, `worker`, `serve` with the embedded store; never logged, printed or queued'],
+  BOOKTAPE_DATABENTO_URL: ['Databento', 'base of Databento\'s historical HTTP API; the key is sent there and nowhere else (not subject to `BOOKTAPE_URL_ALLOW_HOSTS`)'],
+  BOOKTAPE_DATABENTO_MAX_COST_USD: ['Databento', 'a request Databento quotes above this many US dollars is refused before download (`DATABENTO_COST_LIMIT`); `0`: free requests only'],
+  BOOKTAPE_DATABENTO_KEEP_DIR: ['Databento', 'keep a copy of each complete download here (`.mbo.dbn.zst`, as Databento sent it); unset: downloads stream into the decoder and nothing is written to disk'],
+  BOOKTAPE_DATABENTO_DATASET: ['Databento', 'dataset of the schedule and of `backfill`, e.g. `GLBX.MDP3`'],
+  BOOKTAPE_DATABENTO_SYMBOLS: ['Databento', 'symbols of the schedule and of `backfill`, comma-separated'],
+  BOOKTAPE_DATABENTO_STYPE_IN: ['Databento', 'their symbology: `raw_symbol`, `parent` (`ES.FUT`), `continuous` (`ES.c.0`) or `instrument_id`'],
+  BOOKTAPE_DATABENTO_CRON: ['Databento', 'schedule cron pattern (UTC), e.g. `0 2 * * 2-6`; starts the schedule in `booktape worker`'],
+  BOOKTAPE_DATABENTO_DAYS: ['Databento', 'each scheduled run queues the last N whole UTC days not yet ingested (1: yesterday)'],
   BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
   BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
   BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', `snapshot rows per store write (~0.5 KB each at depth 10 until written); unset: ${DEFAULT_WRITE_BATCH_ROWS} with DuckDB, ${QUESTDB_WRITE_BATCH_ROWS} with QuestDB (fewer, larger WAL transactions)`],
@@ -189,6 +208,7 @@ export interface Config {
   scanEveryMs: number | undefined;
   scanCron: string | undefined;
   scanUrls: string[];
+  databento: DatabentoConfig;
   port: number;
   tcpPort: number;
   /** Where `booktape worker` serves GET /metrics; unset: it serves none. */
@@ -198,6 +218,21 @@ export interface Config {
   /** Replays (HTTP and TCP) and exports streaming at once; past it they are refused (TOO_MANY_STREAMS). */
   maxStreams: number;
   logLevel: string;
+}
+
+export interface DatabentoConfig {
+  /** DATABENTO_API_KEY: goes to the API's base only; never logged, printed or queued. */
+  apiKey: string | undefined;
+  baseUrl: string;
+  maxCostUsd: number;
+  /** Where to keep a copy of each download; unset: none. */
+  keepDir: string | undefined;
+  /** What the schedule and `backfill` ask for by default; null without a dataset and symbols. */
+  request: { dataset: string; symbols: string[]; stype_in: StypeIn } | null;
+  /** The schedule's cron pattern; unset: no schedule. */
+  cron: string | undefined;
+  /** The schedule's date rule: the last N whole UTC days. */
+  days: number;
 }
 
 /** A setting is missing or wrong: the operator fixes the environment. */
@@ -232,12 +267,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Scanned URLs are fetched by workers under the same allow-list: refuse at start what they would refuse.
   for (const url of e.BOOKTAPE_SCAN_URLS) {
     try {
-      if (!isUrl(url)) throw new Error(`${url} is not an http(s) URL`);
+      if (!isUrl(url)) throw new Error(`${url} is not an http(s) URL or a databento: request`);
       refuseDisallowedUrl(url, { allowHosts: e.BOOKTAPE_URL_ALLOW_HOSTS });
     } catch (err) {
       throw new ConfigError(`invalid configuration: BOOKTAPE_SCAN_URLS: ${(err as Error).message}`);
     }
   }
+  const databento = databentoConfig(e);
   const store = e.BOOKTAPE_STORE ?? (e.QDB_CLIENT_CONF ? 'questdb' : 'duckdb');
   if (store === 'questdb' && !e.QDB_CLIENT_CONF) {
     throw new ConfigError('invalid configuration: BOOKTAPE_STORE=questdb needs QDB_CLIENT_CONF (for example "http::addr=localhost:9000;")');
@@ -277,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanEveryMs: scan?.success ? scan.data / 1e6 : undefined,
     scanCron: e.BOOKTAPE_SCAN_CRON,
     scanUrls: e.BOOKTAPE_SCAN_URLS,
+    databento,
     port: e.PORT,
     tcpPort: e.BOOKTAPE_TCP_PORT,
     metricsPort: e.BOOKTAPE_METRICS_PORT,
@@ -284,5 +321,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readToken: e.BOOKTAPE_READ_TOKEN,
     maxStreams: e.BOOKTAPE_MAX_STREAMS,
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+/**
+ * The Databento settings, checked as the worker would use them: a base URL
+ * without credentials (the key goes in a header, to that base only), a
+ * schedule's request valid as Databento takes it, and a key where a schedule
+ * runs.
+ */
+function databentoConfig(e: z.output<typeof Env>): DatabentoConfig {
+  let base: URL;
+  try {
+    base = new URL(e.BOOKTAPE_DATABENTO_URL);
+  } catch {
+    throw new ConfigError(`invalid configuration: BOOKTAPE_DATABENTO_URL: ${e.BOOKTAPE_DATABENTO_URL} is not a URL`);
+  }
+  if ((base.protocol !== 'https:' && base.protocol !== 'http:') || base.username || base.password) {
+    throw new ConfigError('invalid configuration: BOOKTAPE_DATABENTO_URL must be an http(s) URL without credentials (the key is DATABENTO_API_KEY)');
+  }
+  const named = e.BOOKTAPE_DATABENTO_DATASET !== undefined || e.BOOKTAPE_DATABENTO_SYMBOLS.length > 0;
+  const request = named ? { dataset: e.BOOKTAPE_DATABENTO_DATASET ?? '', symbols: e.BOOKTAPE_DATABENTO_SYMBOLS, stype_in: e.BOOKTAPE_DATABENTO_STYPE_IN } : null;
+  if (request !== null) {
+    try {
+      databentoRequest({ ...request, start: '2024-01-01', end: '2024-01-02' });
+    } catch (err) {
+      const setting = (err as DatabentoRequestError).field?.startsWith('symbols') ? 'BOOKTAPE_DATABENTO_SYMBOLS' : 'BOOKTAPE_DATABENTO_DATASET';
+      throw new ConfigError(`invalid configuration: ${setting}: ${(err as Error).message}`);
+    }
+  }
+  if (e.BOOKTAPE_DATABENTO_CRON !== undefined) {
+    if (request === null) throw new ConfigError('invalid configuration: BOOKTAPE_DATABENTO_CRON needs BOOKTAPE_DATABENTO_DATASET and BOOKTAPE_DATABENTO_SYMBOLS: what to fetch');
+    if (e.DATABENTO_API_KEY === undefined) throw new ConfigError('invalid configuration: BOOKTAPE_DATABENTO_CRON needs DATABENTO_API_KEY: the schedule downloads');
+  }
+  return {
+    apiKey: e.DATABENTO_API_KEY,
+    baseUrl: base.toString(),
+    maxCostUsd: e.BOOKTAPE_DATABENTO_MAX_COST_USD,
+    keepDir: e.BOOKTAPE_DATABENTO_KEEP_DIR,
+    request,
+    cron: e.BOOKTAPE_DATABENTO_CRON,
+    days: e.BOOKTAPE_DATABENTO_DAYS,
   };
 }

@@ -1,4 +1,5 @@
 import { BooktapeError, type FailureKind } from './errors.js';
+import { isDatabentoSource, parseDatabentoSource } from './databento-request.js';
 
 /**
  * Which URLs booktape fetches: shared by the pipeline (before it fetches) and
@@ -48,9 +49,13 @@ export const isUrl = (spec: string): boolean => /^[a-z][a-z0-9+.-]+:/i.test(spec
  * Refuses a URL source the workers would refuse (scheme, host allow-list),
  * so that enqueueing it fails at once instead of queueing a job that fails.
  * Local paths pass: only a worker can resolve them, on its own filesystem.
+ * A Databento request (`databento:...`) goes to the Databento API's own base
+ * (BOOKTAPE_DATABENTO_URL), not subject to the allow-list: it passes when it
+ * is a valid request (else BAD_DATABENTO_REQUEST).
  */
 export function refuseDisallowedUrl(spec: string, policy: UrlPolicy): void {
-  if (isUrl(spec)) checkHost(parseUrl(spec), policy);
+  if (isDatabentoSource(spec)) parseDatabentoSource(spec);
+  else if (isUrl(spec)) checkHost(parseUrl(spec), policy);
 }
 
 export function parseUrl(spec: string): URL {

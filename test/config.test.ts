@@ -29,12 +29,27 @@ describe('configuration', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
       ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
       ['BOOKTAPE_ENGINE_HEAP_MB', '8'], ['BOOKTAPE_ENGINE_HEAP_MB', '1.5'], ['BOOKTAPE_DUCKDB_BOOK_CACHE_MB', '-1'], ['BOOKTAPE_DUCKDB_BOOK_CACHE_MB', 'big'],
-      ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn']]) {
+      ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn'], ['BOOKTAPE_SCAN_URLS', 'databento:GLBX.MDP3/mbo?symbols=ES'],
+      ['BOOKTAPE_DATABENTO_URL', 'ftp://hist.example/v0/'], ['BOOKTAPE_DATABENTO_URL', 'https://db-key:@hist.databento.com/v0/'], ['BOOKTAPE_DATABENTO_URL', 'nope'],
+      ['BOOKTAPE_DATABENTO_MAX_COST_USD', '-1'], ['BOOKTAPE_DATABENTO_MAX_COST_USD', 'cheap'], ['BOOKTAPE_DATABENTO_STYPE_IN', 'isin'],
+      ['BOOKTAPE_DATABENTO_DATASET', 'GLBX'], ['BOOKTAPE_DATABENTO_DAYS', '0'], ['BOOKTAPE_DATABENTO_CRON', '0 2 * * 2-6']]) {
       const err = thrownBy({ [name]: value });
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');
       expect((err as ConfigError).message).toContain(name);
     }
+  });
+
+  it('Databento: a schedule needs what to fetch and the key; a databento: request may be scanned; the key is kept for the workers', () => {
+    const schedule = { BOOKTAPE_DATABENTO_CRON: '0 2 * * 2-6', BOOKTAPE_DATABENTO_DATASET: 'GLBX.MDP3', BOOKTAPE_DATABENTO_SYMBOLS: 'ES.FUT,NQ.FUT', BOOKTAPE_DATABENTO_STYPE_IN: 'parent' };
+    expect((thrownBy(schedule) as ConfigError).message).toContain('BOOKTAPE_DATABENTO_CRON needs DATABENTO_API_KEY');
+    expect((thrownBy({ ...schedule, DATABENTO_API_KEY: 'db-x', BOOKTAPE_DATABENTO_SYMBOLS: 'ES.FUT,' + 'X'.repeat(80) }) as ConfigError).message).toContain('BOOKTAPE_DATABENTO_SYMBOLS');
+    const c = loadConfig({ ...schedule, DATABENTO_API_KEY: 'db-x', BOOKTAPE_SCAN_URLS: 'databento:GLBX.MDP3/mbo?symbols=ES.FUT&start=2024-06-03&end=2024-06-04' });
+    expect(c.databento).toEqual({
+      apiKey: 'db-x', baseUrl: 'https://hist.databento.com/v0/', maxCostUsd: 10, cron: '0 2 * * 2-6', days: 1,
+      request: { dataset: 'GLBX.MDP3', symbols: ['ES.FUT', 'NQ.FUT'], stype_in: 'parent' },
+    });
+    expect(loadConfig({}).databento).toMatchObject({ apiKey: undefined, request: null, cron: undefined });
   });
 
   it('an empty token means none (NAME= in .env, ${NAME:-} in compose); a set one is kept', () => {

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { IngestProgress } from '../pipeline/ingest.js';
-import type { IngestSummaryJson } from '../pipeline/summary-json.js';
+import type { IngestResultJson } from '../pipeline/summary-json.js';
 
 /**
  * What the API needs from the ingest job queue. Defined here, implemented in
@@ -50,7 +50,7 @@ export interface IngestJobView {
   attemptsStalled: number;
   /** The pipeline's last progress report; before the first (a job not yet started, or failed at once), none done. */
   progress: IngestProgress;
-  summary: IngestSummaryJson | null;
+  summary: IngestResultJson | null;
   /** Why the job failed, "[CODE] message": null unless its state is failed. */
   error: string | null;
   /** The error of the latest attempt that failed, in any state: a job that failed once and then completed keeps it here. */

@@ -30,6 +30,11 @@ import { probeJobCounts } from '../../jobs/queue.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { jobsUnavailable, redactedUrl, redisAnswers, waitForRedis, withinMs } from '../../jobs/redis.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { queueDays } from '../../jobs/databento-schedule.js';
+import { utcDays } from '../databento-request.js';
+import type { DatabentoFlags } from './databento-options.js';
+import { requestBaseOf, sourceOf } from './databento-request-of.js';
+import { UsageError } from './errors.js';
 import { shutdownWithin, stopSignals } from './lifecycle.js';
 import { ProgressLine } from './progress.js';
 
@@ -92,7 +97,8 @@ export async function startServices(config: Config, store: SnapshotStore, log: L
   };
 }
 
-export async function ingestCommand(source: string): Promise<void> {
+export async function ingestCommand(given: string | undefined, flags: DatabentoFlags = {}): Promise<void> {
+  const source = sourceOf(given, flags);
   const config = loadConfig();
   const store = openStore(storeOptions(config, createLogger(config.logLevel, 'booktape-ingest')));
   try {
@@ -112,17 +118,46 @@ export async function ingestCommand(source: string): Promise<void> {
 /** How long `enqueue` waits for Redis, in all: it fails with JOBS_UNAVAILABLE past this. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
 
-export async function enqueueCommand(source: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function enqueueCommand(given: string | undefined, opts: DatabentoFlags & { force?: boolean } = {}): Promise<void> {
+  const source = sourceOf(given, opts);
   const config = loadConfig();
   await refuseUnfetchableSource(source, enqueuePolicy(config));
+  await withJobs(config, async (jobs) => {
+    const { id, existing, state } = await jobs.enqueue(source, { force: opts.force });
+    process.stdout.write(JSON.stringify({ job_id: id, existing, state }) + '\n');
+  });
+}
+
+/**
+ * Queues a Databento ingest job per whole UTC day of [first, last], each
+ * once (a day queued before returns its job; a worker does not buy a day
+ * already ingested again). A JSON line per day.
+ */
+export async function backfillCommand(first: string, last: string, opts: DatabentoFlags & { force?: boolean } = {}): Promise<void> {
+  const config = loadConfig();
+  const base = requestBaseOf(opts, config.databento.request);
+  let days: string[];
+  try {
+    days = utcDays(first, last);
+  } catch {
+    throw new UsageError('BAD_DAY', `backfill takes two UTC days, first and last (e.g. 2024-06-03 2024-06-07), not "${first}" "${last}"`);
+  }
+  if (days.length === 0) throw new UsageError('BAD_DAY', `the last day (${last}) is before the first (${first})`);
+  await withJobs(config, async (jobs) => {
+    const { jobs: queued } = await withinMs(queueDays(days, base, { store: null, queue: jobs.queue, backoffMs: config.jobBackoffMs, force: opts.force }), ENQUEUE_TIMEOUT_MS * 4, 'backfill');
+    for (const j of queued) process.stdout.write(JSON.stringify({ day: j.day, job_id: j.id, existing: j.existing }) + '\n');
+  });
+}
+
+/** Runs `work` on the job queue once Redis answers; JOBS_UNAVAILABLE when it does not. */
+async function withJobs(config: Config, work: (jobs: RedisIngestJobs) => Promise<void>): Promise<void> {
   if (!(await redisAnswers(config.redisUrl, 2_000))) {
     throw jobsUnavailable(`no Redis answered at ${redactedUrl(config.redisUrl)} within 2 s: start Redis, or set REDIS_URL`);
   }
   const jobs = new RedisIngestJobs(config, ENQUEUE_TIMEOUT_MS);
   try {
     await withinMs(jobs.queue.waitUntilReady(), ENQUEUE_TIMEOUT_MS, 'enqueue');
-    const { id, existing, state } = await jobs.enqueue(source, { force: opts.force });
-    process.stdout.write(JSON.stringify({ job_id: id, existing, state }) + '\n');
+    await work(jobs);
   } finally {
     await jobs.close();
   }
@@ -155,7 +190,10 @@ export async function workerCommand(): Promise<void> {
   log.info({ store: store.kind, redis: redactedUrl(config.redisUrl), metrics: metricsAt }, 'worker starting');
   if (await waitForRedis(config.redisUrl, log, stop.signal)) {
     running = await startWorker(config, store, log, ingestMetrics(registry));
-    log.info({ store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null, metrics: metricsAt }, 'worker ready');
+    log.info({
+      store: store.kind, concurrency: config.workerConcurrency, scan: config.scanEveryMs ?? config.scanCron ?? null,
+      databento_schedule: config.databento.cron ?? null, metrics: metricsAt,
+    }, 'worker ready');
     await stop.stopped;
   }
   await shutdownWithin(config.shutdownMs, log, async () => {

@@ -1,9 +1,9 @@
 // src/pipeline/: ingest: a source (file or URL) through the engine thread into the store, with progress and a summary.
-import type { SerializedError } from '../errors.js';
 import type { ExportedRows } from '../book/row-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SymbolMapping } from '../dbn/metadata.js';
 import type { SourcePolicy } from './source.js';
+import type { SerializedIngestError } from './errors.js';
 
 /** What the main thread asks of the engine thread (its workerData). */
 export interface EngineRequest {
@@ -39,4 +39,4 @@ export type EngineMessage =
       anomalies: Record<string, number>;
       books: BookSummary[];
     }
-  | { type: 'error'; error: SerializedError & { offset?: number } };
+  | { type: 'error'; error: SerializedIngestError };

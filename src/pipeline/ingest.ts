@@ -9,6 +9,9 @@ import type { BookSummary, EngineMessage, EngineRequest } from './engine-protoco
 import { IngestError, toIngestError } from './errors.js';
 import { DEFAULT_WRITE_BATCH_ROWS } from '../config.js';
 import type { SourcePolicy } from './source.js';
+import { isDatabentoSource } from '../databento-request.js';
+import { MBO_RECORD_LENGTH } from '../dbn/constants.js';
+import { quoteDatabento, refuseOverLimit, type Quote } from './databento.js';
 
 export interface IngestProgress {
   /** Input bytes (compressed ones for zstd) behind the records decoded so far. */
@@ -83,9 +86,26 @@ export interface IngestSummary {
   tradesPresent: number | null;
   books: BookSummary[];
   anomalies: Record<string, number>;
+  /** A Databento request: what the service quoted before the download; else null. */
+  costUsd: number | null;
+  billableBytes: number | null;
   durationMs: number;
   recordsPerSec: number;
   snapshotsPerSec: number;
+}
+
+/** A run's cost and size for its record, when it has them. */
+const quoted = (q: Quote | undefined) => (q === undefined ? {} : { costUsd: q.costUsd, billableBytes: q.billableBytes });
+
+/**
+ * How far a run is, 0-100: the input decoded over its size when the size is
+ * known (a file, a download with a length), else, for a Databento download
+ * (streamed without one), the records decoded over those its billable size
+ * holds. Below 100 until the run is done: decoding runs ahead of writing.
+ */
+function percentOf(m: { bytes: number; totalBytes: number | null; records: number }, expectedRecords: number | null): number | null {
+  const share = m.totalBytes ? m.bytes / m.totalBytes : expectedRecords ? m.records / expectedRecords : null;
+  return share === null ? null : Math.min(99.9, Math.round(share * 1000) / 10);
 }
 
 /** The engine thread's compiled file (vitest runs sources; the thread needs the build). */
@@ -113,6 +133,29 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
   // Rows the store newly stored; null once a write could not tell (the rest were there already).
   let snapshotsAdded: number | null = 0;
   let tradesAdded: number | null = 0;
+  let quote: Quote | undefined;
+  const recordFailure = async (e: IngestError, meta: Extract<EngineMessage, { type: 'metadata' }> | null) => {
+    await opts.store
+      .recordRun({
+        runId, source: meta?.name ?? source, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
+        // What the run got through before it failed: the rows written, and the records behind them.
+        symbols: meta?.mappings.map((x) => x.raw_symbol) ?? [], records, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
+        status: 'failed', error: `[${e.code}] ${e.message}`, ...quoted(quote),
+      })
+      .catch(() => undefined); // the store itself may be what failed
+  };
+  // A Databento request is quoted, and refused over the cost limit, before anything is bought.
+  if (isDatabentoSource(source)) {
+    try {
+      quote = await quoteDatabento(source, opts.sourcePolicy);
+      refuseOverLimit(source, quote, opts.sourcePolicy);
+    } catch (err) {
+      const e = toIngestError(err);
+      await recordFailure(e, null);
+      throw e;
+    }
+  }
+  const expectedRecords = quote === undefined ? null : quote.billableBytes / MBO_RECORD_LENGTH;
   const request: EngineRequest = {
     source, sourcePolicy: opts.sourcePolicy, snapshotPolicy: opts.snapshotPolicy, batchRows: opts.batchRows ?? DEFAULT_WRITE_BATCH_ROWS,
   };
@@ -171,7 +214,7 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
               // Below 100 until the run is done: the bytes decoded run ahead of the records written.
               await reportProgress(opts, {
                 bytes: m.bytes, totalBytes: m.totalBytes, records: m.records, snapshots,
-                percent: m.totalBytes ? Math.min(99.9, Math.round((m.bytes / m.totalBytes) * 1000) / 10) : null,
+                percent: percentOf(m, expectedRecords),
               });
               return;
             case 'done':
@@ -218,6 +261,8 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
       tradesPresent: tradesAdded === null ? null : trades - tradesAdded,
       books: done.books,
       anomalies: done.anomalies,
+      costUsd: quote?.costUsd ?? null,
+      billableBytes: quote?.billableBytes ?? null,
       durationMs,
       recordsPerSec: Math.round(done.records / (durationMs / 1000)),
       snapshotsPerSec: Math.round(snapshots / (durationMs / 1000)),
@@ -225,21 +270,13 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
     await opts.store.recordRun({
       runId, source: summary.source, sha256: summary.sha256, dataset: summary.dataset, schema: summary.schema,
       symbols: summary.symbols, records: summary.records, snapshots, trades, anomalies: summary.anomalies,
-      startedAt: started, finishedAt, status: 'succeeded', error: null,
+      startedAt: started, finishedAt, status: 'succeeded', error: null, ...quoted(quote),
     });
     return summary;
   } catch (err) {
     const e = toIngestError(err);
     await writes; // no write still running (or uncounted) when the run is recorded and the caller moves on
-    const meta = metadata as Extract<EngineMessage, { type: 'metadata' }> | null;
-    // What the run got through before it failed: the rows written, and the records behind them.
-    await opts.store
-      .recordRun({
-        runId, source: meta?.name ?? source, sha256: '', dataset: meta?.dataset ?? '', schema: meta?.schema ?? '',
-        symbols: meta?.mappings.map((x) => x.raw_symbol) ?? [], records, snapshots, trades, anomalies: {}, startedAt: started, finishedAt: new Date(),
-        status: 'failed', error: `[${e.code}] ${e.message}`,
-      })
-      .catch(() => undefined); // the store itself may be what failed
+    await recordFailure(e, metadata as Extract<EngineMessage, { type: 'metadata' }> | null);
     throw e;
   } finally {
     if (stopOnAbort !== undefined) opts.signal?.removeEventListener('abort', stopOnAbort);

@@ -13,6 +13,10 @@ export function sourcePolicy(config: Config): SourcePolicy {
     maxBytes: config.url.maxBytes,
     timeoutMs: config.url.timeoutMs,
     maxRedirects: config.url.maxRedirects,
+    databento: {
+      baseUrl: config.databento.baseUrl, apiKey: config.databento.apiKey, maxCostUsd: config.databento.maxCostUsd,
+      ...(config.databento.keepDir !== undefined ? { keepDir: config.databento.keepDir } : {}),
+    },
   };
 }
 

@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { READ_CHUNK_BYTES } from '../dbn/reader.js';
 import { SourceError, checkHost, isUrl, parseUrl, refuseDisallowedUrl } from '../url-policy.js';
+import { isDatabentoSource } from '../databento-request.js';
+import { openDatabento, type DatabentoPolicy } from './databento.js';
+import { Meter, StallTimer, downloadOf, metered, type OpenedSource } from './download.js';
 
 export { SourceError, isUrl, refuseDisallowedUrl, type SourceErrorCode } from '../url-policy.js';
+export type { OpenedSource } from './download.js';
 
 
 export interface SourcePolicy {
@@ -17,27 +20,8 @@ export interface SourcePolicy {
   /** For URLs: the wait for headers, and the longest pause between body chunks. */
   timeoutMs: number;
   maxRedirects: number;
-}
-
-/** Where bytes stand as they stream: for progress, and the content hash. */
-export class Meter {
-  bytes = 0;
-  private readonly hash = createHash('sha256');
-  constructor(readonly totalBytes: number | null) {}
-  update(chunk: Uint8Array): void {
-    this.bytes += chunk.length;
-    this.hash.update(chunk);
-  }
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-export interface OpenedSource {
-  /** Canonical name: the real path, or the final URL after redirects. */
-  name: string;
-  meter: Meter;
-  chunks: AsyncIterable<Uint8Array>;
+  /** Databento requests: where the API is, the key, the cost limit. Unset: such sources fail with DATABENTO_NO_KEY. */
+  databento?: DatabentoPolicy;
 }
 
 /** `path` is `root` or inside it (both absolute and normalised). */
@@ -110,6 +94,7 @@ export interface EnqueuePolicy {
  * find, and a path that reaches a root only through a symlink is refused.
  */
 export async function refuseUnfetchableSource(source: string, policy: EnqueuePolicy): Promise<void> {
+  // A URL by its scheme and host; a Databento request (databento:...) by its own parser.
   if (isUrl(source)) return refuseDisallowedUrl(source, policy);
   if (policy.check === 'file') {
     await resolveLocalPath(source, policy.dataRoots);
@@ -126,17 +111,9 @@ export async function fileSha256(path: string): Promise<string> {
   return meter.digest();
 }
 
-async function* metered(chunks: AsyncIterable<Uint8Array>, meter: Meter, maxBytes: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of chunks) {
-    meter.update(chunk);
-    if (meter.bytes > maxBytes) {
-      throw new SourceError('SOURCE_TOO_LARGE', `the source exceeds the ${maxBytes}-byte limit (BOOKTAPE_URL_MAX_BYTES)`);
-    }
-    yield chunk;
-  }
-}
-
+/** A local file, an http(s) URL, or a Databento request (`databento:...`), as a stream of chunks. */
 export async function openSource(source: string, policy: SourcePolicy): Promise<OpenedSource> {
+  if (isDatabentoSource(source)) return openDatabento(source, policy);
   if (!isUrl(source)) {
     const path = await resolveLocalPath(source, policy.dataRoots);
     const meter = new Meter((await stat(path)).size);
@@ -147,17 +124,12 @@ export async function openSource(source: string, policy: SourcePolicy): Promise<
 
 async function openUrl(source: string, policy: SourcePolicy): Promise<OpenedSource> {
   let url = parseUrl(source);
-  const controller = new AbortController();
-  let timer = setTimeout(() => controller.abort(), policy.timeoutMs);
-  const rearm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(), policy.timeoutMs);
-  };
+  const stall = new StallTimer(policy.timeoutMs);
   let res: Response;
   try {
     for (let hop = 0; ; hop++) {
       checkHost(url, policy);
-      res = await fetch(url, { redirect: 'manual', signal: controller.signal });
+      res = await fetch(url, { redirect: 'manual', signal: stall.signal });
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         await res.body?.cancel();
         if (hop >= policy.maxRedirects) throw new SourceError('TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${source}`);
@@ -167,36 +139,15 @@ async function openUrl(source: string, policy: SourcePolicy): Promise<OpenedSour
       break;
     }
   } catch (err) {
-    clearTimeout(timer);
+    stall.clear();
     if (err instanceof SourceError) throw err;
-    if (controller.signal.aborted) throw new SourceError('SOURCE_TIMEOUT', `no answer from ${url.host} within ${policy.timeoutMs} ms`);
+    if (stall.fired) throw new SourceError('SOURCE_TIMEOUT', `no answer from ${url.host} within ${policy.timeoutMs} ms`);
     throw new SourceError('SOURCE_HTTP_ERROR', `cannot fetch ${url}: ${(err as Error).message}`);
   }
   if (!res.ok || res.body === null) {
-    clearTimeout(timer);
+    stall.clear();
     await res.body?.cancel();
     throw new SourceError('SOURCE_HTTP_ERROR', `GET ${url} answered ${res.status} ${res.statusText}`);
   }
-  const length = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(length) && length > policy.maxBytes) {
-    clearTimeout(timer);
-    await res.body.cancel();
-    throw new SourceError('SOURCE_TOO_LARGE', `${url} is ${length} bytes, over the ${policy.maxBytes}-byte limit (BOOKTAPE_URL_MAX_BYTES)`);
-  }
-  const body = res.body;
-  const meter = new Meter(Number.isFinite(length) ? length : null);
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of body) {
-        rearm();
-        yield chunk;
-      }
-    } catch (err) {
-      if (controller.signal.aborted) throw new SourceError('SOURCE_TIMEOUT', `the download from ${url.host} stalled for ${policy.timeoutMs} ms`);
-      throw new SourceError('SOURCE_HTTP_ERROR', `the download from ${url} failed: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  return { name: url.toString(), meter, chunks: metered(chunks(), meter, policy.maxBytes) };
+  return downloadOf(res, url.toString(), url.host, stall, policy.maxBytes);
 }

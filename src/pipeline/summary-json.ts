@@ -21,6 +21,9 @@ export interface IngestSummaryJson {
   trades_already_present: number | null;
   books: Array<{ instrument_id: number; publisher_id: number; symbol: string | null; orders: number; anomalies: Record<string, number> }>;
   anomalies: Record<string, number>;
+  /** A Databento request: the cost in US dollars and the billable bytes quoted before the download; else null. */
+  cost_usd: number | null;
+  billable_bytes: number | null;
   duration_ms: number;
   records_per_sec: number;
   snapshots_per_sec: number;
@@ -43,8 +46,22 @@ export function ingestSummaryJson(s: IngestSummary): IngestSummaryJson {
     trades_already_present: s.tradesPresent,
     books: s.books.map((b) => ({ instrument_id: b.instrumentId, publisher_id: b.publisherId, symbol: b.symbol, orders: b.orders, anomalies: b.anomalies })),
     anomalies: s.anomalies,
+    cost_usd: s.costUsd,
+    billable_bytes: s.billableBytes,
     duration_ms: s.durationMs,
     records_per_sec: s.recordsPerSec,
     snapshots_per_sec: s.snapshotsPerSec,
   };
 }
+
+/**
+ * A job's result when the Databento request it names had been ingested
+ * already: nothing was bought or written (a rerun asked with force runs).
+ */
+export interface AlreadyIngestedJson {
+  source: string;
+  already_ingested: true;
+}
+
+/** What an ingest job returns. */
+export type IngestResultJson = IngestSummaryJson | AlreadyIngestedJson;

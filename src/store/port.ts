@@ -35,6 +35,9 @@ export interface IngestRun {
   /** abandoned: cut short by a worker that died, recorded by the run that took the job over. */
   status: 'succeeded' | 'failed' | 'abandoned';
   error: string | null;
+  /** A Databento source: the cost in US dollars and the billable bytes the service quoted before the download. */
+  costUsd?: number;
+  billableBytes?: number;
 }
 
 /** A row's key: rows are unique by it and read in its order. */
@@ -165,6 +168,8 @@ export interface SnapshotStore {
   recordRun(run: IngestRun): Promise<void>;
   /** Whether a run with this content hash succeeded (the scheduler skips such files). */
   hasSucceeded(sha256: string): Promise<boolean>;
+  /** Whether a run of this source, as its run recorded it (a Databento request's text form), succeeded. */
+  hasIngested(source: string): Promise<boolean>;
   listInstruments(): Promise<InstrumentInfo[]>;
   /** The latest snapshot of the symbol at or before `at` (default: the latest). */
   bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null>;

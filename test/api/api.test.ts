@@ -278,6 +278,19 @@ describe('HTTP API on the DuckDB store', () => {
       expect(refused.status, source).toBe(400);
       expect(await problem(refused), source).toMatchObject({ code, field: 'source' });
     }
+    // A Databento request: queued under its one text form, once; a request Databento would refuse is refused now, naming the field.
+    const postBody = (b: unknown) => fetch(`${base}/v1/ingest`, { method: 'POST', body: JSON.stringify(b), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    const request = { dataset: 'GLBX.MDP3', symbols: ['ES.FUT'], stype_in: 'parent', start: '2024-06-03', end: '2024-06-04' };
+    const queued = await postBody({ databento: request });
+    expect(queued.status).toBe(202);
+    const dbJob = await queued.json();
+    expect((await (await postBody({ databento: { ...request, start: '2024-06-03T00:00:00Z' } })).json()).job_id).toBe(dbJob.job_id);
+    const viewed = await (await fetch(`${base}/v1/jobs/${dbJob.job_id}`)).json();
+    expect(viewed.source).toBe('databento:GLBX.MDP3/mbo?stype_in=parent&symbols=ES.FUT&start=2024-06-03T00:00:00Z&end=2024-06-04T00:00:00Z');
+    expect(await problem(await postBody({ databento: { ...request, end: '2024-06-02' } }))).toMatchObject({ code: 'INVALID_PARAMETER', field: 'databento.end' });
+    expect(await problem(await postBody({ databento: { ...request, stype_in: 'isin' } }))).toMatchObject({ code: 'INVALID_PARAMETER', field: 'databento.stype_in' });
+    expect(await problem(await postBody({ databento: request, source: 'x.dbn' }))).toMatchObject({ code: 'INVALID_PARAMETER', field: 'source' });
+    expect(await problem(await postBody({ source: 'databento:GLBX.MDP3/mbo?symbols=ES' }))).toMatchObject({ code: 'BAD_DATABENTO_REQUEST', field: 'source' });
     const ok = await post(notDbn);
     expect(ok.status).toBe(202);
     const { job_id, existing } = await ok.json();

@@ -92,7 +92,8 @@ describe('the served OpenAPI document', () => {
     expect(Object.keys(exportOp.responses['200'] && (exportOp.responses['200'] as OpenAPIV3.ResponseObject).content!)).toEqual(['application/json', 'application/x-ndjson', 'text/csv', 'application/octet-stream']);
     const ingest = doc.paths['/v1/ingest']!.post!;
     expect(Object.keys(ingest.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '500', '503']);
-    expect((ingest.requestBody as OpenAPIV3.RequestBodyObject).content['application/json'].schema).toMatchObject({ required: ['source'], additionalProperties: false });
+    const ingestBody = (ingest.requestBody as OpenAPIV3.RequestBodyObject).content['application/json'].schema as OpenAPIV3.SchemaObject;
+    expect(ingestBody).toMatchObject({ additionalProperties: false, properties: { source: { type: 'string' }, databento: { type: 'object', required: ['dataset', 'symbols', 'start', 'end'] } } });
     // A job's progress is an object in every state, its four fields always there.
     const job = (doc.paths['/v1/jobs/{id}']!.get!.responses['200'] as OpenAPIV3.ResponseObject).content!['application/json'].schema as OpenAPIV3.SchemaObject;
     const progress = job.properties!.progress as OpenAPIV3.SchemaObject;

@@ -15,6 +15,7 @@ import { StoreError } from '../../src/store/port.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
+import type { IngestSummaryJson } from '../../src/pipeline/summary-json.js';
 import { CLI, CLX5 } from '../helpers.js';
 import { duckdbRuns, failingWrites } from '../store/runs.js';
 import { startServer } from '../../src/api/server.js';
@@ -83,7 +84,7 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     cleanups.push(() => events.close());
     const { job, existing } = await enqueueIngest(queue, { source: file });
     expect(existing).toBe(false);
-    const summary = await job.waitUntilFinished(events, 60_000);
+    const summary = await job.waitUntilFinished(events, 60_000) as IngestSummaryJson;
     expect(summary.snapshots).toBe(32_053);
     expect(await store.countSnapshots()).toBe(32_053);
     const book = await store.bookAt('CLX5');
@@ -269,7 +270,7 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
 
     const { job } = await enqueueIngest(queue, { source: file });
     await waitFor('the job to complete', async () => (await job.getState()) === 'completed');
-    const summary = (await queue.getJob(job.id!))!.returnvalue;
+    const summary = (await queue.getJob(job.id!))!.returnvalue as IngestSummaryJson;
     expect(await metric('booktape_ingest_jobs_total{outcome="completed"}')).toBe(1);
     expect(await metric('booktape_ingest_records_total')).toBe(summary.records);
     expect(await metric('booktape_ingest_snapshots_total')).toBe(32_053);

@@ -598,6 +598,17 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     await store.recordRun({ ...run, runId: 'r2', status: 'succeeded', error: null });
     await store.flush();
     expect(await store.hasSucceeded(run.sha256)).toBe(true);
+    // A Databento source is known by its text form, with the cost it was quoted.
+    const day = 'databento:GLBX.MDP3/mbo?stype_in=raw_symbol&symbols=CLX5&start=2025-09-24T00:00:00Z&end=2025-09-25T00:00:00Z';
+    expect(await store.hasIngested(day)).toBe(false);
+    await store.recordRun({ ...run, runId: 'r3', source: day, status: 'failed', costUsd: 0.21, billableBytes: 2_139_872 });
+    await store.flush();
+    expect(await store.hasIngested(day)).toBe(false);
+    await store.recordRun({ ...run, runId: 'r4', source: day, status: 'succeeded', error: null, costUsd: 0.21, billableBytes: 2_139_872 });
+    await store.flush();
+    expect(await store.hasIngested(day)).toBe(true);
+    expect(await store.hasIngested(day.replace('CLX5', 'CLZ5'))).toBe(false);
+    expect(await store.hasIngested("x'; DROP TABLE ingest_runs; --")).toBe(false);
     await store.ping();
     await store.close();
   });

@@ -273,6 +273,32 @@ describe('DuckDB store: files from earlier versions', () => {
     ]);
     check.closeSync();
   });
+
+  it('runs recorded before Databento sources keep their rows; new runs record cost and billable bytes', async () => {
+    const path = tempPath('runs.duckdb');
+    const old = await DuckDBInstance.create(path);
+    const c = await old.connect();
+    await c.run(`CREATE TABLE ingest_runs (
+      run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, dataset VARCHAR,
+      schema VARCHAR, symbols VARCHAR, records BIGINT, snapshots BIGINT, trades BIGINT,
+      anomalies VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR NOT NULL, error VARCHAR)`);
+    await c.run(`INSERT INTO ingest_runs VALUES ('old', '/data/a.dbn', '${'ab'.repeat(32)}', 'GLBX.MDP3', 'mbo', '[]', 1, 1, 0, '{}', now(), now(), 'succeeded', NULL)`);
+    c.closeSync();
+    old.closeSync();
+    const store = new DuckDbStore(path);
+    await store.init();
+    expect(await store.hasIngested('/data/a.dbn')).toBe(true);
+    const now = new Date();
+    await store.recordRun({
+      runId: 'new', source: 'databento:X', sha256: 'cd'.repeat(32), dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'], records: 1, snapshots: 1,
+      trades: 0, anomalies: {}, startedAt: now, finishedAt: now, status: 'succeeded', error: null, costUsd: 0.25, billableBytes: 2_139_872,
+    });
+    await store.close();
+    const check = await (await DuckDBInstance.create(path)).connect();
+    const runs = await check.runAndReadAll('SELECT run_id, cost_usd, billable_bytes FROM ingest_runs ORDER BY run_id');
+    expect(runs.getRowObjectsJS()).toEqual([{ run_id: 'new', cost_usd: 0.25, billable_bytes: 2_139_872n }, { run_id: 'old', cost_usd: null, billable_bytes: null }]);
+    check.closeSync();
+  });
 });
 
 describe('DuckDB store: writes share the event loop', () => {

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { SourceError, refuseUnfetchableSource, type EnqueuePolicy } from '../../pipeline/source.js';
+import { DatabentoRequestError, DatabentoRequestInput, databentoRequest, databentoSource } from '../../databento-request.js';
 import type { Guards } from '../auth.js';
 import type { IngestJobs } from '../jobs.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
@@ -12,9 +13,23 @@ import { MAX_BODY_BYTES, jsonBody } from '../body.js';
 const TAG = 'jobs';
 
 export const IngestBody = z.object({
-  source: z.string().min(1).max(4096).describe('a file under BOOKTAPE_DATA_ROOTS (as the workers see it), or an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS'),
-  force: z.boolean().optional().describe('queue a new run even if a job for this content exists (a re-ingest)'),
-}).strict();
+  source: z.string().min(1).max(4096).optional().describe('a file under BOOKTAPE_DATA_ROOTS (as the workers see it), an http(s) URL whose host is in BOOKTAPE_URL_ALLOW_HOSTS, or a databento: request'),
+  databento: DatabentoRequestInput.optional().describe('instead of `source`: a request for Databento\'s historical timeseries.get_range (the workers need DATABENTO_API_KEY); see docs/databento.md'),
+  force: z.boolean().optional().describe('queue a new run even if a job for this content exists, or its Databento request was ingested (a re-ingest)'),
+}).strict().refine((b) => (b.source === undefined) !== (b.databento === undefined), { message: 'give either source or databento', path: ['source'] });
+
+/** The source a body names, as a job carries it; refused at once when no worker would fetch it. */
+async function sourceOf(body: z.output<typeof IngestBody>, policy: EnqueuePolicy): Promise<string> {
+  try {
+    if (body.databento !== undefined) return databentoSource(databentoRequest(body.databento));
+    await refuseUnfetchableSource(body.source!, policy);
+    return body.source!;
+  } catch (err) {
+    if (err instanceof SourceError) throw new Problem('invalid', err.code, err.message, 'source');
+    if (err instanceof DatabentoRequestError) throw new Problem('invalid', err.code, err.message, body.databento !== undefined ? `databento.${err.field ?? ''}` : 'source');
+    throw err;
+  }
+}
 
 const JobPath = z.object({ id: z.string().describe('the job id POST /v1/ingest answered with') });
 
@@ -34,11 +49,11 @@ const ProgressSchema = z.object({
 const JobSchema = z.object({
   job_id: z.string(),
   state: z.string().describe('waiting, active, delayed, completed, failed, ...'),
-  source: z.string(),
+  source: z.string().describe('as the job names it: an absolute path, a URL, or a Databento request\'s text form'),
   attempts_made: z.number().int().describe('runs that ended: completed, failed, or cut short by a worker that died (the job then taken over by another)'),
   attempts_stalled: z.number().int().describe('of attempts_made, the runs cut short by a worker that died (each has an `abandoned` row in ingest_runs)'),
   progress: ProgressSchema,
-  summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary (snake_case, as `booktape ingest` prints it), once completed'),
+  summary: z.record(z.string(), z.unknown()).nullable().describe('the run summary (snake_case, as `booktape ingest` prints it), once completed; `{source, already_ingested: true}` for a Databento request ingested before (nothing bought)'),
   error: z.string().nullable().describe('why the job failed, "[CODE] message"; null unless state is failed'),
   last_attempt_error: z.string().nullable().describe('"[CODE] message" of the latest attempt that failed, whatever the state: a job retried, or failed once and then completed, keeps it here'),
 });
@@ -54,13 +69,7 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; so
   router.post('/v1/ingest', guards.write, ...jsonBody(), async (req, res) => {
     const body = IngestBody.parse(req.body ?? {});
     // What a worker would refuse is refused now, not queued to fail (BOOKTAPE_SOURCE_CHECK says how far this server can tell).
-    try {
-      await refuseUnfetchableSource(body.source, deps.sources);
-    } catch (err) {
-      if (err instanceof SourceError) throw new Problem('invalid', err.code, err.message, 'source');
-      throw err;
-    }
-    const { id, existing, state } = await jobs().enqueue(body.source, { force: body.force });
+    const { id, existing, state } = await jobs().enqueue(await sourceOf(body, deps.sources), { force: body.force });
     res.status(202).location(`/v1/jobs/${id}`).json({ job_id: id, existing, state });
   });
 
@@ -90,10 +99,13 @@ export function ingestRoutes(deps: { jobs: IngestJobs | null; guards: Guards; so
           access: 'write',
           body: IngestBody,
           responses: { 202: { description: 'Queued, or the existing job for this source; Location names the job', content: { 'application/json': EnqueuedSchema } } },
-          description: 'The token is checked before the body is read: an unauthenticated request is answered 401 whatever its body.',
+          description: 'The body names either `source` or `databento`, a request for Databento\'s historical API, e.g. '
+            + '`{"databento": {"dataset": "GLBX.MDP3", "symbols": ["ES.FUT"], "stype_in": "parent", "start": "2024-06-03", "end": "2024-06-04"}}`: '
+            + 'its job\'s source is the request\'s text form (`databento:GLBX.MDP3/mbo?...`). '
+            + 'The token is checked before the body is read: an unauthenticated request is answered 401 whatever its body.',
           problems: [
             noRedis,
-            problem('invalid', 'Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY: not decodable as its content-encoding says); a source no worker may fetch (SOURCE_NOT_ALLOWED: a URL on a host not allowed, a path outside BOOKTAPE_DATA_ROOTS after `..` and symlinks); or, where this server sees the workers\' files (BOOKTAPE_SOURCE_CHECK=file), no such file (SOURCE_NOT_FOUND)'),
+            problem('invalid', 'Invalid body (INVALID_JSON, INVALID_PARAMETER, INVALID_BODY: not decodable as its content-encoding says); a source no worker may fetch (SOURCE_NOT_ALLOWED: a URL on a host not allowed, a path outside BOOKTAPE_DATA_ROOTS after `..` and symlinks); where this server sees the workers\' files (BOOKTAPE_SOURCE_CHECK=file), no such file (SOURCE_NOT_FOUND); or a Databento request Databento would refuse (BAD_DATABENTO_REQUEST)'),
             problem('too-large', `The body is over ${MAX_BODY_BYTES} bytes (BODY_TOO_LARGE)`),
             problem('unsupported-media', 'Not application/json (JSON_REQUIRED), or a charset or content-encoding not supported (UNSUPPORTED_MEDIA_TYPE)'),
           ],

@@ -72,7 +72,11 @@ export const DDL = [
   `CREATE TABLE IF NOT EXISTS ingest_runs (
     run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, dataset VARCHAR,
     schema VARCHAR, symbols VARCHAR, records BIGINT, snapshots BIGINT, trades BIGINT,
-    anomalies VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR NOT NULL, error VARCHAR)`,
+    anomalies VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR NOT NULL, error VARCHAR,
+    cost_usd DOUBLE, billable_bytes BIGINT)`,
+  // Stores made before Databento sources: their runs have no cost.
+  'ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS cost_usd DOUBLE',
+  'ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS billable_bytes BIGINT',
 ];
 
 /** Moves staged rows into `table`, skipping keys already there (and duplicates within the stage). */

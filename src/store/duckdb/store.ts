@@ -250,10 +250,13 @@ export class DuckDbStore implements SnapshotStore {
   async recordRun(run: IngestRun): Promise<void> {
     await this.queuedWrite(async (c) => {
       await c.run(
-        `INSERT INTO ingest_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::TIMESTAMP, $12::TIMESTAMP, $13, $14)`,
+        `INSERT INTO ingest_runs (run_id, source, sha256, dataset, schema, symbols, records, snapshots, trades, anomalies,
+          started_at, finished_at, status, error, cost_usd, billable_bytes)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::TIMESTAMP, $12::TIMESTAMP, $13, $14, $15, $16)`,
         [
           run.runId, run.source, run.sha256, run.dataset, run.schema, JSON.stringify(run.symbols), run.records, run.snapshots,
           run.trades, JSON.stringify(run.anomalies), run.startedAt.toISOString(), run.finishedAt.toISOString(), run.status, run.error,
+          run.costUsd ?? null, run.billableBytes ?? null,
         ] as DuckDBValue[],
       );
     });
@@ -262,6 +265,13 @@ export class DuckDbStore implements SnapshotStore {
   async hasSucceeded(sha256: string): Promise<boolean> {
     return this.read(async (c) => {
       const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE sha256 = $1 AND status = 'succeeded'`, [sha256]);
+      return (r.getRowObjectsJS()[0].n as number) > 0;
+    });
+  }
+
+  async hasIngested(source: string): Promise<boolean> {
+    return this.read(async (c) => {
+      const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE source = $1 AND status = 'succeeded'`, [source]);
       return (r.getRowObjectsJS()[0].n as number) > 0;
     });
   }

@@ -70,8 +70,12 @@ export const DDL = [
   DEDUP UPSERT KEYS(${KEY})`,
   `CREATE TABLE IF NOT EXISTS ${RUNS} (
     finished_at TIMESTAMP, run_id SYMBOL, source STRING, sha256 SYMBOL, dataset SYMBOL, schema SYMBOL, symbols STRING,
-    records LONG, snapshots LONG, trades LONG, anomalies STRING, started_at TIMESTAMP, status SYMBOL, error STRING
+    records LONG, snapshots LONG, trades LONG, anomalies STRING, started_at TIMESTAMP, status SYMBOL, error STRING,
+    cost_usd DOUBLE, billable_bytes LONG
   ) TIMESTAMP(finished_at) PARTITION BY MONTH WAL`,
+  // Tables made before Databento sources: their runs have no cost.
+  `ALTER TABLE ${RUNS} ADD COLUMN IF NOT EXISTS cost_usd DOUBLE`,
+  `ALTER TABLE ${RUNS} ADD COLUMN IF NOT EXISTS billable_bytes LONG`,
 ];
 
 /**

@@ -182,6 +182,8 @@ export class QuestDbStore implements SnapshotStore {
         .intColumn('records', r.records).intColumn('snapshots', r.snapshots).intColumn('trades', r.trades)
         .stringColumn('anomalies', JSON.stringify(r.anomalies)).timestampColumn('started_at', r.startedAt.getTime(), 'ms');
       if (r.error) s.stringColumn('error', r.error);
+      if (r.costUsd !== undefined) s.floatColumn('cost_usd', r.costUsd);
+      if (r.billableBytes !== undefined) s.intColumn('billable_bytes', r.billableBytes);
       s.at(r.finishedAt.getTime(), 'ms');
     }
     await this.serially(() => this.db.write(Buffer.from(s.toBufferView())));
@@ -190,6 +192,11 @@ export class QuestDbStore implements SnapshotStore {
 
   async hasSucceeded(sha256: string): Promise<boolean> {
     const rows = await this.rows(`SELECT count() FROM ${RUNS} WHERE sha256 = '${sha256.replace(/[^0-9a-f]/g, '')}' AND status = 'succeeded'`);
+    return Number(rows[0]?.[0] ?? 0) > 0;
+  }
+
+  async hasIngested(source: string): Promise<boolean> {
+    const rows = await this.rows(`SELECT count() FROM ${RUNS} WHERE source = ${quote(source)} AND status = 'succeeded'`);
     return Number(rows[0]?.[0] ?? 0) > 0;
   }
 
