@@ -187,6 +187,8 @@ export class Book {
       order.side = side;
       order.size = size;
       order.priority = this.nextPriority++;
+      order.queuedHi = this.lastTsRecvHi;
+      order.queuedLo = this.lastTsRecvLo;
       this.levelFor(side, price).append(order);
     } else {
       // Same price, size down (or unchanged): keeps its place.
@@ -202,7 +204,7 @@ export class Book {
   }
 
   private insert(hi: number, lo: number, side: SideIndex, price: number, size: number): void {
-    const order = new Order(hi, lo, side, size, this.nextPriority++);
+    const order = new Order(hi, lo, side, size, this.nextPriority++, this.lastTsRecvHi, this.lastTsRecvLo);
     this.levelFor(side, price).append(order);
     this.orders.set(order);
   }

@@ -10,3 +10,4 @@ export * from './rebuild.js';
 export * from "./snapshot-buffer.js";
 export * from "./trade-buffer.js";
 export * from "./row-buffer.js";
+export * from "./queue.js";
