@@ -51,6 +51,9 @@ const Env = z.object({
   BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
+  BOOKTAPE_STORE_MBO: z.enum(['true', 'false']).default('true'),
+  BOOKTAPE_CHECKPOINT_EVERY: z.string().default('60s'),
+  BOOKTAPE_CHECKPOINT_EVENTS: int(1).default(1000),
   BOOKTAPE_WRITE_BATCH_ROWS: int(1).max(1_000_000).default(DEFAULT_WRITE_BATCH_ROWS),
   BOOKTAPE_ENGINE_HEAP_MB: optional(int(16)),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
@@ -105,6 +108,9 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_SCAN_URLS: ['Inbox scanner', 'URLs the scanner queues too; each must be http(s) on an allowed host, or the process refuses to start'],
   BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
   BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
+  BOOKTAPE_STORE_MBO: ['L3 (orders)', '`false` stores depth only: no MBO events (`mbo_events`) and no L3 checkpoints (`order_checkpoints`), so no orders lookups or MBO replay'],
+  BOOKTAPE_CHECKPOINT_EVERY: ['L3 (orders)', 'a book\'s L3 checkpoint (its every order, in `order_checkpoints`) is taken at least this often in ts_recv while it has events: bounds the time range an orders lookup scans'],
+  BOOKTAPE_CHECKPOINT_EVENTS: ['L3 (orders)', 'and after this many of its events (or as many as it has resting orders, if more): bounds the events an orders lookup replays'],
   BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', 'snapshot rows per store write (~0.5 KB each at depth 10 until written)'],
   BOOKTAPE_ENGINE_HEAP_MB: ['Snapshots', 'heap limit (MB) of each ingest\'s engine thread; a file whose books outgrow it fails as `ENGINE_CRASHED`; unset: Node\'s default'],
   PORT: ['API', 'HTTP port of `booktape serve`'],
@@ -144,6 +150,10 @@ export interface Config {
   depth: number;
   /** 0: a snapshot after every F_LAST. */
   snapshotEveryNs: number;
+  /** Store every MBO record and L3 checkpoints (CheckpointPolicy). */
+  storeMbo: boolean;
+  checkpointEveryNs: number;
+  checkpointEvents: number;
   /** Snapshot rows per store write: each write has a fixed cost, each row ~0.5 KB of memory at depth 10. */
   writeBatchRows: number;
   /** Heap limit of each ingest's engine thread, in MB; unset: Node's default. */
@@ -198,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const every = e.BOOKTAPE_SNAPSHOT_EVERY ? duration('BOOKTAPE_SNAPSHOT_EVERY').safeParse(e.BOOKTAPE_SNAPSHOT_EVERY) : null;
   if (every && !every.success) throw new ConfigError(`invalid configuration: ${every.error.issues[0].message}`);
+  const checkpointEvery = duration('BOOKTAPE_CHECKPOINT_EVERY').safeParse(e.BOOKTAPE_CHECKPOINT_EVERY);
+  if (!checkpointEvery.success) throw new ConfigError(`invalid configuration: ${checkpointEvery.error.issues[0].message}`);
   const scan = e.BOOKTAPE_SCAN_EVERY ? duration('BOOKTAPE_SCAN_EVERY').safeParse(e.BOOKTAPE_SCAN_EVERY) : null;
   if (scan && !scan.success) throw new ConfigError(`invalid configuration: ${scan.error.issues[0].message}`);
   // Scanned URLs are fetched by workers under the same allow-list: refuse at start what they would refuse.
@@ -232,6 +244,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
+    storeMbo: e.BOOKTAPE_STORE_MBO === 'true',
+    checkpointEveryNs: checkpointEvery.data,
+    checkpointEvents: e.BOOKTAPE_CHECKPOINT_EVENTS,
     writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS,
     engineHeapMb: e.BOOKTAPE_ENGINE_HEAP_MB,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,

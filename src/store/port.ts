@@ -2,6 +2,8 @@ import { BooktapeError } from '../errors.js';
 import type { DepthSnapshot } from '../book/snapshot.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../book/trade-buffer.js';
+import type { MboEventBuffer } from '../book/event-buffer.js';
+import type { CheckpointBuffer } from '../book/checkpoint-buffer.js';
 
 /** A snapshot read back from a store: a DepthSnapshot with its symbol. */
 export interface StoredSnapshot extends DepthSnapshot {
@@ -148,6 +150,14 @@ export interface SnapshotStore {
    */
   writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  /**
+   * The L3 side: MBO records (mbo_events) and L3 checkpoints
+   * (order_checkpoints), keyed as snapshot rows are (a checkpoint row's key
+   * is its record's, plus its rank), so a re-ingest adds nothing. A
+   * checkpoint's rows are written whole in one call.
+   */
+  writeMboEvents(batch: MboEventBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  writeCheckpoints(batch: CheckpointBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   /** Makes everything written so far durable and visible to reads. */
   flush(): Promise<void>;
   recordRun(run: IngestRun): Promise<void>;
@@ -175,6 +185,8 @@ export interface SnapshotStore {
   /** How many rows readRange(q) yields now (q.limit aside): a DBN replay announces it up front. */
   countRange(q: RangeQuery): Promise<number>;
   countSnapshots(): Promise<number>;
+  /** Rows of mbo_events and of order_checkpoints. */
+  countL3(): Promise<{ events: number; checkpointRows: number }>;
   ping(): Promise<void>;
   /**
    * Whether a write would succeed now (a worker's readiness; it takes no

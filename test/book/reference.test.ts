@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Flag, UNDEF_PRICE, decodeBuffer, type MboFields } from '../../src/dbn/index.js';
 import { ASK, BID, Market, checkBook, levelQueues, type Book, type DepthSnapshot } from '../../src/book/index.js';
-import { encode, rec } from './records.js';
+import { encode, mboRecord as record } from './records.js';
 import { propertyRuns } from '../property.js';
 
 /**
@@ -83,31 +83,6 @@ function engineLevels(book: Book, side: number): RefLevel[] {
     BigInt(l.price), l.size, l.count, l.orders.map((o): [bigint, number, bigint] => [o.orderId, o.size, o.queuedAt]),
   ]);
 }
-
-const BIG = 1n << 60n;
-const record = fc
-  .record({
-    // Clears rare; trades, fills and N present; a small id pool (half above
-    // 2^53) so duplicates, unknown ids and re-adds happen often.
-    action: fc.constantFrom(...'AAAAAACCCCMMMMTFN'.split(''), 'R'),
-    id: fc.integer({ min: 0, max: 11 }),
-    side: fc.constantFrom('B', 'B', 'A', 'A', 'N'),
-    priceTicks: fc.integer({ min: 97, max: 102 }), // few levels: queues get deep
-    undefPrice: fc.integer({ min: 0, max: 40 }).map((u) => u === 0),
-    size: fc.integer({ min: 0, max: 20 }),
-    last: fc.boolean(),
-    tob: fc.integer({ min: 0, max: 24 }).map((t) => t === 0), // on adds: an F_TOB side replacement
-  })
-  .map((r) =>
-    rec({
-      action: r.action,
-      orderId: r.id < 6 ? BigInt(r.id + 1) : BIG + BigInt(r.id),
-      side: r.side,
-      price: r.undefPrice ? UNDEF_PRICE : BigInt(r.priceTicks) * 10_000_000n,
-      size: r.size,
-      flags: (r.last ? Flag.LAST : 0) | (r.tob && r.action === 'A' ? Flag.TOB : 0),
-    }),
-  );
 
 describe('engine == reference model on random event streams', () => {
   it('every level, size, count, queue order and each order\'s queued-at ts_recv match at every F_LAST; invariants hold after every record', () => {

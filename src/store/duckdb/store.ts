@@ -19,7 +19,10 @@ import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
 import { OrderedRows, SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
-import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
+import { DDL, KEYED_TABLES, mergeSql, migrationSql, overlapSql, type KeyedTable } from './schema.js';
+import { checkpointChunks, mboEventChunks } from './l3-chunks.js';
+import type { MboEventBuffer } from '../../book/event-buffer.js';
+import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
 const READ_CONNECTIONS = 4;
@@ -64,7 +67,7 @@ export class DuckDbStore implements SnapshotStore {
   private readonly reading = new Set<Promise<void>>();
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
   private readonly books: BookBlocks;
-  private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
+  private readonly latest = new Map<KeyedTable, Map<number, bigint>>();
 
   /**
    * `memoryLimit` is DuckDB's; `bookCacheBytes` bounds the blocks of rows
@@ -143,8 +146,7 @@ export class DuckDbStore implements SnapshotStore {
       const types = new Map(columns.getRowObjectsJS().map((r) => [r.name as string, r.data_type as string]));
       for (const sql of migrationSql(types)) await c.run(sql);
       // A crash between stage and merge can leave rows behind: they are re-sent on retry.
-      await c.run('DELETE FROM stage_snapshots');
-      await c.run('DELETE FROM stage_trades');
+      for (const { stage } of Object.values(KEYED_TABLES)) await c.run(`DELETE FROM ${stage}`);
     });
   }
 
@@ -156,10 +158,8 @@ export class DuckDbStore implements SnapshotStore {
    * collide and the chunks go straight into the table. Otherwise they go to
    * the staging table and an anti-join moves only the new keys on.
    */
-  private write(
-    table: 'book_snapshots' | 'trades', buf: RowBuffer, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf,
-  ) {
-    const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
+  private write(table: KeyedTable, buf: KeyedRows, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf) {
+    const { stage } = KEYED_TABLES[table];
     const { lo, hi, instruments } = batchRange(buf);
     return this.queuedWrite(async (c): Promise<{ added: number }> => {
       const latest = await this.latestTs(c, table);
@@ -207,7 +207,7 @@ export class DuckDbStore implements SnapshotStore {
       }
       if (table === 'book_snapshots') {
         this.books.clear();
-        this.instants.added(instantsBySymbol(buf, symbolOf, (s) => this.instants.has(s)));
+        this.instants.added(instantsBySymbol(buf as SnapshotBuffer, symbolOf, (s) => this.instants.has(s)));
       }
       return { added };
     });
@@ -219,7 +219,7 @@ export class DuckDbStore implements SnapshotStore {
    * run ahead of the table (a batch's range is counted for all its
    * instruments), never behind, so "past it" always means "no collision".
    */
-  private async latestTs(c: DuckDBConnection, table: 'book_snapshots' | 'trades'): Promise<Map<number, bigint>> {
+  private async latestTs(c: DuckDBConnection, table: KeyedTable): Promise<Map<number, bigint>> {
     let latest = this.latest.get(table);
     if (latest === undefined) {
       const r = await c.runAndReadAll(`SELECT instrument_id, max(ts_recv) AS ts FROM ${table} GROUP BY ALL`);
@@ -240,6 +240,16 @@ export class DuckDbStore implements SnapshotStore {
   async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
     if (buf.length === 0) return { added: 0 };
     return this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
+  }
+
+  async writeMboEvents(buf: MboEventBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('mbo_events', buf, built(mboEventChunks(buf, symbolOf)), symbolOf);
+  }
+
+  async writeCheckpoints(buf: CheckpointBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('order_checkpoints', buf, built(checkpointChunks(buf, symbolOf)), symbolOf);
   }
 
   async flush(): Promise<void> {
@@ -478,6 +488,14 @@ export class DuckDbStore implements SnapshotStore {
     );
   }
 
+  async countL3(): Promise<{ events: number; checkpointRows: number }> {
+    return this.read(async (c) => {
+      const r = await c.runAndReadAll('SELECT (SELECT count(*) FROM mbo_events)::BIGINT AS events, (SELECT count(*) FROM order_checkpoints)::BIGINT AS cps');
+      const [{ events, cps }] = r.getRowObjectsJS() as Array<{ events: bigint; cps: bigint }>;
+      return { events: Number(events), checkpointRows: Number(cps) };
+    });
+  }
+
   async countSnapshots(): Promise<number> {
     return this.read(async (c) => {
       const r = await c.runAndReadAll('SELECT count(*)::BIGINT AS n FROM book_snapshots');
@@ -604,8 +622,16 @@ function instantsBySymbol(buf: RowBuffer, symbolOf: SymbolOf, wanted: (s: string
   return out;
 }
 
+/** What the keyed write path reads of a batch: its rows' instruments and ts_recv. */
+interface KeyedRows {
+  length: number;
+  instrumentId(i: number): number;
+  tsRecvHi(i: number): number;
+  tsRecvLo(i: number): number;
+}
+
 /** A batch's ts_recv bounds (ns) and its distinct instrument ids. */
-function batchRange(buf: RowBuffer): { lo: bigint; hi: bigint; instruments: number[] } {
+function batchRange(buf: KeyedRows): { lo: bigint; hi: bigint; instruments: number[] } {
   let loHi = Infinity, loLo = 0, hiHi = -1, hiLo = 0;
   const ids = new Set<number>();
   for (let i = 0; i < buf.length; i++) {

@@ -10,6 +10,12 @@ import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
+import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
+import type { MboEventBuffer } from '../../book/event-buffer.js';
+import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
+
+/** Every table this store writes: their WALs are what flush waits for. */
+const WRITTEN_TABLES = [SNAPSHOTS, TRADES, RUNS, MBO_EVENTS, ORDER_CHECKPOINTS].map((t) => `'${t}'`).join(', ');
 
 export { execEndpoint } from './connection.js';
 export { DDL } from './schema.js';
@@ -65,13 +71,13 @@ export class QuestDbStore implements SnapshotStore {
     const [[build]] = await this.rows('SELECT build()');
     const problem = versionProblem(String(build));
     if (problem !== null) throw new StoreError('STORE_UNAVAILABLE', problem);
-    for (const sql of DDL) await this.db.exec(sql);
+    for (const sql of [...DDL, ...L3_DDL]) await this.db.exec(sql);
     this.tableIds = await this.readTableIds();
     await this.db.renewWriter();
   }
 
   private async readTableIds(): Promise<Map<string, number>> {
-    const rows = await this.rows(`SELECT table_name, id FROM tables() WHERE table_name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
+    const rows = await this.rows(`SELECT table_name, id FROM tables() WHERE table_name IN (${WRITTEN_TABLES})`);
     return new Map(rows.map(([name, id]) => [name as string, id as number]));
   }
 
@@ -90,6 +96,16 @@ export class QuestDbStore implements SnapshotStore {
   writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
     const tags = symbolTags(symbolOf);
     return this.serially(() => this.send(buf.length, (req, from, n) => appendTrades(req, buf, from, n, tags)));
+  }
+
+  writeMboEvents(buf: MboEventBuffer, symbolOf: SymbolOf): Promise<void> {
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendMboEvents(req, buf, from, n, tags)));
+  }
+
+  writeCheckpoints(buf: CheckpointBuffer, symbolOf: SymbolOf): Promise<void> {
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendCheckpoints(req, buf, from, n, tags)));
   }
 
   /**
@@ -141,7 +157,7 @@ export class QuestDbStore implements SnapshotStore {
     }
     const deadline = Date.now() + this.db.limits.timeoutMs * 3;
     for (;;) {
-      const rows = await this.rows(`SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
+      const rows = await this.rows(`SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name IN (${WRITTEN_TABLES})`);
       const suspended = rows.find((r) => r[1] === true);
       if (suspended) throw new StoreError('STORE_WRITE_FAILED', `QuestDB suspended table ${String(suspended[0])}'s WAL: see the server log, then ALTER TABLE ${String(suspended[0])} RESUME WAL`);
       if (rows.every((r) => Number(r[2]) >= Number(r[3]))) return;
@@ -303,6 +319,12 @@ export class QuestDbStore implements SnapshotStore {
       }
     }
     return n;
+  }
+
+  async countL3(): Promise<{ events: number; checkpointRows: number }> {
+    const [[events]] = await this.rows(`SELECT count() FROM ${MBO_EVENTS}`);
+    const [[checkpointRows]] = await this.rows(`SELECT count() FROM ${ORDER_CHECKPOINTS}`);
+    return { events: Number(events), checkpointRows: Number(checkpointRows) };
   }
 
   async countSnapshots(): Promise<number> {
