@@ -1,8 +1,26 @@
 import { u64Of } from '../u64.js';
-import { MBO_RECORD_LENGTH } from '../dbn/constants.js';
+import { MBO_RECORD_LENGTH, RType } from '../dbn/constants.js';
 import { HeaderOffset, MboOffset } from '../dbn/layout.js';
 import { MboView } from '../dbn/mbo.js';
 import type { Book } from './book.js';
+
+/** One stored MBO record's fields, as a store reads them back (action and side as ASCII codes; price UNDEF_PRICE when none). */
+export interface MboEventFields {
+  tsRecv: bigint;
+  tsEvent: bigint;
+  publisherId: number;
+  instrumentId: number;
+  action: number;
+  side: number;
+  price: bigint;
+  size: number;
+  channelId: number;
+  orderId: bigint;
+  flags: number;
+  tsInDelta: number;
+  sequence: number;
+  subSequence: number;
+}
 
 /** MBO events in a form that crosses threads: the records' bytes and their sub-sequences. */
 export interface ExportedEvents {
@@ -57,6 +75,29 @@ export class MboEventBuffer {
     const sub = book.eventOrdinal.next(src.getUint32(from + MboOffset.tsRecvHi, true), src.getInt32(from + MboOffset.tsRecv, true), src.getUint32(from + MboOffset.sequence, true));
     this.subSequence[i] = sub;
     return sub;
+  }
+
+  /** Appends a record from its fields (a stored one read back): the 56 bytes the file had. */
+  push(f: MboEventFields): void {
+    const i = this.length++;
+    const o = i * MBO_RECORD_LENGTH;
+    const v = this.out;
+    v.setUint8(o + HeaderOffset.length, MBO_RECORD_LENGTH / 4);
+    v.setUint8(o + HeaderOffset.rtype, RType.MBO);
+    v.setUint16(o + HeaderOffset.publisherId, f.publisherId, true);
+    v.setUint32(o + HeaderOffset.instrumentId, f.instrumentId, true);
+    v.setBigUint64(o + HeaderOffset.tsEvent, f.tsEvent, true);
+    v.setBigUint64(o + MboOffset.orderId, f.orderId, true);
+    v.setBigInt64(o + MboOffset.price, f.price, true);
+    v.setUint32(o + MboOffset.size, f.size, true);
+    v.setUint8(o + MboOffset.flags, f.flags);
+    v.setUint8(o + MboOffset.channelId, f.channelId);
+    v.setUint8(o + MboOffset.action, f.action);
+    v.setUint8(o + MboOffset.side, f.side);
+    v.setBigUint64(o + MboOffset.tsRecv, f.tsRecv, true);
+    v.setInt32(o + MboOffset.tsInDelta, f.tsInDelta, true);
+    v.setUint32(o + MboOffset.sequence, f.sequence, true);
+    this.subSequence[i] = f.subSequence;
   }
 
   /** Record i, through a view this buffer reuses: read it before asking for another. */

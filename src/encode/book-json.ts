@@ -83,6 +83,15 @@ function levelOrdersJson(levels: LevelQueue[]): LevelOrdersJson[] {
   }));
 }
 
+/** A book's orders read from a store: all but `anomalies`, which only a run over the whole file counts. */
+export type StoredOrdersJson = Omit<BookOrdersJson, 'anomalies'>;
+
+/** bookOrdersToJson without `anomalies`: what `GET /v1/books/{symbol}/orders` answers. */
+export function storedOrdersJson(book: Book, symbol: string | null, depth: number): StoredOrdersJson {
+  const { anomalies: _, ...json } = bookOrdersToJson(book, symbol, depth);
+  return json;
+}
+
 /** bookToJson with each level's queue. */
 export function bookOrdersToJson(book: Book, symbol: string | null, depth: number): BookOrdersJson {
   return {

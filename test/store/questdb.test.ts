@@ -18,6 +18,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
 import { clx5Batches, clx5FirstBatch, clx5L3Batches, storeContract } from './contract.js';
+import { l3Contract } from './l3-contract.js';
 
 const TABLES = ['book_snapshots', 'trades', 'ingest_runs', 'mbo_events', 'order_checkpoints'];
 
@@ -31,6 +32,10 @@ export async function freshQuestDb(): Promise<QuestDbStore> {
 
 describe.skipIf(!qdbConf)(`QuestDB store: the contract${NO_QDB}`, () => {
   storeContract(freshQuestDb);
+});
+
+describe.skipIf(!qdbConf)(`QuestDB store: the L3 contract${NO_QDB}`, () => {
+  l3Contract(freshQuestDb);
 });
 
 describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {

@@ -21,6 +21,7 @@ import { InstantIndex } from './instant-index.js';
 import { OrderedRows, SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
 import { DDL, KEYED_TABLES, mergeSql, migrationSql, overlapSql, type KeyedTable } from './schema.js';
 import { checkpointChunks, mboEventChunks } from './l3-chunks.js';
+import { DuckDbL3Reads } from './orders.js';
 import type { MboEventBuffer } from '../../book/event-buffer.js';
 import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
@@ -68,6 +69,7 @@ export class DuckDbStore implements SnapshotStore {
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
   private readonly books: BookBlocks;
   private readonly latest = new Map<KeyedTable, Map<number, bigint>>();
+  readonly l3 = new DuckDbL3Reads((sql, params) => this.read(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJS()));
 
   /**
    * `memoryLimit` is DuckDB's; `bookCacheBytes` bounds the blocks of rows

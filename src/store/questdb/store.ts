@@ -11,6 +11,7 @@ import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js'
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
+import { QuestDbL3Reads } from './orders.js';
 import type { MboEventBuffer } from '../../book/event-buffer.js';
 import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
@@ -55,8 +56,11 @@ export class QuestDbStore implements SnapshotStore {
   /** Runs whose record failed to write, oldest first: written with the next one. */
   private unrecorded: IngestRun[] = [];
 
+  readonly l3: QuestDbL3Reads;
+
   constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly requestBytes = DEFAULT_REQUEST_BYTES) {
     this.db = new QuestDbConnection(conf, { ...DEFAULT_LIMITS, ...limits });
+    this.l3 = new QuestDbL3Reads((sql) => this.rows(sql));
   }
 
   exec(sql: string, signal?: AbortSignal): Promise<ExecResult> {
