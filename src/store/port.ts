@@ -133,6 +133,12 @@ export type WriteCount = { added: number } | void;
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
+/** Stored MBO records read back: the records (with their sub-sequences) and each one's symbol. */
+export interface MboChunk {
+  events: MboEventBuffer;
+  symbols: Array<string | null>;
+}
+
 /** One book in the store: an instrument on a publisher, and the symbol its rows carry. */
 export interface BookRef {
   symbol: string;
@@ -209,6 +215,14 @@ export interface SnapshotStore {
   readRangeMbp?(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array>;
   /** How many rows readRange(q) yields now (q.limit aside): a DBN replay announces it up front. */
   countRange(q: RangeQuery): Promise<number>;
+  /**
+   * Stored MBO records (mbo_events) of a range in key order, as readRange
+   * gives snapshots: chunks of DBN MBO records, each with its sub_sequence
+   * and symbol, never an empty one. `after` is a record's key.
+   */
+  readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk>;
+  /** How many records readMboRange(q) yields now (q.limit aside). */
+  countMboRange(q: RangeQuery): Promise<number>;
   countSnapshots(): Promise<number>;
   /** Reads of the L3 tables. */
   readonly l3: L3Reads;

@@ -6,7 +6,7 @@ import { storedOrdersJson } from '../../encode/book-json.js';
 import { formatPrice } from '../../encode/price.js';
 import { UNDEF_PRICE } from '../../dbn/constants.js';
 import { depth, instant, publisherId } from '../../stream/requests.js';
-import type { InstrumentCatalog } from '../../stream/symbols.js';
+import { requireMboStored, type InstrumentCatalog } from '../../stream/symbols.js';
 import type { Guards } from '../auth.js';
 import { operation, problem, type RouteGroup } from '../openapi.js';
 import { Problem } from '../problem.js';
@@ -113,20 +113,14 @@ export function ordersRoutes(deps: { store: SnapshotStore; guards: Guards; catal
   const { store, guards, catalog } = deps;
   const router = Router();
 
-  /** A symbol with no MBO stored: depth only was ingested. */
-  const noMbo = (symbol: string) => new Problem('not-found', 'NO_MBO_STORED',
-    `${symbol} has no MBO events stored: it was ingested with BOOKTAPE_STORE_MBO=false; ingest it again with it on for orders`, 'symbol');
-
   router.get('/v1/books/:symbol/orders', guards.read, async (req, res) => {
     const q = OrdersQuery.parse(req.query);
     const symbol = String(req.params.symbol);
     await catalog.scope({ symbols: [symbol], publisherId: q.publisher_id, depth: q.depth, depthGiven: false, symbolField: 'symbol' });
     const found = await ordersAt(store.l3, symbol, q.at, q.publisher_id);
     if (found === null) {
-      if (q.at !== undefined && (await store.l3.latestBook(symbol, undefined, q.publisher_id)) !== null) {
-        throw new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no MBO event at or before ${String(req.query.at)}; see GET /v1/instruments for its time range`, 'at');
-      }
-      throw noMbo(symbol);
+      await requireMboStored(store, [symbol], q.publisher_id, 'symbol');
+      throw new Problem('not-found', 'NO_DATA_AT_INSTANT', `${symbol} has no MBO event at or before ${String(req.query.at)}; see GET /v1/instruments for its time range`, 'at');
     }
     res.json(storedOrdersJson(found.book, symbol, q.depth));
   });
@@ -137,7 +131,7 @@ export function ordersRoutes(deps: { store: SnapshotStore; guards: Guards; catal
     await catalog.scope({ symbols: [q.symbol], publisherId: q.publisher_id, depth: 1, depthGiven: false, symbolField: 'symbol' });
     const events = await orderLife(store.l3, orderId, q.symbol, q.publisher_id);
     if (events.length === 0) {
-      if ((await store.l3.latestBook(q.symbol, undefined, q.publisher_id)) === null) throw noMbo(q.symbol);
+      await requireMboStored(store, [q.symbol], q.publisher_id, 'symbol');
       throw new Problem('not-found', 'UNKNOWN_ORDER', `no MBO event of ${q.symbol} is on order ${orderId}`, 'order_id');
     }
     res.json({ order_id: orderId.toString(), symbol: q.symbol, events: events.map(orderEventJson) });

@@ -47,13 +47,13 @@ function orderIdCondition(orderId: bigint): string {
 /** The conditions that select one book's rows. */
 const bookWhere = (b: BookRef) => `${C.symbol} = ${quote(b.symbol)} AND ${C.instrumentId} = ${b.instrumentId} AND ${C.publisherId} = ${b.publisherId}`;
 
-const EVENT_SELECT = [
+export const EVENT_SELECT = [
   C.tsRecv, C.tsEvent, C.publisherId, C.instrumentId, C.action, C.side, `cast(${C.price} AS STRING)`, C.size, C.channelId,
   `cast(${C.orderId} AS STRING)`, C.flags, C.tsInDelta, C.sequence, C.subSequence,
 ].join(', ');
 
 /** One row of EVENT_SELECT as the record's fields. */
-function eventOf(r: unknown[]): MboEventFields {
+export function eventOf(r: unknown[]): MboEventFields {
   return {
     tsRecv: nsValue(r[0]), tsEvent: nsValue(r[1]), publisherId: Number(r[2]), instrumentId: Number(r[3]),
     action: String(r[4]).charCodeAt(0), side: String(r[5]).charCodeAt(0), price: longValue(r[6]) ?? UNDEF_PRICE,

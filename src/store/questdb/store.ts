@@ -3,7 +3,7 @@ import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  StoreError, compareKeys, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, compareKeys, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QuestDbConnection, type ExecResult, type QuestDbLimits } from './connection.js';
 import { bbo } from './bbo.js';
@@ -12,6 +12,7 @@ import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOf } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
 import { QuestDbL3Reads } from './orders.js';
+import { countMboRange, readMboRange } from './mbo-range.js';
 import type { MboEventBuffer } from '../../book/event-buffer.js';
 import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
@@ -323,6 +324,14 @@ export class QuestDbStore implements SnapshotStore {
       }
     }
     return n;
+  }
+
+  readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
+    return readMboRange((sql) => this.rows(sql, signal), q, signal);
+  }
+
+  countMboRange(q: RangeQuery): Promise<number> {
+    return countMboRange((sql) => this.rows(sql), q);
   }
 
   async countL3(): Promise<{ events: number; checkpointRows: number }> {
