@@ -88,6 +88,70 @@ export function l3Contract(fresh: () => Promise<SnapshotStore>): void {
     }
   }, propertyTimeout(180_000));
 
+  it('reads the stored MBO records back in key order, byte for byte the file\'s, with each one\'s symbol; pages, resumes after a key, bounds and counts', async () => {
+    const store = await fresh();
+    try {
+      await storeClx5(store);
+      const read = async (q: Parameters<SnapshotStore['readMboRange']>[0]) => {
+        const records: Buffer[] = [];
+        const keys: string[] = [];
+        for await (const { events, symbols } of store.readMboRange(q)) {
+          expect(events.length).toBeGreaterThan(0);
+          expect(symbols.every((x) => x === 'CLX5')).toBe(true);
+          for (let i = 0; i < events.length; i++) {
+            records.push(Buffer.from(events.records.subarray(i * 56, (i + 1) * 56)));
+            keys.push(`${events.tsRecv(i)},${events.instrumentId(i)},${events.publisherId(i)},${events.sequence(i)},${events.subSequence[i]}`);
+          }
+        }
+        return { bytes: Buffer.concat(records), keys };
+      };
+      const file = (await import('node:fs')).readFileSync(CLX5);
+      const all = await read({ symbols: ['CLX5'], pageSize: 3000 });
+      expect(all.bytes.equals(file.subarray(8 + file.readUInt32LE(4)))).toBe(true);
+      expect(await store.countMboRange({ symbols: [] })).toBe(38_212);
+      // Resume after a key inside a packet (the next record shares its ts_recv); bounds; a limit.
+      const cut = all.keys.findIndex((k, i) => i > 20_000 && all.keys[i + 1].split(',')[0] === k.split(',')[0]);
+      const [ts, instrumentId, publisherId, sequence, subSequence] = all.keys[cut].split(',').map((x, i) => (i === 0 ? BigInt(x) : Number(x))) as [bigint, number, number, number, number];
+      const after = { tsRecv: ts, instrumentId, publisherId, sequence, subSequence };
+      const rest = await read({ symbols: [], after, pageSize: 500 });
+      expect(rest.keys).toEqual(all.keys.slice(cut + 1));
+      expect(await store.countMboRange({ symbols: ['CLX5'], after })).toBe(38_212 - cut - 1);
+      const inWindow = (to: bigint) => all.keys.filter((k) => BigInt(k.split(',')[0]) >= ts && BigInt(k.split(',')[0]) <= to);
+      expect((await read({ symbols: ['CLX5'], from: ts, to: ts + 5_000_000_000n })).keys).toEqual(inWindow(ts + 5_000_000_000n));
+      expect((await read({ symbols: ['CLX5'], from: ts, to: ts + 600_000_000_000n, limit: 100 })).keys).toEqual(inWindow(ts + 600_000_000_000n).slice(0, 100));
+      expect(inWindow(ts + 600_000_000_000n).length).toBeGreaterThan(100);
+      expect(await read({ symbols: ['NOPE'] })).toEqual({ bytes: Buffer.alloc(0), keys: [] });
+    } finally {
+      await store.close();
+    }
+  }, 180_000);
+
+  it('keeps every record exact: u64 order ids past 2^53 and 2^63 (2^63 itself too), negative prices, UNDEF_PRICE, every field at its extremes', async () => {
+    const store = await fresh();
+    try {
+      const [events] = clx5L3Batches()[0];
+      const b = MboEventBuffer.adopt(events.exportEvents());
+      const odd: Array<[bigint, bigint]> = [
+        [2n ** 63n, -1n], [2n ** 63n + 5n, -(2n ** 60n)], [2n ** 64n - 1n, 2n ** 62n], [2n ** 53n + 1n, 0n], [0n, 9223372036854775807n], [1n, -9223372036854775807n],
+      ];
+      odd.forEach(([id, price], k) => {
+        b.view.setBigUint64(k * 56 + 16, id, true);
+        b.view.setBigInt64(k * 56 + 24, price, true);
+        b.view.setInt32(k * 56 + 48, k % 2 ? -2_000_000_000 : 2_000_000_000, true); // ts_in_delta
+        b.view.setUint8(k * 56 + 36, 0xff); // flags
+        b.view.setUint8(k * 56 + 37, 0xfe); // channel_id
+        b.view.setUint32(k * 56 + 32, 0xffffffff, true); // size
+      });
+      await store.writeMboEvents(b, symbolOf);
+      await store.flush();
+      const back: Buffer[] = [];
+      for await (const { events: e } of store.readMboRange({ symbols: ['CLX5'] })) back.push(Buffer.from(e.records.subarray(0, e.length * 56)));
+      expect(Buffer.concat(back).equals(Buffer.from(b.records))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('a lookup reads one checkpoint and at most one interval of events; a checkpoint cut short is passed over for the one before', async () => {
     const store = await fresh();
     try {

@@ -8,7 +8,7 @@ import { UNDEF_PRICE } from '../../dbn/constants.js';
 import type { CheckpointEntry, Checkpoint } from '../../book/l3.js';
 import type { MboEventBuffer, MboEventFields } from '../../book/event-buffer.js';
 import type { BookRef, L3Reads } from '../port.js';
-import { eventsAfter, wholeCheckpoint, type CheckpointHead } from '../l3.js';
+import { LATEST, eventsAfter, wholeCheckpoint, type CheckpointHead } from '../l3.js';
 import { L3_COL as C, MBO_EVENTS, ORDER_CHECKPOINTS } from './mbo.js';
 import { nsLiteral, nsOf, quote } from './rows.js';
 
@@ -44,6 +44,12 @@ function orderIdCondition(orderId: bigint): string {
   return signed === LONG_NULL ? `${C.orderId} = NULL` : `${C.orderId} = ${signed}`;
 }
 
+/**
+ * ` AND ts_recv <= at`, or nothing when `at` is past what a TIMESTAMP_NS
+ * holds (2262): "the latest" is asked for as the last u64 instant.
+ */
+const upTo = (at: bigint) => (at >= 2n ** 63n ? '' : ` AND ${C.tsRecv} <= ${nsLiteral(at)}`);
+
 /** The conditions that select one book's rows. */
 const bookWhere = (b: BookRef) => `${C.symbol} = ${quote(b.symbol)} AND ${C.instrumentId} = ${b.instrumentId} AND ${C.publisherId} = ${b.publisherId}`;
 
@@ -67,10 +73,9 @@ export class QuestDbL3Reads implements L3Reads {
 
   async latestBook(symbol: string, at: bigint | undefined, publisherId?: number): Promise<BookRef | null> {
     const where = [`${C.symbol} = ${quote(symbol)}`];
-    if (at !== undefined) where.push(`${C.tsRecv} <= ${nsLiteral(at)}`);
     if (publisherId !== undefined) where.push(`${C.publisherId} = ${Math.trunc(publisherId)}`);
     const rows = await this.query(`SELECT ${C.tsRecv}, ${C.instrumentId}, ${C.publisherId}, ${C.sequence}, ${C.subSequence} FROM ${MBO_EVENTS}
-      WHERE ${where.join(' AND ')} ORDER BY ${C.tsRecv} DESC LIMIT ${LATEST_ROWS}`);
+      WHERE ${where.join(' AND ')}${upTo(at ?? LATEST)} ORDER BY ${C.tsRecv} DESC LIMIT ${LATEST_ROWS}`);
     if (rows.length === 0) return null;
     // Among the rows of the latest instant, the last in key order.
     const keyed = rows.map((r) => ({ ts: nsValue(r[0]), instrumentId: Number(r[1]), publisherId: Number(r[2]), sequence: Number(r[3]), sub: Number(r[4]) }));
@@ -81,7 +86,7 @@ export class QuestDbL3Reads implements L3Reads {
 
   async checkpoint(book: BookRef, at: bigint): Promise<Checkpoint | null> {
     const heads: CheckpointHead[] = (await this.query(`SELECT ${C.tsRecv}, ${C.sequence}, ${C.subSequence}, ${C.size} FROM ${ORDER_CHECKPOINTS}
-      WHERE ${bookWhere(book)} AND ${C.rank} = 0 AND ${C.tsRecv} <= ${nsLiteral(at)} ORDER BY ${C.tsRecv} DESC LIMIT ${HEADS}`))
+      WHERE ${bookWhere(book)} AND ${C.rank} = 0${upTo(at)} ORDER BY ${C.tsRecv} DESC LIMIT ${HEADS}`))
       .map((r) => ({ tsRecv: nsValue(r[0]), sequence: Number(r[1]), subSequence: Number(r[2]), rows: Number(r[3]) }));
     return wholeCheckpoint(book, heads, async (head) => {
       const rows = await this.query(`SELECT ${C.rank}, ${C.kind}, ${C.side}, cast(${C.price} AS STRING), ${C.size}, cast(${C.orderId} AS STRING), ${C.orderTsRecv}
@@ -100,7 +105,7 @@ export class QuestDbL3Reads implements L3Reads {
 
   async events(book: BookRef, after: Checkpoint | null, until: bigint): Promise<MboEventBuffer> {
     const from = after === null ? '' : ` AND ${C.tsRecv} >= ${nsLiteral(after.tsRecv)}`;
-    const rows = await this.query(`SELECT ${EVENT_SELECT} FROM ${MBO_EVENTS} WHERE ${bookWhere(book)}${from} AND ${C.tsRecv} <= ${nsLiteral(until)}`);
+    const rows = await this.query(`SELECT ${EVENT_SELECT} FROM ${MBO_EVENTS} WHERE ${bookWhere(book)}${from}${upTo(until)}`);
     return eventsAfter(rows.map(eventOf), after);
   }
 
