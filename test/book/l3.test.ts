@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Flag, decodeBuffer, type MboFields } from '../../src/dbn/index.js';
 import { Market, checkpointsOf, comparePositions, levelQueues, rebuildBook, MboEventBuffer, type Book, type Checkpoint, type CheckpointPolicy } from '../../src/book/index.js';
-import { add, cancel, encode, mboRecord, rec, INSTRUMENT } from './records.js';
+import { add, cancel, encode, rec, twoBookStreams, INSTRUMENT } from './records.js';
 import { propertyRuns } from '../property.js';
 
 /** A book's every level and queue, with what the book JSON reports of it. */
@@ -44,27 +44,10 @@ function eventsBetween(events: MboEventBuffer, book: string, from: Checkpoint | 
   return out;
 }
 
-/**
- * Random streams over two books, in time order (as a file is: the stores
- * keep records in key order, which is the file's unless its ts_recv goes
- * backwards), some records sharing a packet's ts_recv and sequence with the
- * one before.
- */
-const streams = fc.array(fc.tuple(mboRecord, fc.boolean(), fc.integer({ min: 0, max: 3 })), { minLength: 20, maxLength: 300, size: 'max' }).map((xs) => {
-  const records = xs.map(([r, , pub], k) => ({ ...r, publisherId: pub === 0 ? 2 : 1, tsRecv: 1_700_000_000_000_000_000n + BigInt(k) * 1000n, sequence: k + 1 }));
-  xs.forEach(([, samePacket], k) => {
-    if (samePacket && k > 0) {
-      records[k].tsRecv = records[k - 1].tsRecv;
-      records[k].sequence = records[k - 1].sequence;
-    }
-  });
-  return records;
-});
-
 describe('stored L3: MBO events and checkpoints', () => {
   it('every record is captured as it is, numbered within its book\'s packet; every checkpoint holds its book after its record', () => {
     fc.assert(
-      fc.property(streams, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2000, max: 40_000 }), (records, n, everyNs) => {
+      fc.property(twoBookStreams(20, 300), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2000, max: 40_000 }), (records, n, everyNs) => {
         const { events, checkpoints, after } = capture(records, { everyNs, events: n }, 16);
         const bytes = encode(records);
         expect(events.length).toBe(records.length);

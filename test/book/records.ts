@@ -74,3 +74,24 @@ export const mboRecord = fc
     }),
   );
 
+
+/**
+ * Random streams over two publishers' books of one instrument, in time
+ * order (as a file is: the stores keep records in key order, which is the
+ * file's unless its ts_recv goes backwards), some records sharing a packet's
+ * ts_recv and sequence with the one before, the last with F_LAST: every
+ * action, modifies that keep and lose priority, partial fills, unknown
+ * cancels, F_TOB sides, clears.
+ */
+export const twoBookStreams = (minLength: number, maxLength: number) =>
+  fc.array(fc.tuple(mboRecord, fc.boolean(), fc.integer({ min: 0, max: 3 })), { minLength, maxLength, size: 'max' }).map((xs) => {
+    const records = xs.map(([r, , pub], k) => ({ ...r, publisherId: pub === 0 ? 2 : 1, tsRecv: 1_700_000_000_000_000_000n + BigInt(k) * 1000n, sequence: k + 1 }));
+    xs.forEach(([, samePacket], k) => {
+      if (samePacket && k > 0) {
+        records[k].tsRecv = records[k - 1].tsRecv;
+        records[k].sequence = records[k - 1].sequence;
+      }
+    });
+    records[records.length - 1].flags |= Flag.LAST;
+    return records;
+  });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { Flag, decodeBuffer, openDbnFile, type MboFields } from '../../src/dbn/index.js';
+import { decodeBuffer, openDbnFile, type MboFields } from '../../src/dbn/index.js';
 import { Market, type Book } from '../../src/book/index.js';
 import { MboEventBuffer } from '../../src/book/event-buffer.js';
 import { CheckpointBuffer } from '../../src/book/checkpoint-buffer.js';
@@ -9,7 +9,7 @@ import { storedOrdersJson } from '../../src/encode/book-json.js';
 import { orderLife, ordersAt } from '../../src/store/l3.js';
 import type { SnapshotStore } from '../../src/store/port.js';
 import { CLX5 } from '../helpers.js';
-import { encode, mboRecord } from '../book/records.js';
+import { encode, twoBookStreams } from '../book/records.js';
 import { propertyRuns, propertyTimeout } from '../property.js';
 import { CLX5_CHECKPOINTS, clx5L3Batches } from './contract.js';
 
@@ -24,24 +24,6 @@ async function storeClx5(store: SnapshotStore, batches = clx5L3Batches()): Promi
   await Promise.all(batches.flatMap(([e, c]) => [store.writeMboEvents(e, symbolOf), store.writeCheckpoints(c, symbolOf)]));
   await store.flush();
 }
-
-/**
- * Random streams over two publishers' books of one instrument, in time
- * order, some records sharing a packet (ts_recv and sequence): every action,
- * modifies that keep and lose priority, partial fills, unknown cancels, F_TOB
- * sides, clears.
- */
-const streams = fc.array(fc.tuple(mboRecord, fc.boolean(), fc.integer({ min: 0, max: 3 })), { minLength: 30, maxLength: 400, size: 'max' }).map((xs) => {
-  const records = xs.map(([r, , pub], k) => ({ ...r, publisherId: pub === 0 ? 2 : 1, tsRecv: 1_700_000_000_000_000_000n + BigInt(k) * 1000n, sequence: k + 1 }));
-  xs.forEach(([, samePacket], k) => {
-    if (samePacket && k > 0) {
-      records[k].tsRecv = records[k - 1].tsRecv;
-      records[k].sequence = records[k - 1].sequence;
-    }
-  });
-  records[records.length - 1].flags |= Flag.LAST;
-  return records;
-});
 
 /** Each book's orders JSON after every record of `records` (by record index), and the captured L3 rows. */
 function engineRun(records: MboFields[], capacity: number) {
@@ -178,7 +160,7 @@ export function l3Contract(fresh: () => Promise<SnapshotStore>): void {
 
   it('random streams (two publishers, packets, priority kept and lost, partial fills, unknown cancels, F_TOB, clears): the stored orders at any instant are the live book\'s', async () => {
     await fc.assert(
-      fc.asyncProperty(streams, fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), fc.integer({ min: 3, max: 64 }), async (records, probes, capacity) => {
+      fc.asyncProperty(twoBookStreams(30, 400), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), fc.integer({ min: 3, max: 64 }), async (records, probes, capacity) => {
         const { after, captured } = engineRun(records, capacity);
         const store = await fresh();
         try {
