@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Flag, decodeBuffer, type MboFields } from '../../src/dbn/index.js';
 import { Market, checkpointsOf, comparePositions, levelQueues, rebuildBook, MboEventBuffer, type Book, type Checkpoint, type CheckpointPolicy } from '../../src/book/index.js';
 import { add, cancel, encode, rec, twoBookStreams, INSTRUMENT } from './records.js';
-import { propertyRuns } from '../property.js';
+import { propertyRuns, propertyTimeout } from '../property.js';
 
 /** A book's every level and queue, with what the book JSON reports of it. */
 const l3 = (b: Book) => ({
@@ -84,7 +84,7 @@ describe('stored L3: MBO events and checkpoints', () => {
       }),
       propertyRuns(150, 33),
     );
-  });
+  }, propertyTimeout(180_000));
 
   it('a book is checkpointed after its first record, then at the F_LAST that ends N of its events (or as many as it has orders), or one interval on', () => {
     const policy = { everyNs: 1e9, events: 3 }; // rec() spaces records 1 µs apart: the interval never passes
