@@ -17,12 +17,11 @@
  * path and the frame writer without HTTP, and DuckDB alone, each with the
  * CPU it costs a row.
  */
-import autocannon from 'autocannon';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
 import { SELECT_SNAPSHOT } from '../src/store/duckdb/snapshot-rows.js';
 import { FrameWriter } from '../src/encode/frames.js';
-import { bareServer, base, cpuMs, dbPath, ensureStore, ratio, readLines, serve, serverPid, stop, stopped } from './harness.js';
+import { bareServer, base, dbPath, described, ensureStore, load, ratio, readLines, serve, serverPid, stop, stopped, type Load } from './harness.js';
 
 const paceSeconds = Number(process.env.BENCH_PACE_SECONDS ?? 10);
 const lookups = Number(process.env.BENCH_LOOKUPS ?? 2000);
@@ -161,41 +160,14 @@ if (runs('pace')) for (const rate of [50_000, 200_000, 500_000]) {
  * distinct instants spread evenly over [first, first + span]. Connection c's
  * k-th request asks for instant number ((20c + k) * stride) mod 997: stride 1
  * keeps each connection near one point in time, as a user stepping through a
- * chart does; a large stride makes consecutive requests far apart.
+ * chart does; a large stride makes consecutive requests far apart. `pid`:
+ * the server's process, whose CPU time per request the load reports.
  */
-interface Load { p50: number; p99: number; rps: number; errors: number; total: number; cpuUs: number }
-const described = (r: Load) => `p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}/${r.total}  server CPU ${r.cpuUs.toFixed(0)} µs/req`;
-
-/** `pid`: the server's process, whose CPU time per request the load reports. */
 function bookLoad(target: string, pid: number, symbol: string, first: bigint, span: bigint, stride = 1): Promise<Load> {
-  return load(target, pid, (client, k) => {
+  return load(target, pid, lookups, (client, k) => {
     const n = ((client * 20 + k) * stride) % 997;
     return `/v1/books/${symbol}?at=${first + (span * BigInt(n)) / 997n}&depth=10`;
   });
-}
-
-/** The lookups' load: `pathOf(connection, its request number)` for each request. */
-async function load(target: string, pid: number, pathOf: (client: number, k: number) => string): Promise<Load> {
-  let clients = 0;
-  const cpu0 = cpuMs(pid);
-  const t0 = performance.now();
-  let last = t0;
-  const r = await new Promise<autocannon.Result>((resolve, reject) => {
-    const run = autocannon({
-      url: target, connections: 100, amount: lookups, timeout: 30,
-      requests: [{
-        setupRequest: (req, context: { client?: number; k?: number }) => {
-          if (context.client === undefined) [context.client, context.k] = [clients++, 0];
-          return { ...req, path: pathOf(context.client, context.k!++) };
-        },
-      }],
-    }, (err, result) => (err ? reject(err) : resolve(result)));
-    // autocannon ends a run on its next 1-second tick: the rate is taken up to the last reply.
-    run.on('response', () => { last = performance.now(); });
-  });
-  const errors = r.errors + r.timeouts + r.non2xx;
-  const cpuUs = ((cpuMs(pid) - cpu0) * 1000) / r.requests.total;
-  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.total / ((last - t0) / 1000), errors, total: r.requests.total, cpuUs };
 }
 
 /**
@@ -237,8 +209,8 @@ if (runs('export')) {
       + `  -> p50 ${(r.p50 / floor.load.p50).toFixed(2)}x (target <= 1.5x), p99 ${(r.p99 / floor.load.p99).toFixed(2)}x (target <= 2x)`);
   }
   // What any request costs this app before its route's own work: the cheapest route, under the same load.
-  await load(base, serverPid(), () => '/healthz');
-  console.log('  the API\'s /healthz, the same load'.padEnd(44) + described(await load(base, serverPid(), () => '/healthz')));
+  await load(base, serverPid(), lookups, () => '/healthz');
+  console.log('  the API\'s /healthz, the same load'.padEnd(44) + described(await load(base, serverPid(), lookups, () => '/healthz')));
   // The first pass on a cold cache, in a fresh server whose cache holds fewer blocks (~45) than the 100 clients step through.
   await stopped();
   await serve({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '32' });

@@ -9,6 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -143,3 +144,96 @@ export async function bareServer(
 export function ratio(value: number, floor: number, target: string): string {
   return `${((value / floor) * 100).toFixed(0)}% of floor (target ${target})`;
 }
+
+/**
+ * Reads a stream; per chunk, calls `count` for the units (records, lines)
+ * that completed in it, and records each unit's arrival time.
+ */
+export async function receive(url: string, count: (chunk: Buffer) => number): Promise<{ units: number; bytes: number; seconds: number; arrivals: Float64Array; head: Buffer }> {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  let bytes = 0;
+  let units = 0;
+  let arrivals = new Float64Array(1 << 16);
+  let head = Buffer.alloc(0);
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const now = performance.now();
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (head.length < 4096) head = Buffer.concat([head, buf.subarray(0, 4096 - head.length)]);
+    bytes += buf.length;
+    const n = count(buf);
+    if (units + n > arrivals.length) {
+      const grown = new Float64Array(Math.max(arrivals.length * 2, units + n));
+      grown.set(arrivals);
+      arrivals = grown;
+    }
+    arrivals.fill(now, units, units + n);
+    units += n;
+  }
+  return { units, bytes, seconds: (performance.now() - t0) / 1000, arrivals: arrivals.subarray(0, units), head };
+}
+
+/** Whole records of `recordBytes` in a DBN stream read chunk by chunk (the metadata first, its length from the prelude). */
+export function dbnCounter(recordBytes: number): (chunk: Buffer) => number {
+  let skip = -1;
+  let prelude = Buffer.alloc(0);
+  let partial = 0;
+  return (chunk) => {
+    if (skip < 0) {
+      prelude = Buffer.concat([prelude, chunk]);
+      if (prelude.length < 8) return 0;
+      skip = 8 + prelude.readUInt32LE(4);
+      chunk = prelude;
+    }
+    const take = Math.min(skip, chunk.length);
+    skip -= take;
+    const bytes = partial + chunk.length - take;
+    partial = bytes % recordBytes;
+    return (bytes - partial) / recordBytes;
+  };
+}
+
+/** Lines in an NDJSON stream's chunk. */
+export function lineCounter(chunk: Buffer): number {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Lateness of each unit against a schedule of `rate` a second from the first arrival: p50, p99, max in ms. */
+export function lateness(arrivals: Float64Array, rate: number): string {
+  const late = new Float64Array(arrivals.length);
+  for (let n = 0; n < arrivals.length; n++) late[n] = arrivals[n] - (arrivals[0] + (n * 1000) / rate);
+  late.sort();
+  const at = (q: number) => late[Math.min(late.length - 1, Math.floor(q * late.length))].toFixed(1);
+  return `lateness p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+}
+
+/** A lookup load's figures. */
+export interface Load { p50: number; p99: number; rps: number; errors: number; total: number; cpuUs: number }
+export const described = (r: Load) => `p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.rps.toFixed(0)} req/s  errors ${r.errors}/${r.total}  server CPU ${r.cpuUs.toFixed(0)} µs/req`;
+
+/** 100 connections (autocannon: one request in flight on each, as 100 concurrent clients), `amount` requests in all: `pathOf(connection, its request number)` for each; latency, rate, errors and the server's CPU per request. */
+export async function load(target: string, pid: number, amount: number, pathOf: (client: number, k: number) => string): Promise<Load> {
+  let clients = 0;
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  let last = t0;
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+    const run = autocannon({
+      url: target, connections: 100, amount, timeout: 30,
+      requests: [{
+        setupRequest: (req, context: { client?: number; k?: number }) => {
+          if (context.client === undefined) [context.client, context.k] = [clients++, 0];
+          return { ...req, path: pathOf(context.client, context.k!++) };
+        },
+      }],
+    }, (err, result) => (err ? reject(err) : resolve(result)));
+    // autocannon ends a run on its next 1-second tick: the rate is taken up to the last reply.
+    run.on('response', () => { last = performance.now(); });
+  });
+  const errors = r.errors + r.timeouts + r.non2xx;
+  const cpuUs = ((cpuMs(pid) - cpu0) * 1000) / r.requests.total;
+  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.total / ((last - t0) / 1000), errors, total: r.requests.total, cpuUs };
+}
+

@@ -8,7 +8,7 @@ import { requireMbo } from './book/rebuild.js';
 import { writeSynthetic } from './dbn/synth.js';
 import type { RecordCounts } from './dbn/framing.js';
 import { writeDecoded, type DecodeFormat } from './cli/decode.js';
-import { reconstructedBooks, writeMbp, type MbpFormat } from './cli/book.js';
+import { formatOrders, reconstructedBooks, reconstructedOrders, writeMbp, type MbpFormat, type OrdersFormat } from './cli/book.js';
 import { mbpLevelsOf, writeMbpRecords } from './cli/mbp-input.js';
 import { UsageError, reportCliError } from './cli/errors.js';
 import { checkOutputPath, openInputFile, refuseBinaryToTty } from './cli/files.js';
@@ -84,20 +84,33 @@ function depthOption(value: string): number {
 
 program
   .command('book')
-  .description('rebuild the L3 book and print it as JSON: per instrument and publisher, bids and asks best-first with price (decimal string, 9 places), size and order count, plus anomaly counts')
+  .description('rebuild the L3 book and print it as JSON: per instrument and publisher, bids and asks best-first with price (decimal string, 9 places), size and order count, plus anomaly counts; --orders lists each level\'s resting orders in queue order')
   .argument('<file>', 'an MBO .dbn or .dbn.zst file')
   .option('--depth <n>', 'levels per side, or "all"', depthOption, 10)
   .option('--at <time>', 'stop after the last record with ts_recv at or before TIME (ISO-8601 with a zone, or ns since the epoch)')
+  .option('--orders', 'each level\'s resting orders, front of the queue first: order_id, size, size ahead, and the ts_recv at which it took its place')
+  .option('--format <format>', 'with --orders: text (default), json or csv; without: json', oneOf('--format', ['text', 'json', 'csv'] as const))
   .option('--verify', 'check every book invariant after every record (slow); stops at the first violation')
-  .action(async (file: string, opts: { depth: number; at?: string; verify?: boolean }) => {
+  .action(async (file: string, opts: { depth: number; at?: string; orders?: boolean; format?: OrdersFormat; verify?: boolean }) => {
     let at: bigint | undefined;
     if (opts.at !== undefined) {
       const parsed = parseInstant(opts.at);
       if (parsed === null) throw new UsageError('BAD_TIME', `--at "${opts.at}" is not a time: use an instant from 1970 to 2554 as ISO-8601 with a zone (2025-09-24T21:00:00.5Z) or integer ns since the epoch`);
       at = parsed;
     }
+    if (!opts.orders && opts.format !== undefined && opts.format !== 'json') {
+      throw new UsageError('NEEDS_ORDERS', `--format ${opts.format} lists orders: add --orders (the book without them is JSON)`);
+    }
     const progress = new ProgressLine('book:');
-    const out = await reconstructedBooks(await openInputFile(file), { depth: opts.depth, at, verify: opts.verify, onProgress: (n) => progress.report(n) });
+    const stream = await openInputFile(file);
+    const rebuildOpts = { depth: opts.depth, at, verify: opts.verify, onProgress: (n: number) => progress.report(n) };
+    if (opts.orders) {
+      const out = await reconstructedOrders(stream, rebuildOpts);
+      progress.end();
+      process.stdout.write(formatOrders(out, opts.format ?? 'text'));
+      return;
+    }
+    const out = await reconstructedBooks(stream, rebuildOpts);
     progress.end();
     process.stdout.write(JSON.stringify(out, null, 1) + '\n');
   });

@@ -66,6 +66,9 @@ const Env = z.object({
   BOOKTAPE_URL_MAX_REDIRECTS: int(0).default(3),
   BOOKTAPE_DEPTH: int(1).max(50).default(10),
   BOOKTAPE_SNAPSHOT_EVERY: z.string().optional(),
+  BOOKTAPE_STORE_MBO: z.enum(['true', 'false']).default('true'),
+  BOOKTAPE_CHECKPOINT_EVERY: z.string().default('60s'),
+  BOOKTAPE_CHECKPOINT_EVENTS: int(1).default(1000),
   BOOKTAPE_WRITE_BATCH_ROWS: optional(int(1).max(1_000_000)),
   BOOKTAPE_ENGINE_HEAP_MB: optional(int(16)),
   BOOKTAPE_WORKER_CONCURRENCY: int(1).default(1),
@@ -143,6 +146,9 @@ export const SETTING_DOCS: { [K in keyof z.input<typeof Env>]-?: [group: string,
   BOOKTAPE_DATABENTO_DAYS: ['Databento', 'each scheduled run queues the last N whole UTC days not yet ingested (1: yesterday)'],
   BOOKTAPE_DEPTH: ['Snapshots', 'levels per side in stored snapshots (1-50)'],
   BOOKTAPE_SNAPSHOT_EVERY: ['Snapshots', 'sample snapshots on a ts_recv interval (e.g. `100ms`); unset: one after every F_LAST'],
+  BOOKTAPE_STORE_MBO: ['L3 (orders)', '`false` stores depth only: no MBO events (`mbo_events`) and no L3 checkpoints (`order_checkpoints`), so no orders lookups or MBO replay'],
+  BOOKTAPE_CHECKPOINT_EVERY: ['L3 (orders)', 'a book\'s L3 checkpoint (its every order, in `order_checkpoints`) is taken at least this often in ts_recv while it has events: bounds the time range an orders lookup scans'],
+  BOOKTAPE_CHECKPOINT_EVENTS: ['L3 (orders)', 'and after this many of its events (or as many as it has resting orders, if more): bounds the events an orders lookup replays'],
   BOOKTAPE_WRITE_BATCH_ROWS: ['Snapshots', `snapshot rows per store write (~0.5 KB each at depth 10 until written); unset: ${DEFAULT_WRITE_BATCH_ROWS} with DuckDB, ${QUESTDB_WRITE_BATCH_ROWS} with QuestDB (fewer, larger WAL transactions)`],
   BOOKTAPE_ENGINE_HEAP_MB: ['Snapshots', 'heap limit (MB) of each ingest\'s engine thread; a file whose books outgrow it fails as `ENGINE_CRASHED`; unset: Node\'s default'],
   PORT: ['API', 'HTTP port of `booktape serve`'],
@@ -192,6 +198,10 @@ export interface Config {
   depth: number;
   /** 0: a snapshot after every F_LAST. */
   snapshotEveryNs: number;
+  /** Store every MBO record and L3 checkpoints (CheckpointPolicy). */
+  storeMbo: boolean;
+  checkpointEveryNs: number;
+  checkpointEvents: number;
   /** Snapshot rows per store write: each write has a fixed cost, each row ~0.5 KB of memory at depth 10. */
   writeBatchRows: number;
   /** Heap limit of each ingest's engine thread, in MB; unset: Node's default. */
@@ -262,6 +272,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const every = e.BOOKTAPE_SNAPSHOT_EVERY ? duration('BOOKTAPE_SNAPSHOT_EVERY').safeParse(e.BOOKTAPE_SNAPSHOT_EVERY) : null;
   if (every && !every.success) throw new ConfigError(`invalid configuration: ${every.error.issues[0].message}`);
+  const checkpointEvery = duration('BOOKTAPE_CHECKPOINT_EVERY').safeParse(e.BOOKTAPE_CHECKPOINT_EVERY);
+  if (!checkpointEvery.success) throw new ConfigError(`invalid configuration: ${checkpointEvery.error.issues[0].message}`);
   const scan = e.BOOKTAPE_SCAN_EVERY ? duration('BOOKTAPE_SCAN_EVERY').safeParse(e.BOOKTAPE_SCAN_EVERY) : null;
   if (scan && !scan.success) throw new ConfigError(`invalid configuration: ${scan.error.issues[0].message}`);
   // Scanned URLs are fetched by workers under the same allow-list: refuse at start what they would refuse.
@@ -302,6 +314,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     depth: e.BOOKTAPE_DEPTH,
     snapshotEveryNs: every?.success ? every.data : 0,
+    storeMbo: e.BOOKTAPE_STORE_MBO === 'true',
+    checkpointEveryNs: checkpointEvery.data,
+    checkpointEvents: e.BOOKTAPE_CHECKPOINT_EVENTS,
     writeBatchRows: e.BOOKTAPE_WRITE_BATCH_ROWS ?? (store === 'questdb' ? QUESTDB_WRITE_BATCH_ROWS : DEFAULT_WRITE_BATCH_ROWS),
     engineHeapMb: e.BOOKTAPE_ENGINE_HEAP_MB,
     workerConcurrency: e.BOOKTAPE_WORKER_CONCURRENCY,

@@ -321,6 +321,43 @@ describe('booktape CLI', () => {
     expect(tty.stdout).toContain('redirect it to a file');
   });
 
+  it('book --orders lists each level\'s queue (json, csv, text) of the same book that book prints; --format csv or text needs --orders', async () => {
+    const at = '2025-09-24T21:30:00Z';
+    const plain = JSON.parse((await cli('book', CLX5, '--at', at, '--depth', '5')).stdout) as { books: Array<Record<string, unknown> & { bids: object[]; asks: object[] }> };
+    const json = JSON.parse((await cli('book', CLX5, '--at', at, '--depth', '5', '--orders', '--format', 'json')).stdout) as {
+      books: Array<{ symbol: string; bids: OrdersLevel[]; asks: OrdersLevel[] }>;
+    };
+    type OrdersLevel = { price: string; size: number; count: number; orders: Array<{ order_id: string; size: number; ts_recv: string; position: number; size_ahead: number }> };
+    // The same book, levels and all; every level's orders add up to it, front first.
+    const strip = (levels: OrdersLevel[]) => levels.map(({ orders: _, ...l }) => l);
+    expect(json.books.map((b) => ({ ...b, bids: strip(b.bids), asks: strip(b.asks) }))).toEqual(plain.books);
+    const levels = [...json.books[0].bids, ...json.books[0].asks];
+    expect(levels.length).toBe(10);
+    let ahead = 0;
+    for (const l of levels) {
+      expect(l.orders.reduce((s, o) => s + o.size, 0)).toBe(l.size);
+      expect(l.orders.length).toBe(l.count);
+      ahead = 0;
+      l.orders.forEach((o, k) => {
+        expect([o.position, o.size_ahead]).toEqual([k, ahead]);
+        expect(BigInt(o.ts_recv) <= 1758749400000000000n).toBe(true); // queued at or before --at
+        ahead += o.size;
+      });
+    }
+    const csv = (await cli('book', CLX5, '--at', at, '--depth', '5', '--orders', '--format', 'csv')).stdout.trim().split('\n');
+    expect(csv[0]).toBe('symbol,instrument_id,publisher_id,side,level,price,level_size,level_count,position,order_id,size,size_ahead,ts_recv');
+    const fromJson = (['B', 'A'] as const).flatMap((side) => json.books[0][side === 'B' ? 'bids' : 'asks'].flatMap((l, k) =>
+      l.orders.map((o) => `CLX5,432669,1,${side},${k},${l.price},${l.size},${l.count},${o.position},${o.order_id},${o.size},${o.size_ahead},${o.ts_recv}`)));
+    expect(csv.slice(1)).toEqual(fromJson);
+    const text = (await cli('book', CLX5, '--at', at, '--depth', '5', '--orders')).stdout;
+    expect(text).toMatch(/^GLBX\.MDP3: 1 book at 2025-09-24T21:30:00\.000000000Z\nCLX5  instrument 432669  publisher 1  last record 2025-09-24T21:/);
+    const first = json.books[0].bids[0];
+    expect(text).toContain(`    ${first.price}  size ${first.size}  ${first.count} order`);
+    expect(text).toContain(`${first.orders[0].order_id}  size`);
+    const misuse = await cli('book', CLX5, '--format', 'csv');
+    expect([misuse.code, misuse.stdout, misuse.stderr]).toEqual([2, '', 'booktape: error [NEEDS_ORDERS]: --format csv lists orders: add --orders (the book without them is JSON)\n']);
+  });
+
   it('synth is deterministic per seed, and its zstd output decodes to the same records', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-synth-'));
     const [a, b, z, other] = ['a.dbn', 'b.dbn', 'a.dbn.zst', 'c.dbn'].map((f) => join(dir, f));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { snapshotPolicy } from '../src/pipeline/options.js';
 
 /** What loadConfig throws for `env`, or null. */
 function thrownBy(env: NodeJS.ProcessEnv): unknown {
@@ -25,6 +26,12 @@ describe('configuration', () => {
     expect(loadConfig({ BOOKTAPE_DUCKDB_BOOK_CACHE_MB: '0' }).duckdbBookCacheMb).toBe(0);
   });
 
+  it('MBO events and L3 checkpoints are stored unless BOOKTAPE_STORE_MBO=false; the ingest policy follows', () => {
+    expect(snapshotPolicy(loadConfig({}))).toEqual({ depth: 10, intervalNs: 0, l3: { everyNs: 60e9, events: 1000 } });
+    expect(snapshotPolicy(loadConfig({ BOOKTAPE_CHECKPOINT_EVERY: '10s', BOOKTAPE_CHECKPOINT_EVENTS: '500' })).l3).toEqual({ everyNs: 10e9, events: 500 });
+    expect(snapshotPolicy(loadConfig({ BOOKTAPE_STORE_MBO: 'false' }))).toEqual({ depth: 10, intervalNs: 0 });
+  });
+
   it('a bad setting is a BAD_CONFIG error naming the setting', () => {
     for (const [name, value] of [['BOOKTAPE_WRITE_BATCH_ROWS', '0'], ['BOOKTAPE_WRITE_BATCH_ROWS', 'many'], ['BOOKTAPE_DEPTH', '51'],
       ['BOOKTAPE_SNAPSHOT_EVERY', 'soon'], ['BOOKTAPE_DUCKDB_MEMORY', 'lots'], ['BOOKTAPE_WRITE_TOKEN', 'short'], ['BOOKTAPE_METRICS_PORT', 'x'], ['BOOKTAPE_METRICS_PORT', '70000'],
@@ -32,7 +39,8 @@ describe('configuration', () => {
       ['BOOKTAPE_SCAN_URLS', 'https://not-allowed.example/a.dbn'], ['BOOKTAPE_SCAN_URLS', '/a/path.dbn'], ['BOOKTAPE_SCAN_URLS', 'databento:GLBX.MDP3/mbo?symbols=ES'],
       ['BOOKTAPE_DATABENTO_URL', 'ftp://hist.example/v0/'], ['BOOKTAPE_DATABENTO_URL', 'https://db-key:@hist.databento.com/v0/'], ['BOOKTAPE_DATABENTO_URL', 'nope'],
       ['BOOKTAPE_DATABENTO_MAX_COST_USD', '-1'], ['BOOKTAPE_DATABENTO_MAX_COST_USD', 'cheap'], ['BOOKTAPE_DATABENTO_STYPE_IN', 'isin'],
-      ['BOOKTAPE_DATABENTO_DATASET', 'GLBX'], ['BOOKTAPE_DATABENTO_DAYS', '0'], ['BOOKTAPE_DATABENTO_CRON', '0 2 * * 2-6']]) {
+      ['BOOKTAPE_DATABENTO_DATASET', 'GLBX'], ['BOOKTAPE_DATABENTO_DAYS', '0'], ['BOOKTAPE_DATABENTO_CRON', '0 2 * * 2-6'],
+      ['BOOKTAPE_STORE_MBO', 'yes'], ['BOOKTAPE_CHECKPOINT_EVERY', 'often'], ['BOOKTAPE_CHECKPOINT_EVENTS', '0']]) {
       const err = thrownBy({ [name]: value });
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('BAD_CONFIG');

@@ -17,6 +17,7 @@ import { booksRoutes } from './routes/books.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ordersRoutes } from './routes/orders.js';
 import { pageRoutes } from './routes/page.js';
 import { replayRoutes } from './routes/replay.js';
 import { snapshotsRoutes } from './routes/snapshots.js';
@@ -46,6 +47,7 @@ export function routeGroups(deps: AppDeps): RouteGroup[] {
     healthRoutes({ store, jobs, metrics }),
     booksRoutes({ store, guards, catalog }),
     bboRoutes({ store, guards }),
+    ordersRoutes({ store, guards, catalog }),
     snapshotsRoutes({ store, guards, reads, slots, log, catalog }),
     replayRoutes({ store, guards, reads, slots, metrics, log, catalog }),
     ingestRoutes({ jobs, guards, sources: enqueuePolicy(deps.config) }),

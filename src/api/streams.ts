@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { RangeQuery, SnapshotStore } from '../store/port.js';
 import type { ActiveReads } from '../stream/active-reads.js';
 import { openDbnReplay, streamDbnReplay } from '../stream/dbn-replay.js';
+import type { ReplaySchema } from '../stream/dbn.js';
 import type { ReplayMetrics } from '../stream/metrics.js';
 import type { Pace } from '../stream/pacing.js';
 import { TOO_MANY_STREAMS, tooManyStreamsDetail, type StreamSlots } from '../stream/stream-slots.js';
@@ -34,9 +35,9 @@ export const RECORDS_HEADER = 'X-Booktape-Records';
  */
 export async function sendDbn(
   deps: StreamDeps & { metrics?: ReplayMetrics; onFailure: (err: unknown, records: number) => void },
-  res: Response, controller: AbortController, range: RangeQuery, depth: number, pace: Pace,
+  res: Response, controller: AbortController, range: RangeQuery, schema: ReplaySchema, pace: Pace,
 ): Promise<void> {
-  const replay = await openDbnReplay(deps.store, range, depth === 1 ? 1 : 10);
+  const replay = await openDbnReplay(deps.store, range, schema);
   res.status(200).type(DBN_MEDIA_TYPE);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Accel-Buffering', 'no');

@@ -82,6 +82,11 @@ export class Book {
   /** Sub-sequences for this book's snapshots and trades (see KeyOrdinal). */
   readonly snapshotOrdinal = new KeyOrdinal();
   readonly tradeOrdinal = new KeyOrdinal();
+  /** Sub-sequences of its stored MBO events (MboEventBuffer). */
+  readonly eventOrdinal = new KeyOrdinal();
+  /** ts_recv (approximate ns) of its last L3 checkpoint, -1 before its first; and its records since. */
+  checkpointedAt = -1;
+  eventsSinceCheckpoint = 0;
   private nextPriority = 1;
 
   constructor(readonly instrumentId: number, readonly publisherId: number) {}
@@ -187,6 +192,8 @@ export class Book {
       order.side = side;
       order.size = size;
       order.priority = this.nextPriority++;
+      order.queuedHi = this.lastTsRecvHi;
+      order.queuedLo = this.lastTsRecvLo;
       this.levelFor(side, price).append(order);
     } else {
       // Same price, size down (or unchanged): keeps its place.
@@ -202,7 +209,7 @@ export class Book {
   }
 
   private insert(hi: number, lo: number, side: SideIndex, price: number, size: number): void {
-    const order = new Order(hi, lo, side, size, this.nextPriority++);
+    const order = new Order(hi, lo, side, size, this.nextPriority++, this.lastTsRecvHi, this.lastTsRecvLo);
     this.levelFor(side, price).append(order);
     this.orders.set(order);
   }
@@ -236,6 +243,29 @@ export class Book {
     const ask = this.sides[ASK].bestPrice();
     if (isCrossed(bid, ask)) this.anomalies.crossed++;
     else if (isLocked(bid, ask)) this.anomalies.locked++;
+  }
+
+  /**
+   * Puts an order back at the back of its level, as a checkpoint lists it
+   * (levels and queues in order): the book a stored checkpoint rebuilds.
+   * `queued` is the ts_recv of its place in the queue; ids and instants as u32 halves.
+   */
+  restoreOrder(side: SideIndex, price: number, size: number, idHi: number, idLo: number, queuedHi: number, queuedLo: number): void {
+    const order = new Order(idHi | 0, idLo | 0, side, size, this.nextPriority++, queuedHi, queuedLo | 0);
+    this.levelFor(side, price).append(order);
+    this.orders.set(order);
+  }
+
+  /** Puts a top-of-book (F_TOB) level back, as a checkpoint lists it. */
+  restoreTob(side: SideIndex, price: number, size: number): void {
+    this.sides[side].restoreTob(price, size);
+  }
+
+  /** Sets the last record applied (a restored checkpoint's): its ts_recv and sequence. */
+  restoreLast(tsRecv: bigint, sequence: number): void {
+    this.lastTsRecvHi = Number(tsRecv >> 32n);
+    this.lastTsRecvLo = Number(BigInt.asIntN(32, tsRecv));
+    this.lastSequence = sequence;
   }
 
   /** Size ahead of an order in its level's queue, or undefined if it is not live. */

@@ -10,3 +10,7 @@ export * from './rebuild.js';
 export * from "./snapshot-buffer.js";
 export * from "./trade-buffer.js";
 export * from "./row-buffer.js";
+export * from "./queue.js";
+export * from './event-buffer.js';
+export * from './checkpoint-buffer.js';
+export * from './l3.js';

@@ -24,10 +24,22 @@ export class Order {
     public size: number,
     /** Arrival stamp in the book; a later stamp is behind in the queue. */
     public priority: number,
+    /**
+     * ts_recv of the record that gave the order its place in the queue (an
+     * add, or a modify that lost priority), as 32-bit halves: the low one a
+     * signed bit pattern, as Book keeps its own ts_recv.
+     */
+    public queuedHi: number,
+    public queuedLo: number,
   ) {}
 
   get id(): bigint {
     return u64Of(this.keyHi, this.keyLo);
+  }
+
+  /** ts_recv (ns) at which the order took its place in its queue. */
+  get queuedAt(): bigint {
+    return u64Of(this.queuedHi, this.queuedLo);
   }
 
   /** 1e-9 units, exact: the price of the level it sits in (NaN once it has left the book). */

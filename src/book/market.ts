@@ -5,6 +5,8 @@ import { Anomalies } from './anomalies.js';
 import { Book } from './book.js';
 import { SnapshotBuffer } from './snapshot-buffer.js';
 import { TradeBuffer } from './trade-buffer.js';
+import { MboEventBuffer } from './event-buffer.js';
+import { CheckpointBuffer } from './checkpoint-buffer.js';
 import type { DepthSnapshot } from './snapshot.js';
 import { HeaderOffset } from '../dbn/layout.js';
 
@@ -20,9 +22,28 @@ export interface SnapshotPolicy {
   intervalNs: number;
   /** Also capture trades (T records) into `trades`. */
   trades?: boolean;
+  /** Also capture every MBO record into `events`, and L3 checkpoints into `checkpoints`. */
+  l3?: CheckpointPolicy;
+}
+
+/**
+ * When a book's L3 checkpoint is taken: after its first record, then at the
+ * first F_LAST once it has had `events` records since its last one (or as
+ * many as it has resting orders, if more: a checkpoint never outweighs the
+ * events it saves replaying), or once `everyNs` of ts_recv has passed.
+ */
+export interface CheckpointPolicy {
+  everyNs: number;
+  events: number;
 }
 
 const T = 84;
+
+/** Whether `book`, at an F_LAST at `ts` (approximate ns), is due a checkpoint (CheckpointPolicy). */
+function checkpointDue(book: Book, ts: number, policy: CheckpointPolicy): boolean {
+  const n = book.eventsSinceCheckpoint;
+  return (n >= policy.events && n >= book.orders.size) || ts - book.checkpointedAt >= policy.everyNs;
+}
 const RECENT_BITS = 8;
 const RECENT_BOOKS = 1 << RECENT_BITS;
 
@@ -44,6 +65,9 @@ export class Market {
   readonly snapshots: SnapshotBuffer;
   /** Trades captured since the caller last cleared it (when the policy asks). */
   readonly trades: TradeBuffer;
+  /** MBO records and L3 checkpoints captured since the caller last cleared them (when the policy asks for l3). */
+  readonly events: MboEventBuffer;
+  readonly checkpoints: CheckpointBuffer;
   /** Set when `apply` met a record later than its `until`. */
   reachedUntil = false;
   /** Called after each record when verifying; throws to stop at the first bad state. */
@@ -60,6 +84,26 @@ export class Market {
   constructor(readonly policy: SnapshotPolicy = { depth: 10, intervalNs: 0 }, snapshotCapacity = 4096) {
     this.snapshots = new SnapshotBuffer(Math.max(1, policy.depth), snapshotCapacity);
     this.trades = new TradeBuffer(policy.trades ? snapshotCapacity : 1);
+    this.events = new MboEventBuffer(policy.l3 ? snapshotCapacity : 1);
+    this.checkpoints = new CheckpointBuffer(policy.l3 ? snapshotCapacity : 1);
+  }
+
+  /** Whether a capture buffer is full: drain them all before applying more. */
+  get full(): boolean {
+    return this.snapshots.full || this.trades.full || this.events.full || this.checkpoints.full;
+  }
+
+  /** Whether anything is captured. */
+  get captured(): boolean {
+    return this.snapshots.length > 0 || this.trades.length > 0 || this.events.length > 0 || this.checkpoints.length > 0;
+  }
+
+  /** Empties every capture buffer. */
+  clearCaptured(): void {
+    this.snapshots.clear();
+    this.trades.clear();
+    this.events.clear();
+    this.checkpoints.clear();
   }
 
   book(instrumentId: number, publisherId: number): Book {
@@ -89,6 +133,8 @@ export class Market {
     const takeSnapshots = this.policy.depth > 0;
     const sampled = this.policy.intervalNs > 0;
     const trades = this.policy.trades === true ? this.trades : null;
+    const l3 = this.policy.l3;
+    const events = l3 === undefined ? null : this.events;
     let o = from;
     while (o < b.end) {
       const next = o + view.getUint8(o) * 4;
@@ -112,6 +158,16 @@ export class Market {
       if (last && takeSnapshots) {
         if (sampled) this.sample(book, r);
         else snapshots.capture(book, r);
+      }
+      if (events !== null) {
+        const sub = events.capture(r, book);
+        book.eventsSinceCheckpoint++;
+        if (book.checkpointedAt < 0 || (last && checkpointDue(book, r.tsRecvApprox, l3!))) {
+          this.checkpoints.capture(book, r, sub);
+          book.checkpointedAt = r.tsRecvApprox;
+          book.eventsSinceCheckpoint = 0;
+        }
+        if (events.full || this.checkpoints.full) return o;
       }
       if (snapshots.full || (trades !== null && trades.full)) return o;
     }
@@ -144,7 +200,7 @@ export class Market {
     for (let o = b.start; o < b.end; ) {
       o = this.apply(b, o);
       for (let i = 0; i < this.snapshots.length; i++) out.push(this.snapshots.row(i));
-      this.snapshots.clear();
+      this.clearCaptured();
     }
     return out;
   }

@@ -6,6 +6,8 @@ import { BookInvariantError, checkBook } from './invariants.js';
 import { Market, type SnapshotPolicy } from './market.js';
 import type { SnapshotBuffer } from './snapshot-buffer.js';
 import type { TradeBuffer } from './trade-buffer.js';
+import type { MboEventBuffer } from './event-buffer.js';
+import type { CheckpointBuffer } from './checkpoint-buffer.js';
 
 /** Book commands need MBO: say so clearly for any other schema. */
 export function requireMbo(meta: Metadata): void {
@@ -30,7 +32,7 @@ export interface RebuildOptions {
    * bounds memory. The buffers are cleared after it returns. `market`'s
    * counts are the records applied so far.
    */
-  onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer, market: Market) => void | Promise<void>;
+  onCaptured?: (snapshots: SnapshotBuffer, trades: TradeBuffer, l3: { events: MboEventBuffer; checkpoints: CheckpointBuffer }, market: Market) => void | Promise<void>;
   /** Called after each batch, with the market (its record counts), for progress. */
   onProgress?: (market: Market) => void | Promise<void>;
   /** Rows per snapshot (and trade) buffer: larger batches for writers with a cost per write. */
@@ -51,18 +53,17 @@ export async function rebuild(stream: DbnStream, opts: RebuildOptions): Promise<
       if (problems.length > 0) throw new BookInvariantError(problems, `after the record at sequence ${r.sequence}`);
     };
   }
-  const { snapshots, trades } = market;
+  const { snapshots, trades, events, checkpoints } = market;
   const drain = async () => {
-    if ((snapshots.length > 0 || trades.length > 0) && opts.onCaptured) {
-      await opts.onCaptured(snapshots, trades, market);
-      snapshots.clear();
-      trades.clear();
+    if (market.captured && opts.onCaptured) {
+      await opts.onCaptured(snapshots, trades, { events, checkpoints }, market);
+      market.clearCaptured();
     }
   };
   for await (const batch of stream.batches) {
     for (let o = batch.start; o < batch.end && !market.reachedUntil; ) {
       o = market.apply(batch, o, opts.at);
-      if (snapshots.full || trades.full) await drain();
+      if (market.full) await drain();
     }
     if (opts.onProgress) await opts.onProgress(market);
     if (market.reachedUntil) {

@@ -48,7 +48,8 @@ export function transferList(e: ExportedRows): ArrayBuffer[] {
  */
 export abstract class RowBuffer {
   length = 0;
-  readonly rows: Float64Array;
+  /** Replaced only by a buffer that grows (CheckpointBuffer): the others keep theirs for good. */
+  rows: Float64Array;
 
   constructor(readonly capacity: number, readonly stride: number, exported?: ExportedRows) {
     this.rows = exported?.rows ?? new Float64Array(capacity * stride);

@@ -121,6 +121,17 @@ export class BookSide {
     if (price !== null) this.sizes[this.insertAt(0, price, true).index] = size;
   }
 
+  /**
+   * A top-of-book level at `price` beside the side's other levels, as a
+   * checkpoint lists it (a real order at another price leaves a TOB level
+   * in place). The price holds no level yet.
+   */
+  restoreTob(price: number, size: number): void {
+    const i = this.search(price);
+    if (i >= 0) throw new Error(`a level at ${price} exists already`);
+    this.sizes[this.insertAt(-i - 1, price, true).index] = size;
+  }
+
   clear(): void {
     for (const level of this.levels) level.index = -1;
     this.levels.length = 0;

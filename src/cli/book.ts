@@ -5,29 +5,51 @@ import type { Writable } from 'node:stream';
 import { SCHEMA_NAMES, mbpRecordLength } from '../dbn/constants.js';
 import { encodeMetadata } from '../dbn/encode.js';
 import type { DbnStream } from '../dbn/reader.js';
-import { bookToJson, type BookJson } from '../encode/book-json.js';
+import { bookOrdersToJson, bookToJson, type BookJson, type BookOrdersJson } from '../encode/book-json.js';
+import { ORDERS_CSV_HEADER, ordersCsv, ordersText } from '../encode/book-orders.js';
 import { MbpTextWriter, mbpCsvHeader, writeMbpRecord } from '../encode/mbp.js';
 import { rebuild } from '../book/rebuild.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { formatInstant } from '../time.js';
 
-export interface BookCommandOutput {
+export interface BookCommandOutput<B extends BookJson | BookOrdersJson = BookJson> {
   dataset: string;
   at: string | null;
-  books: BookJson[];
+  books: B[];
 }
 
-export async function reconstructedBooks(
-  stream: DbnStream,
-  opts: { depth: number; at?: bigint; verify?: boolean; onProgress?: (records: number) => void },
-): Promise<BookCommandOutput> {
+interface RebuildBooksOptions { depth: number; at?: bigint; verify?: boolean; onProgress?: (records: number) => void }
+
+/** The books of a file, at its end or at `at`, in (instrument, publisher) order, as `toJson` writes each. */
+async function rebuiltBooks<B extends BookJson | BookOrdersJson>(
+  stream: DbnStream, opts: RebuildBooksOptions, toJson: typeof bookToJson | typeof bookOrdersToJson,
+): Promise<BookCommandOutput<B>> {
   const { market, symbols } = await rebuild(stream, {
     policy: { depth: 0, intervalNs: 0 }, at: opts.at, verify: opts.verify, onProgress: (m) => opts.onProgress?.(m.counts.mbo),
   });
   const books = [...market.books.values()]
     .sort((a, b) => a.instrumentId - b.instrumentId || a.publisherId - b.publisherId)
-    .map((b) => bookToJson(b, symbols.get(b.instrumentId) ?? null, opts.depth));
+    .map((b) => toJson(b, symbols.get(b.instrumentId) ?? null, opts.depth) as B);
   return { dataset: stream.metadata.dataset, at: opts.at === undefined ? null : formatInstant(opts.at), books };
+}
+
+export function reconstructedBooks(stream: DbnStream, opts: RebuildBooksOptions): Promise<BookCommandOutput> {
+  return rebuiltBooks(stream, opts, bookToJson);
+}
+
+/** As reconstructedBooks, each level with its resting orders in queue order. */
+export function reconstructedOrders(stream: DbnStream, opts: RebuildBooksOptions): Promise<BookCommandOutput<BookOrdersJson>> {
+  return rebuiltBooks(stream, opts, bookOrdersToJson);
+}
+
+export type OrdersFormat = 'text' | 'json' | 'csv';
+
+/** `book --orders` output in `format`. */
+export function formatOrders(out: BookCommandOutput<BookOrdersJson>, format: OrdersFormat): string {
+  if (format === 'json') return JSON.stringify(out, null, 1) + '\n';
+  if (format === 'csv') return ORDERS_CSV_HEADER + '\n' + out.books.map(ordersCsv).join('');
+  const head = `${out.dataset}: ${out.books.length} book${out.books.length === 1 ? '' : 's'}${out.at === null ? ' at the end of the file' : ` at ${out.at}`}\n`;
+  return head + out.books.map(ordersText).join('');
 }
 
 export type MbpFormat = 'json' | 'csv' | 'dbn';

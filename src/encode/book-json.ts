@@ -2,6 +2,7 @@
 import type { Book } from '../book/book.js';
 import { formatPrice } from './price.js';
 import { isCrossed, isLocked, packLevels, type DepthSnapshot } from '../book/snapshot.js';
+import { levelQueues, type LevelQueue } from '../book/queue.js';
 
 export interface LevelJson {
   /** Exact decimal string, 9 places. */
@@ -41,6 +42,63 @@ export function packedLevelsJson(packed: number[], depth = Infinity): LevelJson[
     out.push({ price: formatPrice(packed[k]), size: packed[k + 1], count: packed[k + 2] });
   }
   return out;
+}
+
+/** One resting order in a level's queue. */
+export interface QueuedOrderJson {
+  /** u64 as a decimal string. */
+  order_id: string;
+  size: number;
+  /** ts_recv (ns, decimal string) at which it took its place in the queue. */
+  ts_recv: string;
+  /** Orders ahead of it: 0 is the front of the queue. */
+  position: number;
+  /** Summed size of the orders ahead of it. */
+  size_ahead: number;
+}
+
+/** A level with its queue, front first (a top-of-book level has none: its count is 0). */
+export interface LevelOrdersJson extends LevelJson {
+  orders: QueuedOrderJson[];
+}
+
+/**
+ * The book with every level's resting orders: `booktape book --orders
+ * --format json`, and (less `anomalies`, which only a whole file's run
+ * counts) `GET /v1/books/{symbol}/orders`.
+ */
+export interface BookOrdersJson extends Omit<BookJson, 'bids' | 'asks'> {
+  bids: LevelOrdersJson[];
+  asks: LevelOrdersJson[];
+}
+
+function levelOrdersJson(levels: LevelQueue[]): LevelOrdersJson[] {
+  return levels.map((l) => ({
+    price: formatPrice(l.price),
+    size: l.size,
+    count: l.count,
+    orders: l.orders.map((o) => ({
+      order_id: o.orderId.toString(), size: o.size, ts_recv: o.queuedAt.toString(), position: o.position, size_ahead: o.sizeAhead,
+    })),
+  }));
+}
+
+/** A book's orders read from a store: all but `anomalies`, which only a run over the whole file counts. */
+export type StoredOrdersJson = Omit<BookOrdersJson, 'anomalies'>;
+
+/** bookOrdersToJson without `anomalies`: what `GET /v1/books/{symbol}/orders` answers. */
+export function storedOrdersJson(book: Book, symbol: string | null, depth: number): StoredOrdersJson {
+  const { anomalies: _, ...json } = bookOrdersToJson(book, symbol, depth);
+  return json;
+}
+
+/** bookToJson with each level's queue. */
+export function bookOrdersToJson(book: Book, symbol: string | null, depth: number): BookOrdersJson {
+  return {
+    ...bookToJson(book, symbol, 0),
+    bids: levelOrdersJson(levelQueues(book.bids, depth)),
+    asks: levelOrdersJson(levelQueues(book.asks, depth)),
+  };
 }
 
 export function bookToJson(book: Book, symbol: string | null, depth: number): BookJson {

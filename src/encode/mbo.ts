@@ -58,6 +58,7 @@ const J_PUBLISHER = bytesOf(',"publisher_id":'), J_INSTRUMENT = bytesOf(',"instr
 const J_SIDE = bytesOf(',"side":'), J_PRICE = bytesOf(',"price":'), J_SIZE = bytesOf(',"size":'), J_CHANNEL = bytesOf(',"channel_id":');
 const J_ORDER = bytesOf(',"order_id":'), J_FLAGS = bytesOf(',"flags":'), J_DELTA = bytesOf(',"ts_in_delta":');
 const J_SEQUENCE = bytesOf(',"sequence":'), J_END = bytesOf('}\n');
+const J_SYMBOL = bytesOf(',"symbol":'), J_SUB_SEQUENCE = bytesOf(',"sub_sequence":');
 /** The most a line can take: 14 fields of at most 20 digits and their keys. */
 const LINE_BYTES = 512;
 
@@ -71,9 +72,14 @@ export class MboTextWriter extends ByteChunks {
     super(FLUSH_BYTES);
   }
 
-  /** Appends record `r` as one line. */
-  record(r: MboView): void {
-    this.reserve(LINE_BYTES);
+  /**
+   * Appends record `r` as one line. With `key` (JSON only: a stored record,
+   * as an MBO replay writes it), the line ends with its `symbol` (as
+   * Databento's JSON with mapped symbols has it) and `sub_sequence`, the last
+   * part of its key, which a replay's `after` takes.
+   */
+  record(r: MboView, key?: { symbol: Uint8Array; subSequence: number }): void {
+    this.reserve(LINE_BYTES + (key === undefined ? 0 : key.symbol.length));
     const json = this.format === 'json';
     const chars = json ? JSON_CHAR : CSV_CHAR;
     const v = r.view;
@@ -108,6 +114,10 @@ export class MboTextWriter extends ByteChunks {
     p = int(o, p, v.getInt32(at + 48, true));
     p = field(o, p, json, J_SEQUENCE);
     p = int(o, p, v.getUint32(at + 52, true));
+    if (json && key !== undefined) {
+      p = put(o, put(o, p, J_SYMBOL), key.symbol);
+      p = int(o, put(o, p, J_SUB_SEQUENCE), key.subSequence);
+    }
     if (json) p = put(o, p, J_END);
     else o[p++] = 0x0a;
     this.pos = p;

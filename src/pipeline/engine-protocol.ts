@@ -1,5 +1,6 @@
 // src/pipeline/: ingest: a source (file or URL) through the engine thread into the store, with progress and a summary.
 import type { ExportedRows } from '../book/row-buffer.js';
+import type { ExportedEvents } from '../book/event-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import type { SymbolMapping } from '../dbn/metadata.js';
 import type { SourcePolicy } from './source.js';
@@ -26,8 +27,8 @@ export interface BookSummary {
 /** Messages from the engine thread, in order: metadata, (batch|progress)*, done or error. */
 export type EngineMessage =
   | { type: 'metadata'; name: string; dataset: string; schema: string; mappings: SymbolMapping[] }
-  /** records: MBO records applied when the batch was captured */
-  | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows; records: number }
+  /** records: MBO records applied when the batch was captured; events and checkpoints: the stored MBO records and L3 checkpoints, empty when the policy stores none */
+  | { type: 'batch'; snapshots: ExportedRows; trades: ExportedRows; events: ExportedEvents; checkpoints: ExportedRows; records: number }
   /** bytes: input bytes behind the records decoded (InputPosition) */
   | { type: 'progress'; bytes: number; totalBytes: number | null; records: number }
   | {

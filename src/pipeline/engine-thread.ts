@@ -12,6 +12,7 @@ import { Credits } from '../flow.js';
 import { schemaName } from '../dbn/constants.js';
 import { rebuild } from '../book/rebuild.js';
 import { transferList } from '../book/row-buffer.js';
+import { eventTransferList } from '../book/event-buffer.js';
 import { openSource } from './source.js';
 import { toIngestError } from './errors.js';
 import type { EngineRequest, EngineMessage } from './engine-protocol.js';
@@ -43,11 +44,13 @@ async function run(): Promise<void> {
     policy: { ...request.snapshotPolicy, trades: true },
     // Large batches: each store write has a fixed cost (a commit, an overlap check).
     capacity: request.batchRows,
-    onCaptured: async (snapshots, trades, market) => {
+    onCaptured: async (snapshots, trades, l3, market) => {
       const s = snapshots.exportRows();
       const t = trades.exportRows();
+      const e = l3.events.exportEvents();
+      const c = l3.checkpoints.exportRows();
       batches.sent();
-      post({ type: 'batch', snapshots: s, trades: t, records: market.counts.mbo }, [...transferList(s), ...transferList(t)]);
+      post({ type: 'batch', snapshots: s, trades: t, events: e, checkpoints: c, records: market.counts.mbo }, [...transferList(s), ...transferList(t), ...eventTransferList(e), ...transferList(c)]);
       await batches.room();
     },
     onProgress: (m) => {

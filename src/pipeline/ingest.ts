@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { TradeBuffer } from '../book/trade-buffer.js';
+import { MboEventBuffer } from '../book/event-buffer.js';
+import { CheckpointBuffer } from '../book/checkpoint-buffer.js';
 import type { SnapshotPolicy } from '../book/market.js';
 import { symbolsByInstrument } from '../dbn/metadata.js';
 import type { SnapshotStore } from '../store/port.js';
@@ -81,6 +83,9 @@ export interface IngestSummary {
   /** Snapshot and trade rows written. */
   snapshots: number;
   trades: number;
+  /** MBO records and L3 checkpoint rows written (0 when the store keeps no MBO). */
+  mboEvents: number;
+  checkpointRows: number;
   /** Of those, rows the store already held (a re-ingest); null when the store cannot tell. */
   snapshotsPresent: number | null;
   tradesPresent: number | null;
@@ -130,6 +135,8 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
   let records = 0;
   let snapshots = 0;
   let trades = 0;
+  let mboEvents = 0;
+  let checkpointRows = 0;
   // Rows the store newly stored; null once a write could not tell (the rest were there already).
   let snapshotsAdded: number | null = 0;
   let tradesAdded: number | null = 0;
@@ -195,13 +202,23 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
             case 'batch': {
               const s = SnapshotBuffer.adopt(m.snapshots);
               const t = TradeBuffer.adopt(m.trades);
+              const e = MboEventBuffer.adopt(m.events);
+              const c = CheckpointBuffer.adopt(m.checkpoints);
               // Issued without waiting for the previous batch to commit, so
               // this one is prepared meanwhile; stores apply writes in call
               // order, and the ack bounds how many batches are in flight.
-              const written = Promise.all([opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf)]).then(([sw, tw]) => {
+              // A batch's events go before its checkpoints: a checkpoint
+              // stored is one whose events before it are.
+              const written = Promise.all([
+                opts.store.writeSnapshots(s, symbolOf), opts.store.writeTrades(t, symbolOf),
+                e.length > 0 ? opts.store.writeMboEvents(e, symbolOf) : undefined,
+                c.length > 0 ? opts.store.writeCheckpoints(c, symbolOf) : undefined,
+              ]).then(([sw, tw]) => {
                 records = Math.max(records, m.records);
                 snapshots += s.length;
                 trades += t.length;
+                mboEvents += e.length;
+                checkpointRows += c.length;
                 snapshotsAdded = sw && snapshotsAdded !== null ? snapshotsAdded + sw.added : null;
                 tradesAdded = tw && tradesAdded !== null ? tradesAdded + tw.added : null;
                 worker.postMessage({ type: 'ack' });
@@ -257,6 +274,8 @@ export async function ingest(source: string, opts: IngestOptions): Promise<Inges
       otherRecords: done.otherRecords,
       snapshots,
       trades,
+      mboEvents,
+      checkpointRows,
       snapshotsPresent: snapshotsAdded === null ? null : snapshots - snapshotsAdded,
       tradesPresent: tradesAdded === null ? null : trades - tradesAdded,
       books: done.books,

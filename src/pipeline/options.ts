@@ -26,7 +26,10 @@ export function enqueuePolicy(config: Pick<Config, 'dataRoots' | 'url' | 'source
 }
 
 export function snapshotPolicy(config: Config): SnapshotPolicy {
-  return { depth: config.depth, intervalNs: config.snapshotEveryNs };
+  return {
+    depth: config.depth, intervalNs: config.snapshotEveryNs,
+    ...(config.storeMbo ? { l3: { everyNs: config.checkpointEveryNs, events: config.checkpointEvents } } : {}),
+  };
 }
 
 export function ingestOptions(config: Config, store: SnapshotStore): IngestOptions {

@@ -16,6 +16,9 @@ export interface IngestSummaryJson {
   other_records: Record<string, number>;
   snapshots: number;
   trades: number;
+  /** MBO records stored (mbo_events) and L3 checkpoint rows (order_checkpoints); 0 with BOOKTAPE_STORE_MBO=false. */
+  mbo_events: number;
+  checkpoint_rows: number;
   /** Of the rows written, those the store already held (a re-ingest adds nothing); null when the store cannot tell. */
   snapshots_already_present: number | null;
   trades_already_present: number | null;
@@ -42,6 +45,8 @@ export function ingestSummaryJson(s: IngestSummary): IngestSummaryJson {
     other_records: s.otherRecords,
     snapshots: s.snapshots,
     trades: s.trades,
+    mbo_events: s.mboEvents,
+    checkpoint_rows: s.checkpointRows,
     snapshots_already_present: s.snapshotsPresent,
     trades_already_present: s.tradesPresent,
     books: s.books.map((b) => ({ instrument_id: b.instrumentId, publisher_id: b.publisherId, symbol: b.symbol, orders: b.orders, anomalies: b.anomalies })),

@@ -2,6 +2,9 @@ import { BooktapeError } from '../errors.js';
 import type { DepthSnapshot } from '../book/snapshot.js';
 import type { SnapshotBuffer } from '../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../book/trade-buffer.js';
+import type { MboEventBuffer } from '../book/event-buffer.js';
+import type { CheckpointBuffer } from '../book/checkpoint-buffer.js';
+import type { Checkpoint } from '../book/l3.js';
 
 /** A snapshot read back from a store: a DepthSnapshot with its symbol. */
 export interface StoredSnapshot extends DepthSnapshot {
@@ -145,6 +148,36 @@ export const SILENT_LOG: StoreLog = { info: () => undefined, warn: () => undefin
 /** Symbols for instrument ids, from the file's mappings. */
 export type SymbolOf = (instrumentId: number) => string | null;
 
+/** Stored MBO records read back: the records (with their sub-sequences) and each one's symbol. */
+export interface MboChunk {
+  events: MboEventBuffer;
+  symbols: Array<string | null>;
+}
+
+/** One book in the store: an instrument on a publisher, and the symbol its rows carry. */
+export interface BookRef {
+  symbol: string;
+  instrumentId: number;
+  publisherId: number;
+}
+
+/**
+ * What the L3 lookups read (src/store/l3.ts composes them): a book's latest
+ * checkpoint before an instant and its MBO events after it. Each read is
+ * bounded by the checkpoint policy: one checkpoint, and the events of at
+ * most one checkpoint interval of one book.
+ */
+export interface L3Reads {
+  /** The book of `symbol` with the latest MBO event at or before `at` (default: the latest), on `publisherId` when given. */
+  latestBook(symbol: string, at: bigint | undefined, publisherId?: number): Promise<BookRef | null>;
+  /** The book's latest whole checkpoint with ts_recv at or before `at` (one whose rows are all stored). */
+  checkpoint(book: BookRef, at: bigint): Promise<Checkpoint | null>;
+  /** The book's MBO events after `after` (its key; null: from its first) with ts_recv at or before `until`, in key order. */
+  events(book: BookRef, after: Checkpoint | null, until: bigint): Promise<MboEventBuffer>;
+  /** The books of `symbol` (on `publisherId`) where order `orderId` has events, with its first and last event's ts_recv in each. */
+  orderBooks(orderId: bigint, symbol: string, publisherId?: number): Promise<Array<{ book: BookRef; first: bigint; last: bigint }>>;
+}
+
 /**
  * The one storage port the pipeline and the API use. Snapshot and trade rows
  * are keyed by (ts_recv, instrument_id, publisher_id, sequence, sub_sequence):
@@ -163,6 +196,14 @@ export interface SnapshotStore {
    */
   writeSnapshots(batch: SnapshotBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   writeTrades(batch: TradeBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  /**
+   * The L3 side: MBO records (mbo_events) and L3 checkpoints
+   * (order_checkpoints), keyed as snapshot rows are (a checkpoint row's key
+   * is its record's, plus its rank), so a re-ingest adds nothing. A
+   * checkpoint's rows are written whole in one call.
+   */
+  writeMboEvents(batch: MboEventBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
+  writeCheckpoints(batch: CheckpointBuffer, symbolOf: SymbolOf): Promise<WriteCount>;
   /** Makes everything written so far durable and visible to reads. */
   flush(): Promise<void>;
   recordRun(run: IngestRun): Promise<void>;
@@ -191,7 +232,19 @@ export interface SnapshotStore {
   readRangeMbp?(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array>;
   /** How many rows readRange(q) yields now (q.limit aside): a DBN replay announces it up front. */
   countRange(q: RangeQuery): Promise<number>;
+  /**
+   * Stored MBO records (mbo_events) of a range in key order, as readRange
+   * gives snapshots: chunks of DBN MBO records, each with its sub_sequence
+   * and symbol, never an empty one. `after` is a record's key.
+   */
+  readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk>;
+  /** How many records readMboRange(q) yields now (q.limit aside). */
+  countMboRange(q: RangeQuery): Promise<number>;
   countSnapshots(): Promise<number>;
+  /** Reads of the L3 tables. */
+  readonly l3: L3Reads;
+  /** Rows of mbo_events and of order_checkpoints. */
+  countL3(): Promise<{ events: number; checkpointRows: number }>;
   ping(): Promise<void>;
   /**
    * Whether a write would succeed now (a worker's readiness; it takes no

@@ -97,8 +97,11 @@ function dateOf(ns: bigint): number {
   return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
+/** What a DBN replay carries: MBO records (the stored events) or MBP-1 / MBP-10 snapshots. */
+export type ReplaySchema = 'mbo' | MbpLevels;
+
 /**
- * The stream's DBN v3 metadata: schema MBP-1 or MBP-10, the replay's
+ * The stream's DBN v3 metadata: schema MBO, MBP-1 or MBP-10, the replay's
  * symbols (raw symbols in, instrument ids out, with their mappings),
  * start and end (end exclusive, as Databento's) and `limit`, the exact
  * number of records that follow when the stream is whole: a reader that
@@ -110,7 +113,7 @@ export function replayMetadata(opts: {
   start: bigint;
   end: bigint;
   records: number;
-  levels: MbpLevels;
+  schema: ReplaySchema;
 }): Buffer {
   const wanted = opts.symbols.length > 0 ? new Set(opts.symbols) : null;
   const bySymbol = new Map<string, InstrumentInfo[]>();
@@ -125,7 +128,7 @@ export function replayMetadata(opts: {
     version: 3,
     // The store keeps no dataset per symbol; Databento's readers accept an empty one.
     dataset: '',
-    schema: SCHEMA_NAMES.indexOf(opts.levels === 1 ? 'mbp-1' : 'mbp-10'),
+    schema: SCHEMA_NAMES.indexOf(opts.schema === 'mbo' ? 'mbo' : opts.schema === 1 ? 'mbp-1' : 'mbp-10'),
     start: opts.start.toString(),
     end: opts.end.toString(),
     limit: String(opts.records),

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { FLUSH_BYTES } from '../encode/bytes.js';
+import { FLUSH_BYTES, type ByteChunks } from '../encode/bytes.js';
 import type { InstrumentInfo, RangeQuery, SnapshotStore } from '../store/port.js';
 import { FAILURE_KINDS, INTERNAL, isUnavailable } from '../errors.js';
 import { Schedule, pacedSeconds, pageSizeFor, sleepUnlessAborted, type Pace } from './pacing.js';
@@ -82,12 +82,51 @@ export async function streamReplay(
   signal: AbortSignal,
   onChunk?: (frames: number, bytes: number) => void,
 ): Promise<ReplayCounts> {
-  const counts: ReplayCounts = { frames: 0, bytes: 0 };
-  const schedule = new Schedule(req);
-  const paced = schedule.paced;
-  // Frames are written into chunks of about FLUSH_BYTES; the writer starts a
-  // fresh chunk when one is handed to `out`, which may queue it.
+  const plan = req.rate > 0 || req.speed > 0 ? await replayPlan(store, req, req) : null;
   const writer = new FrameWriter(FLUSH_BYTES + 16 * 1024);
+  const range = { symbols: req.symbols, from: req.from, to: req.to, after: req.after, publisherId: req.publisherId, pageSize: pageSizeFor(req) };
+  return streamLines({
+    header: {
+      type: 'header', symbols: req.symbols, from: req.from?.toString() ?? null, to: req.to?.toString() ?? null,
+      after: req.after ? rowKeyText(req.after) : null, depth: Number.isFinite(req.depth) ? req.depth : null,
+      publisher_id: req.publisherId ?? null, rate: req.rate || null, speed: req.speed || null,
+      frames: plan?.frames ?? null, seconds: plan?.seconds ?? null,
+      fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
+    },
+    writer,
+    batches: store.readRange(range, signal),
+    size: (batch) => batch.length,
+    tsRecv: (batch, i) => batch[i].tsRecv,
+    write: (batch, i) => writer.frame(batch[i], req.depth, true),
+  }, req, out, signal, onChunk);
+}
+
+/** What streamLines writes: a header object, then a line per item of each batch, by `write`. */
+export interface LineSource<B> {
+  header: object;
+  writer: ByteChunks;
+  batches: AsyncIterable<B>;
+  size(batch: B): number;
+  tsRecv(batch: B, i: number): bigint;
+  /** Appends item i of `batch` to `writer` as one line. */
+  write(batch: B, i: number): void;
+}
+
+/**
+ * The NDJSON replay both schemas share: the header line, the items' lines
+ * in chunks of about FLUSH_BYTES (paced: an item waits until it is due),
+ * then an end marker with the counts, or an error line in its place when the
+ * reads fail part-way.
+ */
+export async function streamLines<B>(
+  source: LineSource<B>, pace: Pace, out: Writable, signal: AbortSignal, onChunk?: (frames: number, bytes: number) => void,
+): Promise<ReplayCounts> {
+  const counts: ReplayCounts = { frames: 0, bytes: 0 };
+  const schedule = new Schedule(pace);
+  const paced = schedule.paced;
+  // Lines are written into chunks of about FLUSH_BYTES; the writer starts a
+  // fresh chunk when one is handed to `out`, which may queue it.
+  const writer = source.writer;
   let pendingFrames = 0;
   const flush = async () => {
     if (writer.length === 0) return;
@@ -98,39 +137,26 @@ export async function streamReplay(
   };
   const line = (json: string) => writer.text(`${json}\n`);
 
-  const plan = paced ? await replayPlan(store, req, req) : null;
-  line(JSON.stringify({
-    type: 'header',
-    symbols: req.symbols,
-    from: req.from?.toString() ?? null,
-    to: req.to?.toString() ?? null,
-    after: req.after ? rowKeyText(req.after) : null,
-    depth: Number.isFinite(req.depth) ? req.depth : null,
-    publisher_id: req.publisherId ?? null,
-    rate: req.rate || null,
-    speed: req.speed || null,
-    frames: plan?.frames ?? null,
-    seconds: plan?.seconds ?? null,
-    fields: 'bids/asks are [price, size, count], best first; prices are decimal strings; ts_* are ns since the epoch',
-  }));
+  line(JSON.stringify(source.header));
   await flush();
 
   let firstTs: bigint | null = null;
   let lastTs: bigint | null = null;
   try {
-    replay: for await (const batch of store.readRange({ symbols: req.symbols, from: req.from, to: req.to, after: req.after, publisherId: req.publisherId, pageSize: pageSizeFor(req) }, signal)) {
-      for (const s of batch) {
+    replay: for await (const batch of source.batches) {
+      for (let i = 0, n = source.size(batch); i < n; i++) {
         if (signal.aborted) break replay;
-        if (firstTs === null) firstTs = s.tsRecv;
-        lastTs = s.tsRecv;
+        const ts = source.tsRecv(batch, i);
+        if (firstTs === null) firstTs = ts;
+        lastTs = ts;
         if (paced) {
-          const lead = schedule.lead(counts.frames, s.tsRecv);
+          const lead = schedule.lead(counts.frames, ts);
           if (lead > 1) {
             await flush();
             if (!(await sleepUnlessAborted(lead, signal))) break replay;
           }
         }
-        writer.frame(s, req.depth, true);
+        source.write(batch, i);
         pendingFrames++;
         counts.frames++;
         if (writer.length >= FLUSH_BYTES || (paced && pendingFrames >= 256)) await flush();

@@ -19,8 +19,9 @@ export const instant = z.string().transform((s, ctx) => {
 
 /** A query-string number; the message says what to send instead of "received NaN". */
 export const number = (what: string) => z.coerce.number({ error: `must be ${what}` });
-export const depth = (max: number, fallback: number) =>
-  number(`an integer from 1 to ${max}`).int(`must be an integer from 1 to ${max}`).min(1).max(max).default(fallback);
+/** Levels per side, 1 to `max`. */
+const levels = (max: number) => number(`an integer from 1 to ${max}`).int(`must be an integer from 1 to ${max}`).min(1).max(max);
+export const depth = (max: number, fallback: number) => levels(max).default(fallback);
 
 /**
  * A range whose end is before its start can only be a mistake (swapped
@@ -57,7 +58,7 @@ const dbnDepth = {
   message: 'format=dbn writes MBP-1 or MBP-10 records: depth must be 1 or 10',
   path: ['depth'],
 };
-const dbnHasDepth = (q: { format: string; depth: number }) => q.format !== 'dbn' || q.depth === 1 || q.depth === 10;
+const dbnHasDepth = (q: { format: string; depth?: number }) => q.format !== 'dbn' || q.depth === undefined || q.depth === 1 || q.depth === 10;
 
 /** One publisher's books, where a symbol is stored from several. */
 export const publisherId = number('an integer from 0 to 65535').int('must be an integer from 0 to 65535').min(0).max(65535).optional();
@@ -85,11 +86,12 @@ const pace = (what: string, max: number) => number(`${what}: 0 (as fast as possi
 
 /** GET /v1/replay's query, and the TCP replay's request line. */
 export const ReplayQuery = z.object({
+  schema: z.enum(['mbp', 'mbo']).default('mbp').describe('mbp: the stored snapshots (MBP-N); mbo: the stored MBO records themselves'),
   symbols: symbols.optional().default([]),
   from: instant.optional(),
   to: instant.optional(),
   after: rowKey.optional(),
-  depth: depth(50, 10),
+  depth: levels(50).optional().describe('levels per side of snapshots (default 10); not with schema=mbo'),
   publisher_id: publisherId,
   rate: pace('messages per second', 10_000_000),
   speed: pace('a multiple of recorded time', 1_000_000),
@@ -97,5 +99,9 @@ export const ReplayQuery = z.object({
 }).strict()
   .refine((q) => !(q.rate > 0 && q.speed > 0), { message: 'give rate or speed, not both', path: ['rate'] })
   .refine(inOrder, ordered)
-  .refine(dbnHasDepth, dbnDepth);
+  .refine(dbnHasDepth, dbnDepth)
+  .refine((q) => !(q.schema === 'mbo' && q.depth !== undefined), { message: 'depth is for snapshots (schema=mbp): schema=mbo sends every stored MBO record', path: ['depth'] });
+
+/** A snapshot replay's depth when the request gives none. */
+export const REPLAY_DEPTH = 10;
 export type ExportRequest = z.infer<typeof SnapshotsQuery>;

@@ -10,7 +10,7 @@ import type { InstrumentInfo, SnapshotStore } from '../store/port.js';
  * not quietly cut.
  */
 
-export type ScopeErrorCode = 'UNKNOWN_SYMBOL' | 'UNKNOWN_PUBLISHER' | 'PUBLISHER_REQUIRED' | 'DEPTH_NOT_STORED';
+export type ScopeErrorCode = 'UNKNOWN_SYMBOL' | 'UNKNOWN_PUBLISHER' | 'PUBLISHER_REQUIRED' | 'DEPTH_NOT_STORED' | 'NO_MBO_STORED';
 
 /** Nothing stored by that name (not-found), or a request the stored data cannot answer as asked (invalid). */
 export class ScopeError extends BooktapeError {
@@ -21,7 +21,7 @@ export class ScopeError extends BooktapeError {
     /** The request field at fault. */
     readonly field: string,
   ) {
-    super(code, code === 'UNKNOWN_SYMBOL' || code === 'UNKNOWN_PUBLISHER' ? 'not-found' : 'invalid', message);
+    super(code, code === 'UNKNOWN_SYMBOL' || code === 'UNKNOWN_PUBLISHER' || code === 'NO_MBO_STORED' ? 'not-found' : 'invalid', message);
   }
 }
 
@@ -112,6 +112,19 @@ export class InstrumentCatalog {
       throw new ScopeError('DEPTH_NOT_STORED', `${what} is stored ${stored} levels deep (BOOKTAPE_DEPTH when it was ingested): ask for depth ${stored} or less`, 'depth');
     }
     return { depth: Math.min(req.depth, stored), instruments };
+  }
+}
+
+/**
+ * Checks that the store holds MBO records of each symbol named (a store
+ * ingested with BOOKTAPE_STORE_MBO=false holds snapshots only), for reads
+ * of the L3 side; throws NO_MBO_STORED naming the first that has none.
+ */
+export async function requireMboStored(store: Pick<SnapshotStore, 'l3'>, symbols: string[], publisherId: number | undefined, field: string): Promise<void> {
+  for (const symbol of symbols) {
+    if ((await store.l3.latestBook(symbol, undefined, publisherId)) === null) {
+      throw new ScopeError('NO_MBO_STORED', `${symbol} has no MBO records stored: it was ingested with BOOKTAPE_STORE_MBO=false; ingest it again with it on for orders and MBO replays`, field);
+    }
   }
 }
 

@@ -5,10 +5,11 @@ import type { SnapshotStore } from '../store/port.js';
 import { isUnavailable } from '../errors.js';
 import { logFailure } from '../log.js';
 import type { ReplayMetrics } from './metrics.js';
-import { ReplayQuery } from './requests.js';
+import { REPLAY_DEPTH, ReplayQuery } from './requests.js';
 import { streamReplay } from './replay.js';
+import { streamMboReplay } from './mbo-replay.js';
 import { openDbnReplay, streamDbnReplay } from './dbn-replay.js';
-import { InstrumentCatalog } from './symbols.js';
+import { InstrumentCatalog, requireMboStored } from './symbols.js';
 import { BooktapeError, INTERNAL } from '../errors.js';
 import type { ActiveReads } from './active-reads.js';
 import { StreamSlots, TOO_MANY_STREAMS, tooManyStreamsDetail } from './stream-slots.js';
@@ -125,8 +126,9 @@ export function createReplayServer(
       let depth: number;
       try {
         ({ depth } = await catalog.scope({
-          symbols: parsed.query.symbols, publisherId: parsed.query.publisher_id, depth: parsed.query.depth, depthGiven: parsed.depthGiven, symbolField: 'symbols',
+          symbols: parsed.query.symbols, publisherId: parsed.query.publisher_id, depth: parsed.query.depth ?? REPLAY_DEPTH, depthGiven: parsed.query.depth !== undefined, symbolField: 'symbols',
         }));
+        if (parsed.query.schema === 'mbo') await requireMboStored(store, parsed.query.symbols, parsed.query.publisher_id, 'symbols');
       } catch (err) {
         // The request's fault (an unknown symbol, publisher or depth): its code and why.
         if (err instanceof BooktapeError && (err.kind === 'invalid' || err.kind === 'not-found')) return fail(err);
@@ -143,9 +145,10 @@ export function createReplayServer(
       };
       try {
         const range = { symbols: query.symbols, from: query.from, to: query.to, after: query.after, publisherId: query.publisherId };
+        const mbo = query.schema === 'mbo';
         const counts = await reads.run(controller, async (signal) => query.format === 'dbn'
-          ? streamDbnReplay(store, await openDbnReplay(store, range, query.depth === 1 ? 1 : 10), query, socket, signal, onChunk)
-          : streamReplay(store, query, socket, signal, onChunk));
+          ? streamDbnReplay(store, await openDbnReplay(store, range, mbo ? 'mbo' : query.depth === 1 ? 1 : 10), query, socket, signal, onChunk)
+          : mbo ? streamMboReplay(store, query, socket, signal, onChunk) : streamReplay(store, query, socket, signal, onChunk));
         if (counts.failure !== undefined) logFailure(log, 'tcp replay failed', counts.failure, { frames: counts.frames });
         // A DBN stream that failed part-way is cut, not ended: the count tells.
         if (query.format === 'dbn' && counts.failure !== undefined) socket.destroy();
@@ -163,7 +166,7 @@ export function createReplayServer(
   });
 }
 
-type Parsed = { query: ReplayQuery; depthGiven: boolean } | BooktapeError;
+type Parsed = { query: ReplayQuery } | BooktapeError;
 type ReplayQuery = ReturnType<typeof ReplayQuery.parse>;
 
 /** A request line as a replay query, its token checked, or the error its line says. */
@@ -182,7 +185,7 @@ function parseRequest(line: string, readToken: string | undefined): Parsed {
   // Same parameters as the HTTP query string, so values are taken as text.
   const asQuery = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
   try {
-    return { query: ReplayQuery.parse(asQuery), depthGiven: fields.depth !== undefined };
+    return { query: ReplayQuery.parse(asQuery) };
   } catch (err) {
     if (!(err instanceof ZodError)) throw err;
     const issue = err.issues[0];

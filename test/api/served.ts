@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { ingest } from '../../src/pipeline/ingest.js';
+import { snapshotPolicy } from '../../src/pipeline/options.js';
 import { startServices, type RunningServices } from '../../src/cli/services.js';
 import { CLX5 } from '../helpers.js';
 
@@ -61,7 +62,7 @@ export async function serve(files: Record<string, Buffer | string>, env: Record<
     const path = join(dir, name);
     writeFileSync(path, typeof content === 'string' ? readFileSync(content) : content);
     await ingest(path, {
-      store, snapshotPolicy: { depth: 10, intervalNs: 0 },
+      store, snapshotPolicy: snapshotPolicy(config),
       sourcePolicy: { dataRoots: [dir], allowHosts: [], maxBytes: 1e12, timeoutMs: 5000, maxRedirects: 0 },
     });
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Order, OrderIndex, orderKey } from '../../src/book/index.js';
 import { propertyRuns } from '../property.js';
 
-const order = (id: bigint) => new Order(...orderKey(id), 0, 1, 0);
+const order = (id: bigint) => new Order(...orderKey(id), 0, 1, 0, 0, 0);
 
 describe('OrderIndex (open addressing, backward-shift deletion)', () => {
   it('behaves as a Map<bigint, Order> under random set/delete/get, through growth and wraparound', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Flag, UNDEF_PRICE, decodeBuffer, type MboFields } from '../../src/dbn/index.js';
-import { ASK, BID, Market, checkBook, type Book, type DepthSnapshot } from '../../src/book/index.js';
-import { encode, rec } from './records.js';
+import { ASK, BID, Market, checkBook, levelQueues, type Book, type DepthSnapshot } from '../../src/book/index.js';
+import { encode, mboRecord as record } from './records.js';
 import { propertyRuns } from '../property.js';
 
 /**
@@ -11,8 +11,9 @@ import { propertyRuns } from '../property.js';
  * derived by grouping; a queue is the array filtered by price. Deliberately
  * simple so that it is obviously the spec.
  */
-interface RefOrder { id: bigint; side: string; price: bigint; size: number }
-type RefLevel = [price: bigint, size: number, count: number, queue: bigint[]];
+interface RefOrder { id: bigint; side: string; price: bigint; size: number; queuedAt: bigint }
+/** A queue entry: the order's id, size and the ts_recv at which it took its place. */
+type RefLevel = [price: bigint, size: number, count: number, queue: Array<[bigint, number, bigint]>];
 
 class ReferenceBook {
   orders: RefOrder[] = [];
@@ -24,7 +25,7 @@ class ReferenceBook {
     const valid = (r.side === 'B' || r.side === 'A') && r.price !== UNDEF_PRICE;
     const toBack = () => {
       if (this.tob.get(r.side)?.price === r.price) this.tob.delete(r.side); // stale
-      this.orders.push({ id: r.orderId, side: r.side, price: r.price, size: r.size });
+      this.orders.push({ id: r.orderId, side: r.side, price: r.price, size: r.size, queuedAt: r.tsRecv });
     };
     if (r.action === 'A' && (r.flags & Flag.TOB) !== 0) {
       // The side becomes this one level (none for UNDEF_PRICE); its orders are forgotten.
@@ -70,50 +71,21 @@ class ReferenceBook {
     return prices.map((p) => {
       if (p === tob?.price) return [p, tob.size, 0, []];
       const q = this.orders.filter((o) => o.side === side && o.price === p);
-      return [p, q.reduce((s, o) => s + o.size, 0), q.length, q.map((o) => o.id)];
+      return [p, q.reduce((s, o) => s + o.size, 0), q.length, q.map((o) => [o.id, o.size, o.queuedAt])];
     });
   }
 }
 
+/** The engine's levels through levelQueues: the queue listing that `book --orders` and the API print. */
 function engineLevels(book: Book, side: number): RefLevel[] {
   const s = book.sides[side];
-  const out: RefLevel[] = [];
-  for (let i = 0; i < s.depth; i++) {
-    const l = s.nth(i)!;
-    const ids: bigint[] = [];
-    for (let o = l.head; o !== null; o = o.next) ids.push(o.id);
-    out.push([BigInt(l.price), l.size, l.count, ids]);
-  }
-  return out;
+  return levelQueues(s, s.depth).map((l) => [
+    BigInt(l.price), l.size, l.count, l.orders.map((o): [bigint, number, bigint] => [o.orderId, o.size, o.queuedAt]),
+  ]);
 }
 
-const BIG = 1n << 60n;
-const record = fc
-  .record({
-    // Clears rare; trades, fills and N present; a small id pool (half above
-    // 2^53) so duplicates, unknown ids and re-adds happen often.
-    action: fc.constantFrom(...'AAAAAACCCCMMMMTFN'.split(''), 'R'),
-    id: fc.integer({ min: 0, max: 11 }),
-    side: fc.constantFrom('B', 'B', 'A', 'A', 'N'),
-    priceTicks: fc.integer({ min: 97, max: 102 }), // few levels: queues get deep
-    undefPrice: fc.integer({ min: 0, max: 40 }).map((u) => u === 0),
-    size: fc.integer({ min: 0, max: 20 }),
-    last: fc.boolean(),
-    tob: fc.integer({ min: 0, max: 24 }).map((t) => t === 0), // on adds: an F_TOB side replacement
-  })
-  .map((r) =>
-    rec({
-      action: r.action,
-      orderId: r.id < 6 ? BigInt(r.id + 1) : BIG + BigInt(r.id),
-      side: r.side,
-      price: r.undefPrice ? UNDEF_PRICE : BigInt(r.priceTicks) * 10_000_000n,
-      size: r.size,
-      flags: (r.last ? Flag.LAST : 0) | (r.tob && r.action === 'A' ? Flag.TOB : 0),
-    }),
-  );
-
 describe('engine == reference model on random event streams', () => {
-  it('every level, size, count and queue order match at every F_LAST; invariants hold after every record', () => {
+  it('every level, size, count, queue order and each order\'s queued-at ts_recv match at every F_LAST; invariants hold after every record', () => {
     fc.assert(
       // fast-check's default sizing averages ~6 records: far too short for deep
       // queues, so ask for long streams explicitly.

@@ -53,6 +53,22 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     await store.close();
   });
 
+  it('with L3 stored, every MBO record and a checkpoint row per resting order land too, once however often the file is ingested; without, none', async () => {
+    const { store, policy, file } = await setup();
+    const l3 = { depth: 10, intervalNs: 0, l3: { everyNs: 60e9, events: 1000 } };
+    const first = await ingest(file, { store, sourcePolicy: policy, snapshotPolicy: l3, batchRows: 4096 });
+    expect([first.mboEvents, first.checkpointRows]).toEqual([38_212, 31_066]);
+    expect(await store.countL3()).toEqual({ events: 38_212, checkpointRows: 31_066 });
+    await ingest(file, { store, sourcePolicy: policy, snapshotPolicy: l3, batchRows: 1000 }); // other batches, the same rows
+    expect(await store.countL3()).toEqual({ events: 38_212, checkpointRows: 31_066 });
+    await store.close();
+    const off = await setup();
+    const depthOnly = await ingest(off.file, { store: off.store, sourcePolicy: off.policy, snapshotPolicy: { depth: 10, intervalNs: 0 } });
+    expect([depthOnly.mboEvents, depthOnly.checkpointRows, depthOnly.snapshots]).toEqual([0, 0, 32_053]);
+    expect(await off.store.countL3()).toEqual({ events: 0, checkpointRows: 0 });
+    await off.store.close();
+  });
+
   it('progress is advisory: a callback that throws every time fails nothing; the last report is the final count at 100%', async () => {
     const { store, policy, file } = await setup();
     const reports: Array<{ records: number; percent: number | null }> = [];
@@ -157,7 +173,7 @@ describe('ingest: file -> books -> snapshots in the store', () => {
     const captured: Array<{ rows: number; records: number }> = [];
     await rebuild(await openDbnFile(file), {
       policy: { depth: 10, intervalNs: 0, trades: true }, capacity: 4096,
-      onCaptured: (s, _t, market) => { captured.push({ rows: s.length, records: market.counts.mbo }); },
+      onCaptured: (s, _t, _l3, market) => { captured.push({ rows: s.length, records: market.counts.mbo }); },
     });
     // The third write fails: two batches are written.
     const err = await ingest(file, { store: failingWrites(store, (n) => n === 3), sourcePolicy: policy, snapshotPolicy: { depth: 10, intervalNs: 0 }, batchRows: 4096 })

@@ -8,6 +8,8 @@ import { NANOS, topOfBook } from '../../src/store/columns.js';
 import type { DepthSnapshot } from '../../src/book/snapshot.js';
 import { BID_PX, BID_SZ, SnapshotField, type SnapshotBuffer } from '../../src/book/snapshot-buffer.js';
 import { KeyField } from '../../src/book/row-buffer.js';
+import { MboEventBuffer } from '../../src/book/event-buffer.js';
+import { CheckpointBuffer } from '../../src/book/checkpoint-buffer.js';
 import type { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { CLX5 } from '../helpers.js';
 import { propertyRuns, propertyTimeout } from '../property.js';
@@ -25,6 +27,22 @@ export function clx5Batches(): Array<[SnapshotBuffer, TradeBuffer]> {
     ]);
     market.snapshots.clear();
     market.trades.clear();
+  }
+  return out;
+}
+
+/** How the L3 tests checkpoint CLX5: every 60 s of ts_recv or 1,000 events (102 checkpoints). */
+export const CLX5_CHECKPOINTS = { everyNs: 60e9, events: 1000 };
+
+/** Every batch of CLX5's MBO events and L3 checkpoints, as the engine captures them. */
+export function clx5L3Batches(capacity = 4096): Array<[MboEventBuffer, CheckpointBuffer]> {
+  const market = new Market({ depth: 0, intervalNs: 0, l3: CLX5_CHECKPOINTS }, capacity);
+  const { batch } = decodeBuffer(readFileSync(CLX5));
+  const out: Array<[MboEventBuffer, CheckpointBuffer]> = [];
+  for (let o = batch.start; o < batch.end; ) {
+    o = market.apply(batch, o);
+    out.push([MboEventBuffer.adopt(market.events.exportEvents()), CheckpointBuffer.adopt(market.checkpoints.exportRows())]);
+    market.clearCaptured();
   }
   return out;
 }
@@ -114,6 +132,22 @@ export function storeContract(fresh: () => Promise<SnapshotStore>): void {
     for (const [s] of batches.slice(0, 3)) await store.writeSnapshots(s, symbolOf);
     await store.flush();
     expect(await store.countSnapshots()).toBe(total);
+    await store.close();
+  });
+
+  it('stores every MBO event and checkpoint row once, written as ingestion issues them; writing them again adds nothing', async () => {
+    const store = await fresh();
+    const l3 = clx5L3Batches();
+    const events = l3.reduce((n, [e]) => n + e.length, 0);
+    const checkpointRows = l3.reduce((n, [, c]) => n + c.length, 0);
+    await Promise.all(l3.flatMap(([e, c]) => [store.writeMboEvents(e, symbolOf), store.writeCheckpoints(c, symbolOf)]));
+    await store.flush();
+    expect(events).toBe(38_212);
+    expect(await store.countL3()).toEqual({ events, checkpointRows });
+    // Again, and a batch straddling stored rows and new ones, re-cut: nothing is added twice.
+    for (const [e, c] of l3.slice(0, 4)) { await store.writeMboEvents(e, symbolOf); await store.writeCheckpoints(c, symbolOf); }
+    await store.flush();
+    expect(await store.countL3()).toEqual({ events, checkpointRows });
     await store.close();
   });
 

@@ -12,12 +12,21 @@ import { decodeBuffer } from '../../src/dbn/index.js';
 import { CLX5, ROOT } from '../helpers.js';
 import { StoreError } from '../../src/store/port.js';
 import { clx5FirstBatch, storeContract } from './contract.js';
+import { l3Contract } from './l3-contract.js';
 
 /** A path in a new temporary directory (a store's file by default). */
 const tempPath = (name = 'store.duckdb') => join(mkdtempSync(join(tmpdir(), 'booktape-duck-')), name);
 
 describe('DuckDB store: the contract', () => {
   storeContract(async () => {
+    const store = new DuckDbStore(tempPath());
+    await store.init();
+    return store;
+  });
+});
+
+describe('DuckDB store: the L3 contract', () => {
+  l3Contract(async () => {
     const store = new DuckDbStore(tempPath());
     await store.init();
     return store;

@@ -5,7 +5,12 @@ import { KeyField } from '../../src/book/row-buffer.js';
 import { TradeBuffer } from '../../src/book/trade-buffer.js';
 import { encodeSnapshots, encodeTrades } from '../../src/store/questdb/ilp.js';
 import type { SymbolOf } from '../../src/store/port.js';
-import { clx5FirstBatch } from './contract.js';
+import { clx5FirstBatch, clx5L3Batches } from './contract.js';
+import { IlpRequest, symbolTags } from '../../src/store/questdb/ilp.js';
+import { appendCheckpoints, appendMboEvents } from '../../src/store/questdb/mbo.js';
+import { MboEventBuffer } from '../../src/book/event-buffer.js';
+import { CheckpointKind, type CheckpointBuffer } from '../../src/book/checkpoint-buffer.js';
+import { UNDEF_PRICE } from '../../src/dbn/index.js';
 
 /** The official client's buffer for ILP v2, as the Sender fills it. */
 const officialBuffer = () => new SenderBufferV2(new SenderOptions('http::addr=localhost:9000;protocol_version=2;max_buf_size=1073741824;'));
@@ -124,5 +129,93 @@ describe('ILP encoder', () => {
     }
     const symbolOf = (id: number) => (id === 432669 ? 'CL X5' : null);
     expect(all(chunksOf((from) => encodeTrades(t, from, 1000, symbolOf), t.length)).equals(officialTrades(t, symbolOf))).toBe(true);
+  });
+});
+
+/** MBO events through the official client's API, as mbo.ts writes them (ids and prices within 2^53: its intColumn takes numbers). */
+function officialEvents(b: MboEventBuffer, symbolOf: SymbolOf): Buffer {
+  const s = officialBuffer();
+  for (let i = 0; i < b.length; i++) {
+    const r = b.record(i);
+    s.table('mbo_events');
+    const sym = symbolOf(r.instrumentId);
+    if (sym !== null) s.symbol('symbol', sym);
+    s.symbol('action', String.fromCharCode(r.action)).symbol('side', String.fromCharCode(r.side));
+    s.timestampColumn('ts_event', r.tsEvent, 'ns');
+    s.intColumn('publisher_id', r.publisherId).intColumn('instrument_id', r.instrumentId);
+    if (r.priceRaw !== UNDEF_PRICE) s.intColumn('price', Number(r.priceRaw));
+    s.intColumn('size', r.size).intColumn('channel_id', r.channelId).intColumn('order_id', Number(BigInt.asIntN(64, r.orderId)));
+    s.intColumn('flags', r.flags).intColumn('ts_in_delta', r.tsInDelta).intColumn('sequence', r.sequence).intColumn('sub_sequence', b.subSequence[i]);
+    s.at(r.tsRecv, 'ns');
+  }
+  return Buffer.from(s.toBufferView());
+}
+
+function officialCheckpoints(b: CheckpointBuffer, symbolOf: SymbolOf): Buffer {
+  const s = officialBuffer();
+  for (let i = 0; i < b.length; i++) {
+    s.table('order_checkpoints');
+    const sym = symbolOf(b.instrumentId(i));
+    if (sym !== null) s.symbol('symbol', sym);
+    s.symbol('kind', ['book', 'order', 'tob'][b.kind(i)]).symbol('side', String.fromCharCode(b.side(i)));
+    s.intColumn('publisher_id', b.publisherId(i)).intColumn('instrument_id', b.instrumentId(i));
+    s.intColumn('sequence', b.sequence(i)).intColumn('sub_sequence', b.subSequence(i)).intColumn('rank', b.rank(i));
+    if (!Number.isNaN(b.price(i))) s.intColumn('price', b.price(i));
+    s.intColumn('size', b.size(i));
+    if (b.kind(i) === CheckpointKind.order) {
+      s.intColumn('order_id', b.orderIdHi(i) * 2 ** 32 + b.orderIdLo(i));
+      s.timestampColumn('order_ts_recv', (BigInt(b.queuedHi(i)) << 32n) | BigInt(b.queuedLo(i)), 'ns');
+    }
+    s.at(b.tsRecv(i), 'ns');
+  }
+  return Buffer.from(s.toBufferView());
+}
+
+/** Every request the store sends for a buffer of `length` rows, requests of about `bytes`. */
+function l3Chunks(length: number, bytes: number, append: (req: IlpRequest, from: number) => number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let from = 0; from < length; ) {
+    const req = new IlpRequest(bytes);
+    from += append(req, from);
+    out.push(Buffer.from(req.bytes));
+  }
+  return out;
+}
+
+describe('ILP encoder, L3 tables', () => {
+  const symbolOf = (id: number) => (id === 432669 ? 'CLX5' : null);
+  const batches = clx5L3Batches();
+
+  it('writes CLX5\'s MBO events and checkpoints byte for byte as the official client does, in requests of whole rows', () => {
+    let checkpointRows = 0;
+    for (const [events, checkpoints] of batches) {
+      const tags = symbolTags(symbolOf);
+      const e = l3Chunks(events.length, 64 << 20, (req, from) => appendMboEvents(req, events, from, Infinity, tags));
+      expect(e).toHaveLength(1);
+      expect(e[0].equals(officialEvents(events, symbolOf))).toBe(true);
+      const c = l3Chunks(checkpoints.length, 64 << 20, (req, from) => appendCheckpoints(req, checkpoints, from, Infinity, tags));
+      expect(c[0].equals(officialCheckpoints(checkpoints, symbolOf))).toBe(true);
+      checkpointRows += checkpoints.length;
+      const small = l3Chunks(events.length, 4000, (req, from) => appendMboEvents(req, events, from, Infinity, tags));
+      expect(small.length).toBeGreaterThan(10);
+      for (const chunk of small) expect(chunk.length).toBeLessThanOrEqual(4000);
+      expect(Buffer.concat(small).equals(e[0])).toBe(true);
+    }
+    expect(checkpointRows).toBeGreaterThan(10_000);
+  });
+
+  it('writes what the official client cannot take exactly: ids and prices past 2^53 and 2^63 as their signed LONG, UNDEF_PRICE as no price', () => {
+    const [events] = batches[0];
+    const b = MboEventBuffer.adopt(events.exportEvents());
+    const v = b.view;
+    v.setBigUint64(16, (1n << 63n) + 12_345n, true); // order_id of record 0
+    v.setBigInt64(24, UNDEF_PRICE, true);
+    v.setBigUint64(56 + 16, (1n << 53n) + 1n, true);
+    v.setBigInt64(56 + 24, -(1n << 60n) - 3n, true);
+    const text = l3Chunks(2, 1 << 20, (req, from) => appendMboEvents(req, b, from, 2, symbolTags(symbolOf)))[0].toString('latin1').split('\n');
+    expect(text[0]).toContain(`,order_id=${BigInt.asIntN(64, (1n << 63n) + 12_345n)}i,`);
+    expect(text[0]).not.toContain(',price=');
+    expect(text[1]).toContain(`,price=${-(1n << 60n) - 3n}i,`);
+    expect(text[1]).toContain(`,order_id=${(1n << 53n) + 1n}i,`);
   });
 });

@@ -9,7 +9,7 @@ import type { QuestDbLimits } from '../../src/store/questdb/connection.js';
 import type { StoreLog } from '../../src/store/port.js';
 import { qdbConf } from '../questdb.js';
 
-export const TABLES = ['book_snapshots', 'trades', 'ingest_runs'];
+export const TABLES = ['book_snapshots', 'trades', 'ingest_runs', 'mbo_events', 'order_checkpoints'];
 
 /** An initialised store on emptied tables. Emptied, not dropped: see the DDL test in questdb.test.ts. */
 export async function freshQuestDb(limits: Partial<QuestDbLimits> = {}, log?: StoreLog): Promise<QuestDbStore> {

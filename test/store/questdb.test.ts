@@ -21,11 +21,16 @@ import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
-import { clx5Batches, clx5FirstBatch, storeContract } from './contract.js';
+import { clx5Batches, clx5FirstBatch, clx5L3Batches, storeContract } from './contract.js';
+import { l3Contract } from './l3-contract.js';
 
 
 describe.skipIf(!qdbConf)(`QuestDB store: the contract${NO_QDB}`, () => {
   storeContract(freshQuestDb);
+});
+
+describe.skipIf(!qdbConf)(`QuestDB store: the L3 contract${NO_QDB}`, () => {
+  l3Contract(freshQuestDb);
 });
 
 describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
@@ -53,6 +58,7 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     const store = await freshQuestDb();
     const batches = clx5Batches();
     for (const [s, tr] of batches) { await store.writeSnapshots(s, (id) => (id === 432669 ? 'CLX5' : null)); await store.writeTrades(tr, (id) => (id === 432669 ? 'CLX5' : null)); }
+    for (const [e, c] of clx5L3Batches()) { await store.writeMboEvents(e, (id) => (id === 432669 ? 'CLX5' : null)); await store.writeCheckpoints(c, (id) => (id === 432669 ? 'CLX5' : null)); }
     await store.recordRun({
       runId: 'docs', source: 'CLX5_mbo.dbn', sha256: 'ab'.repeat(32), dataset: 'GLBX.MDP3', schema: 'mbo', symbols: ['CLX5'], records: 1, snapshots: 1,
       trades: 1, anomalies: {}, startedAt: new Date(Date.now() - 1000), finishedAt: new Date(), status: 'succeeded', error: null,
@@ -66,7 +72,7 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     const grafana = ['books', 'pipeline'].flatMap((d) => [...readFileSync(`${ROOT}dashboards/${d}.json`, 'utf8')
       .matchAll(/"(?:rawSql|query)": "(SELECT[^"]*)"/g)].map((m) => m[1]
       .replace(/\$__timeFilter\((\w+)\)/g, "$1 BETWEEN '2025-09-24T00:00:00Z' AND now()").replace(/\$\{__interval_ms\}/g, '1000').replace(/\$symbol/g, 'CLX5')));
-    expect(docs.length).toBeGreaterThanOrEqual(7);
+    expect(docs.length).toBeGreaterThanOrEqual(11);
     expect(readme.length).toBeGreaterThanOrEqual(1);
     expect(grafana.length).toBeGreaterThanOrEqual(8);
     for (const sql of [...docs, ...readme, ...grafana]) {

@@ -68,7 +68,7 @@ describe('stored snapshots as DBN MBP records', () => {
 
   it('the metadata reads back with the project decoder', async () => {
     const { replayMetadata } = await import('../../src/stream/dbn.js');
-    const head = replayMetadata({ symbols: ['CLX5'], instruments: await store.listInstruments(), start: 1n, end: 2n, records: 7, levels: 10 });
+    const head = replayMetadata({ symbols: ['CLX5'], instruments: await store.listInstruments(), start: 1n, end: 2n, records: 7, schema: 10 });
     const meta = parseMetadata(head, readPrelude(head));
     expect(meta).toMatchObject({ version: 3, schema: 2, limit: '7', symbols: ['CLX5'], not_found: [] });
     expect(meta.mappings[0].raw_symbol).toBe('CLX5');

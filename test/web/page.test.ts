@@ -345,6 +345,58 @@ describe.skipIf(!hasChromium)(`the book page in headless Chromium${hasChromium ?
     await page.close();
   });
 
+  it('clicking a level shows its queue (orders front first, sizes, size ahead, age) as the orders API has it, at the instant shown and while a replay runs', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(`${open.url}/?symbol=CLX5&at=2025-09-24T20:00:00Z`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true' && document.body.dataset.shownTs !== undefined);
+    const at = (await shownTs(page))!;
+    /** The queue as shown: [position, order id, size, ahead, age] per row. */
+    const shownQueue = () => page.$$eval('#queue tbody tr', (rows) => rows.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    /** The same from the API, at the instant the panel says. */
+    const apiQueue = async (side: 'bids' | 'asks', price: string, ts: string) => {
+      const book = (await (await fetch(`${open.url}/v1/books/CLX5/orders?at=${ts}&depth=10`)).json()) as Record<'bids' | 'asks', Array<{ price: string; orders: Array<{ order_id: string; size: number; size_ahead: number; position: number; ts_recv: string }> }>>;
+      const level = book[side].find((l) => l.price === price);
+      const { ageText } = await import('../../web/src/queue.js');
+      return level?.orders.map((o) => [String(o.position), o.order_id, String(o.size), String(o.size_ahead), ageText(BigInt(ts) - BigInt(o.ts_recv))]) ?? null;
+    };
+    // The best bid: 64.80 with 9 orders at 20:00.
+    await page.click('#ladder tbody tr[data-level="0"] .bid-price');
+    await page.waitForFunction((ts) => document.body.dataset.queueAt === ts, at);
+    expect(await page.$eval('#queue', (q) => [(q as HTMLElement).hidden, (q as HTMLElement).dataset.side, (q as HTMLElement).dataset.price])).toEqual([false, 'bid', '64.800000000']);
+    expect(await page.$eval('#ladder tbody tr[data-level="0"] .bid-price', (td) => td.classList.contains('picked'))).toBe(true);
+    const rows = await shownQueue();
+    expect(rows).toHaveLength(9);
+    expect(rows).toEqual(await apiQueue('bids', '64.800000000', at));
+    expect(rows[0].slice(0, 4)).toEqual(['0', '8058566404888', '1', '0']);
+    expect(rows[0][4]).toBe('8 m 17 s'); // in the queue since 19:51:42.587
+    await page.screenshot({ path: join(SHOTS, 'queue-at-2000Z.png') });
+    // An ask level deeper in the book, by its size cell.
+    await page.click('#ladder tbody tr[data-level="2"] .ask-size');
+    await page.waitForFunction(() => document.getElementById('queue')!.dataset.side === 'ask');
+    const askPrice = (await page.$eval('#queue', (q) => q.dataset.price))!;
+    await page.waitForFunction((ts) => document.body.dataset.queueAt === ts, at);
+    expect(await shownQueue()).toEqual(await apiQueue('asks', askPrice, at));
+    // While a replay runs, the queue follows the books it draws.
+    await page.click('#ladder tbody tr[data-level="0"] .bid-price');
+    await page.selectOption('#speed', '10');
+    await page.click('#play');
+    await page.waitForFunction((ts) => BigInt(document.body.dataset.queueAt ?? '0') > BigInt(ts) + 1_000_000_000n, at, { timeout: 30_000 });
+    await page.click('#play'); // pause
+    await page.waitForFunction(() => document.getElementById('replay-status')!.dataset.state === 'paused');
+    await page.waitForTimeout(500); // the last queue request lands
+    const queueAt = (await page.$eval('#queue', (q) => q.dataset.at))!;
+    expect(queueAt).toBe(await shownTs(page));
+    const price = (await page.$eval('#queue', (q) => q.dataset.price))!;
+    const expected = await apiQueue('bids', price, queueAt);
+    if (expected === null) expect(await page.textContent('#queue .queue-note')).toBe('no level at this price at this instant');
+    else expect(await shownQueue()).toEqual(expected);
+    await page.screenshot({ path: join(SHOTS, 'queue-replaying.png') });
+    await page.click('#queue .queue-close');
+    expect(await page.$eval('#queue', (q) => (q as HTMLElement).hidden)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('Bull Board: a browser without the write token is asked for it (Basic); with it as the password, any user name, the board', async () => {
     const anonymous = await browser.newContext();
     const tab = await anonymous.newPage();

@@ -1,6 +1,7 @@
 import type { Book, Level } from './model.js';
 import { midOf, shortPrice, spreadOf } from './price.js';
 import { formatInstant } from '../../src/time.js';
+import type { QueuePick } from './queue.js';
 
 /**
  * The depth ladder: bids and asks side by side, best first, a size bar per
@@ -13,8 +14,11 @@ export class Ladder {
   private readonly spread: HTMLElement;
   private readonly mid: HTMLElement;
   private readonly badge: HTMLElement;
+  /** The level whose queue is shown, marked on the ladder wherever its price is. */
+  private picked: QueuePick | null = null;
 
-  constructor(root: HTMLElement, readonly depth: number) {
+  /** `onPick` is called with the level a click lands on (either side's cells of a row). */
+  constructor(root: HTMLElement, readonly depth: number, onPick: (pick: QueuePick) => void = () => undefined) {
     root.innerHTML = `
       <div class="summary">
         <span>Book at <time class="book-ts">-</time></span>
@@ -39,6 +43,18 @@ export class Ladder {
     this.spread = root.querySelector('.spread')!;
     this.mid = root.querySelector('.mid')!;
     this.badge = root.querySelector('.badge')!;
+    body.addEventListener('click', (e) => {
+      const cell = (e.target as HTMLElement).closest('td');
+      const side = cell?.className.startsWith('bid') ? 'bid' : cell?.className.startsWith('ask') ? 'ask' : null;
+      const price = side === null ? '' : cell!.parentElement!.querySelector<HTMLElement>(`.${side}-price`)!.dataset.price ?? '';
+      if (side !== null && price !== '') onPick({ side, price });
+    });
+  }
+
+  /** Marks the level whose queue is shown (null: none). */
+  pick(p: QueuePick | null): void {
+    this.picked = p;
+    for (const tr of this.rows) for (const side of ['bid', 'ask'] as const) mark(tr, side, p);
   }
 
   render(book: Book): void {
@@ -59,8 +75,16 @@ export class Ladder {
     this.rows.forEach((tr, k) => {
       fill(tr, 'bid', book.bids[k], largest);
       fill(tr, 'ask', book.asks[k], largest);
+      mark(tr, 'bid', this.picked);
+      mark(tr, 'ask', this.picked);
     });
   }
+}
+
+/** Marks a row's side as the picked level when its price is the pick's. */
+function mark(tr: HTMLTableRowElement, side: 'bid' | 'ask', p: QueuePick | null): void {
+  const price = tr.querySelector<HTMLElement>(`.${side}-price`)!;
+  price.classList.toggle('picked', p !== null && p.side === side && price.dataset.price === p.price);
 }
 
 function fill(tr: HTMLTableRowElement, side: 'bid' | 'ask', level: Level | undefined, largest: number): void {

@@ -4,7 +4,8 @@ import { ApiError, getJson, readToken, setReadToken } from './api.js';
 import { everyFor } from './buckets.js';
 import type { BboChart, Window } from './chart.js';
 import { Ladder } from './ladder.js';
-import { bookOf, type BboJson, type Book, type BookJson, type Instrument } from './model.js';
+import { bookOf, type BboJson, type Book, type BookJson, type Instrument, type OrdersJson } from './model.js';
+import { QueuePanel, type QueuePick } from './queue.js';
 import { Replay, type ReplayStatus } from './replay.js';
 import { formatInstant, parseInstant } from '../../src/time.js';
 
@@ -40,7 +41,8 @@ const ui = {
 let instrumentsRequest: Promise<Instrument[]> = getJson<Instrument[]>('/v1/instruments');
 instrumentsRequest.catch(() => undefined); // start() reports it
 
-const ladder = new Ladder($('ladder'), DEPTH);
+const ladder = new Ladder($('ladder'), DEPTH, (pick) => pickQueue(pick));
+const queue = new QueuePanel($('queue'), () => pickQueue(null));
 /** Made once the first book is drawn, so that neither its code nor its data delays it. */
 let chart: BboChart | null = null;
 
@@ -100,6 +102,7 @@ function show(book: Book): void {
     drawPending = null;
     ladder.render(b);
     chart?.mark(b);
+    if (picked !== null) void loadQueue(BigInt(b.tsRecv));
     // For tests and the curious: what is drawn, how often, and when the first book was.
     const body = document.body.dataset;
     body.shownTs = b.tsRecv;
@@ -192,6 +195,55 @@ ui.next.addEventListener('click', async () => {
     showError(err);
   }
 });
+
+// ---- a level's queue (L3) --------------------------------------------------
+
+/** The level whose queue is shown; its orders follow the book shown (a replay's too). */
+let picked: QueuePick | null = null;
+
+function pickQueue(pick: QueuePick | null): void {
+  picked = pick;
+  ladder.pick(pick);
+  if (pick === null) queue.hide();
+  else if (shown !== null) void loadQueue(BigInt(shown.tsRecv));
+}
+
+const ordersPath = (s: Selection, at: bigint) => {
+  const q = new URLSearchParams({ depth: String(DEPTH), at: at.toString() });
+  if (s.publisherId !== undefined) q.set('publisher_id', String(s.publisherId));
+  return `/v1/books/${encodeURIComponent(s.symbol)}/orders?${q}`;
+};
+
+/**
+ * Reads the picked level's orders at `at`. As goTo does, one request at a
+ * time, the latest instant asked for sent next: a replay drawing many books a
+ * second shows the queue as often as the server answers, never a backlog.
+ */
+let queueWanted: bigint | null = null;
+let queueAsking = false;
+async function loadQueue(at: bigint): Promise<void> {
+  queueWanted = at;
+  if (queueAsking) return;
+  queueAsking = true;
+  try {
+    while (queueWanted !== null && picked !== null && selection !== null) {
+      const t: bigint = queueWanted;
+      queueWanted = null;
+      const pick = picked;
+      try {
+        const book = await getJson<OrdersJson>(ordersPath(selection, t));
+        if (picked !== pick) continue; // another level was picked meanwhile
+        const levels = pick.side === 'bid' ? book.bids : book.asks;
+        queue.render(pick, levels.find((l) => l.price === pick.price) ?? null, t);
+        document.body.dataset.queueAt = t.toString();
+      } catch (err) {
+        queue.failed(pick, err instanceof ApiError ? `${err.detail} (${err.code})` : String((err as Error)?.message ?? err));
+      }
+    }
+  } finally {
+    queueAsking = false;
+  }
+}
 
 // ---- replay ----------------------------------------------------------------
 
@@ -299,6 +351,7 @@ function select(symbol: string, publisherId: number | undefined): Selection {
 
 async function open(symbol: string, publisherId: number | undefined, at: bigint | undefined): Promise<void> {
   stopReplay();
+  pickQueue(null);
   shown = null;
   selection = select(symbol, publisherId);
   document.title = `${symbol}: booktape`;

@@ -41,6 +41,17 @@ export interface BookJson {
   asks: Level[];
 }
 
+/** GET /v1/books/{symbol}/orders: a level with its resting orders, front of the queue first. */
+export interface LevelOrders extends Level {
+  orders: Array<{ order_id: string; size: number; ts_recv: string; position: number; size_ahead: number }>;
+}
+
+export interface OrdersJson {
+  ts_recv: string;
+  bids: LevelOrders[];
+  asks: LevelOrders[];
+}
+
 /** A replay line of type "snapshot": levels as [price, size, count]. */
 export interface FrameJson {
   type: 'snapshot';

@@ -30,7 +30,7 @@ export function snapshotsRoutes(deps: StreamDeps & { guards: Guards; log: Logger
       if (q.format === 'dbn') {
         const onFailure = (err: unknown, records: number) => logFailure(log, 'dbn export failed', err, { records });
         const range = { symbols: [symbol], from: q.from, to: q.to, after: q.after, limit: q.limit, publisherId: q.publisher_id };
-        await sendDbn({ ...deps, onFailure }, res, controller, range, q.depth, { rate: 0, speed: 0 });
+        await sendDbn({ ...deps, onFailure }, res, controller, range, q.depth === 1 ? 1 : 10, { rate: 0, speed: 0 });
         return;
       }
       res.status(200).type(EXPORT_MEDIA_TYPES[q.format]);

@@ -30,7 +30,7 @@ if (endianness() !== 'LE') throw new Error('booktape\'s DuckDB writer needs a li
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** One chunk being filled, column by column, for rows [start, end) of a buffer. */
-class ChunkFiller {
+export class ChunkFiller {
   readonly chunk: DuckDBDataChunk;
   readonly n: number;
   private column = 0;
@@ -47,6 +47,16 @@ class ChunkFiller {
   /** A fixed-width column copied as is (the typed array's element type matches the column's). */
   raw(values: Typed): void {
     copy(this.next(), values);
+  }
+
+  /** As raw, with the rows `nulls` lists NULL. */
+  rawWithNulls(values: Typed, nulls: number[]): void {
+    const v = this.next();
+    copy(v, values);
+    if (nulls.length === 0) return;
+    const valid = new Validity(this.n);
+    for (const r of nulls) valid.clear(r);
+    valid.writeTo(v);
   }
 
   /** A fixed-width column of one field of rows [start, end), whose values `Column` holds as they are. */
@@ -95,10 +105,17 @@ class ChunkFiller {
    * UTF-8 bytes, as DuckDB refuses a string that is not valid UTF-8.
    */
   chars(buf: RowBuffer, field: number): void {
-    const out = new Uint32Array(this.n * 4);
+    const codes = new Uint8Array(this.n);
     const { rows, stride } = buf;
-    for (let r = 0, at = buf.at(this.start) + field; r < this.n; r++, at += stride) {
-      const c = rows[at];
+    for (let r = 0, at = buf.at(this.start) + field; r < this.n; r++, at += stride) codes[r] = rows[at];
+    this.charCodes(codes);
+  }
+
+  /** One-character VARCHARs from bytes, as chars() writes them. */
+  charCodes(codes: Uint8Array): void {
+    const out = new Uint32Array(this.n * 4);
+    for (let r = 0; r < this.n; r++) {
+      const c = codes[r];
       if (c < 0x80) {
         out[4 * r] = 1;
         out[4 * r + 1] = c;
@@ -179,7 +196,7 @@ class ChunkFiller {
 
 
 /** Writes a whole number below 2^53 as the little-endian u64 at `index`. */
-function setU64(words: Uint32Array, index: number, x: number): void {
+export function setU64(words: Uint32Array, index: number, x: number): void {
   words[2 * index] = x % TWO_32;
   words[2 * index + 1] = Math.floor(x / TWO_32);
 }

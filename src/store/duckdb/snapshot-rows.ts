@@ -30,8 +30,24 @@ const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
 const utf8 = new TextDecoder();
 const INLINE_STRING_BYTES = 12;
 
+/** A result chunk's key columns, as typed arrays: what OrderedRows sorts by. */
+export interface KeyColumns {
+  readonly length: number;
+  readonly tsRecv: BigInt64Array;
+  readonly instrumentId: Uint32Array;
+  readonly publisherId: Uint16Array;
+  readonly sequence: Uint32Array;
+  readonly subSequence: Uint16Array | Uint32Array;
+}
+
+/** A vector's first `count` values of `width` bytes, copied out, as a typed array. */
+export function vectorValues<T>(v: duckdb.Vector, width: number, count: number, as: new (b: ArrayBuffer, offset: number, length: number) => T): T {
+  const bytes = duckdb.vector_get_data(v, count * width);
+  return new as(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
+}
+
 /** One SELECT_SNAPSHOT result chunk's rows, column by column, as typed arrays. */
-export class SnapshotRows implements BlockRows {
+export class SnapshotRows implements BlockRows, KeyColumns {
   readonly length: number;
   /** What the columns hold (the chunk itself is not kept). */
   readonly bytes: number;
@@ -64,11 +80,7 @@ export class SnapshotRows implements BlockRows {
     const c = chunk.chunk;
     const n = (this.length = duckdb.data_chunk_get_size(c));
     const vector = (k: number) => duckdb.data_chunk_get_vector(c, k);
-    /** A vector's first `count` values of `width` bytes, copied out, as a typed array. */
-    const values = <T>(v: duckdb.Vector, width: number, count: number, as: new (b: ArrayBuffer, offset: number, length: number) => T): T => {
-      const bytes = duckdb.vector_get_data(v, count * width);
-      return new as(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
-    };
+    const values = vectorValues;
     this.tsRecv = values(vector(0), 8, n, BigInt64Array);
     this.tsEvent = values(vector(1), 8, n, BigInt64Array);
     this.instrumentId = values(vector(2), 4, n, Uint32Array);
@@ -200,13 +212,13 @@ function sizeAt(words: Float64Array | Uint32Array, k: number): number {
 }
 
 /** A vector's validity bits (1 = valid), or null when every row is valid. */
-function validity(v: duckdb.Vector, n: number): Uint8Array | null {
+export function validity(v: duckdb.Vector, n: number): Uint8Array | null {
   const bits = duckdb.vector_get_validity(v, Math.ceil(n / 64) * 8);
   return bits ? bits : null;
 }
 
 /** Whether row i is NULL by `validity`'s bits. */
-function isNull(valid: Uint8Array | null, i: number): boolean {
+export function isNull(valid: Uint8Array | null, i: number): boolean {
   return valid !== null && (valid[i >> 3] & (1 << (i & 7))) === 0;
 }
 
@@ -216,7 +228,7 @@ function isNull(valid: Uint8Array | null, i: number): boolean {
  * symbol: an inline string equal to the row before's, all 16 bytes, is that
  * row's string, not decoded again.
  */
-function strings(v: duckdb.Vector, n: number): (string | null)[] {
+export function strings(v: duckdb.Vector, n: number): (string | null)[] {
   const raw = duckdb.vector_get_data(v, n * 16);
   const w = new Uint32Array(raw.buffer, raw.byteOffset, n * 4);
   const valid = validity(v, n);
@@ -245,11 +257,11 @@ const PART_ROWS = 1 << 16;
  * each: a 1-client replay over HTTP went from 119–132 k to 132–160 k
  * frames/s.
  */
-export class OrderedRows {
+export class OrderedRows<P extends KeyColumns = SnapshotRows> {
   readonly length: number;
   private readonly order: number[];
 
-  constructor(private readonly parts: SnapshotRows[]) {
+  constructor(private readonly parts: P[]) {
     const order: number[] = [];
     parts.forEach((rows, k) => {
       for (let i = 0; i < rows.length; i++) order.push(k * PART_ROWS + i);
@@ -268,26 +280,31 @@ export class OrderedRows {
     });
   }
 
-  /** The k-th row in key order, as a snapshot. */
-  row(k: number): StoredSnapshot {
+  /** The columns holding the k-th row in key order. */
+  partAt(k: number): P {
+    return this.parts[(this.order[k] / PART_ROWS) | 0];
+  }
+
+  /** The k-th row's index in partAt(k). */
+  indexAt(k: number): number {
     const at = this.order[k];
-    const part = (at / PART_ROWS) | 0;
-    return this.parts[part].row(at - part * PART_ROWS);
+    return at - ((at / PART_ROWS) | 0) * PART_ROWS;
+  }
+
+  /** The k-th row in key order, as a snapshot. */
+  row(this: OrderedRows<SnapshotRows>, k: number): StoredSnapshot {
+    return this.partAt(k).row(this.indexAt(k));
   }
 
   /** The k-th row in key order as one DBN MBP record at `o` (SnapshotRows.writeMbp). */
-  writeMbp(k: number, view: DataView, o: number, levels: 1 | 10): void {
-    const at = this.order[k];
-    const part = (at / PART_ROWS) | 0;
-    this.parts[part].writeMbp(at - part * PART_ROWS, view, o, levels);
+  writeMbp(this: OrderedRows<SnapshotRows>, k: number, view: DataView, o: number, levels: 1 | 10): void {
+    this.partAt(k).writeMbp(this.indexAt(k), view, o, levels);
   }
 
   /** Whether the k-th row's key is `key` or before it. */
   atOrBefore(k: number, key: RowKey): boolean {
-    const at = this.order[k];
-    const part = (at / PART_ROWS) | 0;
-    const rows = this.parts[part];
-    const i = at - part * PART_ROWS;
+    const rows = this.partAt(k);
+    const i = this.indexAt(k);
     return compareKeys({
       tsRecv: rows.tsRecv[i], instrumentId: rows.instrumentId[i], publisherId: rows.publisherId[i],
       sequence: rows.sequence[i], subSequence: rows.subSequence[i],

@@ -12,15 +12,20 @@ import type { RowBuffer } from '../../book/row-buffer.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  StoreError, type BboBucket, type BboQuery, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  StoreError, type MboChunk, type BboBucket, type BboQuery, type BookCacheStats, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { joinBuckets, spanOf } from '../bbo.js';
 import { bookBucketsSql, tradeBucketsSql } from './bbo.js';
 import { BookBlocks } from './book-blocks.js';
 import { snapshotChunks, tradeChunks } from './chunks.js';
 import { InstantIndex } from './instant-index.js';
-import { OrderedRows, SELECT_SNAPSHOT, SnapshotRows } from './snapshot-rows.js';
-import { DDL, mergeSql, migrationSql, overlapSql } from './schema.js';
+import { OrderedRows, SELECT_SNAPSHOT, SnapshotRows, type KeyColumns } from './snapshot-rows.js';
+import { MboRows, SELECT_MBO } from './mbo-rows.js';
+import { MboEventBuffer } from '../../book/event-buffer.js';
+import { DDL, KEYED_TABLES, mergeSql, migrationSql, overlapSql, type KeyedTable } from './schema.js';
+import { checkpointChunks, mboEventChunks } from './l3-chunks.js';
+import { DuckDbL3Reads } from './orders.js';
+import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
 /** Read connections: DuckDB runs queries on its own threads, so reads need not queue behind one another. */
 const READ_CONNECTIONS = 4;
@@ -41,6 +46,18 @@ const BOOK_BLOCK_INSTANTS = 1024;
 const BATCH_ROWS = 256;
 /** About this many bytes of records per chunk from readRangeMbp. */
 const RECORD_CHUNK_BYTES = 64 * 1024;
+/** Records per chunk from readMboRange (56 bytes each). */
+const MBO_BATCH = 1024;
+
+/** What windows() reads: a table, the query of its columns, and the columns of a result chunk. */
+interface WindowSource<P extends KeyColumns> {
+  table: 'book_snapshots' | 'mbo_events';
+  select: string;
+  rows: (chunk: DuckDBDataChunk) => P;
+}
+const SNAPSHOT_WINDOWS: WindowSource<SnapshotRows> = { table: 'book_snapshots', select: SELECT_SNAPSHOT, rows: (chunk) => new SnapshotRows(chunk) };
+const MBO_WINDOWS: WindowSource<MboRows> = { table: 'mbo_events', select: SELECT_MBO, rows: (chunk) => new MboRows(chunk) };
+
 /** trades' column types, in table order. */
 const TRADE_TYPES: DuckDBType[] = [BIGINT, BIGINT, UINTEGER, USMALLINT, UINTEGER, USMALLINT, VARCHAR, VARCHAR, DOUBLE, UINTEGER];
 
@@ -65,7 +82,8 @@ export class DuckDbStore implements SnapshotStore {
   private readonly reading = new Set<Promise<void>>();
   private readonly instants = new InstantIndex((symbol) => this.loadInstants(symbol));
   private readonly books: BookBlocks;
-  private readonly latest = new Map<'book_snapshots' | 'trades', Map<number, bigint>>();
+  private readonly latest = new Map<KeyedTable, Map<number, bigint>>();
+  readonly l3 = new DuckDbL3Reads((sql, params) => this.read(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJS()));
 
   /**
    * `memoryLimit` is DuckDB's; `bookCacheBytes` bounds the blocks of rows
@@ -144,8 +162,7 @@ export class DuckDbStore implements SnapshotStore {
       const types = new Map(columns.getRowObjectsJS().map((r) => [r.name as string, r.data_type as string]));
       for (const sql of migrationSql(types)) await c.run(sql);
       // A crash between stage and merge can leave rows behind: they are re-sent on retry.
-      await c.run('DELETE FROM stage_snapshots');
-      await c.run('DELETE FROM stage_trades');
+      for (const { stage } of Object.values(KEYED_TABLES)) await c.run(`DELETE FROM ${stage}`);
     });
   }
 
@@ -157,10 +174,8 @@ export class DuckDbStore implements SnapshotStore {
    * collide and the chunks go straight into the table. Otherwise they go to
    * the staging table and an anti-join moves only the new keys on.
    */
-  private write(
-    table: 'book_snapshots' | 'trades', buf: RowBuffer, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf,
-  ) {
-    const stage = table === 'book_snapshots' ? 'stage_snapshots' : 'stage_trades';
+  private write(table: KeyedTable, buf: KeyedRows, chunks: Promise<DuckDBDataChunk[]>, symbolOf: SymbolOf) {
+    const { stage } = KEYED_TABLES[table];
     const { lo, hi, instruments } = batchRange(buf);
     return this.queuedWrite(async (c): Promise<{ added: number }> => {
       const latest = await this.latestTs(c, table);
@@ -208,7 +223,7 @@ export class DuckDbStore implements SnapshotStore {
       }
       if (table === 'book_snapshots') {
         this.books.clear();
-        this.instants.added(instantsBySymbol(buf, symbolOf, (s) => this.instants.has(s)));
+        this.instants.added(instantsBySymbol(buf as SnapshotBuffer, symbolOf, (s) => this.instants.has(s)));
       }
       return { added };
     });
@@ -220,7 +235,7 @@ export class DuckDbStore implements SnapshotStore {
    * run ahead of the table (a batch's range is counted for all its
    * instruments), never behind, so "past it" always means "no collision".
    */
-  private async latestTs(c: DuckDBConnection, table: 'book_snapshots' | 'trades'): Promise<Map<number, bigint>> {
+  private async latestTs(c: DuckDBConnection, table: KeyedTable): Promise<Map<number, bigint>> {
     let latest = this.latest.get(table);
     if (latest === undefined) {
       const r = await c.runAndReadAll(`SELECT instrument_id, max(ts_recv) AS ts FROM ${table} GROUP BY ALL`);
@@ -241,6 +256,16 @@ export class DuckDbStore implements SnapshotStore {
   async writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
     if (buf.length === 0) return { added: 0 };
     return this.write('trades', buf, built(tradeChunks(buf, TRADE_TYPES, symbolOf)), symbolOf);
+  }
+
+  async writeMboEvents(buf: MboEventBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('mbo_events', buf, built(mboEventChunks(buf, symbolOf)), symbolOf);
+  }
+
+  async writeCheckpoints(buf: CheckpointBuffer, symbolOf: SymbolOf): Promise<{ added: number }> {
+    if (buf.length === 0) return { added: 0 };
+    return this.write('order_checkpoints', buf, built(checkpointChunks(buf, symbolOf)), symbolOf);
   }
 
   async flush(): Promise<void> {
@@ -387,14 +412,45 @@ export class DuckDbStore implements SnapshotStore {
     }
   }
 
-  async countRange(q: RangeQuery): Promise<number> {
+  countRange(q: RangeQuery): Promise<number> {
+    return this.count('book_snapshots', q);
+  }
+
+  countMboRange(q: RangeQuery): Promise<number> {
+    return this.count('mbo_events', q);
+  }
+
+  /**
+   * Stored MBO records in key order, as their DBN records, in chunks of at
+   * most BATCH_ROWS * 4 (read in windows as readRange reads snapshots).
+   */
+  async *readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
+    for await (const w of this.windows(q, signal, MBO_WINDOWS)) {
+      for (let k = w.first; k < w.end && !signal?.aborted; k += MBO_BATCH) {
+        const n = Math.min(MBO_BATCH, w.end - k);
+        const events = new MboEventBuffer(n);
+        const symbols = new Array<string | null>(n);
+        for (let j = 0; j < n; j++) {
+          const part = w.rows.partAt(k + j);
+          const i = w.rows.indexAt(k + j);
+          symbols[j] = part.symbol[i];
+          part.writeRecord(i, events);
+        }
+        yield { events, symbols };
+        if (!w.landed()) await breather();
+      }
+    }
+  }
+
+  /** readRange's (or readMboRange's) row count, for `table`. */
+  private async count(table: 'book_snapshots' | 'mbo_events', q: RangeQuery): Promise<number> {
     const { where, params } = rangeWhere(q);
     const after = q.after === undefined ? '' : ` AND (ts_recv > $${params.length + 1} OR (ts_recv = $${params.length + 1}
       AND (instrument_id, publisher_id, sequence, sub_sequence) > ($${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $${params.length + 5})))`;
     const keyParams: DuckDBValue[] = q.after === undefined ? [] : [
       q.after.tsRecv, q.after.instrumentId, q.after.publisherId, q.after.sequence, q.after.subSequence,
     ];
-    const r = await this.read((c) => c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM book_snapshots WHERE ${where}${after}`, [...params, ...keyParams]));
+    const r = await this.read((c) => c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table} WHERE ${where}${after}`, [...params, ...keyParams]));
     return Number(r.getRowObjectsJS()[0].n);
   }
 
@@ -414,28 +470,30 @@ export class DuckDbStore implements SnapshotStore {
    * replay was quadratic. A single ORDER BY cursor per replay held a full
    * sort per client and ran out of memory at 50 clients.
    */
-  private async *windows(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<{ rows: OrderedRows; first: number; end: number; landed: () => boolean }> {
+  private async *windows<P extends KeyColumns = SnapshotRows>(
+    q: RangeQuery, signal?: AbortSignal, source: WindowSource<P> = SNAPSHOT_WINDOWS as unknown as WindowSource<P>,
+  ): AsyncGenerator<{ rows: OrderedRows<P>; first: number; end: number; landed: () => boolean }> {
     const pageSize = q.pageSize ?? 4096;
     const cap = 4 * pageSize;
     let remaining = q.limit ?? Infinity;
     if (signal?.aborted) return;
     const { where, params, scopeSql, scope } = rangeWhere(q);
     const extent = await this.read((c) => c.runAndReadAll(
-      `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM book_snapshots WHERE ${where}`,
+      `SELECT min(ts_recv) AS lo, max(ts_recv) AS hi, count(*)::BIGINT AS n FROM ${source.table} WHERE ${where}`,
       params,
     ));
     const { lo, hi, n } = extent.getRowObjectsJS()[0] as { lo: bigint | null; hi: bigint | null; n: bigint };
     if (lo === null || hi === null) return;
-    const window = async (start: bigint, width: bigint): Promise<OrderedRows | number> => {
+    const window = async (start: bigint, width: bigint): Promise<OrderedRows<P> | number> => {
       // A 1 ns window is read whole, however many rows it holds (a burst at
       // one instant cannot be split further), and sorted like any other.
       // Past the cap a wider window is retried narrower, so only its row
       // count matters.
       const whole = width === 1n;
       const limit = whole ? '' : ` LIMIT ${cap + 1}`;
-      const parts = await this.read((c) => readRows(c, `${SELECT_SNAPSHOT} WHERE ts_recv >= $1 AND ts_recv < $2${scopeSql}${limit}`, [
+      const parts = await this.read(async (c) => (await readChunks(c, `${source.select} WHERE ts_recv >= $1 AND ts_recv < $2${scopeSql}${limit}`, [
         start, minBig(start + width, hi + 1n), ...scope,
-      ]));
+      ])).map(source.rows));
       const count = parts.reduce((sum, rows) => sum + rows.length, 0);
       return count > cap && !whole ? count : new OrderedRows(parts);
     };
@@ -444,7 +502,7 @@ export class DuckDbStore implements SnapshotStore {
     // The window read ahead while the last one is given out; null when none
     // was (the last one looked like enough for the limit, but rows skipped
     // up to q.after do not count, so the loop may still need another).
-    let next: Promise<OrderedRows | number> | null = window(start, width);
+    let next: Promise<OrderedRows<P> | number> | null = window(start, width);
     while (start <= hi && remaining > 0 && !signal?.aborted) {
       const rows = await (next ?? window(start, width));
       next = null;
@@ -487,6 +545,14 @@ export class DuckDbStore implements SnapshotStore {
       })),
       q.limit,
     );
+  }
+
+  async countL3(): Promise<{ events: number; checkpointRows: number }> {
+    return this.read(async (c) => {
+      const r = await c.runAndReadAll('SELECT (SELECT count(*) FROM mbo_events)::BIGINT AS events, (SELECT count(*) FROM order_checkpoints)::BIGINT AS cps');
+      const [{ events, cps }] = r.getRowObjectsJS() as Array<{ events: bigint; cps: bigint }>;
+      return { events: Number(events), checkpointRows: Number(cps) };
+    });
   }
 
   async countSnapshots(): Promise<number> {
@@ -614,8 +680,16 @@ function instantsBySymbol(buf: RowBuffer, symbolOf: SymbolOf, wanted: (s: string
   return out;
 }
 
+/** What the keyed write path reads of a batch: its rows' instruments and ts_recv. */
+interface KeyedRows {
+  length: number;
+  instrumentId(i: number): number;
+  tsRecvHi(i: number): number;
+  tsRecvLo(i: number): number;
+}
+
 /** A batch's ts_recv bounds (ns) and its distinct instrument ids. */
-function batchRange(buf: RowBuffer): { lo: bigint; hi: bigint; instruments: number[] } {
+function batchRange(buf: KeyedRows): { lo: bigint; hi: bigint; instruments: number[] } {
   let loHi = Infinity, loLo = 0, hiHi = -1, hiLo = 0;
   const ids = new Set<number>();
   for (let i = 0; i < buf.length; i++) {

@@ -31,14 +31,14 @@ export function escapeName(text: string): Buffer {
   return bytesOf(text.replace(/[ ,=\n\r\\]/g, (c) => (c === '\\' ? '\\\\' : `\\${c}`)));
 }
 
-const lit = (text: string) => bytesOf(text);
+export const lit = (text: string) => bytesOf(text);
 /** `,name=` before a column (` name=` for the first one). */
-const col = (name: string, first = false) => lit(`${first ? ' ' : ','}${name}=`);
+export const col = (name: string, first = false) => lit(`${first ? ' ' : ','}${name}=`);
 const dbl = (name: string) => Buffer.concat([col(name), Buffer.from([0x3d, DOUBLE])]);
 const arr = (name: string) => Buffer.concat([col(name), Buffer.from([0x3d, ARRAY, ELEM_DOUBLE, 2])]);
 
 /** `,action=X` and `,side=X` for each byte value, escaped as a tag. */
-const tagByChar = (name: string) => CSV_CHAR.map((_, c) => Buffer.concat([lit(`,${name}=`), escapeName(String.fromCharCode(c))]));
+export const tagByChar = (name: string) => CSV_CHAR.map((_, c) => Buffer.concat([lit(`,${name}=`), escapeName(String.fromCharCode(c))]));
 
 const P = {
   snapshots: escapeName(SNAPSHOTS),
@@ -68,7 +68,7 @@ const P = {
 };
 
 /** Bytes of a row beyond its symbol and levels: the key, the scalars and the names (generously). */
-const ROW_FIXED = 512;
+export const ROW_FIXED = 512;
 
 /** An upper bound of the bytes of one snapshot row at `depth` with a symbol of `symbolBytes`. */
 export const snapshotRowBound = (depth: number, symbolBytes: number) => ROW_FIXED + 2 * symbolBytes + 2 * (16 + 3 * depth * 8);
@@ -100,7 +100,7 @@ function i32(o: Buffer, p: number, x: number): number {
 }
 
 /** An integer column's value: `123i` (negative values too). */
-function integer(o: Buffer, p: number, x: number): number {
+export function integer(o: Buffer, p: number, x: number): number {
   p = int(o, p, x);
   o[p] = 0x69; // i
   return p + 1;
@@ -151,8 +151,13 @@ function key(o: Buffer, p: number, b: RowBuffer, i: number): number {
 
 /** The designated timestamp (ts_recv in ns) and the end of the line. */
 function end(o: Buffer, p: number, b: RowBuffer, i: number): number {
+  return timestampEnd(o, p, b.tsRecvHi(i), b.tsRecvLo(i));
+}
+
+/** The designated timestamp from its u32 halves (ns) and the end of the line. */
+export function timestampEnd(o: Buffer, p: number, hi: number, lo: number): number {
   o[p++] = 0x20;
-  p = u64(o, p, b.tsRecvHi(i), b.tsRecvLo(i));
+  p = u64(o, p, hi, lo);
   o[p++] = 0x6e; // n
   o[p++] = 0x0a;
   return p;

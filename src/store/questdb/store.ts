@@ -4,7 +4,7 @@ import { breather } from '../../flow.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  SILENT_LOG, StoreError, compareKeys, type StoreLog, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
@@ -14,6 +14,14 @@ import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
+import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
+import { QuestDbL3Reads } from './orders.js';
+import { countMboRange, readMboRange } from './mbo-range.js';
+import type { MboEventBuffer } from '../../book/event-buffer.js';
+import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
+
+/** Every table this store writes: their WALs are what flush waits for. */
+const WRITTEN_TABLES = [SNAPSHOTS, TRADES, RUNS, MBO_EVENTS, ORDER_CHECKPOINTS].map((t) => `'${t}'`).join(', ');
 
 export { DEFAULT_REQUEST_BYTES, execEndpoint } from './connection.js';
 export { DDL } from './schema.js';
@@ -57,9 +65,12 @@ export class QuestDbStore implements SnapshotStore {
   /** Runs whose record failed to write, oldest first: written with the next one. */
   private unrecorded: IngestRun[] = [];
 
+  readonly l3: QuestDbL3Reads;
+
   constructor(conf: string, limits: Partial<QuestDbLimits> = {}, private readonly log: StoreLog = SILENT_LOG) {
     const l = { ...DEFAULT_LIMITS, ...limits };
     this.db = new QuestDbConnection(conf, l, log);
+    this.l3 = new QuestDbL3Reads((sql) => this.rows(sql));
     this.pg = new PgPool(pgOptions(conf, l.pgAddr, l.timeoutMs), { connections: l.readConnections, timeoutMs: l.timeoutMs, queueMs: QUEUE_WAITS * l.timeoutMs });
   }
 
@@ -82,7 +93,7 @@ export class QuestDbStore implements SnapshotStore {
     const [[build]] = await this.rows('SELECT build()');
     const problem = versionProblem(String(build));
     if (problem !== null) throw new StoreError('STORE_UNAVAILABLE', problem);
-    for (const sql of DDL) await this.db.exec(sql);
+    for (const sql of [...DDL, ...L3_DDL]) await this.db.exec(sql);
     const ttl = this.db.limits.ttlDays;
     // QuestDB drops a whole day partition once it is older than this before the table's newest row (capped at the wall clock).
     if (ttl !== undefined) for (const table of [SNAPSHOTS, TRADES]) await this.db.exec(`ALTER TABLE ${table} SET TTL ${ttl} DAYS`);
@@ -91,7 +102,7 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   private async readTableIds(): Promise<Map<string, number>> {
-    const rows = await this.rows(`SELECT table_name, id FROM tables() WHERE table_name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`);
+    const rows = await this.rows(`SELECT table_name, id FROM tables() WHERE table_name IN (${WRITTEN_TABLES})`);
     return new Map(rows.map(([name, id]) => [name as string, id as number]));
   }
 
@@ -110,6 +121,16 @@ export class QuestDbStore implements SnapshotStore {
   writeTrades(buf: TradeBuffer, symbolOf: SymbolOf): Promise<void> {
     const tags = symbolTags(symbolOf);
     return this.serially(() => this.send(buf.length, (req, from, n) => appendTrades(req, buf, from, n, tags)));
+  }
+
+  writeMboEvents(buf: MboEventBuffer, symbolOf: SymbolOf): Promise<void> {
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendMboEvents(req, buf, from, n, tags)));
+  }
+
+  writeCheckpoints(buf: CheckpointBuffer, symbolOf: SymbolOf): Promise<void> {
+    const tags = symbolTags(symbolOf);
+    return this.serially(() => this.send(buf.length, (req, from, n) => appendCheckpoints(req, buf, from, n, tags)));
   }
 
   /**
@@ -160,7 +181,7 @@ export class QuestDbStore implements SnapshotStore {
         throw new StoreError('STORE_UNAVAILABLE', `QuestDB table ${name} was dropped or recreated while this process wrote to it: rows written since may be lost; run the ingest again`);
       }
     }
-    const walTables = async () => walTablesOf(await this.db.exec(`SELECT * FROM wal_tables() WHERE name IN ('${SNAPSHOTS}', '${TRADES}', '${RUNS}')`));
+    const walTables = async () => walTablesOf(await this.db.exec(`SELECT * FROM wal_tables() WHERE name IN (${WRITTEN_TABLES})`));
     await waitForWal(walTables, this.db.base, { stallMs: this.db.limits.walStallMs, outageMs: this.db.retryTimeoutMs, log: this.log });
   }
 
@@ -340,6 +361,20 @@ export class QuestDbStore implements SnapshotStore {
       }
     }
     return n;
+  }
+
+  readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
+    return readMboRange((sql) => this.rows(sql, signal), q, signal);
+  }
+
+  countMboRange(q: RangeQuery): Promise<number> {
+    return countMboRange((sql) => this.rows(sql), q);
+  }
+
+  async countL3(): Promise<{ events: number; checkpointRows: number }> {
+    const [[events]] = await this.rows(`SELECT count() FROM ${MBO_EVENTS}`);
+    const [[checkpointRows]] = await this.rows(`SELECT count() FROM ${ORDER_CHECKPOINTS}`);
+    return { events: Number(events), checkpointRows: Number(checkpointRows) };
   }
 
   async countSnapshots(): Promise<number> {
