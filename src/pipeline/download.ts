@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { once } from 'node:events';
 import { BooktapeError } from '../errors.js';
 import { SourceError } from '../url-policy.js';
 
@@ -122,7 +121,7 @@ export async function* keptCopy(chunks: AsyncIterable<Uint8Array>, path: string)
   let complete = false;
   try {
     for await (const chunk of chunks) {
-      if (!file.write(chunk)) await Promise.race([once(file, 'drain'), once(file, 'error')]).catch(() => undefined);
+      if (!file.write(chunk)) await drainedOrFailed(file);
       if (failure) throw failed();
       yield chunk;
     }
@@ -133,4 +132,17 @@ export async function* keptCopy(chunks: AsyncIterable<Uint8Array>, path: string)
     else await rm(part, { force: true });
   }
   if (failure) throw failed();
+}
+
+/** Resolves when `file` drains or fails, leaving no listener behind (a large download waits thousands of times). */
+function drainedOrFailed(file: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      file.off('drain', done);
+      file.off('error', done);
+      resolve();
+    };
+    file.on('drain', done);
+    file.on('error', done);
+  });
 }

@@ -87,7 +87,7 @@ describe('ingest from Databento (timeseries.get_range) into DuckDB', () => {
       { source: day('2025-09-24'), status: 'succeeded' },
     ]);
     await direct.close();
-  });
+  }, 240_000);
 
   it('cost over the limit: refused before any download, naming the cost and the setting; recorded as a failed run with its quote', async () => {
     const store = await freshStore();
@@ -150,5 +150,5 @@ describe('ingest from Databento (timeseries.get_range) into DuckDB', () => {
     expect(await allRows(store)).toEqual(await allRows(clean));
     await store.close();
     await clean.close();
-  });
+  }, 240_000);
 });
