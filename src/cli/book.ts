@@ -48,7 +48,7 @@ export type OrdersFormat = 'text' | 'json' | 'csv';
 export function formatOrders(out: BookCommandOutput<BookOrdersJson>, format: OrdersFormat): string {
   if (format === 'json') return JSON.stringify(out, null, 1) + '\n';
   if (format === 'csv') return ORDERS_CSV_HEADER + '\n' + out.books.map(ordersCsv).join('');
-  const head = `${out.dataset}: ${out.books.length} book${out.books.length === 1 ? '' : 's'}${out.at === null ? ' at the end of the file' : ` at ${out.at}`}\n`;
+  const head = `${out.dataset || '(no dataset)'}: ${out.books.length} book${out.books.length === 1 ? '' : 's'}${out.at === null ? ' at the end of the file' : ` at ${out.at}`}\n`;
   return head + out.books.map(ordersText).join('');
 }
 
