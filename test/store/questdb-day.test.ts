@@ -42,6 +42,37 @@ async function serialCount(files: string[]): Promise<number> {
   return n;
 }
 
+/**
+ * Whether the server lets a test suspend a table's WAL (ALTER TABLE ...
+ * SUSPEND WAL needs QuestDB's dev mode, `dev.mode.enabled=true`): the
+ * tests that stop QuestDB's applying skip, saying so, where it does not.
+ */
+async function suspendable(): Promise<boolean> {
+  const store = await freshQuestDb();
+  try {
+    await store.exec('ALTER TABLE ingest_runs SUSPEND WAL');
+    await store.exec('ALTER TABLE ingest_runs RESUME WAL');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await store.close();
+  }
+}
+const CAN_SUSPEND = qdbConf ? await suspendable() : false;
+const NO_SUSPEND = !qdbConf ? NO_QDB : CAN_SUSPEND ? '' : ' (skipped: this QuestDB refuses ALTER TABLE ... SUSPEND WAL; it needs dev.mode.enabled=true)';
+
+/** A day's file and a late file of the same day (made when first asked for), and the rows a clean run of both stores. */
+let dayFiles: Promise<{ day: string; late: string; expected: number }> | undefined;
+function sameDay() {
+  dayFiles ??= (async () => {
+    const day = await synth('day.dbn', 400_000, 31);
+    const late = await synth('late.dbn', 300_000, 32);
+    return { day, late, expected: await serialCount([day, late]) };
+  })();
+  return dayFiles;
+}
+
 function captured() {
   const lines: Array<{ level: string; msg: string; fields: Record<string, unknown>; at: number }> = [];
   const log: StoreLog = {
@@ -59,51 +90,54 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 }
 
 describe.skipIf(!qdbConf)(`A trading day on QuestDB: files into a day that holds rows, the wait for its WAL${NO_QDB}`, () => {
-  const files = (async () => ({ day: await synth('day.dbn', 400_000, 31), late: await synth('late.dbn', 150_000, 32) }))();
-  const expected = (async () => { const f = await files; return serialCount([f.day, f.late]); })();
 
   it('a second file into a day partition that already holds rows succeeds, and every row of both files is there', async () => {
-    const { day, late } = await files;
-    // Small requests: many WAL transactions, each an out-of-order merge into the day. Reads time out
-    // after 1 s: the old wait for the WAL (3 of those) gave up while QuestDB was still merging.
+    const { day, late, expected } = await sameDay();
+    // The settings an operator runs with, but reads that time out after 1 s: the wait for the WAL
+    // this replaced (3 of those) gave up while QuestDB was still merging such a file.
     const { lines, log } = captured();
-    const store = await freshQuestDb({ timeoutMs: 1000, requestBytes: 256 << 10 }, log);
+    const store = await freshQuestDb({ timeoutMs: 1000 }, log);
     await ingest(day, { store, sourcePolicy: policy, snapshotPolicy });
     const summary = await ingest(late, { store, sourcePolicy: policy, snapshotPolicy });
     expect(summary.snapshots).toBeGreaterThan(0);
-    expect(await store.countSnapshots()).toBe(await expected);
+    expect(await store.countSnapshots()).toBe(expected);
     expect((await questdbRuns(store)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
     expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
     await store.close();
   }, 400_000);
 
-  it('a WAL backlog QuestDB applies for longer than the stall time is waited for while it moves, with its progress in the log', async () => {
-    const { day, late } = await files;
+});
+
+describe.skipIf(!CAN_SUSPEND)(`QuestDB's WAL stopped and started again under an ingest${NO_SUSPEND}`, () => {
+
+  it('a WAL backlog QuestDB takes seconds to apply is waited for while it moves, past the fixed clock the wait had before', async () => {
+    const { day, late, expected } = await sameDay();
     const { lines, log } = captured();
-    const store = await freshQuestDb({ timeoutMs: 1000, walStallMs: 4000, requestBytes: 64 << 10 }, log);
+    // Queries answer within 0.5 s: the wait this replaced gave QuestDB 3 of those, 1.5 s, to apply everything.
+    const store = await freshQuestDb({ timeoutMs: 500, walStallMs: 30_000, requestBytes: 64 << 10 }, log);
     await ingest(day, { store, sourcePolicy: policy, snapshotPolicy });
-    // The late file's rows pile up in the WAL while QuestDB applies nothing (as under a long merge), then it applies them all.
+    // The late file's rows, in many small transactions, pile up in the WAL while QuestDB applies
+    // nothing (as behind a long merge); then QuestDB merges them all into the day.
     await store.exec('ALTER TABLE book_snapshots SUSPEND WAL');
     const run = ingest(late, { store, sourcePolicy: policy, snapshotPolicy });
     await until('the ingest to wait on the suspended WAL', () => lines.some((l) => l.msg.includes('waiting for ALTER TABLE book_snapshots RESUME WAL')));
     const resumed = Date.now();
     await store.exec('ALTER TABLE book_snapshots RESUME WAL');
-    await run;
+    const summary = await run;
     const waited = Date.now() - resumed;
-    expect(await store.countSnapshots()).toBe(await expected);
-    // Longer than any fixed clock the stall time would have been, and not one line about a stall.
-    expect(waited).toBeGreaterThan(4000);
-    const progress = lines.filter((l) => l.msg === 'waiting for QuestDB to apply its WAL');
-    expect(progress.length).toBeGreaterThan(0);
-    const applied = progress.map((l) => (l.fields.tables as Array<{ table: string; applied: number }>).find((t) => t.table === 'book_snapshots')?.applied ?? Infinity);
-    expect(applied).toEqual([...applied].sort((a, b) => a - b));
+    expect(summary.snapshots).toBeGreaterThan(0);
+    expect(waited).toBeGreaterThan(1500);
+    expect(await store.countSnapshots()).toBe(expected);
+    expect((await questdbRuns(store)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
     await store.close();
   }, 400_000);
 
   it('a WAL that stops fails the ingest STORE_WAL_STALLED after the stall time, saying why and what to do; its run is recorded with every row it wrote', async () => {
-    const { late } = await files;
+    const { late } = await sameDay();
     const { lines, log } = captured();
     const store = await freshQuestDb({ walStallMs: 3000 }, log);
+    // Applied first: a suspension that meets QuestDB applying (the TRUNCATE here) is lifted by the progress it makes.
+    await store.flush();
     await store.exec('ALTER TABLE book_snapshots SUSPEND WAL');
     try {
       const t0 = Date.now();
@@ -122,7 +156,7 @@ describe.skipIf(!qdbConf)(`A trading day on QuestDB: files into a day that holds
     const [run] = await questdbRuns(store);
     const rows = await store.countSnapshots();
     expect(run).toMatchObject({ status: 'failed', snapshots: rows, error: expect.stringMatching(/^\[STORE_WAL_STALLED\]/) });
-    expect(run.records).toBe(150_000);
+    expect(run.records).toBe(300_000);
     expect(JSON.parse(run.symbols)).toHaveLength(8);
     await store.close();
   }, 400_000);
