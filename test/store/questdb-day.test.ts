@@ -15,6 +15,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import type { StoreLog } from '../../src/store/port.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import { CLI } from '../helpers.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { freshQuestDb, proxyTo } from './questdb-server.js';
@@ -162,44 +163,90 @@ describe.skipIf(!CAN_SUSPEND)(`QuestDB's WAL stopped and started again under an 
   }, 400_000);
 });
 
-describe.skipIf(!qdbConf)(`A QuestDB outage in a worker's log${NO_QDB}`, () => {
+describe.skipIf(!qdbConf)(`QuestDB outages as a worker meets them${NO_QDB}`, () => {
   const children: ChildProcess[] = [];
   afterAll(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+  /** A `booktape worker` writing to QuestDB through `conf`, its JSON log lines collected. */
+  function worker(conf: string, extra: Record<string, string> = {}) {
+    const env = {
+      BOOKTAPE_STORE: 'questdb', QDB_CLIENT_CONF: conf, REDIS_URL: 'redis://127.0.0.1:6379',
+      BOOKTAPE_QUEUE_PREFIX: `bt-qdb-day-${randomBytes(6).toString('hex')}`, BOOKTAPE_DATA_ROOTS: dir, LOG_LEVEL: 'info', ...extra,
+    };
+    const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    const queue = ingestQueue(loadConfig(env));
+    return {
+      queue,
+      config: loadConfig(env),
+      lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+      async stop() {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.on('exit', r));
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close();
+      },
+    };
+  }
+
+  it('an outage longer than retry_timeout fails the attempt saying the server refused connections (down, not slow); the retry completes, and the job and ingest_runs tell both', async () => {
+    const store = await freshQuestDb();
+    const file = await synth('retried.dbn', 400_000, 34);
+    const proxy = await proxyTo();
+    const w = worker(`${proxy.conf}retry_timeout=1000;request_timeout=1000;`, { BOOKTAPE_JOB_BACKOFF_MS: '3000' });
+    const jobs = new RedisIngestJobs(w.config);
+    try {
+      const { job } = await enqueueIngest(w.queue, { source: file });
+      await until('the run under way', async () => ((await w.queue.getJob(job.id!))?.progress as { snapshots?: number } | undefined)?.snapshots! > 20_000);
+      // QuestDB gone (killed: connections refused) for longer than retry_timeout, then back.
+      await proxy.refuse();
+      await until('the attempt to fail', async () => w.lines().some((l) => l.msg === 'ingest failed; will retry'));
+      await proxy.restore();
+      await until('the job to complete', async () => (await job.getState()) === 'completed', 240_000);
+      const failed = w.lines().find((l) => l.msg === 'ingest failed; will retry')!;
+      expect(failed).toMatchObject({ level: 40, code: 'STORE_UNAVAILABLE', err: expect.stringMatching(/refused the connection \(ECONNREFUSED\): the server is down/) });
+      expect(String(failed.err)).not.toMatch(/HTTP request timeout/);
+      const view = await jobs.read(job.id!);
+      expect(view).toMatchObject({ state: 'completed', attemptsMade: 2, attemptsStalled: 0, error: null, lastAttemptError: expect.stringMatching(/^\[STORE_UNAVAILABLE\] .*refused the connection/) });
+      await store.flush();
+      const runs = await questdbRuns(store);
+      expect(runs.map((r) => r.status)).toEqual(['failed', 'succeeded']);
+      // The failed attempt says how far it got; the retry wrote every row.
+      expect(runs[0].snapshots).toBeGreaterThan(0);
+      expect(runs[0].records).toBeGreaterThan(0);
+      expect(runs[0].snapshots).toBeLessThan(runs[1].snapshots);
+      expect(await store.countSnapshots()).toBe(runs[1].snapshots);
+    } finally {
+      await jobs.close();
+      await w.stop();
+      await proxy.close();
+      await store.close();
+    }
+  }, 400_000);
 
   it('an outage shorter than retry_timeout is logged at warn by the worker when it starts and when it ends; the job completes', async () => {
     await (await freshQuestDb()).close();
     const file = await synth('outage.dbn', 400_000, 33);
     const proxy = await proxyTo();
-    const env = {
-      BOOKTAPE_STORE: 'questdb', QDB_CLIENT_CONF: `${proxy.conf}retry_timeout=30000;request_timeout=2000;`, REDIS_URL: 'redis://127.0.0.1:6379',
-      BOOKTAPE_QUEUE_PREFIX: `bt-qdb-day-${randomBytes(6).toString('hex')}`, BOOKTAPE_DATA_ROOTS: dir, LOG_LEVEL: 'info',
-    };
-    const queue = ingestQueue(loadConfig(env));
-    const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const w = worker(`${proxy.conf}retry_timeout=30000;request_timeout=2000;`);
     try {
-      const { job } = await enqueueIngest(queue, { source: file });
-      await until('the run under way', async () => ((await queue.getJob(job.id!))?.progress as { snapshots?: number } | undefined)?.snapshots! > 20_000);
+      const { job } = await enqueueIngest(w.queue, { source: file });
+      await until('the run under way', async () => ((await w.queue.getJob(job.id!))?.progress as { snapshots?: number } | undefined)?.snapshots! > 20_000);
       // QuestDB restarting: connections dropped and refused for 3 s.
       await proxy.refuse();
       await new Promise((r) => setTimeout(r, 3000));
       await proxy.restore();
       await until('the job to complete', async () => (await job.getState()) === 'completed', 240_000);
-      const down = lines().find((l) => l.msg === 'QuestDB does not take writes; retrying');
-      const up = lines().find((l) => l.msg === 'QuestDB takes writes again');
-      expect(down).toMatchObject({ level: 40, cause: expect.stringMatching(/refused|dropped/), retry_timeout_ms: 30_000 });
+      const down = w.lines().filter((l) => l.msg === 'QuestDB does not take writes; retrying');
+      const up = w.lines().find((l) => l.msg === 'QuestDB takes writes again');
+      expect(down).toEqual([expect.objectContaining({ level: 40, cause: expect.stringMatching(/refused|dropped/), retry_timeout_ms: 30_000 })]);
       expect(up).toMatchObject({ level: 40, down_ms: expect.any(Number) });
       expect(up!.down_ms as number).toBeGreaterThanOrEqual(2000);
-      expect(lines().filter((l) => l.msg === 'QuestDB does not take writes; retrying')).toHaveLength(1);
-      expect(lines().filter((l) => (l.level as number) >= 50)).toEqual([]);
+      expect(w.lines().filter((l) => (l.level as number) >= 50)).toEqual([]);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('exit', r));
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
+      await w.stop();
       await proxy.close();
     }
   }, 400_000);
