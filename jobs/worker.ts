@@ -147,6 +147,16 @@ class ActiveRuns {
 /** The job schedulers on the scan queue: the inbox scanner's and the Databento schedule's. */
 const INBOX_SCHEDULER = 'inbox-scan';
 const DATABENTO_SCHEDULER = 'databento-schedule';
+/**
+ * How often workers look for jobs whose lock lapsed (their worker died): a
+ * job is taken over at most this long after its lock lapses, so at most
+ * BOOKTAPE_JOB_LOCK_MS + this after its worker died (docs/operations.md).
+ * Half the lock at most (BullMQ marks a job at one check and takes it at a
+ * later one), 5 s at most: a check is one small script on Redis.
+ */
+export function stallCheckMs(lockMs: number): number {
+  return Math.max(500, Math.min(Math.floor(lockMs / 2), 5_000));
+}
 
 /** How often a worker kept off jobs by its store checks it again. */
 const STORE_RECHECK_MS = 5_000;
@@ -350,7 +360,7 @@ export async function startWorker(config: Config, store: SnapshotStore, log: Log
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       lockDuration: config.jobLockMs,
-      stalledInterval: Math.max(500, Math.floor(config.jobLockMs / 2)),
+      stalledInterval: stallCheckMs(config.jobLockMs),
       // The processor enforces the attempts across failures and stalls; this only backs it up.
       maxStalledCount: config.jobAttempts,
       settings: {

@@ -13,7 +13,7 @@ import { rebuild } from '../../src/book/rebuild.js';
 import { openDbnFile } from '../../src/dbn/index.js';
 import { StoreError } from '../../src/store/port.js';
 import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnection } from '../../jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../jobs/worker.js';
+import { stallCheckMs, startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import type { IngestSummaryJson } from '../../src/pipeline/summary-json.js';
 import { CLI, CLX5 } from '../helpers.js';
@@ -215,10 +215,14 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     let expected = 0;
     await rebuild(await openDbnFile(big), { policy: { depth: 10, intervalNs: 0 }, onCaptured: (s) => { expected += s.length; } });
 
-    const startChild = (): ChildProcess => {
-      const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    /** A worker process, and when it logged that it is ready (it takes jobs from then on). */
+    const startChild = (): ChildProcess & { ready: Promise<number> } => {
+      const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
       cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
-      return child;
+      const ready = new Promise<number>((resolve) => {
+        child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('"msg":"worker ready"')) resolve(Date.now()); });
+      });
+      return Object.assign(child, { ready });
     };
     const first = startChild();
     const { job } = await enqueueIngest(queue, { source: big });
@@ -228,9 +232,17 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
     });
     first.kill('SIGKILL');
     await new Promise((r) => first.on('exit', r));
+    const killedAt = Date.now();
     expect(await job.getState()).toBe('active'); // its lock will lapse
 
     const second = startChild();
+    await waitFor('the second worker to take the job over', async () => {
+      const p = (await queue.getJob(job.id!))?.progress as { runId?: string } | undefined;
+      return p?.runId !== undefined && p.runId !== killed.runId;
+    });
+    // Taken over within the lock and one stall check of the kill (docs/operations.md), or of the
+    // second worker's start when that came later (DuckDB's file takes one process at a time).
+    expect(Date.now() - Math.max(killedAt, await second.ready)).toBeLessThan(config.jobLockMs + stallCheckMs(config.jobLockMs) + 1000);
     await waitFor('the job to complete on the second worker', async () => (await job.getState()) === 'completed', 120_000);
     second.kill('SIGTERM');
     const code = await new Promise((r) => second.on('exit', r));
