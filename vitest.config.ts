@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { propertyTimeout } from './test/property.js';
 
@@ -16,8 +16,14 @@ import { propertyTimeout } from './test/property.js';
  * external server (QuestDB) run afterwards, one at a time.
  */
 const SERIAL = ['test/web/page.test.ts', 'test/store/questdb*.test.ts'];
-/** Files at once: BOOKTAPE_TEST_WORKERS, else one more than the cores, at most 6. */
-const WORKERS = Number(process.env.BOOKTAPE_TEST_WORKERS) || Math.min(6, availableParallelism() + 1);
+/**
+ * Files at once: BOOKTAPE_TEST_WORKERS, else one more than the cores (at
+ * most 6) on a machine with cores to spare. On one already busier than its
+ * cores (a 1-minute load above their number), one: more files there only
+ * stretch the waits that tests bound in time, and the run fails, not speeds up.
+ */
+const cores = availableParallelism();
+const WORKERS = Number(process.env.BOOKTAPE_TEST_WORKERS) || (loadavg()[0] > cores ? 1 : Math.min(6, cores + 1));
 
 export default defineConfig({
   test: {

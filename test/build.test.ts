@@ -48,7 +48,7 @@ describe('building once (scripts/build-once.mjs)', () => {
     rmSync(join(p.dir, 'dist', 'web', 'index.html'));
     expect(await p.run()).toContain('building (dist/web/index.html is missing)');
     expect(p.builds()).toBe(3);
-  });
+  }, 120_000); // five npm and node starts
 
   it('npm ci builds (prepare), and the demo and the test setup build only through it; the build stamps its end', () => {
     expect(pkg.scripts.prepare).toBe('npm run build');

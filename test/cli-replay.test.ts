@@ -50,6 +50,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+// Each case starts several CLI processes (about a second each at rest, much more on a loaded machine).
+const SPAWNS_MS = 120_000;
+
 describe('booktape replay', () => {
   const window = ['--symbols', 'CLX5', '--from', '2025-09-24T20:00:00Z', '--to', '2025-09-24T20:00:10Z'];
   const windowQuery = 'symbols=CLX5&from=2025-09-24T20:00:00Z&to=2025-09-24T20:00:10Z';
@@ -63,7 +66,7 @@ describe('booktape replay', () => {
       expect([r.code, r.stderr], transport.join(' ')).toEqual([0, `booktape: replay ended: ${frames} frames\n`]);
       expect(r.stdout.equals(want), transport.join(' ')).toBe(true);
     }
-  });
+  }, SPAWNS_MS);
 
   it('--format dbn over HTTP and TCP: the server\'s DBN stream, byte for byte, all the records its metadata announces', async () => {
     const want = await direct(`${windowQuery}&format=dbn&depth=1`);
@@ -76,7 +79,7 @@ describe('booktape replay', () => {
       expect(r.stderr).toBe(`booktape: replay ended: ${dbn.metadata.limit} records\n`);
       await dbn.close();
     }
-  });
+  }, SPAWNS_MS);
 
   it('takes the replay API\'s filters: --after, --depth, --publisher-id, --speed', async () => {
     type Frame = { ts_recv: string; instrument_id: number; publisher_id: number; sequence: number; sub_sequence: number; bids: unknown[]; asks: unknown[] };
@@ -91,7 +94,7 @@ describe('booktape replay', () => {
     const sped = await replay([...tcp(), ...window, '--speed', '100']);
     expect(lines(sped.stdout)[0]).toMatchObject({ type: 'header', speed: 100, frames: all.length - 2, seconds: expect.any(Number) });
     expect(sped.stderr).toMatch(/^booktape: replaying \d+ frames at 100x recorded time: under a second\n/);
-  });
+  }, SPAWNS_MS);
 
   it('--rate paces it, and it says first how many frames and how long', async () => {
     // 41 frames at 20 a second: the last is due 2 s after the first.
@@ -104,7 +107,7 @@ describe('booktape replay', () => {
       expect(lines(r.stdout)[0]).toMatchObject({ rate: 20, frames: 41, seconds: 2 });
       expect(r.ms).toBeGreaterThan(2_000);
     }
-  });
+  }, SPAWNS_MS);
 
   it('a server that does not answer is SERVER_UNAVAILABLE, exit 2, on either transport', async () => {
     const port = await closedPort();
@@ -115,7 +118,7 @@ describe('booktape replay', () => {
       expect(r.stderr).toMatch(/^booktape: error \[SERVER_UNAVAILABLE\]: no booktape server answered at .*ECONNREFUSED.*start one/);
       expect(r.stderr.split('\n')).toHaveLength(2);
     }
-  });
+  }, SPAWNS_MS);
 
   it('what the server refuses is its code, one line, exit 2: an unknown symbol, no token, a bad window', async () => {
     for (const transport of [http(), tcp()]) {
@@ -128,7 +131,7 @@ describe('booktape replay', () => {
       const withToken = await replay([...transport, '--token', READ_TOKEN, ...window], { BOOKTAPE_READ_TOKEN: '' });
       expect(withToken.code, withToken.stderr).toBe(0);
     }
-  });
+  }, SPAWNS_MS);
 
   it('bad options are usage errors before any connection, named as the option', async () => {
     const cases: Array<[string[], RegExp]> = [
@@ -145,7 +148,7 @@ describe('booktape replay', () => {
       expect(r.stderr, args.join(' ')).toMatch(/^booktape: error \[USAGE\]: /);
       expect(r.stderr).toMatch(message);
     }
-  });
+  }, SPAWNS_MS);
 
   it('a stream cut short (the server stopped under it) is REPLAY_CUT, exit 2, after the frames that came: NDJSON and DBN', async () => {
     const victim = await serve({ 'clx5.dbn': CLX5 });

@@ -64,7 +64,7 @@ describe('booktape CLI', () => {
     // Workers on another machine: only the path is judged, and then Redis is asked (here, in vain).
     const split = await cliWith({ ...env, BOOKTAPE_SOURCE_CHECK: 'path' }, 'enqueue', join(dir, 'nope.dbn'));
     expect([split.code, split.stderr]).toEqual([2, expect.stringMatching(/^booktape: error \[JOBS_UNAVAILABLE\]/)]);
-  });
+  }, 120_000); // three CLI starts, each loading the services
 
   it('meta prints the metadata as JSON, its enums by Databento\'s names', async () => {
     const { stdout, code } = await cli('meta', `${FIXTURES}test_data.mbo.v1.dbn.zst`);

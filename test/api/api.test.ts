@@ -301,8 +301,11 @@ describe('HTTP API on the DuckDB store', () => {
     let job: { state: string; error: string | null; progress: unknown } = { state: '', error: null, progress: null };
     const seen: unknown[] = [];
     for (let i = 0; i < 100 && job.state !== 'failed'; i++) {
-      job = await (await fetch(`${base}/v1/jobs/${job_id}`)).json();
-      seen.push(job.progress);
+      const res = await fetch(`${base}/v1/jobs/${job_id}`);
+      if (res.status !== 503) { // 503: Redis slower than the route's 1 s bound on a loaded machine
+        job = await res.json();
+        seen.push(job.progress);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(job.state).toBe('failed');
@@ -322,9 +325,11 @@ describe('HTTP API on the DuckDB store', () => {
     const { job_id } = await ok.json();
     let job: { state: string; progress: unknown; summary: { records: number } | null } = { state: '', progress: null, summary: null };
     for (let i = 0; i < 600 && job.state !== 'completed' && job.state !== 'failed'; i++) {
-      job = await (await fetch(`${base}/v1/jobs/${job_id}`)).json();
-      expect(typeof job.progress, JSON.stringify(job)).toBe('object');
       await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${base}/v1/jobs/${job_id}`);
+      if (res.status === 503) continue; // Redis slower than the route's 1 s bound on a loaded machine: ask again
+      job = await res.json();
+      expect(typeof job.progress, JSON.stringify(job)).toBe('object');
     }
     expect(job.state).toBe('completed');
     expect(job.progress).toEqual({ records: 38_212, bytes: statSync(CLX5).size, total_bytes: statSync(CLX5).size, percent: 100 });
