@@ -183,8 +183,11 @@ for (const store of STORES) {
         const db = await DuckDBInstance.create(env.BOOKTAPE_DUCKDB_PATH);
         const c = await db.connect();
         const runs = (await c.runAndReadAll("SELECT status, error FROM ingest_runs WHERE error LIKE '[JOB_STALLED]%'")).getRowObjectsJS();
+        // Each killed run recorded by the one after it, the last by the run that failed the job.
+        const abandoned = (await c.runAndReadAll("SELECT count(*)::INTEGER AS n FROM ingest_runs WHERE status = 'abandoned' AND error LIKE '[WORKER_LOST]%'")).getRowObjectsJS();
         c.closeSync();
         expect(runs).toEqual([{ status: 'failed', error: expect.stringContaining('stopped by a worker that died') }]);
+        expect(abandoned).toEqual([{ n: 3 }]);
       }
     }, 400_000);
 

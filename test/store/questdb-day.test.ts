@@ -197,6 +197,7 @@ describe.skipIf(!qdbConf)(`QuestDB outages as a worker meets them${NO_QDB}`, () 
     const proxy = await proxyTo();
     const w = worker(`${proxy.conf}retry_timeout=1000;request_timeout=1000;`, { BOOKTAPE_JOB_BACKOFF_MS: '3000' });
     const jobs = new RedisIngestJobs(w.config);
+    await jobs.queue.waitUntilReady();
     try {
       const { job } = await enqueueIngest(w.queue, { source: file });
       await until('the run under way', async () => ((await w.queue.getJob(job.id!))?.progress as { snapshots?: number } | undefined)?.snapshots! > 20_000);

@@ -21,6 +21,8 @@ import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
+import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
+import { questdbRuns } from './runs.js';
 import { clx5Batches, clx5FirstBatch, clx5L3Batches, storeContract } from './contract.js';
 import { l3Contract } from './l3-contract.js';
 
@@ -252,7 +254,7 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
     expect(await landed()).toEqual(await serial(files));
   }, 300_000);
 
-  it('a worker killed (SIGKILL) mid-file: its job moves to another worker, and the rows are those of a clean run', async () => {
+  it('a worker killed (SIGKILL) mid-file: its job moves to another worker, the rows are those of a clean run, and the killed run is recorded and counted', async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     const store = await freshQuestDb();
     await store.close();
@@ -262,9 +264,10 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
     queues.push(queue);
     const first = worker();
     const { job } = await enqueueIngest(queue, { source: big });
+    let killed: { records?: number; runId?: string } | undefined;
     for (const until = Date.now() + 120_000; ;) {
-      const p = (await queue.getJob(job.id!))?.progress as { records?: number } | undefined;
-      if ((p?.records ?? 0) > 100_000) break;
+      killed = (await queue.getJob(job.id!))?.progress as typeof killed;
+      if ((killed?.records ?? 0) > 100_000) break;
       if (Date.now() > until) throw new Error('no progress from the first worker');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -273,6 +276,17 @@ describe.skipIf(!qdbConf)(`QuestDB scale-out: workers on one queue and one Quest
     worker();
     await done(job, 240_000);
     expect(await landed()).toEqual(await serial([big]));
+    // Two runs, each in ingest_runs: the killed one recorded by the run that took its job over.
+    const jobs = new RedisIngestJobs(config);
+    await jobs.queue.waitUntilReady();
+    expect(await jobs.read(job.id!)).toMatchObject({ state: 'completed', attemptsMade: 2, attemptsStalled: 1, error: null });
+    await jobs.close();
+    const reader = new QuestDbStore(qdbConf!);
+    const runs = await questdbRuns(reader);
+    await reader.close();
+    expect(runs.map((r) => [r.run_id === killed!.runId, r.status])).toEqual([[true, 'abandoned'], [false, 'succeeded']]);
+    expect(runs[0].records).toBeGreaterThanOrEqual(killed!.records!);
+    expect(runs[0].error).toMatch(/^\[WORKER_LOST\] /);
   }, 400_000);
 });
 
@@ -282,7 +296,9 @@ describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)$
   it('a write rides out a 3 s restart (connections dropped and refused) within retry_timeout', async () => {
     await (await freshQuestDb()).close();
     const proxy = await proxyTo(execEndpoint(qdbConf!).base);
-    const store = new QuestDbStore(`${proxy.conf}retry_timeout=15000;request_timeout=2000;`);
+    const logged: Array<[string, string, Record<string, unknown>]> = [];
+    const log = { info: () => undefined, warn: (fields: Record<string, unknown>, msg: string) => logged.push(['warn', msg, fields]) };
+    const store = new QuestDbStore(`${proxy.conf}retry_timeout=15000;request_timeout=2000;`, {}, log);
     await store.init();
     await proxy.refuse();
     const b = clx5FirstBatch();
@@ -292,6 +308,11 @@ describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)$
     await written;
     await store.flush();
     expect(await store.countSnapshots()).toBe(b.length);
+    // Ridden out, and in the log: when writes stopped landing and why, and when they landed again.
+    expect(logged[0]).toEqual(['warn', 'QuestDB does not take writes; retrying', expect.objectContaining({ cause: expect.stringMatching(/refused|dropped/) })]);
+    expect(logged.filter(([, msg]) => msg === 'QuestDB does not take writes; retrying')).toHaveLength(1);
+    expect(logged.at(-1)).toEqual(['warn', 'QuestDB takes writes again', expect.objectContaining({ cause: 'refused', down_ms: expect.any(Number) })]);
+    expect(logged.at(-1)![2].down_ms).toBeGreaterThanOrEqual(2500);
     await store.close();
     await proxy.close();
   }, 60_000);
@@ -307,7 +328,10 @@ describe.skipIf(!qdbConf)(`QuestDB outages (through a proxy to the real server)$
       snapshotPolicy: { depth: 10, intervalNs: 0 },
     };
     const t0 = performance.now();
-    await expect(ingest(`${ROOT}data/CLX5_mbo.dbn`, opts)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // Stopped, not gone: it takes connections and answers nothing, and the error says so.
+    await expect(ingest(`${ROOT}data/CLX5_mbo.dbn`, opts)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/did not answer within 500 ms \(UND_ERR_HEADERS_TIMEOUT\): the server is up but overloaded, stopped or hung/),
+    });
     expect(performance.now() - t0).toBeLessThan(20_000);
     await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await proxy.restore();

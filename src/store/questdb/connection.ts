@@ -141,12 +141,24 @@ export function outageOf(err: unknown, waitedMs: number): Outage | null {
  * out still shows in the log.
  */
 class WriteOutage {
-  private since: number | null = null;
+  /** When writes stopped landing; null while they land. */
+  since: number | null = null;
+  /** The last failed attempt's outage, and when it ended. */
+  last: Outage | null = null;
+  lastAt = 0;
   private cause: Outage['cause'] | null = null;
 
   constructor(private readonly log: StoreLog, private readonly base: string, private readonly retryMs: number) {}
 
+  /** The outage a write should fail with at once: past retry_timeout, with an attempt failed just now (the writes queued behind it). */
+  spent(): Outage | null {
+    const now = Date.now();
+    return this.since !== null && now - this.since > this.retryMs && now - this.lastAt < LAST_PAUSE_MS ? this.last : null;
+  }
+
   down(o: Outage): void {
+    this.last = o;
+    this.lastAt = Date.now();
     if (this.cause === o.cause) return;
     const first = this.since === null;
     this.since ??= Date.now();
@@ -162,6 +174,7 @@ class WriteOutage {
     this.log.warn({ questdb: this.base, cause: this.cause, down_ms: Date.now() - this.since }, 'QuestDB takes writes again');
     this.since = null;
     this.cause = null;
+    this.last = null;
   }
 }
 
@@ -222,14 +235,17 @@ export class QuestDbConnection {
    * request_timeout, a 5xx) is retried with a backoff for retry_timeout
    * (DEDUP makes a request sent twice harmless), and logged once when it
    * starts and once when writes land again. Past retry_timeout the write
-   * fails STORE_UNAVAILABLE saying which it was. A 4xx is QuestDB refusing
-   * the rows: STORE_WRITE_FAILED at once.
+   * fails STORE_UNAVAILABLE saying which it was. retry_timeout counts from
+   * the outage's start: a write queued behind one that failed fails with
+   * it, and a later one tries once. A 4xx is QuestDB refusing the rows:
+   * STORE_WRITE_FAILED at once.
    */
   async write(bytes: Buffer): Promise<void> {
     const retryMs = this.retryTimeoutMs;
-    const started = Date.now();
+    const started = this.outage.since ?? Date.now();
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LAST_PAUSE_MS)) {
-      const outage = await this.post(bytes);
+      const spent = this.outage.spent();
+      const outage = spent ?? await this.post(bytes);
       if (outage === null) {
         this.outage.up();
         return;
@@ -322,7 +338,7 @@ export class QuestDbConnection {
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      if (deadline.aborted) throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} did not answer within ${this.limits.timeoutMs} ms`);
+      if (deadline.aborted) throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} did not answer within ${this.limits.timeoutMs} ms: the server is up but overloaded, stopped or hung`);
       if (signal?.aborted) throw new StoreError('STORE_UNAVAILABLE', 'the read was cancelled');
       const outage = outageOf(err, this.limits.timeoutMs);
       throw new StoreError('STORE_UNAVAILABLE', `QuestDB at ${this.base} ${outage?.detail ?? `did not answer: ${(err as Error).message}`}`);

@@ -173,6 +173,9 @@ export class QuestDbStore implements SnapshotStore {
    */
   async flush(): Promise<void> {
     await this.writing;
+    // The wait rides out a QuestDB restart; the check after it then meets a server that answers.
+    const walTables = async () => walTablesOf(await this.db.exec(`SELECT * FROM wal_tables() WHERE name IN (${WRITTEN_TABLES})`));
+    await waitForWal(walTables, this.db.base, { stallMs: this.db.limits.walStallMs, outageMs: this.db.retryTimeoutMs, log: this.log });
     const ids = await this.readTableIds();
     for (const [name, id] of this.tableIds) {
       if (ids.get(name) !== id) {
@@ -181,8 +184,6 @@ export class QuestDbStore implements SnapshotStore {
         throw new StoreError('STORE_UNAVAILABLE', `QuestDB table ${name} was dropped or recreated while this process wrote to it: rows written since may be lost; run the ingest again`);
       }
     }
-    const walTables = async () => walTablesOf(await this.db.exec(`SELECT * FROM wal_tables() WHERE name IN (${WRITTEN_TABLES})`));
-    await waitForWal(walTables, this.db.base, { stallMs: this.db.limits.walStallMs, outageMs: this.db.retryTimeoutMs, log: this.log });
   }
 
   /**
