@@ -77,6 +77,7 @@ export class PgPool {
           const k = queue.indexOf(waiter);
           if (k >= 0) queue.splice(k, 1);
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           reject(err);
         };
         const onAbort = () => leave(new StoreError('STORE_UNAVAILABLE', 'the read was cancelled'));
