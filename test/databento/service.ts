@@ -62,7 +62,8 @@ export function archiveOf(path: string, shiftDays: number[] = [0]): Archive {
 /** An answer scripted ahead of the service's own: an error status, or the real body cut off after some bytes. */
 export type Scripted =
   | { status: number; body?: unknown; text?: string; headers?: Record<string, string> }
-  | { cutAfterBytes: number }
+  /** The real body, the socket destroyed after some bytes; with `cutWhen`, not before it resolves (so the client has used what it got). */
+  | { cutAfterBytes: number; cutWhen?: () => Promise<void> }
   /** No answer at all: the connection stays open and silent. */
   | { hang: true };
 
@@ -227,6 +228,7 @@ export async function startFakeDatabento(opts: { key: string; archive: Archive }
         const cut = scripted !== undefined && 'cutAfterBytes' in scripted ? scripted.cutAfterBytes : Infinity;
         for (let o = 0; o < body.length; o += 16 * 1024) {
           if (o >= cut) {
+            if (scripted !== undefined && 'cutWhen' in scripted) await scripted.cutWhen?.();
             res.socket?.destroy();
             return;
           }
