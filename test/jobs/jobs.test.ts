@@ -267,7 +267,8 @@ describe('ingest jobs on a real Redis (BullMQ)', () => {
   }, 180_000);
 
   it('booktape worker serves its ingest metrics and readiness on BOOKTAPE_METRICS_PORT: jobs by outcome, records, rows, durations', async () => {
-    const { env, dir, file, queue } = setup({ BOOKTAPE_METRICS_PORT: '0', LOG_LEVEL: 'info' });
+    // The default lock: the suite's 2 s one can lapse on a loaded machine, and a job run twice counts twice.
+    const { env, dir, file, queue } = setup({ BOOKTAPE_METRICS_PORT: '0', LOG_LEVEL: 'info', BOOKTAPE_JOB_LOCK_MS: '30000' });
     const child = spawn('node', [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     cleanups.push(async () => { if (child.exitCode === null) child.kill('SIGKILL'); });
     // The port (0 = any free one) is in the 'worker ready' log line.
