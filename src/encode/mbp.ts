@@ -3,7 +3,8 @@ import { BooktapeError } from '../errors.js';
 import { ByteChunks, bytesOf, comma, CSV_CHAR, field, FLUSH_BYTES, int, int64, JSON_CHAR, put } from './bytes.js';
 import { ASK_PX, BID_PX, type SnapshotBuffer } from '../book/snapshot-buffer.js';
 import { HeaderOffset } from '../dbn/layout.js';
-import { setI64 } from '../dbn/encode.js';
+import { setI64, setMbpU32, setUndefPrice } from '../dbn/encode.js';
+import type { DepthSnapshot } from '../book/snapshot.js';
 
 /**
  * Depth snapshots in Databento's MBP shapes: JSON lines (flattened header,
@@ -260,4 +261,54 @@ function price(o: Buffer, p: number, nanos: number, json: boolean): number {
   p = int(o, p, nanos);
   if (json) o[p++] = 0x22;
   return p;
+}
+
+/** DBN's MBP schemas: MBP-1 and MBP-10. */
+export type MbpLevels = 1 | 10;
+
+/**
+ * Writes `s` as one MBP record (80 or 368 bytes) at `o`. Missing levels are
+ * UNDEF_PRICE with zero size and count; `depth` is the level of the trigger's
+ * price on its side among the first `levels`, 0 when it is not there (as
+ * book/mbp.ts computes it from the engine's rows).
+ */
+export function writeMbpSnapshot(view: DataView, o: number, s: DepthSnapshot, levels: MbpLevels): void {
+  view.setUint8(o, mbpRecordLength(levels) / 4);
+  view.setUint8(o + HeaderOffset.rtype, levels === 10 ? RType.MBP_10 : RType.MBP_1);
+  view.setUint16(o + HeaderOffset.publisherId, s.publisherId, true);
+  view.setUint32(o + HeaderOffset.instrumentId, s.instrumentId, true);
+  view.setBigUint64(o + HeaderOffset.tsEvent, s.tsEvent, true);
+  if (s.price === null) setUndefPrice(view, o + 16);
+  else setI64(view, o + 16, s.price);
+  view.setUint32(o + 24, s.size, true);
+  view.setUint8(o + 28, s.action.charCodeAt(0));
+  view.setUint8(o + 29, s.side.charCodeAt(0));
+  view.setUint8(o + 30, s.flags);
+  const side = s.side === 'B' ? s.bids : s.side === 'A' ? s.asks : null;
+  let change = 0;
+  if (side !== null && s.price !== null) {
+    for (let k = 0, n = Math.min(levels, side.length / 3); k < n; k++) {
+      if (side[3 * k] === s.price) {
+        change = k;
+        break;
+      }
+    }
+  }
+  view.setUint8(o + 31, change);
+  view.setBigUint64(o + 32, s.tsRecv, true);
+  view.setInt32(o + 40, s.tsInDelta, true);
+  view.setUint32(o + 44, s.sequence, true);
+  for (let k = 0; k < levels; k++) {
+    const l = o + 48 + k * 32;
+    const hasBid = 3 * k < s.bids.length;
+    const hasAsk = 3 * k < s.asks.length;
+    if (hasBid) setI64(view, l, s.bids[3 * k]);
+    else setUndefPrice(view, l);
+    if (hasAsk) setI64(view, l + 8, s.asks[3 * k]);
+    else setUndefPrice(view, l + 8);
+    setMbpU32(view, l + 16, hasBid ? s.bids[3 * k + 1] : 0);
+    setMbpU32(view, l + 20, hasAsk ? s.asks[3 * k + 1] : 0);
+    setMbpU32(view, l + 24, hasBid ? s.bids[3 * k + 2] : 0);
+    setMbpU32(view, l + 28, hasAsk ? s.asks[3 * k + 2] : 0);
+  }
 }

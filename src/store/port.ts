@@ -226,7 +226,7 @@ export interface SnapshotStore {
   /**
    * readRange's rows as DBN MBP-1 or MBP-10 records, in
    * chunks of whole records, written straight from the store's columns: the
-   * same bytes as stream/dbn.ts's writeMbpSnapshot of each row. Optional:
+   * same bytes as encode/mbp.ts's writeMbpSnapshot of each row. Optional:
    * without it the rows are read as objects and encoded.
    */
   readRangeMbp?(q: RangeQuery, levels: 1 | 10, signal?: AbortSignal): AsyncGenerator<Uint8Array>;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
+import type { SnapshotStore } from '../../src/store/port.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { snapshotPolicy } from '../../src/pipeline/options.js';
 import { startServices, type RunningServices } from '../../src/cli/services.js';
@@ -36,7 +37,7 @@ export function variantOfClx5(v: { symbol: string; instrumentId: number; publish
 
 export interface Served {
   server: RunningServices;
-  store: DuckDbStore;
+  store: SnapshotStore;
   base: string;
   dir: string;
   /** What the server logged at warn level and above, one JSON line each. */
@@ -50,13 +51,18 @@ export interface Served {
  * its own on the shared Redis.
  */
 export async function serve(files: Record<string, Buffer | string>, env: Record<string, string> = {}): Promise<Served> {
+  return serveOn((dir) => new DuckDbStore(join(dir, 'store.duckdb')), files, env);
+}
+
+/** As serve(), on the store `open` makes (given the server's own directory); the server closes it. */
+export async function serveOn(open: (dir: string) => SnapshotStore, files: Record<string, Buffer | string>, env: Record<string, string> = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'booktape-served-'));
   const config = loadConfig({
     PORT: '0', BOOKTAPE_TCP_PORT: '0', BOOKTAPE_DUCKDB_PATH: join(dir, 'store.duckdb'), BOOKTAPE_DATA_ROOTS: dir,
     BOOKTAPE_QUEUE_PREFIX: `bt-served-${randomBytes(6).toString('hex')}`, BOOKTAPE_WRITE_TOKEN: WRITE_TOKEN,
     BOOKTAPE_READ_TOKEN: READ_TOKEN, LOG_LEVEL: 'silent', ...env,
   });
-  const store = new DuckDbStore(config.duckdbPath);
+  const store = open(dir);
   await store.init();
   for (const [name, content] of Object.entries(files)) {
     const path = join(dir, name);

@@ -130,7 +130,7 @@ export class SnapshotRows implements BlockRows, KeyColumns {
 
   /**
    * Writes row i as one DBN MBP record (80 or 368 bytes) at `o`, from the
-   * columns: the bytes stream/dbn.ts's writeMbpSnapshot writes for row(i).
+   * columns: the bytes encode/mbp.ts's writeMbpSnapshot writes for row(i).
    */
   writeMbp(i: number, view: DataView, o: number, levels: 1 | 10): void {
     view.setUint8(o, (48 + 32 * levels) / 4);

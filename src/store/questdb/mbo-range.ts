@@ -3,16 +3,19 @@
  * are forward scans of the designated timestamp, as the store reads
  * snapshot ranges (a page never splits an instant: the rows of its last
  * instant start the next page, unless the page is one instant, read whole),
- * over whatever runs a query.
+ * their rows over the PostgreSQL wire; the count over whatever runs a query.
  */
-import { compareKeys, type MboChunk, type RangeQuery, type RowKey } from '../port.js';
+import { compareKeys, type MboChunk, type RangeQuery } from '../port.js';
 import { MboEventBuffer, type MboEventFields } from '../../book/event-buffer.js';
+import { UNDEF_PRICE } from '../../dbn/constants.js';
 import { L3_COL as C, MBO_EVENTS } from './mbo.js';
-import { EVENT_SELECT, eventOf, type Query } from './orders.js';
+import type { Query } from './orders.js';
+import type { DataRow } from './pg-wire.js';
+import { keyOrderedRange, type PageStart } from './range.js';
 import { nsLiteral, quote } from './rows.js';
+import { Conditions, type Statement } from './statement.js';
 
-/** Where a page starts: an instant, and whether rows at it are in. */
-type Start = { ts: bigint; inclusive: boolean } | null;
+const LONG_NULL = -(2n ** 63n);
 
 /** A range's symbol and publisher conditions. */
 function scope(q: RangeQuery): string[] {
@@ -22,54 +25,48 @@ function scope(q: RangeQuery): string[] {
   return where;
 }
 
-function pageSql(q: RangeQuery, start: Start, limit: number | null): string {
-  const where = scope(q);
-  if (start !== null) where.push(`${C.tsRecv} ${start.inclusive ? '>=' : '>'} ${nsLiteral(start.ts)}`);
-  if (q.to !== undefined) where.push(`${C.tsRecv} <= ${nsLiteral(q.to)}`);
-  return `SELECT ${EVENT_SELECT}, ${C.symbol} FROM ${MBO_EVENTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${C.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`;
+
+/** The mbo_events columns a range reads, in the order mboRowOf reads them (timestamps as their ns, as LONG). */
+const MBO_SELECT = [
+  `cast(${C.tsRecv} as long)`, `cast(${C.tsEvent} as long)`, C.publisherId, C.instrumentId, C.action, C.side, C.price, C.size, C.channelId,
+  C.orderId, C.flags, C.tsInDelta, C.sequence, C.subSequence, C.symbol,
+].join(', ');
+
+/** A range page of mbo_events, its values bound as parameters (as the snapshot pages are). */
+function pageStatement(q: RangeQuery, start: PageStart, limit: number | null): Statement {
+  const where = new Conditions();
+  if (start !== null) where.at(C.tsRecv, start.inclusive ? '>=' : '>', start.ts);
+  if (q.to !== undefined) where.at(C.tsRecv, '<=', q.to);
+  where.oneOf(C.symbol, q.symbols);
+  if (q.publisherId !== undefined) where.compare(C.publisherId, '=', Math.trunc(q.publisherId));
+  return { sql: `SELECT ${MBO_SELECT} FROM ${MBO_EVENTS}${where} ORDER BY ${C.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
 }
 
-type Row = MboEventFields & { symbol: string | null };
-const rowOf = (r: unknown[]): Row => ({ ...eventOf(r), symbol: (r[14] as string | null) ?? null });
+export type MboRow = MboEventFields & { symbol: string | null };
 
-/** The first page's start: `after`'s instant (rows up to it are dropped here), or `from`. */
-function firstStart(q: RangeQuery): Start {
+/** One row of MBO_SELECT, read off the PostgreSQL wire. A NULL price is UNDEF_PRICE; a NULL order_id is LONG's NULL, 2^63, as written. */
+export function mboRowOf(r: DataRow): MboRow {
+  return {
+    tsRecv: r.int64(0), tsEvent: r.int64(1), publisherId: r.int32(2), instrumentId: r.int64Number(3),
+    action: r.text(4).charCodeAt(0), side: r.text(5).charCodeAt(0), price: r.isNull(6) ? UNDEF_PRICE : r.int64(6),
+    size: r.int64Number(7), channelId: r.int32(8), orderId: BigInt.asUintN(64, r.isNull(9) ? LONG_NULL : r.int64(9)), flags: r.int32(10),
+    tsInDelta: r.int32(11), sequence: r.int64Number(12), subSequence: r.int32(13), symbol: r.isNull(14) ? null : r.text(14),
+  };
+}
+
+/** Stored MBO records of a range in key order, read page by page as snapshot ranges are (./range.ts). */
+export async function* readMboRange(read: (stmt: Statement) => Promise<MboRow[]>, q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
+  for await (const rows of keyOrderedRange({ ...q, pageSize: q.pageSize ?? 4000 }, pageStatement, read, signal)) {
+    const events = new MboEventBuffer(rows.length);
+    for (const r of rows) events.push(r);
+    yield { events, symbols: rows.map((r) => r.symbol) };
+  }
+}
+
+/** The first page's start: `after`'s instant (rows up to it are dropped as they are read), or `from`. */
+function firstStart(q: RangeQuery): PageStart {
   if (q.after !== undefined && (q.from === undefined || q.after.tsRecv >= q.from)) return { ts: q.after.tsRecv, inclusive: true };
   return q.from !== undefined ? { ts: q.from, inclusive: true } : null;
-}
-
-export async function* readMboRange(query: Query, q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
-  const pageSize = Math.max(2, q.pageSize ?? 4000);
-  let remaining = q.limit ?? Infinity;
-  const after: RowKey | undefined = q.after;
-  type Page = { rows: Row[]; next: Start };
-  const fetchPage = async (from: Start): Promise<Page> => {
-    const rows = (await query(pageSql(q, from, pageSize))).map(rowOf);
-    if (rows.length < pageSize) return { rows: rows.sort(compareKeys), next: null };
-    const last = rows[rows.length - 1].tsRecv;
-    if (rows[0].tsRecv === last) {
-      const whole = (await query(pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null))).map(rowOf);
-      return { rows: whole.sort(compareKeys), next: { ts: last, inclusive: false } };
-    }
-    return { rows: rows.filter((r) => r.tsRecv !== last).sort(compareKeys), next: { ts: last, inclusive: true } };
-  };
-  let pending: Promise<Page> | null = fetchPage(firstStart(q));
-  try {
-    while (pending !== null && remaining > 0 && !signal?.aborted) {
-      const page: Page = await pending;
-      pending = page.next === null ? null : fetchPage(page.next);
-      pending?.catch(() => undefined); // observed when awaited
-      const kept = page.rows.filter((r) => after === undefined || compareKeys(r, after) > 0).slice(0, Math.min(page.rows.length, remaining));
-      remaining -= kept.length;
-      if (signal?.aborted) return;
-      if (kept.length === 0) continue;
-      const events = new MboEventBuffer(kept.length);
-      for (const r of kept) events.push(r);
-      yield { events, symbols: kept.map((r) => r.symbol) };
-    }
-  } finally {
-    await pending?.catch(() => undefined);
-  }
 }
 
 /** readMboRange's record count: those after `after`'s instant counted in SQL, those at it compared here. */

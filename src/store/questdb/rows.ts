@@ -1,4 +1,6 @@
-import type { StoredSnapshot } from '../port.js';
+import type { RowKey, StoredSnapshot } from '../port.js';
+import { mbpRecordLength } from '../../dbn/constants.js';
+import { writeMbpSnapshot, type MbpLevels } from '../../encode/mbp.js';
 import { toNanos } from '../columns.js';
 import type { DataRow } from './pg-wire.js';
 import { COL } from './schema.js';
@@ -45,41 +47,81 @@ export const nsLiteral = (ns: bigint): string => `'${nsText(ns)}'`;
 /** Room for one side's level array: 3 rows of up to 50 levels (BOOKTAPE_DEPTH's largest). */
 const scratch = new Float64Array(3 * 64);
 
-/** A [3][n] level array (prices, sizes, counts) as the port's flat [price nanos, size, count, ...]. */
-function levelsOf(row: DataRow, field: number): number[] {
+/** A [3][n] level array (prices, sizes, counts) into `out` as the port's flat [price nanos, size, count, ...]. */
+function levelsInto(row: DataRow, field: number, out: number[]): void {
   const dims = row.float64Array(field, scratch);
-  if (dims === null || dims.length !== 2 || dims[0] < 3) return [];
-  const n = dims[1];
-  const out = new Array<number>(n * 3);
+  const n = dims === null || dims.length !== 2 || dims[0] < 3 ? 0 : dims[1];
+  out.length = n * 3;
   for (let k = 0; k < n; k++) {
     out[3 * k] = toNanos(scratch[k]);
     out[3 * k + 1] = scratch[n + k];
     out[3 * k + 2] = scratch[2 * n + k];
   }
-  return out;
 }
 
+/** One row of SNAPSHOT_SELECT, read off the wire into `s` (its level arrays reused). */
+function readSnapshot(r: DataRow, s: StoredSnapshot): StoredSnapshot {
+  s.symbol = r.isNull(6) ? null : r.text(6);
+  s.instrumentId = r.int64Number(2);
+  s.publisherId = r.int32(3);
+  s.tsRecv = r.int64(0);
+  s.tsEvent = r.int64(1);
+  s.sequence = r.int64Number(4);
+  s.subSequence = r.int32(5);
+  s.action = r.text(7);
+  s.side = r.text(8);
+  s.price = r.isNull(9) ? null : nanosOrNull(r.float64(9));
+  s.size = r.int64Number(10);
+  s.flags = r.int32(11);
+  s.tsInDelta = r.int32(12);
+  s.depth = r.int32(13);
+  levelsInto(r, 16, s.bids);
+  levelsInto(r, 17, s.asks);
+  s.crossed = r.bool(14);
+  s.locked = r.bool(15);
+  return s;
+}
+
+const emptySnapshot = (): StoredSnapshot => ({
+  symbol: null, instrumentId: 0, publisherId: 0, tsRecv: 0n, tsEvent: 0n, sequence: 0, subSequence: 0, action: '', side: '',
+  price: null, size: 0, flags: 0, tsInDelta: 0, depth: 0, bids: [], asks: [], crossed: false, locked: false,
+});
+
 /** One row of SNAPSHOT_SELECT, read off the wire, as the port's StoredSnapshot. */
-export function snapshotOfRow(r: DataRow): StoredSnapshot {
-  return {
-    symbol: r.isNull(6) ? null : r.text(6),
-    instrumentId: r.int64Number(2),
-    publisherId: r.int32(3),
-    tsRecv: r.int64(0),
-    tsEvent: r.int64(1),
-    sequence: r.int64Number(4),
-    subSequence: r.int32(5),
-    action: r.text(7),
-    side: r.text(8),
-    price: r.isNull(9) ? null : nanosOrNull(r.float64(9)),
-    size: r.int64Number(10),
-    flags: r.int32(11),
-    tsInDelta: r.int32(12),
-    depth: r.int32(13),
-    bids: levelsOf(r, 16),
-    asks: levelsOf(r, 17),
-    crossed: r.bool(14),
-    locked: r.bool(15),
+export const snapshotOfRow = (r: DataRow): StoredSnapshot => readSnapshot(r, emptySnapshot());
+
+/** A row's key, and where its MBP record was written. */
+export interface MbpRow extends RowKey {
+  block: Buffer;
+  offset: number;
+}
+
+/** Records written to a block before the next is allocated. */
+const BLOCK_RECORDS = 256;
+
+/**
+ * Rows of SNAPSHOT_SELECT as MBP records, written as they come off the wire
+ * into shared blocks: what a DBN replay sends, with no snapshot object kept
+ * per row (one scratch snapshot, its level arrays reused). The bytes are
+ * writeMbpSnapshot's of snapshotOfRow's row.
+ */
+export function mbpRowReader(levels: MbpLevels): (r: DataRow) => MbpRow {
+  const length = mbpRecordLength(levels);
+  const s = emptySnapshot();
+  let block = Buffer.alloc(0);
+  let view = new DataView(block.buffer);
+  let used = 0;
+  return (r) => {
+    if (used + length > block.length) {
+      block = Buffer.allocUnsafe(BLOCK_RECORDS * length);
+      view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+      used = 0;
+    }
+    readSnapshot(r, s);
+    writeMbpSnapshot(view, used, s, levels);
+    const row = { tsRecv: s.tsRecv, instrumentId: s.instrumentId, publisherId: s.publisherId, sequence: s.sequence, subSequence: s.subSequence, block, offset: used };
+    used += length;
+    return row;
   };
 }
 

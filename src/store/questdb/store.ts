@@ -1,22 +1,25 @@
 // src/store/questdb/: the QuestDB store: ILP over HTTP for writes, the PostgreSQL wire for rows, /exec for DDL and small reads.
 import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
-import { breather } from '../../flow.js';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
+import type { DataRow } from './pg-wire.js';
 import { Conditions, type Statement } from './statement.js';
 import { waitForWal, walTablesOf } from './wal.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
-import { SNAPSHOT_SELECT, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
+import { SNAPSHOT_SELECT, mbpRowReader, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
+import { keyOrderedRange, type PageStart } from './range.js';
+import { mbpRecordLength } from '../../dbn/constants.js';
+import type { MbpLevels } from '../../encode/mbp.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
 import { QuestDbL3Reads } from './orders.js';
-import { countMboRange, readMboRange } from './mbo-range.js';
+import { countMboRange, mboRowOf, readMboRange } from './mbo-range.js';
 import type { MboEventBuffer } from '../../book/event-buffer.js';
 import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
@@ -31,9 +34,6 @@ const SLICE_ROWS = 256;
 
 /** Unwritten run records kept for the next write (the oldest are dropped past it). */
 const MAX_UNRECORDED = 1000;
-
-/** Rows readRange yields at a time, with a turn of the event loop between. */
-const BATCH_ROWS = 256;
 
 /** Rows a book lookup reads back from its instant: more only when a burst at one ns is larger. */
 const LOOKUP_ROWS = 8;
@@ -75,10 +75,15 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   /** Snapshot rows of a SNAPSHOT_SELECT statement, read over the PostgreSQL wire. */
-  private async snapshots(stmt: Statement, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
-    const out: StoredSnapshot[] = [];
-    await this.pg.query(stmt, (row) => { out.push(snapshotOfRow(row)); }, cls, signal);
+  /** A statement's rows over the PostgreSQL wire, each decoded as it arrives. */
+  private async decoded<R>(stmt: Statement, decode: (row: DataRow) => R, cls: QueryClass, signal?: AbortSignal): Promise<R[]> {
+    const out: R[] = [];
+    await this.pg.query(stmt, (row) => { out.push(decode(row)); }, cls, signal);
     return out;
+  }
+
+  private snapshots(stmt: Statement, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
+    return this.decoded(stmt, snapshotOfRow, cls, signal);
   }
 
   exec(sql: string, signal?: AbortSignal): Promise<ExecResult> {
@@ -273,7 +278,7 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   /** A range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
-  static pageSql(q: RangeQuery, start: { ts: bigint; inclusive: boolean } | null, limit: number | null): Statement {
+  static pageSql(q: RangeQuery, start: PageStart, limit: number | null): Statement {
     const where = new Conditions();
     if (start !== null) where.at(COL.tsRecv, start.inclusive ? '>=' : '>', start.ts);
     if (q.to !== undefined) where.at(COL.tsRecv, '<=', q.to);
@@ -282,58 +287,23 @@ export class QuestDbStore implements SnapshotStore {
     return { sql: `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
   }
 
+  /** Snapshots in key order, page by page (./range.ts). */
+  readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
+    return keyOrderedRange(q, QuestDbStore.pageSql, (stmt) => this.snapshots(stmt, 'stream', signal), signal);
+  }
+
   /**
-   * Pages in key order. A page is the next `pageSize` rows in timestamp
-   * order; the rows of its last instant may continue past it, so they are
-   * left for the next page (which starts at that instant), unless the whole
-   * page is one instant: then that instant is read whole. Rows within a page
-   * are sorted by key. The next page is requested before this one is yielded.
+   * readRange's rows as MBP records, written as each row comes off the wire
+   * (no snapshot object kept per row): chunks of whole records, one per
+   * batch of rows.
    */
-  async *readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
-    const pageSize = Math.max(2, q.pageSize ?? 2000);
-    let remaining = q.limit ?? Infinity;
-    const after: RowKey | undefined = q.after;
-    type Start = { ts: bigint; inclusive: boolean } | null;
-    type Page = { rows: StoredSnapshot[]; next: Start };
-    const start: Start =
-      after !== undefined && (q.from === undefined || after.tsRecv >= q.from) ? { ts: after.tsRecv, inclusive: true }
-        : q.from !== undefined ? { ts: q.from, inclusive: true } : null;
-    const fetchPage = async (from: Start): Promise<Page> => {
-      const rows = await this.snapshots(QuestDbStore.pageSql(q, from, pageSize), 'stream', signal);
-      if (rows.length < pageSize) return { rows: rows.sort(compareKeys), next: null };
-      const last = rows[rows.length - 1].tsRecv;
-      if (rows[0].tsRecv === last) {
-        const whole = await this.snapshots(QuestDbStore.pageSql({ ...q, to: last }, { ts: last, inclusive: true }, null), 'stream', signal);
-        return { rows: whole.sort(compareKeys), next: { ts: last, inclusive: false } };
-      }
-      return { rows: rows.filter((r) => r.tsRecv !== last).sort(compareKeys), next: { ts: last, inclusive: true } };
-    };
-    let pending: Promise<Page> | null = fetchPage(start);
-    try {
-      while (pending !== null && remaining > 0 && !signal?.aborted) {
-        const page: Page = await pending;
-        pending = page.next === null ? null : fetchPage(page.next);
-        pending?.catch(() => undefined); // observed when awaited
-        let batch: StoredSnapshot[] = [];
-        for (const r of page.rows) {
-          if (after !== undefined && compareKeys(r, after) <= 0) continue;
-          if (remaining <= 0) break;
-          remaining--;
-          batch.push(r);
-          if (batch.length < BATCH_ROWS) continue;
-          yield batch;
-          batch = [];
-          // A page is in memory: without a turn of the event loop here, each
-          // stream would take a whole page (its framing too) before a lookup
-          // or another stream got a turn.
-          await breather();
-          if (signal?.aborted) return;
-        }
-        if (signal?.aborted) return;
-        if (batch.length > 0) yield batch;
-      }
-    } finally {
-      await pending?.catch(() => undefined);
+  async *readRangeMbp(q: RangeQuery, levels: MbpLevels, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const length = mbpRecordLength(levels);
+    const read = (stmt: Statement) => this.decoded(stmt, mbpRowReader(levels), 'stream', signal);
+    for await (const batch of keyOrderedRange(q, QuestDbStore.pageSql, read, signal)) {
+      const chunk = Buffer.allocUnsafe(batch.length * length);
+      for (let i = 0; i < batch.length; i++) batch[i].block.copy(chunk, i * length, batch[i].offset, batch[i].offset + length);
+      yield chunk;
     }
   }
 
@@ -365,7 +335,7 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
-    return readMboRange((sql) => this.rows(sql, signal), q, signal);
+    return readMboRange((stmt) => this.decoded(stmt, mboRowOf, 'stream', signal), q, signal);
   }
 
   countMboRange(q: RangeQuery): Promise<number> {
