@@ -10,7 +10,9 @@
  *   discarded in this process (what QuestDB itself hands over, nothing
  *   decoded): the share of it a replay keeps (target >= 60%);
  * - book lookups from 100 clients, both stores (target: QuestDB's rate at
- *   least the embedded store's, p50 and p99 within 1.5x, no errors);
+ *   least the embedded store's, p50 and p99 within 1.5x, no errors), and
+ *   the lookup floor: the same statements on the pool's connections, rows
+ *   discarded (QuestDB's own rate for them);
  * - 10 whole-store replays at once: lookup latency and the event loop's
  *   longest stall meanwhile (targets: p99 <= 500 ms, stall <= 100 ms);
  * - the server's RSS through a whole-store replay and through 50 at once.
@@ -19,7 +21,7 @@ import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DuckDbStore } from '../src/store/duckdb/store.js';
-import { pgOptions } from '../src/store/questdb/connection.js';
+import { DEFAULT_LIMITS, pgOptions } from '../src/store/questdb/connection.js';
 import { PgConnection } from '../src/store/questdb/pg-wire.js';
 import { SNAPSHOT_SELECT } from '../src/store/questdb/rows.js';
 import { SNAPSHOTS, COL } from '../src/store/questdb/schema.js';
@@ -105,15 +107,38 @@ async function loopMaxMs(origin: string): Promise<number> {
 }
 
 interface Load { p50: number; p99: number; rps: number; errors: number }
+/** The n-th lookup's instant: 997 instants spread over CLX5's range. */
+const lookupAt = (n: number) => 1758742200001385399n + (9_000_000_000_000n * BigInt((n * 7919) % 997)) / 997n;
+
 /** 100 connections asking books of CLX5 at instants spread over its range (autocannon). */
 function lookups(origin: string, amount: number): Promise<Load> {
   let n = 0;
   return new Promise((resolve, reject) => {
     autocannon({
       url: origin, connections: 100, amount, timeout: 30,
-      requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/books/CLX5?at=${1758742200001385399n + (9_000_000_000_000n * BigInt((n++ * 7919) % 997)) / 997n}&depth=10` }) }],
+      requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/books/CLX5?at=${lookupAt(n++)}&depth=10` }) }],
     }, (err, r) => (err ? reject(err) : resolve({ p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors: r.errors + r.timeouts + r.non2xx })));
   });
+}
+
+/**
+ * The lookup floor: the statement a lookup runs, at the same instants, on as
+ * many PostgreSQL-wire connections as the API's pool, its rows framed and
+ * discarded here: lookups a second QuestDB itself answers.
+ */
+async function lookupFloor(amount: number): Promise<number> {
+  const connections = await Promise.all(Array.from({ length: DEFAULT_LIMITS.readConnections }, () => PgConnection.connect(pgOptions(conf!, process.env.BOOKTAPE_QDB_PG_ADDR, 10_000))));
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(connections.map(async (c) => {
+    while (n < amount) {
+      const stmt = QuestDbStore.lookupSql('CLX5', lookupAt(n++), undefined, 8);
+      await c.query(stmt.sql, () => undefined, 10_000, undefined, stmt.params);
+    }
+  }));
+  const rps = amount / ((performance.now() - t0) / 1000);
+  await Promise.all(connections.map((c) => c.close()));
+  return rps;
 }
 
 /** The read floor: the whole store's rows as one query on QuestDB's PostgreSQL wire, framed and discarded here. */
@@ -165,6 +190,8 @@ const ql = await lookups(QDB_BASE, 4000);
 const show = (l: Load) => `p50 ${l.p50} ms, p99 ${l.p99} ms, ${l.rps.toFixed(0)}/s, ${l.errors} errors`;
 line('book lookups, 100 clients, embedded store', show(dl));
 line('book lookups, 100 clients, QuestDB', `${show(ql)}: rate ${(ql.rps / dl.rps).toFixed(2)}x, p50 ${(ql.p50 / dl.p50).toFixed(2)}x, p99 ${(ql.p99 / dl.p99).toFixed(2)}x`);
+const lf = await lookupFloor(4000);
+line('lookup floor: the statement on the pool\'s connections', `${lf.toFixed(0)}/s; the API keeps ${((ql.rps / lf) * 100).toFixed(0)}%`);
 
 // Memory: one whole-store replay, then 50 at once.
 const one = await rssThrough(quest.pid!, () => rate(QDB_BASE, '/v1/replay', 1, frames));

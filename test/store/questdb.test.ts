@@ -14,6 +14,7 @@ import { StoreError } from '../../src/store/port.js';
 import { PG_PORT, pgOptions } from '../../src/store/questdb/connection.js';
 import type { Statement } from '../../src/store/questdb/statement.js';
 import { fakePg } from './pg-fake.js';
+import { mboPageSql } from '../../src/store/questdb/mbo-range.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { freshQuestDb, proxyTo, TABLES } from './questdb-server.js';
 import { CLI, ROOT } from '../helpers.js';
@@ -176,6 +177,12 @@ describe.skipIf(!qdbConf)(`QuestDB query plans${NO_QDB}`, () => {
     const open = await plan(QuestDbStore.pageSql({ symbols: [] }, null, 2000));
     expect(open).toMatch(/forward scan/);
     expect(open).not.toMatch(/Sort/);
+  });
+
+  it('an MBO range page: the same forward interval scan, on mbo_events', async () => {
+    const bounded = await plan(mboPageSql({ symbols: ['CLX5'], publisherId: 1, to: at + 10n ** 12n }, { ts: at, inclusive: true }, 4000));
+    expect(bounded).toMatch(/Interval forward scan on: mbo_events/);
+    expect(bounded).not.toMatch(/Sort/);
   });
 });
 

@@ -33,7 +33,7 @@ const MBO_SELECT = [
 ].join(', ');
 
 /** A range page of mbo_events, its values bound as parameters (as the snapshot pages are). */
-function pageStatement(q: RangeQuery, start: PageStart, limit: number | null): Statement {
+export function mboPageSql(q: RangeQuery, start: PageStart, limit: number | null): Statement {
   const where = new Conditions();
   if (start !== null) where.at(C.tsRecv, start.inclusive ? '>=' : '>', start.ts);
   if (q.to !== undefined) where.at(C.tsRecv, '<=', q.to);
@@ -56,7 +56,7 @@ export function mboRowOf(r: DataRow): MboRow {
 
 /** Stored MBO records of a range in key order, read page by page as snapshot ranges are (./range.ts). */
 export async function* readMboRange(read: (stmt: Statement) => Promise<MboRow[]>, q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
-  for await (const rows of keyOrderedRange({ ...q, pageSize: q.pageSize ?? 4000 }, pageStatement, read, signal)) {
+  for await (const rows of keyOrderedRange({ ...q, pageSize: q.pageSize ?? 4000 }, mboPageSql, read, signal)) {
     const events = new MboEventBuffer(rows.length);
     for (const r of rows) events.push(r);
     yield { events, symbols: rows.map((r) => r.symbol) };
