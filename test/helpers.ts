@@ -47,3 +47,14 @@ export async function decodeAll(source: AsyncIterable<Uint8Array>) {
 export function recordsOf(dbn: Buffer): Buffer {
   return dbn.subarray(8 + dbn.readUInt32LE(4));
 }
+
+/** Resolves with fn's first truthy answer, asking every 100 ms; throws naming `what` after `ms`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | false | undefined> | T | null | false | undefined, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -16,7 +16,7 @@ import { enqueueIngest, ingestQueue, INGEST_QUEUE, readIngestJob, redisConnectio
 import { stallCheckMs, startWorker, type RunningWorker } from '../../jobs/worker.js';
 import { RedisIngestJobs } from '../../jobs/ingest-jobs.js';
 import type { IngestSummaryJson } from '../../src/pipeline/summary-json.js';
-import { CLI, CLX5 } from '../helpers.js';
+import { CLI, CLX5, waitFor } from '../helpers.js';
 import { duckdbRuns, failingWrites } from '../store/runs.js';
 import { startServer } from '../../src/api/server.js';
 import { createMetrics } from '../../src/api/metrics.js';
@@ -54,16 +54,6 @@ async function inProcessWorker(config: Config, store: SnapshotStore): Promise<Ru
   const w = await startWorker(config, store, silent);
   cleanups.push(async () => { await w.close(); await store.close(); });
   return w;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** GET /v1/jobs/{id} as a client sees it, from an API server on the test's queue (the store only lists instruments). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { enqueueIngest, ingestQueue } from '../../jobs/queue.js';
-import { CLI, CLX5 } from '../helpers.js';
+import { CLI, CLX5, waitFor } from '../helpers.js';
 
 /**
  * A worker's store that stops taking writes (immutable files, then a
@@ -36,16 +36,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => Promise<T | null | false | undefined> | T | null | false | undefined, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe.skipIf(!chattr)('a worker whose store does not take writes', () => {
   it('is not ready and takes no job (none fails) while its store files are immutable; takes it once they are writable; a deleted store is not ready', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'booktape-store-writes-'));

@@ -10,14 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuestDbStore, execEndpoint } from '../../src/store/questdb/store.js';
 import { versionProblem } from '../../src/store/questdb/schema.js';
 import { nsLiteral, nsOf } from '../../src/store/questdb/rows.js';
-import { StoreError } from '../../src/store/port.js';
+import { StoreError, type StoredSnapshot } from '../../src/store/port.js';
 import { PG_PORT, pgOptions } from '../../src/store/questdb/connection.js';
 import type { Statement } from '../../src/store/questdb/statement.js';
 import { fakePg } from './pg-fake.js';
 import { mboPageSql } from '../../src/store/questdb/mbo-range.js';
 import { NO_QDB, qdbConf } from '../questdb.js';
 import { freshQuestDb, proxyTo, TABLES } from './questdb-server.js';
-import { CLI, ROOT } from '../helpers.js';
+import { CLI, ROOT, waitFor } from '../helpers.js';
 import { loadConfig } from '../../src/config.js';
 import { ingest } from '../../src/pipeline/ingest.js';
 import { DuckDbStore } from '../../src/store/duckdb/store.js';
@@ -104,6 +104,28 @@ describe.skipIf(!qdbConf)(`QuestDB store on a real server${NO_QDB}`, () => {
     }
     await quest.close();
     await duck.close();
+  });
+
+  it('hour partitions; finished hours converted to Parquet as docs/questdb.md says read back the same rows and books', async () => {
+    const store = await freshQuestDb();
+    for (const [s, tr] of clx5Batches()) { await store.writeSnapshots(s, (id) => (id === 432669 ? 'CLX5' : null)); await store.writeTrades(tr, (id) => (id === 432669 ? 'CLX5' : null)); }
+    await store.flush();
+    const partitions = async () => (await store.exec("SELECT name, isParquet FROM table_partitions('book_snapshots')")).dataset as [string, boolean][];
+    const hours = await partitions();
+    expect(hours.map(([name]) => name)).toEqual(['2025-09-24T19', '2025-09-24T20', '2025-09-24T21']);
+    const rows = async () => { const out: StoredSnapshot[] = []; for await (const b of store.readRange({ symbols: ['CLX5'] })) out.push(...b); return out; };
+    const instants = [1758742200001385399n, 1758745800000000000n, 1758750000123456789n, 10n ** 19n];
+    const before = { rows: await rows(), books: await Promise.all(instants.map((t) => store.bookAt('CLX5', t))) };
+    expect(before.rows.length).toBe(32_053);
+    // The statement docs/questdb.md gives: every hour of the day.
+    const docs = /ALTER TABLE book_snapshots CONVERT PARTITION TO PARQUET WHERE ts_recv < '2025-09-25';/;
+    expect(readFileSync(`${ROOT}docs/questdb.md`, 'utf8')).toMatch(docs);
+    await store.exec("ALTER TABLE book_snapshots CONVERT PARTITION TO PARQUET WHERE ts_recv < '2025-09-25'");
+    const converted = await waitFor('the conversion', async () => { const p = await partitions(); return p.every(([, parquet]) => parquet) ? p : null; });
+    expect(converted.map(([name]) => name)).toEqual(hours.map(([name]) => name));
+    expect(await rows()).toEqual(before.rows);
+    expect(await Promise.all(instants.map((t) => store.bookAt('CLX5', t)))).toEqual(before.books);
+    await store.close();
   });
 
   it('BOOKTAPE_QDB_TTL_DAYS sets the TTL of snapshots and trades at start; 0 clears it; unset leaves it', async () => {

@@ -26,6 +26,7 @@ import { CHECKPOINT_KINDS, CheckpointKind, type CheckpointBuffer } from '../../b
 import { HeaderOffset, MboOffset } from '../../dbn/layout.js';
 import { MBO_RECORD_LENGTH, UNDEF_PRICE_HI, UNDEF_PRICE_LO } from '../../dbn/constants.js';
 import { ROW_FIXED, col, escapeName, integer, lit, tagByChar, timestampEnd, type IlpRequest, type SymbolTags } from './ilp.js';
+import { PARTITION_BY } from './schema.js';
 
 export const MBO_EVENTS = 'mbo_events';
 export const ORDER_CHECKPOINTS = 'order_checkpoints';
@@ -60,13 +61,13 @@ export const L3_DDL = [
     ${C.tsRecv} TIMESTAMP_NS, ${C.tsEvent} TIMESTAMP_NS, ${C.publisherId} INT, ${C.instrumentId} LONG,
     ${C.action} SYMBOL, ${C.side} SYMBOL, ${C.price} LONG, ${C.size} LONG, ${C.channelId} INT, ${C.orderId} LONG,
     ${C.flags} INT, ${C.tsInDelta} INT, ${C.sequence} LONG, ${C.subSequence} INT, ${C.symbol} SYMBOL
-  ) TIMESTAMP(${C.tsRecv}) PARTITION BY DAY WAL
+  ) TIMESTAMP(${C.tsRecv}) PARTITION BY ${PARTITION_BY} WAL
   DEDUP UPSERT KEYS(${KEY})`,
   `CREATE TABLE IF NOT EXISTS ${ORDER_CHECKPOINTS} (
     ${C.tsRecv} TIMESTAMP_NS, ${C.publisherId} INT, ${C.instrumentId} LONG, ${C.sequence} LONG, ${C.subSequence} INT,
     ${C.symbol} SYMBOL, ${C.rank} INT, ${C.kind} SYMBOL, ${C.side} SYMBOL, ${C.price} LONG, ${C.size} LONG,
     ${C.orderId} LONG, ${C.orderTsRecv} TIMESTAMP_NS
-  ) TIMESTAMP(${C.tsRecv}) PARTITION BY DAY WAL
+  ) TIMESTAMP(${C.tsRecv}) PARTITION BY ${PARTITION_BY} WAL
   DEDUP UPSERT KEYS(${KEY}, ${C.rank})`,
 ];
 

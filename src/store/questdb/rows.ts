@@ -90,6 +90,9 @@ const emptySnapshot = (): StoredSnapshot => ({
 /** One row of SNAPSHOT_SELECT, read off the wire, as the port's StoredSnapshot. */
 export const snapshotOfRow = (r: DataRow): StoredSnapshot => readSnapshot(r, emptySnapshot());
 
+/** A row of SNAPSHOT_SELECT's key, read without the rest of it. */
+export const keyOfRow = (r: DataRow): RowKey => ({ tsRecv: r.int64(0), instrumentId: r.int64Number(2), publisherId: r.int32(3), sequence: r.int64Number(4), subSequence: r.int32(5) });
+
 /** A row's key, and where its MBP record was written. */
 export interface MbpRow extends RowKey {
   block: Buffer;

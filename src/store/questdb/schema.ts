@@ -52,6 +52,17 @@ export const MIN_VERSION = [9, 1, 0] as const;
 
 const KEY = `${COL.tsRecv}, ${COL.instrumentId}, ${COL.publisherId}, ${COL.sequence}, ${COL.subSequence}`;
 
+/**
+ * The market-data tables' partitions: an hour of `ts_recv` each. A file whose
+ * rows land among rows already stored (a second file of a day, a late
+ * correction) makes QuestDB rewrite each partition it touches from its first
+ * new row to the partition's end, once per merge: hour partitions bound a
+ * rewrite, the memory it maps and the disk it doubles to an hour's rows, not
+ * a day's (measured in docs/operations.md). Tables created before keep the
+ * partitioning they were made with: QuestDB cannot change it in place.
+ */
+export const PARTITION_BY = 'HOUR';
+
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS ${SNAPSHOTS} (
     ${COL.tsRecv} TIMESTAMP_NS, ${COL.tsEvent} TIMESTAMP_NS,
@@ -60,13 +71,13 @@ export const DDL = [
     ${COL.bestBidPx} DOUBLE, ${COL.bestBidSz} LONG, ${COL.bestAskPx} DOUBLE, ${COL.bestAskSz} LONG, ${COL.spread} DOUBLE,
     ${COL.crossed} BOOLEAN, ${COL.locked} BOOLEAN,
     ${COL.bids} DOUBLE[][], ${COL.asks} DOUBLE[][]
-  ) TIMESTAMP(${COL.tsRecv}) PARTITION BY DAY WAL
+  ) TIMESTAMP(${COL.tsRecv}) PARTITION BY ${PARTITION_BY} WAL
   DEDUP UPSERT KEYS(${KEY})`,
   `CREATE TABLE IF NOT EXISTS ${TRADES} (
     ${COL.tsRecv} TIMESTAMP_NS, ${COL.tsEvent} TIMESTAMP_NS,
     ${COL.symbol} SYMBOL, ${COL.instrumentId} LONG, ${COL.publisherId} INT, ${COL.sequence} LONG, ${COL.subSequence} INT,
     ${COL.side} SYMBOL, ${COL.price} DOUBLE, ${COL.size} LONG
-  ) TIMESTAMP(${COL.tsRecv}) PARTITION BY DAY WAL
+  ) TIMESTAMP(${COL.tsRecv}) PARTITION BY ${PARTITION_BY} WAL
   DEDUP UPSERT KEYS(${KEY})`,
   `CREATE TABLE IF NOT EXISTS ${RUNS} (
     finished_at TIMESTAMP, run_id SYMBOL, source STRING, sha256 SYMBOL, dataset SYMBOL, schema SYMBOL, symbols STRING,

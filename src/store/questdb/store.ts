@@ -3,7 +3,7 @@ import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
@@ -12,7 +12,7 @@ import { Conditions, type Statement } from './statement.js';
 import { waitForWal, walTablesOf } from './wal.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
-import { SNAPSHOT_SELECT, mbpRowReader, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
+import { SNAPSHOT_SELECT, keyOfRow, mbpRowReader, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
 import { keyOrderedRange, type PageStart } from './range.js';
 import { mbpRecordLength } from '../../dbn/constants.js';
 import type { MbpLevels } from '../../encode/mbp.js';
@@ -100,7 +100,7 @@ export class QuestDbStore implements SnapshotStore {
     if (problem !== null) throw new StoreError('STORE_UNAVAILABLE', problem);
     for (const sql of [...DDL, ...L3_DDL]) await this.db.exec(sql);
     const ttl = this.db.limits.ttlDays;
-    // QuestDB drops a whole day partition once it is older than this before the table's newest row (capped at the wall clock).
+    // QuestDB drops a whole partition once it is older than this before the table's newest row (capped at the wall clock).
     if (ttl !== undefined) for (const table of [SNAPSHOTS, TRADES]) await this.db.exec(`ALTER TABLE ${table} SET TTL ${ttl} DAYS`);
     this.tableIds = await this.readTableIds();
     await this.db.renewWriter();
@@ -264,17 +264,27 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   async bookAt(symbol: string, at?: bigint, publisherId?: number): Promise<StoredSnapshot | null> {
-    let rows = await this.snapshots(QuestDbStore.lookupSql(symbol, at, publisherId, LOOKUP_ROWS), 'short');
-    if (rows.length === 0) return null;
-    const instant = rows[0].tsRecv;
+    const read = await this.latestOfInstant(QuestDbStore.lookupSql(symbol, at, publisherId, LOOKUP_ROWS));
     // Every row read shares the latest instant: there may be more of them.
-    if (rows.length === LOOKUP_ROWS && rows[LOOKUP_ROWS - 1].tsRecv === instant) {
-      rows = await this.snapshots(QuestDbStore.instantSql(symbol, instant, publisherId), 'short');
-    }
-    // The book at an instant is the last of its rows in key order (sequence, sub_sequence, instrument, publisher).
+    if (read.atInstant === LOOKUP_ROWS) return (await this.latestOfInstant(QuestDbStore.instantSql(symbol, read.best!.tsRecv, publisherId))).best;
+    return read.best;
+  }
+
+  /**
+   * Of a statement's rows, those at its first row's instant: how many, and
+   * the last of them in key order (sequence, sub_sequence, instrument,
+   * publisher), the book there. Only that row is decoded: a lookup's other
+   * rows are read as far as their key.
+   */
+  private async latestOfInstant(stmt: Statement): Promise<{ best: StoredSnapshot | null; atInstant: number }> {
     let best: StoredSnapshot | null = null;
-    for (const r of rows) if (r.tsRecv === instant && (best === null || laterAtInstant(r, best))) best = r;
-    return best;
+    let atInstant = 0;
+    await this.pg.query(stmt, (row) => {
+      if (best !== null && row.int64(0) !== best.tsRecv) return;
+      atInstant++;
+      if (best === null || laterAtInstant(keyOfRow(row), best)) best = snapshotOfRow(row);
+    }, 'short');
+    return { best, atInstant };
   }
 
   /** A range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
@@ -364,7 +374,7 @@ export class QuestDbStore implements SnapshotStore {
 }
 
 /** Whether a is later than b among rows at one instant: by sequence, sub_sequence, instrument, publisher. */
-function laterAtInstant(a: StoredSnapshot, b: StoredSnapshot): boolean {
+function laterAtInstant(a: RowKey, b: RowKey): boolean {
   return (a.sequence - b.sequence || a.subSequence - b.subSequence || a.instrumentId - b.instrumentId || a.publisherId - b.publisherId) > 0;
 }
 
