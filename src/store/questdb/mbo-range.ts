@@ -3,28 +3,17 @@
  * are forward scans of the designated timestamp, as the store reads
  * snapshot ranges (a page never splits an instant: the rows of its last
  * instant start the next page, unless the page is one instant, read whole),
- * their rows over the PostgreSQL wire; the count over whatever runs a query.
+ * their rows over the PostgreSQL wire.
  */
-import { compareKeys, type MboChunk, type RangeQuery } from '../port.js';
+import type { MboChunk, RangeQuery } from '../port.js';
 import { MboEventBuffer, type MboEventFields } from '../../book/event-buffer.js';
 import { UNDEF_PRICE } from '../../dbn/constants.js';
 import { L3_COL as C, MBO_EVENTS } from './mbo.js';
-import type { Query } from './orders.js';
 import type { DataRow } from './pg-wire.js';
 import { keyOrderedRange, type PageStart } from './range.js';
-import { nsLiteral, quote } from './rows.js';
 import { Conditions, type Statement } from './statement.js';
 
 const LONG_NULL = -(2n ** 63n);
-
-/** A range's symbol and publisher conditions. */
-function scope(q: RangeQuery): string[] {
-  const where: string[] = [];
-  if (q.symbols.length) where.push(`${C.symbol} IN (${q.symbols.map(quote).join(', ')})`);
-  if (q.publisherId !== undefined) where.push(`${C.publisherId} = ${Math.trunc(q.publisherId)}`);
-  return where;
-}
-
 
 /** The mbo_events columns a range reads, in the order mboRowOf reads them (timestamps as their ns, as LONG). */
 const MBO_SELECT = [
@@ -61,30 +50,4 @@ export async function* readMboRange(read: (stmt: Statement) => Promise<MboRow[]>
     for (const r of rows) events.push(r);
     yield { events, symbols: rows.map((r) => r.symbol) };
   }
-}
-
-/** The first page's start: `after`'s instant (rows up to it are dropped as they are read), or `from`. */
-function firstStart(q: RangeQuery): PageStart {
-  if (q.after !== undefined && (q.from === undefined || q.after.tsRecv >= q.from)) return { ts: q.after.tsRecv, inclusive: true };
-  return q.from !== undefined ? { ts: q.from, inclusive: true } : null;
-}
-
-/** readMboRange's record count: those after `after`'s instant counted in SQL, those at it compared here. */
-export async function countMboRange(query: Query, q: RangeQuery): Promise<number> {
-  const start = firstStart(q);
-  const where = scope(q);
-  if (q.to !== undefined) where.push(`${C.tsRecv} <= ${nsLiteral(q.to)}`);
-  const fromAfter = q.after !== undefined && start?.ts === q.after.tsRecv;
-  if (start !== null) where.push(`${C.tsRecv} ${fromAfter ? '>' : '>='} ${nsLiteral(start.ts)}`);
-  const [counted] = await query(`SELECT count() FROM ${MBO_EVENTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
-  let n = Number(counted?.[0] ?? 0);
-  if (fromAfter && (q.to === undefined || q.after!.tsRecv <= q.to)) {
-    const at = [...scope(q), `${C.tsRecv} = ${nsLiteral(q.after!.tsRecv)}`];
-    const keys = await query(`SELECT ${C.instrumentId}, ${C.publisherId}, ${C.sequence}, ${C.subSequence} FROM ${MBO_EVENTS} WHERE ${at.join(' AND ')}`);
-    for (const k of keys) {
-      const key = { tsRecv: q.after!.tsRecv, instrumentId: Number(k[0]), publisherId: Number(k[1]), sequence: Number(k[2]), subSequence: Number(k[3]) };
-      if (compareKeys(key, q.after!) > 0) n++;
-    }
-  }
-  return n;
 }

@@ -1,12 +1,20 @@
 import { breather } from '../../flow.js';
 import { compareKeys, type RangeQuery, type RowKey } from '../port.js';
 import type { Statement } from './statement.js';
+import { COL } from './schema.js';
+import { nsLiteral, quote } from './rows.js';
 
 /** Rows handed on at a time, with a turn of the event loop between. */
-export const BATCH_ROWS = 256;
+const BATCH_ROWS = 256;
 
 /** Where a page starts: at or after an instant, or at the range's beginning. */
 export type PageStart = { ts: bigint; inclusive: boolean } | null;
+
+/** The first page's start: `after`'s instant (the rows up to it are dropped as they are read), or `from`. */
+export function firstPageStart(q: RangeQuery): PageStart {
+  if (q.after !== undefined && (q.from === undefined || q.after.tsRecv >= q.from)) return { ts: q.after.tsRecv, inclusive: true };
+  return q.from !== undefined ? { ts: q.from, inclusive: true } : null;
+}
 
 /** A page's statement: q's rows from `start` in timestamp order, at most `limit` of them (null: all). */
 export type PageSql = (q: RangeQuery, start: PageStart, limit: number | null) => Statement;
@@ -33,9 +41,6 @@ export async function* keyOrderedRange<R extends RowKey>(
   let remaining = q.limit ?? Infinity;
   const after: RowKey | undefined = q.after;
   type Page = { rows: R[]; next: PageStart };
-  const start: PageStart =
-    after !== undefined && (q.from === undefined || after.tsRecv >= q.from) ? { ts: after.tsRecv, inclusive: true }
-      : q.from !== undefined ? { ts: q.from, inclusive: true } : null;
   const fetchPage = async (from: PageStart): Promise<Page> => {
     const rows = await read(pageSql(q, from, pageSize));
     if (rows.length < pageSize) return { rows: inKeyOrder(rows), next: null };
@@ -46,7 +51,7 @@ export async function* keyOrderedRange<R extends RowKey>(
     }
     return { rows: inKeyOrder(rows.filter((r) => r.tsRecv !== last)), next: { ts: last, inclusive: true } };
   };
-  let pending: Promise<Page> | null = fetchPage(start);
+  let pending: Promise<Page> | null = fetchPage(firstPageStart(q));
   try {
     while (pending !== null && remaining > 0 && !signal?.aborted) {
       const page: Page = await pending;
@@ -79,4 +84,32 @@ export async function* keyOrderedRange<R extends RowKey>(
 function inKeyOrder<R extends RowKey>(rows: R[]): R[] {
   for (let i = 1; i < rows.length; i++) if (compareKeys(rows[i - 1], rows[i]) > 0) return rows.sort(compareKeys);
   return rows;
+}
+
+/**
+ * keyOrderedRange's row count on `table` (a table keyed as booktape's are):
+ * rows past `after` are those after its instant, counted in SQL, plus those
+ * at its instant that follow it in key order (few: one instant's rows),
+ * compared here. `query` runs SQL through /exec.
+ */
+export async function countKeyOrdered(query: (sql: string) => Promise<unknown[][]>, table: string, q: RangeQuery): Promise<number> {
+  const scope: string[] = [];
+  if (q.symbols.length) scope.push(`${COL.symbol} IN (${q.symbols.map(quote).join(', ')})`);
+  if (q.publisherId !== undefined) scope.push(`${COL.publisherId} = ${Math.trunc(q.publisherId)}`);
+  const start = firstPageStart(q);
+  const after = q.after !== undefined && start?.ts === q.after.tsRecv ? q.after : undefined;
+  const where = [...scope];
+  if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
+  if (start !== null) where.push(`${COL.tsRecv} ${after ? '>' : '>='} ${nsLiteral(start.ts)}`);
+  const [counted] = await query(`SELECT count() FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
+  let n = Number(counted?.[0] ?? 0);
+  if (after !== undefined && (q.to === undefined || after.tsRecv <= q.to)) {
+    const at = [...scope, `${COL.tsRecv} = ${nsLiteral(after.tsRecv)}`];
+    const keys = await query(`SELECT ${COL.instrumentId}, ${COL.publisherId}, ${COL.sequence}, ${COL.subSequence} FROM ${table} WHERE ${at.join(' AND ')}`);
+    for (const k of keys) {
+      const key = { tsRecv: after.tsRecv, instrumentId: Number(k[0]), publisherId: Number(k[1]), sequence: Number(k[2]), subSequence: Number(k[3]) };
+      if (compareKeys(key, after) > 0) n++;
+    }
+  }
+  return n;
 }

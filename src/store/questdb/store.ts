@@ -3,7 +3,7 @@ import { SenderBufferV2, SenderOptions } from '@questdb/nodejs-client';
 import type { SnapshotBuffer } from '../../book/snapshot-buffer.js';
 import type { TradeBuffer } from '../../book/trade-buffer.js';
 import {
-  SILENT_LOG, StoreError, compareKeys, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
+  SILENT_LOG, StoreError, type StoreLog, type MboChunk, type BboBucket, type BboQuery, type IngestRun, type InstrumentInfo, type RangeQuery, type RowKey, type SnapshotStore, type StoredSnapshot, type SymbolOf,
 } from '../port.js';
 import { DEFAULT_LIMITS, QUEUE_WAITS, QuestDbConnection, pgOptions, type ExecResult, type QuestDbLimits } from './connection.js';
 import { PgPool, type QueryClass } from './pg-pool.js';
@@ -12,14 +12,14 @@ import { Conditions, type Statement } from './statement.js';
 import { waitForWal, walTablesOf } from './wal.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
-import { SNAPSHOT_SELECT, keyOfRow, mbpRowReader, nsLiteral, nsOf, quote, snapshotOfRow } from './rows.js';
-import { keyOrderedRange, type PageStart } from './range.js';
+import { SNAPSHOT_SELECT, keyOfRow, mbpRowReader, nsOf, quote, snapshotOfRow } from './rows.js';
+import { countKeyOrdered, keyOrderedRange, type PageStart } from './range.js';
 import { mbpRecordLength } from '../../dbn/constants.js';
 import type { MbpLevels } from '../../encode/mbp.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
 import { L3_DDL, MBO_EVENTS, ORDER_CHECKPOINTS, appendCheckpoints, appendMboEvents } from './mbo.js';
 import { QuestDbL3Reads } from './orders.js';
-import { countMboRange, mboRowOf, readMboRange } from './mbo-range.js';
+import { mboRowOf, readMboRange } from './mbo-range.js';
 import type { MboEventBuffer } from '../../book/event-buffer.js';
 import type { CheckpointBuffer } from '../../book/checkpoint-buffer.js';
 
@@ -319,29 +319,8 @@ export class QuestDbStore implements SnapshotStore {
 
   bbo(q: BboQuery): Promise<BboBucket[]> { return bbo((sql) => this.rows(sql), q); }
 
-  /**
-   * readRange's row count: rows past `after` are those after its instant,
-   * counted in SQL, plus those at its instant that follow it in key order
-   * (few: one instant's rows), compared here.
-   */
-  async countRange(q: RangeQuery): Promise<number> {
-    const fromAfter = q.after !== undefined && (q.from === undefined || q.after.tsRecv >= q.from);
-    const where = scopeWhere(q);
-    if (q.to !== undefined) where.push(`${COL.tsRecv} <= ${nsLiteral(q.to)}`);
-    if (fromAfter) where.push(`${COL.tsRecv} > ${nsLiteral(q.after!.tsRecv)}`);
-    else if (q.from !== undefined) where.push(`${COL.tsRecv} >= ${nsLiteral(q.from)}`);
-    const [counted] = await this.rows(`SELECT count() FROM ${SNAPSHOTS}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
-    let n = Number(counted?.[0] ?? 0);
-    if (fromAfter && (q.to === undefined || q.after!.tsRecv <= q.to)) {
-      const after = q.after!;
-      const at = [...scopeWhere(q), `${COL.tsRecv} = ${nsLiteral(after.tsRecv)}`];
-      const keys = await this.rows(`SELECT ${COL.instrumentId}, ${COL.publisherId}, ${COL.sequence}, ${COL.subSequence} FROM ${SNAPSHOTS} WHERE ${at.join(' AND ')}`);
-      for (const k of keys) {
-        const key = { tsRecv: after.tsRecv, instrumentId: Number(k[0]), publisherId: Number(k[1]), sequence: Number(k[2]), subSequence: Number(k[3]) };
-        if (compareKeys(key, after) > 0) n++;
-      }
-    }
-    return n;
+  countRange(q: RangeQuery): Promise<number> {
+    return countKeyOrdered((sql) => this.rows(sql), SNAPSHOTS, q);
   }
 
   readMboRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<MboChunk> {
@@ -349,7 +328,7 @@ export class QuestDbStore implements SnapshotStore {
   }
 
   countMboRange(q: RangeQuery): Promise<number> {
-    return countMboRange((sql) => this.rows(sql), q);
+    return countKeyOrdered((sql) => this.rows(sql), MBO_EVENTS, q);
   }
 
   async countL3(): Promise<{ events: number; checkpointRows: number }> {
@@ -378,10 +357,3 @@ function laterAtInstant(a: RowKey, b: RowKey): boolean {
   return (a.sequence - b.sequence || a.subSequence - b.subSequence || a.instrumentId - b.instrumentId || a.publisherId - b.publisherId) > 0;
 }
 
-/** A range's symbol and publisher conditions. */
-function scopeWhere(q: RangeQuery): string[] {
-  const where: string[] = [];
-  if (q.symbols.length) where.push(`${COL.symbol} IN (${q.symbols.map(quote).join(', ')})`);
-  if (q.publisherId !== undefined) where.push(`${COL.publisherId} = ${Math.trunc(q.publisherId)}`);
-  return where;
-}
