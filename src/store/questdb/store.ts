@@ -74,7 +74,6 @@ export class QuestDbStore implements SnapshotStore {
     this.pg = new PgPool(pgOptions(conf, l.pgAddr, l.timeoutMs), { connections: l.readConnections, timeoutMs: l.timeoutMs, queueMs: QUEUE_WAITS * l.timeoutMs });
   }
 
-  /** Snapshot rows of a SNAPSHOT_SELECT statement, read over the PostgreSQL wire. */
   /** A statement's rows over the PostgreSQL wire, each decoded as it arrives. */
   private async decoded<R>(stmt: Statement, decode: (row: DataRow) => R, cls: QueryClass, signal?: AbortSignal): Promise<R[]> {
     const out: R[] = [];
@@ -82,6 +81,7 @@ export class QuestDbStore implements SnapshotStore {
     return out;
   }
 
+  /** Snapshot rows of a SNAPSHOT_SELECT statement. */
   private snapshots(stmt: Statement, cls: QueryClass, signal?: AbortSignal): Promise<StoredSnapshot[]> {
     return this.decoded(stmt, snapshotOfRow, cls, signal);
   }
