@@ -44,14 +44,16 @@ const LOOKUP_ROWS = 8;
  * Writes: rows encoded as ILP v2 by ./ilp.ts and POSTed by the official
  * client's transport, a batch as requests of about DEFAULT_REQUEST_BYTES
  * (the next one encoded while the previous is in flight, so the event loop is
- * never held for a whole batch). Snapshot rows (lookups, range pages) are
- * read over the PostgreSQL wire in binary, decoded as they arrive
- * (./pg-wire.ts), through a bounded pool where lookups go before stream
- * pages (./pg-pool.ts); DDL, the WAL's state and small aggregates go
- * through /exec. Every call is under a deadline.
+ * never held for a whole batch). Snapshot rows (lookups, range pages) and
+ * MBO ranges are read over the PostgreSQL wire in binary, decoded as they
+ * arrive (./pg-wire.ts; DBN replays written as records straight off it),
+ * through a bounded pool where lookups go before stream pages
+ * (./pg-pool.ts), ranges paged by ./range.ts; DDL, the WAL's state, counts,
+ * L3 lookups and small aggregates go through /exec. Every call is under a
+ * deadline.
  *
  * Every query reads the designated timestamp as an interval or in its own
- * order (see the plans in test/store/questdb-plans.test.ts): a lookup is a
+ * order (see the plans in test/store/questdb.test.ts): a lookup is a
  * backward scan from its instant, a range page a forward scan from its start.
  * Ties at one ns are ordered by the key here, not by the server.
  */
