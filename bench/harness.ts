@@ -89,10 +89,11 @@ export async function stopped(): Promise<void> {
 }
 process.on('exit', stop);
 
-/** Reads a response, counting its bytes and lines (newlines). */
+/** Reads a response, counting its bytes and lines (newlines); an answer other than 2xx is an error, not a figure. */
 export async function readLines(url: string): Promise<{ lines: number; bytes: number; seconds: number }> {
   const t0 = performance.now();
   const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
   let bytes = 0;
   let lines = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -26,7 +26,7 @@ import { PgConnection } from '../src/store/questdb/pg-wire.js';
 import { SNAPSHOT_SELECT } from '../src/store/questdb/rows.js';
 import { SNAPSHOTS, COL } from '../src/store/questdb/schema.js';
 import { QuestDbStore } from '../src/store/questdb/store.js';
-import { base, dbPath, ensureStore, ingestBenchFiles, startServer, TCP_PORT } from './harness.js';
+import { base, dbPath, ensureStore, ingestBenchFiles, readLines, startServer, TCP_PORT } from './harness.js';
 
 const conf = process.env.QDB_CLIENT_CONF;
 if (!conf) {
@@ -58,25 +58,10 @@ async function sameRows(): Promise<number> {
   return want;
 }
 
-/** Reads a response whole: bytes, newline count, seconds. */
-async function read(url: string): Promise<{ bytes: number; lines: number; seconds: number }> {
-  const t0 = performance.now();
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-  let bytes = 0;
-  let lines = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    bytes += chunk.length;
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) lines++;
-  }
-  return { bytes, lines, seconds: (performance.now() - t0) / 1000 };
-}
-
 /** Rows a second over `clients` concurrent reads of `path`; `rowsOf` counts a response's rows. */
 async function rate(origin: string, path: string, clients: number, rowsOf: (r: { bytes: number; lines: number }) => number): Promise<number> {
   const t0 = performance.now();
-  const all = await Promise.all(Array.from({ length: clients }, () => read(`${origin}${path}`)));
+  const all = await Promise.all(Array.from({ length: clients }, () => readLines(`${origin}${path}`)));
   return all.reduce((n, r) => n + rowsOf(r), 0) / ((performance.now() - t0) / 1000);
 }
 
@@ -205,7 +190,7 @@ for (const replays of [10, 20]) {
   let stall = 0;
   let running = true;
   const watch = setInterval(() => { void loopMaxMs(QDB_BASE).then((ms) => { stall = Math.max(stall, ms); }); }, 1000);
-  const streams = Promise.all(Array.from({ length: replays }, () => read(`${QDB_BASE}/v1/replay`))).finally(() => { running = false; });
+  const streams = Promise.all(Array.from({ length: replays }, () => readLines(`${QDB_BASE}/v1/replay`))).finally(() => { running = false; });
   const times: number[] = [];
   let errors = 0;
   await Promise.all(Array.from({ length: 10 }, async (_, c) => {
