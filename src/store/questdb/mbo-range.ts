@@ -10,8 +10,8 @@ import { MboEventBuffer, type MboEventFields } from '../../book/event-buffer.js'
 import { UNDEF_PRICE } from '../../dbn/constants.js';
 import { L3_COL as C, MBO_EVENTS } from './mbo.js';
 import type { DataRow } from './pg-wire.js';
-import { keyOrderedRange, type PageStart } from './range.js';
-import { Conditions, type Statement } from './statement.js';
+import { keyOrderedRange, pageSqlOf } from './range.js';
+import type { Statement } from './statement.js';
 
 const LONG_NULL = -(2n ** 63n);
 
@@ -21,15 +21,8 @@ const MBO_SELECT = [
   C.orderId, C.flags, C.tsInDelta, C.sequence, C.subSequence, C.symbol,
 ].join(', ');
 
-/** A range page of mbo_events, its values bound as parameters (as the snapshot pages are). */
-export function mboPageSql(q: RangeQuery, start: PageStart, limit: number | null): Statement {
-  const where = new Conditions();
-  if (start !== null) where.at(C.tsRecv, start.inclusive ? '>=' : '>', start.ts);
-  if (q.to !== undefined) where.at(C.tsRecv, '<=', q.to);
-  where.oneOf(C.symbol, q.symbols);
-  if (q.publisherId !== undefined) where.compare(C.publisherId, '=', Math.trunc(q.publisherId));
-  return { sql: `SELECT ${MBO_SELECT} FROM ${MBO_EVENTS}${where} ORDER BY ${C.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
-}
+/** A range page of mbo_events, as the snapshot pages are. */
+export const mboPageSql = pageSqlOf(MBO_EVENTS, MBO_SELECT);
 
 export type MboRow = MboEventFields & { symbol: string | null };
 

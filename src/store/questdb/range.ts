@@ -1,6 +1,6 @@
 import { breather } from '../../flow.js';
 import { compareKeys, type RangeQuery, type RowKey } from '../port.js';
-import type { Statement } from './statement.js';
+import { Conditions, type Statement } from './statement.js';
 import { COL } from './schema.js';
 import { nsLiteral, quote } from './rows.js';
 
@@ -18,6 +18,22 @@ export function firstPageStart(q: RangeQuery): PageStart {
 
 /** A page's statement: q's rows from `start` in timestamp order, at most `limit` of them (null: all). */
 export type PageSql = (q: RangeQuery, start: PageStart, limit: number | null) => Statement;
+
+/**
+ * The page statements of `table` (a table keyed as booktape's are),
+ * selecting `columns`: a forward scan of the designated timestamp from the
+ * page's start, its values bound as parameters.
+ */
+export function pageSqlOf(table: string, columns: string): PageSql {
+  return (q, start, limit) => {
+    const where = new Conditions();
+    if (start !== null) where.at(COL.tsRecv, start.inclusive ? '>=' : '>', start.ts);
+    if (q.to !== undefined) where.at(COL.tsRecv, '<=', q.to);
+    where.oneOf(COL.symbol, q.symbols);
+    if (q.publisherId !== undefined) where.compare(COL.publisherId, '=', Math.trunc(q.publisherId));
+    return { sql: `SELECT ${columns} FROM ${table}${where} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
+  };
+}
 
 /**
  * A range's rows in key order, in batches of at most BATCH_ROWS, read page

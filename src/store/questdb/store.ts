@@ -13,7 +13,7 @@ import { waitForWal, walTablesOf } from './wal.js';
 import { bbo } from './bbo.js';
 import { IlpRequest, appendSnapshots, appendTrades, symbolTags } from './ilp.js';
 import { SNAPSHOT_SELECT, keyOfRow, mbpRowReader, nsOf, quote, snapshotOfRow } from './rows.js';
-import { countKeyOrdered, keyOrderedRange, type PageStart } from './range.js';
+import { countKeyOrdered, keyOrderedRange, pageSqlOf } from './range.js';
 import { mbpRecordLength } from '../../dbn/constants.js';
 import type { MbpLevels } from '../../encode/mbp.js';
 import { COL, DDL, RUNS, SNAPSHOTS, TRADES, versionProblem } from './schema.js';
@@ -289,15 +289,8 @@ export class QuestDbStore implements SnapshotStore {
     return { best, atInstant };
   }
 
-  /** A range page: a forward scan of the designated timestamp from `start`, at most `limit` rows. */
-  static pageSql(q: RangeQuery, start: PageStart, limit: number | null): Statement {
-    const where = new Conditions();
-    if (start !== null) where.at(COL.tsRecv, start.inclusive ? '>=' : '>', start.ts);
-    if (q.to !== undefined) where.at(COL.tsRecv, '<=', q.to);
-    where.oneOf(COL.symbol, q.symbols);
-    if (q.publisherId !== undefined) where.compare(COL.publisherId, '=', Math.trunc(q.publisherId));
-    return { sql: `SELECT ${SNAPSHOT_SELECT} FROM ${SNAPSHOTS}${where} ORDER BY ${COL.tsRecv}${limit === null ? '' : ` LIMIT ${limit}`}`, params: where.params };
-  }
+  /** A range page: a forward scan of the designated timestamp from its start, at most `limit` rows. */
+  static readonly pageSql = pageSqlOf(SNAPSHOTS, SNAPSHOT_SELECT);
 
   /** Snapshots in key order, page by page (./range.ts). */
   readRange(q: RangeQuery, signal?: AbortSignal): AsyncGenerator<StoredSnapshot[]> {
